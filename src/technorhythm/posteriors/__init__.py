@@ -1,0 +1,3 @@
+"""Posteriors for packs, splits and corpora: fitting groups, InferenceData and summary tables."""
+
+__all__: list[str] = []

@@ -1,0 +1,294 @@
+"""The knob registry: every simulator parameter declared once.
+
+Each knob is a frozen :class:`Knob` (name, bounds, default, unit, musical
+meaning, the statistic it moves monotonically). The prior, CLI help, docs
+table, preset validation and plot labels all read :data:`KNOBS`; nothing else
+may hard-code a knob's name or range.
+
+Validation follows scikit-learn's style: an error names the knob, the allowed
+range and the value received.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+__all__ = [
+    "Knob",
+    "KNOBS",
+    "KNOB_NAMES",
+    "KnobError",
+    "get_knob",
+    "default_theta",
+    "theta_to_array",
+    "theta_to_dict",
+    "validate_theta",
+    "registry_hash",
+    "knob_table",
+]
+
+
+class KnobError(ValueError):
+    """An unknown knob, or a knob value outside its declared range."""
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One interpretable simulator parameter.
+
+    Attributes
+    ----------
+    name : str
+        Identifier used in presets, CLI ``--set`` and InferenceData variables.
+    low, high : float
+        Inclusive bounds; also the support of the uniform prior.
+    default : float
+        Value used by the ``default`` preset and when a knob is not given.
+    unit : str
+        Physical or musical unit of the value.
+    meaning : str
+        One line: what the knob does musically.
+    effect : str
+        The summary statistic that rises monotonically with the knob.
+    label : str
+        Short label for plot axes.
+    """
+
+    name: str
+    low: float
+    high: float
+    default: float
+    unit: str
+    meaning: str
+    effect: str
+    label: str
+
+    def __post_init__(self) -> None:
+        if not self.low < self.high:
+            raise ValueError(f"knob {self.name!r}: low {self.low} must be below high {self.high}")
+        if not self.low <= self.default <= self.high:
+            raise ValueError(
+                f"knob {self.name!r}: default {self.default} outside [{self.low}, {self.high}]"
+            )
+
+    def check(self, value: float) -> float:
+        """Return ``value`` as float, or raise :class:`KnobError` naming knob, range and value."""
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise KnobError(
+                f"The {self.name!r} knob must be a number in [{self.low}, {self.high}] "
+                f"({self.unit}); got {value!r}."
+            ) from None
+        if not (math.isfinite(v) and self.low <= v <= self.high):
+            raise KnobError(
+                f"The {self.name!r} knob must be in [{self.low}, {self.high}] ({self.unit}); "
+                f"got {value!r}."
+            )
+        return v
+
+
+KNOBS: tuple[Knob, ...] = (
+    Knob(
+        "swing_16",
+        0.0,
+        0.45,
+        0.0,
+        "fraction of a 16th step",
+        "Delays every off-beat 16th (the 'e' and 'a') by this fraction of a step.",
+        "mean timing offset of off-16th onsets",
+        "swing (16th)",
+    ),
+    Knob(
+        "humanize_ms",
+        0.0,
+        30.0,
+        4.0,
+        "ms (standard deviation)",
+        "Random timing jitter of every hit, as a standard deviation in milliseconds.",
+        "spread (std) of timing offsets",
+        "humanize [ms]",
+    ),
+    Knob(
+        "intensity",
+        0.0,
+        1.0,
+        0.7,
+        "fraction of full scale",
+        "Overall dynamics: scales the accent templates of all instruments.",
+        "mean velocity of all onsets",
+        "intensity",
+    ),
+    Knob(
+        "kick_density",
+        0.0,
+        1.0,
+        0.5,
+        "fraction of the pulse range",
+        "Number of Euclidean kick pulses per bar, from 1 (0.0) to 8 (1.0); 0.5 is "
+        "four-on-the-floor territory.",
+        "kick onset density",
+        "kick density",
+    ),
+    Knob(
+        "kick_syncopation",
+        0.0,
+        1.0,
+        0.1,
+        "probability",
+        "Chance that a kick pulse is pushed off the beat to a neighbouring 16th.",
+        "share of kicks on off-beat 16ths",
+        "kick syncopation",
+    ),
+    Knob(
+        "backbeat_strength",
+        0.0,
+        1.0,
+        0.8,
+        "probability",
+        "Chance of a snare/clap on beats 2 and 4 of each bar.",
+        "snare density on beats 2 and 4",
+        "backbeat",
+    ),
+    Knob(
+        "snare_sync",
+        0.0,
+        1.0,
+        0.1,
+        "probability",
+        "Chance of syncopated snares (ghosts and neighbours of the backbeat).",
+        "snare density off beats 2 and 4",
+        "snare syncopation",
+    ),
+    Knob(
+        "hat_density",
+        0.0,
+        1.0,
+        0.5,
+        "fraction",
+        "Closed hats: from sparse off-beat 8ths (0.0) through all 8ths to all 16ths (1.0).",
+        "closed-hat onset density",
+        "hat density",
+    ),
+    Knob(
+        "openness",
+        0.0,
+        1.0,
+        0.2,
+        "probability",
+        "Chance that an off-beat 8th hat is an open hat (which chokes the closed hat).",
+        "open-hat onset density",
+        "openness",
+    ),
+    Knob(
+        "ratchet_prob",
+        0.0,
+        1.0,
+        0.05,
+        "probability",
+        "Chance that a closed hat is doubled onto the following 16th (a grid-safe ratchet).",
+        "closed hats on a 16th directly after another closed hat",
+        "ratchets",
+    ),
+    Knob(
+        "ride_density",
+        0.0,
+        1.0,
+        0.0,
+        "fraction",
+        "Ride cymbal pulse: none (0.0), quarters, 8ths, up to 16ths (1.0).",
+        "cymbal onset density",
+        "ride density",
+    ),
+    Knob(
+        "crash_prob",
+        0.0,
+        1.0,
+        0.1,
+        "probability",
+        "Chance of a crash on each bar's downbeat (doubled on the first bar).",
+        "cymbal onsets on bar downbeats",
+        "crash",
+    ),
+)
+"""All knobs, in the order of every θ vector."""
+
+KNOB_NAMES: tuple[str, ...] = tuple(k.name for k in KNOBS)
+_BY_NAME = {k.name: k for k in KNOBS}
+
+
+def get_knob(name: str) -> Knob:
+    """Look a knob up by name; unknown names raise :class:`KnobError` listing the valid ones."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KnobError(
+            f"Unknown knob {name!r}; valid knobs are: {', '.join(KNOB_NAMES)}."
+        ) from None
+
+
+def default_theta() -> dict[str, float]:
+    """Every knob at its default, as a name → value mapping."""
+    return {k.name: k.default for k in KNOBS}
+
+
+def validate_theta(theta: Mapping[str, float], *, partial: bool = False) -> dict[str, float]:
+    """Check a named θ; fill missing knobs with defaults when ``partial``.
+
+    Raises :class:`KnobError` for unknown names, out-of-range values, or (when not
+    ``partial``) missing knobs.
+    """
+    unknown = [name for name in theta if name not in _BY_NAME]
+    if unknown:
+        get_knob(unknown[0])
+    missing = [name for name in KNOB_NAMES if name not in theta]
+    if missing and not partial:
+        raise KnobError(f"Missing knob(s): {', '.join(missing)}.")
+    out = default_theta()
+    for name, value in theta.items():
+        out[name] = get_knob(name).check(value)
+    return out
+
+
+def theta_to_array(theta: Mapping[str, float] | Iterable[Mapping[str, float]]) -> np.ndarray:
+    """Named θ (one mapping or many) → array of shape (n_knobs,) or (n, n_knobs), validated."""
+    if isinstance(theta, Mapping):
+        t = validate_theta(theta)
+        return np.array([t[n] for n in KNOB_NAMES], dtype=np.float64)
+    return np.stack([theta_to_array(t) for t in theta])
+
+
+def theta_to_dict(theta: np.ndarray) -> dict[str, float]:
+    """Array of shape (n_knobs,) → validated name → value mapping."""
+    theta = np.asarray(theta, dtype=np.float64)
+    if theta.shape != (len(KNOBS),):
+        raise KnobError(
+            f"θ must have shape ({len(KNOBS)},) in the order {KNOB_NAMES}; got {theta.shape}"
+        )
+    return validate_theta(dict(zip(KNOB_NAMES, theta.tolist(), strict=True)))
+
+
+def registry_hash() -> str:
+    """SHA-256 (hex, 16 chars) of the registry's declarations; changes when any knob does."""
+    blob = json.dumps([asdict(k) for k in KNOBS], sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def knob_table() -> str:
+    """The registry as a Markdown table (used by the docs and ``--help``)."""
+    lines = [
+        "| knob | range | default | unit | meaning | rises monotonically with it |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for k in KNOBS:
+        lines.append(
+            f"| `{k.name}` | {k.low:g} – {k.high:g} | {k.default:g} | {k.unit} | {k.meaning} "
+            f"| {k.effect} |"
+        )
+    return "\n".join(lines)
