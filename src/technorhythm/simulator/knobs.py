@@ -101,8 +101,8 @@ KNOBS: tuple[Knob, ...] = (
         0.45,
         0.0,
         "fraction of a 16th step",
-        "Delays every off-beat 16th (the 'e' and 'a') by this fraction of a step.",
-        "mean timing offset of off-16th onsets",
+        "Delays every off-beat 16th (the 'e' and 'a' of each beat) by this fraction of a step.",
+        "mean timing offset of onsets on off-beat 16ths",
         "swing (16th)",
     ),
     Knob(
@@ -111,8 +111,8 @@ KNOBS: tuple[Knob, ...] = (
         30.0,
         4.0,
         "ms (standard deviation)",
-        "Random timing jitter of every hit, as a standard deviation in milliseconds.",
-        "spread (std) of timing offsets",
+        "Gaussian timing jitter of every hit, as a standard deviation in milliseconds.",
+        "spread of timing offsets around the swung grid",
         "humanize [ms]",
     ),
     Knob(
@@ -128,13 +128,13 @@ KNOBS: tuple[Knob, ...] = (
     Knob(
         "kick_density",
         0.0,
-        1.0,
-        0.5,
-        "fraction of the pulse range",
-        "Number of Euclidean kick pulses per bar, from 1 (0.0) to 8 (1.0); 0.5 is "
-        "four-on-the-floor territory.",
-        "kick onset density",
-        "kick density",
+        8.0,
+        4.0,
+        "kick pulses per bar (mean)",
+        "Euclidean kick pulses on the 8th-note grid of each bar; 4 is four-on-the-floor, "
+        "3 the tresillo, 8 every 8th.",
+        "kick onsets per bar",
+        "kick pulses / bar",
     ),
     Knob(
         "kick_syncopation",
@@ -142,7 +142,8 @@ KNOBS: tuple[Knob, ...] = (
         1.0,
         0.1,
         "probability",
-        "Chance that a kick pulse is pushed off the beat to a neighbouring 16th.",
+        "Chance that each kick pulse after the downbeat moves to a neighbouring 16th "
+        "(anticipated or pushed).",
         "share of kicks on off-beat 16ths",
         "kick syncopation",
     ),
@@ -153,7 +154,7 @@ KNOBS: tuple[Knob, ...] = (
         0.8,
         "probability",
         "Chance of a snare/clap on beats 2 and 4 of each bar.",
-        "snare density on beats 2 and 4",
+        "snare onsets on beats 2 and 4",
         "backbeat",
     ),
     Knob(
@@ -161,9 +162,9 @@ KNOBS: tuple[Knob, ...] = (
         0.0,
         1.0,
         0.1,
-        "probability",
-        "Chance of syncopated snares (ghosts and neighbours of the backbeat).",
-        "snare density off beats 2 and 4",
+        "probability (scaled by position)",
+        "Chance of syncopated snares: ghost notes beside the backbeat, pickups elsewhere.",
+        "snare onsets off beats 2 and 4",
         "snare syncopation",
     ),
     Knob(
@@ -172,8 +173,8 @@ KNOBS: tuple[Knob, ...] = (
         1.0,
         0.5,
         "fraction",
-        "Closed hats: from sparse off-beat 8ths (0.0) through all 8ths to all 16ths (1.0).",
-        "closed-hat onset density",
+        "Closed-hat grid: half the off-beat 8ths (0.0), all 8ths (0.5), all 16ths (1.0).",
+        "closed-hat onsets (before ratchets and choke)",
         "hat density",
     ),
     Knob(
@@ -182,8 +183,8 @@ KNOBS: tuple[Knob, ...] = (
         1.0,
         0.2,
         "probability",
-        "Chance that an off-beat 8th hat is an open hat (which chokes the closed hat).",
-        "open-hat onset density",
+        "Chance that an off-beat 8th hat is played open (the open hat chokes the closed one).",
+        "share of off-beat 8th hats that are open",
         "openness",
     ),
     Knob(
@@ -192,8 +193,9 @@ KNOBS: tuple[Knob, ...] = (
         1.0,
         0.05,
         "probability",
-        "Chance that a closed hat is doubled onto the following 16th (a grid-safe ratchet).",
-        "closed hats on a 16th directly after another closed hat",
+        "Chance that a closed hat is repeated, softer, on the following 16th (a grid-safe "
+        "ratchet).",
+        "closed hats directly after another closed hat",
         "ratchets",
     ),
     Knob(
@@ -202,8 +204,8 @@ KNOBS: tuple[Knob, ...] = (
         1.0,
         0.0,
         "fraction",
-        "Ride cymbal pulse: none (0.0), quarters, 8ths, up to 16ths (1.0).",
-        "cymbal onset density",
+        "Ride cymbal: none (0.0), quarters (1/3), 8ths (2/3), 16ths (1.0).",
+        "ride (non-downbeat cymbal) onsets",
         "ride density",
     ),
     Knob(
@@ -212,9 +214,20 @@ KNOBS: tuple[Knob, ...] = (
         1.0,
         0.1,
         "probability",
-        "Chance of a crash on each bar's downbeat (doubled on the first bar).",
+        "Chance of a crash on each bar's downbeat (doubled, up to 1, on the first bar).",
         "cymbal onsets on bar downbeats",
         "crash",
+    ),
+    Knob(
+        "variation",
+        0.0,
+        1.0,
+        0.2,
+        "probability",
+        "Chance that each of bars 2-4 is drawn afresh instead of repeating bar 1 "
+        "(a loop at 0.0, a drummer at 1.0).",
+        "bars whose pattern differs from bar 1",
+        "bar variation",
     ),
 )
 """All knobs, in the order of every θ vector."""
