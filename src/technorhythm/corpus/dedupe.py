@@ -1,0 +1,203 @@
+"""Exact and near-duplicate detection over canonical clips.
+
+*Exact*: :func:`onset_hash` hashes the onset mask (``velocity > 0``, 5×64 bits)
+minimised over all 64 cyclic step rotations, so the same pattern started on
+another step hashes alike; velocities and microtiming are ignored.
+
+*Near*: MinHash LSH over the set of onset cells (instrument, step) of each
+canonical clip. Candidate pairs (any band of ``rows`` MinHash values equal) are
+verified by their exact Jaccard similarity ``|A ∩ B| / |A ∪ B|``; a pair at or
+above ``threshold`` is a near-duplicate. With the defaults (128 hashes in 16
+bands of 8) a pair at Jaccard 0.9 becomes a candidate with probability
+``1 - (1 - 0.9**8)**16 > 0.9999``; at 0.8, 0.98; candidates are always verified
+exactly, so no pair below the threshold is ever removed.
+
+Which clip survives is deterministic: clips are ranked by their order in the
+batch (ingest sorts by source path and window); a later clip is removed as a
+duplicate of the earliest kept clip it matches. With ``scope="across-files"``
+(the ingest default) only clips of *different* source files can be
+duplicates: a performance repeating its own groove is data, the same loop in two
+files or packs is not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from technorhythm.clips import N_INSTRUMENTS, N_STEPS
+
+__all__ = ["DedupeConfig", "onset_hash", "find_duplicates", "jaccard"]
+
+_SCOPES = ("across-files", "corpus")
+
+
+@dataclass(frozen=True)
+class DedupeConfig:
+    """Duplicate detection options.
+
+    Parameters
+    ----------
+    exact : bool
+        Remove exact duplicates (same rotation-invariant onset hash).
+    near_threshold : float or None
+        Jaccard similarity of onset sets at or above which two clips are
+        near-duplicates; ``None`` disables near-duplicate removal.
+    n_bands, rows_per_band : int
+        LSH banding of ``n_bands * rows_per_band`` MinHash values.
+    scope : {"across-files", "corpus"}
+        ``across-files`` ignores matches between windows of the same file.
+    seed : int
+        Seed of the MinHash permutations (fixed so results are reproducible).
+    """
+
+    exact: bool = True
+    near_threshold: float | None = 0.9
+    n_bands: int = 16
+    rows_per_band: int = 8
+    scope: str = "across-files"
+    seed: int = 20240611
+
+    def __post_init__(self) -> None:
+        if self.near_threshold is not None and not 0.0 < self.near_threshold <= 1.0:
+            raise ValueError(f"near_threshold must be in (0, 1] or None; got {self.near_threshold}")
+        if self.n_bands < 1 or self.rows_per_band < 1:
+            raise ValueError("n_bands and rows_per_band must be >= 1")
+        if self.scope not in _SCOPES:
+            raise ValueError(f"scope must be one of {_SCOPES}; got {self.scope!r}")
+
+
+def _packed_words(onsets: np.ndarray) -> np.ndarray:
+    """(B, R, 5, 64) bool → (B, R, 5) big-endian uint64 words (one per instrument row)."""
+    packed = np.packbits(onsets, axis=-1)  # (..., 5, 8) uint8
+    return packed.view(">u8")[..., 0].astype(np.uint64)
+
+
+def onset_hash(velocity: np.ndarray) -> np.ndarray:
+    """Rotation-invariant hash of each clip's onset mask, as 16 hex chars.
+
+    Parameters
+    ----------
+    velocity : ndarray, shape (B, 5, 64)
+
+    Returns
+    -------
+    ndarray of str, shape (B,)
+    """
+    onsets = np.asarray(velocity) > 0
+    n = onsets.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=object)
+    shifts = (np.arange(N_STEPS)[:, None] + np.arange(N_STEPS)[None, :]) % N_STEPS
+    rotated = onsets[:, :, shifts].transpose(0, 2, 1, 3)  # (B, 64 rotations, 5, 64)
+    words = _packed_words(rotated)  # (B, 64, 5)
+    alive = np.ones(words.shape[:2], bool)
+    for k in range(N_INSTRUMENTS):  # lexicographic minimum over rotations
+        w = np.where(alive, words[:, :, k], np.iinfo(np.uint64).max)
+        alive &= words[:, :, k] == w.min(axis=1, keepdims=True)
+    best = words[np.arange(n), alive.argmax(axis=1)]  # (B, 5)
+    raw = best.astype(">u8").tobytes()
+    size = 8 * N_INSTRUMENTS
+    return np.array(
+        [
+            hashlib.blake2b(raw[i * size : (i + 1) * size], digest_size=8).hexdigest()
+            for i in range(n)
+        ],
+        dtype=object,
+    )
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Jaccard similarity of onset sets, row-wise; inputs (P, 320) bool."""
+    inter = (a & b).sum(axis=1)
+    union = (a | b).sum(axis=1)
+    return np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+
+
+def _minhash(bits: np.ndarray, n_hash: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    n_cells = bits.shape[1]
+    ranks = np.argsort(rng.random((n_hash, n_cells)), axis=1).astype(np.int16)
+    out = np.empty((bits.shape[0], n_hash), np.int16)
+    for start in range(0, bits.shape[0], 2048):
+        chunk = bits[start : start + 2048]
+        out[start : start + 2048] = np.where(chunk[:, None, :], ranks[None, :, :], n_cells).min(
+            axis=2
+        )
+    return out
+
+
+def find_duplicates(
+    velocity: np.ndarray, file_id: np.ndarray, config: DedupeConfig | None = None
+) -> pd.DataFrame:
+    """Decide which clips are duplicates of earlier ones.
+
+    Parameters
+    ----------
+    velocity : ndarray, shape (B, 5, 64)
+        Canonical clips in their ranking order (earlier wins).
+    file_id : ndarray, shape (B,)
+        Source file of each clip (any hashable labels), for ``scope``.
+
+    Returns
+    -------
+    DataFrame
+        One row per removed clip: ``index`` (position in the batch),
+        ``duplicate_of`` (position of the kept clip), ``kind`` ("exact"/"near"),
+        ``similarity`` (Jaccard of onset sets; 1.0 for exact).
+    """
+    config = config or DedupeConfig()
+    n = len(velocity)
+    file_codes = pd.factorize(pd.Series(np.asarray(file_id)))[0]
+    across = config.scope == "across-files"
+    removed = np.full(n, -1, np.int64)
+    kind = np.empty(n, dtype=object)
+    sim = np.zeros(n)
+    if config.exact and n:
+        codes = pd.factorize(pd.Series(onset_hash(velocity)))[0]
+        _, first_of_code = np.unique(codes, return_index=True)
+        first = first_of_code[codes]
+        # across files: a hash group's kept file is the file of its first clip
+        dup = file_codes != file_codes[first] if across else first != np.arange(n)
+        removed[dup] = first[dup]
+        kind[dup] = "exact"
+        sim[dup] = 1.0
+    if config.near_threshold is not None and n:
+        alive = np.flatnonzero(removed < 0)
+        bits = (np.asarray(velocity)[alive] > 0).reshape(len(alive), -1)
+        sig = _minhash(bits, config.n_bands * config.rows_per_band, config.seed)
+        pairs = set()
+        for band in range(config.n_bands):
+            cols = sig[:, band * config.rows_per_band : (band + 1) * config.rows_per_band]
+            keys = pd.Series([c.tobytes() for c in np.ascontiguousarray(cols)])
+            for members in keys.groupby(keys, sort=False).indices.values():
+                if len(members) > 1:
+                    m = np.sort(members)
+                    ii, jj = np.triu_indices(len(m), k=1)
+                    pairs.update(zip(m[ii].tolist(), m[jj].tolist(), strict=True))
+        if pairs:
+            p = np.array(sorted(pairs, key=lambda x: (x[1], x[0])), dtype=np.int64)
+            s = jaccard(bits[p[:, 0]], bits[p[:, 1]])
+            ok = s >= config.near_threshold
+            if across:
+                ok &= file_codes[alive[p[:, 0]]] != file_codes[alive[p[:, 1]]]
+            p, s = p[ok], s[ok]
+            gone = np.zeros(len(alive), bool)
+            for (i, j), sij in zip(p.tolist(), s.tolist(), strict=True):
+                if not gone[j] and not gone[i]:
+                    gone[j] = True
+                    removed[alive[j]] = alive[i]
+                    kind[alive[j]] = "near"
+                    sim[alive[j]] = sij
+    idx = np.flatnonzero(removed >= 0)
+    return pd.DataFrame(
+        {
+            "index": idx,
+            "duplicate_of": removed[idx],
+            "kind": kind[idx].astype(str) if idx.size else np.array([], dtype=str),
+            "similarity": sim[idx],
+        }
+    )
