@@ -116,8 +116,28 @@ def test_backbeat_and_crash_positions():
     assert f["snare_backbeat"] == 1.0
     assert f["snare_other_density"] == 2 / 56
     assert f["cymbal_downbeat"] == 0.5
+    assert f["cymbal_other_density"] == 0.0
+    # bars 1 and 3 (crash) differ from bars 2 and 4 (ghost in bar 2 only)
+    assert f["bar_repeat"] == 0.0
     assert f["vel_mean_snare"] == pytest.approx((8 * 100 + 2 * 40) / 10)
     assert f["vel_std_snare"] == pytest.approx(np.std([100] * 8 + [40] * 2))
+
+
+def test_bar_repetition_and_open_hat_share():
+    v, o, _ = _clip()
+    bar = np.zeros((5, 16), np.uint8)
+    bar[KICK, ::4] = 100
+    bar[HH_CLOSED, [2, 6, 10]] = 60
+    bar[HH_OPEN, 14] = 80
+    v[0] = np.tile(bar, (1, 4))
+    f = _features(v, o)
+    assert f["bar_repeat"] == 1.0
+    assert f["hat_open_share_off8"] == 0.25
+    v[0, SNARE, 16 + 7] = 30  # bar 2 gets a ghost note
+    v[0, CYMBAL, 48 + 3] = 30  # bar 4 a ride hit
+    f = _features(v, o)
+    assert f["bar_repeat"] == pytest.approx(1 / 3)
+    assert f["cymbal_other_density"] == 1 / 60
 
 
 def test_swing_and_microtiming():

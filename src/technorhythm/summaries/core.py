@@ -64,6 +64,7 @@ STAT_BLOCKS: tuple[tuple[str, int], ...] = (
     ("n_off16", N_INSTRUMENTS),  # onsets on off-beat 16ths
     ("n_snare_backbeat", 1),  # snare onsets on beats 2 and 4
     ("n_cymbal_downbeat", 1),  # cymbal onsets on bar downbeats
+    ("n_bar_repeat", 1),  # bars 2-4 whose onsets (all instruments) equal bar 1's
     ("vsum", N_INSTRUMENTS),  # sum of MIDI velocities per instrument
     ("vsq", N_INSTRUMENTS),  # sum of squared velocities per instrument
     ("vhist", VELOCITY_BINS),  # onsets (all instruments) per velocity bin
@@ -179,6 +180,15 @@ def clip_stats(velocity: np.ndarray, offset: np.ndarray, bpm: np.ndarray) -> np.
     put("n_off16", popcount(x & MASK_OFF16))
     put("n_snare_backbeat", popcount(x[_SNARE] & MASK_BACKBEAT))
     put("n_cymbal_downbeat", popcount(x[-1] & MASK_DOWNBEAT))
+    bar_mask = np.uint64(0xFFFF)
+    first_bar = x & bar_mask
+    put(
+        "n_bar_repeat",
+        sum(
+            np.all(((x >> np.uint64(16 * k)) & bar_mask) == first_bar, axis=0).astype(np.int64)
+            for k in (1, 2, 3)
+        ),
+    )
 
     v16 = velocity.astype(np.uint16)
     put("vsum", v16.sum(axis=2, dtype=np.int64).T)

@@ -66,6 +66,9 @@ def _feature_docs() -> dict[str, str]:
     docs["snare_backbeat"] = "share of the 8 backbeat positions (beats 2 and 4) with a snare"
     docs["snare_other_density"] = "snare onsets off beats 2 and 4 per remaining step (/56)"
     docs["cymbal_downbeat"] = "share of the 4 bar downbeats with a cymbal"
+    docs["cymbal_other_density"] = "cymbal onsets off the bar downbeats per remaining step (/60)"
+    docs["hat_open_share_off8"] = "share of off-beat-8th hats (closed or open) that are open"
+    docs["bar_repeat"] = "share of bars 2–4 whose onsets (all instruments) repeat bar 1 exactly"
     for i in INSTRUMENTS:
         docs[f"vel_mean_{i}"] = f"mean MIDI velocity of {i} onsets [velocity]"
         docs[f"vel_std_{i}"] = f"standard deviation of {i} velocities [velocity]"
@@ -142,7 +145,12 @@ def features_from_stats(stats: np.ndarray, *, fill: float = 0.0) -> np.ndarray:
     backbeat = g("n_snare_backbeat")
     cols.append(_div(backbeat, 8 * clips, 0.0))
     cols.append(_div(n[1:2] - backbeat, (N_STEPS - 8) * clips, 0.0))
-    cols.append(_div(g("n_cymbal_downbeat"), 4 * clips, 0.0))
+    downbeat = g("n_cymbal_downbeat")
+    cols.append(_div(downbeat, 4 * clips, 0.0))
+    cols.append(_div(n[4:5] - downbeat, (N_STEPS - 4) * clips, 0.0))
+    off8 = g("n_off8")
+    cols.append(_div(off8[3:4], off8[2:3] + off8[3:4], fill))
+    cols.append(_div(g("n_bar_repeat"), 3 * clips, 0.0))
     vmean = _div(g("vsum"), n, np.nan)
     vstd = np.sqrt(np.maximum(_div(g("vsq"), n, np.nan) - vmean**2, 0.0))
     vpair = np.stack([vmean, vstd], 1).reshape(-1, n_rows)

@@ -52,11 +52,11 @@ __all__ = [
     "group_sum",
 ]
 
-SUMMARY_VERSION = 1
+SUMMARY_VERSION = 2
 """Bumped on any change of a summary definition (names, scales, formulas)."""
 MS_SCALE = 50.0
 """Milliseconds are divided by this in the summary vector."""
-SET_ACF_LAGS: tuple[int, ...] = (2, 3, 4, 8, 16)
+SET_ACF_LAGS: tuple[int, ...] = (2, 4, 6, 8, 16)
 """Autocorrelation lags kept in the set vector (lag 1 is the order-1 n-gram ``from1``)."""
 _CHUNK = 1 << 17
 
@@ -65,7 +65,17 @@ def _pooled_spec() -> list[tuple[str, float]]:
     spec: list[tuple[str, float]] = []
     spec += [(f"density_{i}", 1.0) for i in INSTRUMENTS]
     spec += [(f"{k}_ratio_{i}", 1.0) for i in INSTRUMENTS for k in ("off8", "off16")]
-    spec += [(n, 1.0) for n in ("snare_backbeat", "snare_other_density", "cymbal_downbeat")]
+    spec += [
+        (n, 1.0)
+        for n in (
+            "snare_backbeat",
+            "snare_other_density",
+            "cymbal_downbeat",
+            "cymbal_other_density",
+            "hat_open_share_off8",
+            "bar_repeat",
+        )
+    ]
     spec += [(f"vel_mean_{i}", 127.0) for i in INSTRUMENTS]
     spec += [(f"vel_std_{i}", 64.0) for i in INSTRUMENTS]
     spec += [(n, 1.0) for n in FEATURE_NAMES if n.startswith("vel_hist_")]
