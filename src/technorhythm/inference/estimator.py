@@ -40,6 +40,31 @@ class NotFittedError(ValueError):
     """The estimator was used before ``train()`` / ``build_posterior()``."""
 
 
+class _NoTracker:
+    """An sbi ``Tracker`` that records nothing.
+
+    sbi's default tracker writes TensorBoard files into ``./sbi-logs`` of whatever the current
+    directory is; the losses are kept in ``training_history_`` and the manifest instead.
+    """
+
+    log_dir = None
+
+    def log_metric(self, name: str, value: float, step: int | None = None) -> None:
+        """Ignore one metric."""
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        """Ignore metrics."""
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        """Ignore parameters."""
+
+    def add_figure(self, name: str, figure: Any, step: int | None = None) -> None:
+        """Ignore a figure."""
+
+    def flush(self) -> None:
+        """Nothing to flush."""
+
+
 def _seed_int(seed: int | np.random.Generator) -> int:
     """An explicit integer seed, drawn from ``seed`` when it is a numpy Generator."""
     if isinstance(seed, np.random.Generator):
@@ -270,6 +295,7 @@ max_num_epochs, clip_max_norm
                 prior=self.prior(),
                 density_estimator=self._builder(),
                 show_progress_bars=bool(self.show_progress_bars),
+                tracker=_NoTracker(),
             )
             inference.append_simulations(theta, x)
             density_estimator = inference.train(
