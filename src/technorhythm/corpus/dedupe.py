@@ -70,14 +70,17 @@ class DedupeConfig:
             raise ValueError(f"scope must be one of {_SCOPES}; got {self.scope!r}")
 
 
-def _packed_words(onsets: np.ndarray) -> np.ndarray:
-    """(B, R, 5, 64) bool → (B, R, 5) big-endian uint64 words (one per instrument row)."""
-    packed = np.packbits(onsets, axis=-1)  # (..., 5, 8) uint8
-    return packed.view(">u8")[..., 0].astype(np.uint64)
+def _row_words(onsets: np.ndarray) -> np.ndarray:
+    """(B, 5, 64) bool → (B, 5) uint64: bit 63 is step 0 of each instrument row."""
+    packed = np.packbits(onsets, axis=-1)  # (B, 5, 8) uint8, big-endian bit order
+    return np.ascontiguousarray(packed).view(">u8")[..., 0].astype(np.uint64)
 
 
 def onset_hash(velocity: np.ndarray) -> np.ndarray:
     """Rotation-invariant hash of each clip's onset mask, as 16 hex chars.
+
+    The five 64-bit instrument rows are rotated together by each of the 64
+    steps; the lexicographically smallest rotation is hashed (BLAKE2b, 8 bytes).
 
     Parameters
     ----------
@@ -87,18 +90,20 @@ def onset_hash(velocity: np.ndarray) -> np.ndarray:
     -------
     ndarray of str, shape (B,)
     """
-    onsets = np.asarray(velocity) > 0
-    n = onsets.shape[0]
+    words = _row_words(np.asarray(velocity) > 0)  # (B, 5)
+    n = words.shape[0]
     if n == 0:
         return np.zeros(0, dtype=object)
-    shifts = (np.arange(N_STEPS)[:, None] + np.arange(N_STEPS)[None, :]) % N_STEPS
-    rotated = onsets[:, :, shifts].transpose(0, 2, 1, 3)  # (B, 64 rotations, 5, 64)
-    words = _packed_words(rotated)  # (B, 64, 5)
-    alive = np.ones(words.shape[:2], bool)
-    for k in range(N_INSTRUMENTS):  # lexicographic minimum over rotations
-        w = np.where(alive, words[:, :, k], np.iinfo(np.uint64).max)
-        alive &= words[:, :, k] == w.min(axis=1, keepdims=True)
-    best = words[np.arange(n), alive.argmax(axis=1)]  # (B, 5)
+    s = np.arange(N_STEPS, dtype=np.uint64)[None, :, None]
+    w = words[:, None, :]
+    # rotate left by s bits = move step s to step 0
+    rotated = (w << s) | np.where(s == 0, np.uint64(0), w >> ((np.uint64(64) - s) % np.uint64(64)))
+    alive = np.ones(rotated.shape[:2], bool)
+    top = np.iinfo(np.uint64).max
+    for k in range(N_INSTRUMENTS):  # lexicographic minimum over the 64 rotations
+        col = rotated[:, :, k]
+        alive &= col == np.where(alive, col, top).min(axis=1, keepdims=True)
+    best = rotated[np.arange(n), alive.argmax(axis=1)]  # (B, 5)
     raw = best.astype(">u8").tobytes()
     size = 8 * N_INSTRUMENTS
     return np.array(

@@ -5,24 +5,22 @@ symusic groups notes by (channel, program) into tracks and flags MIDI channel 10
 so notes off channel 10 are kept apart as ``other_*`` arrays. Times are integer
 ticks with resolution ``tpq`` (ticks per quarter note).
 
-Running ``python -m technorhythm.corpus.parse`` starts the isolated parser
-used by ingestion (see :mod:`technorhythm.corpus.guard`): it reads a pickled
-list of paths on stdin and writes a pickled list of results on stdout.
+:func:`parse_midi_bytes` parses in this process (used by :func:`read_midi`);
+ingestion parses in an isolated process instead (:mod:`technorhythm.corpus.guard`).
 """
 
 from __future__ import annotations
 
-import pickle
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from technorhythm.corpus._symusic_worker import score_arrays
 from technorhythm.corpus.config import IngestConfig, MidiRejected
 from technorhythm.corpus.precheck import check_midi_bytes
 
-__all__ = ["ParsedMidi", "parse_midi_bytes", "parse_midi_file"]
+__all__ = ["ParsedMidi", "parse_midi_bytes", "parse_midi_file", "parsed_from_arrays"]
 
 
 @dataclass(frozen=True)
@@ -49,18 +47,24 @@ class ParsedMidi:
     other_velocity: np.ndarray
 
 
-def _notes(tracks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    times, pitches, vels = [], [], []
-    for track in tracks:
-        arr = track.notes.numpy()
-        times.append(arr["time"].astype(np.int64))
-        pitches.append(arr["pitch"].astype(np.int16) & 0x7F)
-        vels.append(arr["velocity"].astype(np.int16) & 0x7F)
-    if not times:
-        return np.zeros(0, np.int64), np.zeros(0, np.int16), np.zeros(0, np.int16)
-    time, pitch, vel = np.concatenate(times), np.concatenate(pitches), np.concatenate(vels)
-    order = np.argsort(time, kind="stable")
-    return time[order], pitch[order], vel[order]
+def parsed_from_arrays(arrays: dict) -> ParsedMidi:
+    """Build a :class:`ParsedMidi` from the dict of ``_symusic_worker.score_arrays``."""
+    drum, other = arrays["drum"], arrays["other"]
+    return ParsedMidi(
+        tpq=arrays["tpq"],
+        end=arrays["end"],
+        tempo_time=arrays["tempo_time"],
+        tempo_qpm=arrays["tempo_qpm"],
+        ts_time=arrays["ts_time"],
+        ts_num=arrays["ts_num"],
+        ts_den=arrays["ts_den"],
+        drum_time=drum["time"],
+        drum_pitch=drum["pitch"],
+        drum_velocity=drum["velocity"],
+        other_time=other["time"],
+        other_pitch=other["pitch"],
+        other_velocity=other["velocity"],
+    )
 
 
 def parse_midi_bytes(data: bytes, config: IngestConfig | None = None) -> ParsedMidi:
@@ -71,37 +75,12 @@ def parse_midi_bytes(data: bytes, config: IngestConfig | None = None) -> ParsedM
     MidiRejected
         When the pre-checks fail or symusic refuses the file (code ``parse-error``).
     """
-    import symusic
-
     check_midi_bytes(data, config)
     try:
-        score = symusic.Score.from_midi(data)
+        arrays = score_arrays(data)
     except Exception as exc:  # symusic raises RuntimeError/ValueError on corrupt data
         raise MidiRejected(f"MIDI parser error: {exc}", "parse-error") from exc
-    drum = [t for t in score.tracks if t.is_drum]
-    other = [t for t in score.tracks if not t.is_drum]
-    dt, dp, dv = _notes(drum)
-    ot, op, ov = _notes(other)
-    tempos = sorted(((int(t.time), float(t.qpm)) for t in score.tempos), key=lambda x: x[0])
-    sigs = sorted(
-        ((int(s.time), int(s.numerator), int(s.denominator)) for s in score.time_signatures),
-        key=lambda x: x[0],
-    )
-    return ParsedMidi(
-        tpq=int(score.tpq),
-        end=int(score.end()),
-        tempo_time=np.array([t for t, _ in tempos], np.int64),
-        tempo_qpm=np.array([q for _, q in tempos], np.float64),
-        ts_time=np.array([s[0] for s in sigs], np.int64),
-        ts_num=np.array([s[1] for s in sigs], np.int64),
-        ts_den=np.array([s[2] for s in sigs], np.int64),
-        drum_time=dt,
-        drum_pitch=dp,
-        drum_velocity=dv,
-        other_time=ot,
-        other_pitch=op,
-        other_velocity=ov,
-    )
+    return parsed_from_arrays(arrays)
 
 
 def parse_midi_file(path: str | Path, config: IngestConfig | None = None) -> ParsedMidi:
@@ -115,26 +94,3 @@ def parse_midi_file(path: str | Path, config: IngestConfig | None = None) -> Par
             "too-large",
         )
     return parse_midi_bytes(path.read_bytes(), config)
-
-
-def _worker_main() -> None:
-    """Isolated parser loop: pickled (paths, config) on stdin → pickled results on stdout.
-
-    Each result is a ParsedMidi or a MidiRejected. Used only between our own
-    processes (never for files a user receives).
-    """
-    paths, config = pickle.load(sys.stdin.buffer)
-    results: list[ParsedMidi | MidiRejected] = []
-    for path in paths:
-        try:
-            results.append(parse_midi_file(path, config))
-        except MidiRejected as exc:
-            results.append(exc)
-        except OSError as exc:
-            results.append(MidiRejected(f"cannot read file: {exc}", "unreadable"))
-    pickle.dump(results, sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    sys.stdout.buffer.flush()
-
-
-if __name__ == "__main__":
-    _worker_main()

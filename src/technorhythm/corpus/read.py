@@ -118,14 +118,11 @@ def _select_notes(parsed: ParsedMidi, config: IngestConfig):
     )
 
 
-def clips_from_parsed(
-    parsed: ParsedMidi, source: str, config: IngestConfig | None = None
-) -> tuple[ClipBatch, FileStats]:
-    """Apply the module rules to a parsed file; returns clips (maybe none) and file counts.
+_WINDOW_COLUMNS = ("window", "start_tick", "dropped_toms", "dropped_other", "merged_notes")
 
-    Raises :class:`MidiRejected` for absurd tempos and files with no usable drum notes.
-    """
-    config = config or IngestConfig()
+
+def _clip_arrays(parsed: ParsedMidi, config: IngestConfig):
+    """The numpy core: (velocity, offset, bpm, column arrays, FileStats) of kept windows."""
     if parsed.tpq < config.min_ticks_per_beat:
         raise MidiRejected(f"ticks per beat is {parsed.tpq}", "absurd-ticks-per-beat")
     bad = (parsed.tempo_qpm < config.min_bpm) | (parsed.tempo_qpm > config.max_bpm)
@@ -143,11 +140,11 @@ def clips_from_parsed(
     half = tps / 2.0
     end = max(parsed.end, int(time.max()) + 1 if time.size else 0)
 
-    velocities, offsets, bpms, rows = [], [], [], []
+    velocities, offsets, bpms = [], [], []
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in _WINDOW_COLUMNS}
     windows_total = near_empty = 0
     tail_bars = non44_bars = 0.0
     metres: set[str] = set()
-    window_index = 0
     stretches = _stretches(parsed, end)
     for i, (start, stop, num, den) in enumerate(stretches):
         # a note within half a 16th before a stretch boundary belongs to the next stretch
@@ -193,28 +190,22 @@ def clips_from_parsed(
         velocities.append(vel_arr)
         offsets.append(off_arr)
         bpms.append((N_STEPS / STEPS_PER_BEAT) / dur_min)
-        for w in range(n_win):
-            rows.append(
-                {
-                    "window": window_index + w,
-                    "start_tick": int(round(w_start[w])),
-                    "dropped_toms": int(win_toms[w]),
-                    "dropped_other": int(win_other[w]),
-                    "merged_notes": int(win_merged[w]),
-                }
-            )
-        window_index += n_win
+        cols["window"].append(windows_total + np.arange(n_win))
+        cols["start_tick"].append(np.rint(w_start).astype(np.int64))
+        cols["dropped_toms"].append(win_toms)
+        cols["dropped_other"].append(win_other)
+        cols["merged_notes"].append(win_merged)
         windows_total += n_win
 
     if not windows_total:
-        fours = f"; {non44_bars:g} bars in {', '.join(sorted(metres))} skipped" if metres else ""
+        skipped = f"; {non44_bars:g} bars in {', '.join(sorted(metres))} skipped" if metres else ""
         if metres and not any((n, d) == (4, 4) for _, _, n, d in stretches):
             raise MidiRejected(
                 f"no 4/4 section: {non44_bars:g} bars in {', '.join(sorted(metres))}",
                 "no-4-4",
             )
         raise MidiRejected(
-            f"shorter than one 4-bar window: {tail_bars:g} bars of 4/4{fours}", "too-short"
+            f"shorter than one 4-bar window: {tail_bars:g} bars of 4/4{skipped}", "too-short"
         )
     velocity = np.concatenate(velocities)
     offset = np.concatenate(offsets)
@@ -223,15 +214,7 @@ def clips_from_parsed(
     n_onsets = (velocity > 0).sum(axis=(1, 2))
     full = n_onsets >= config.min_onsets
     near_empty = int((~full).sum())
-    meta = pd.DataFrame(rows)
-    meta.insert(0, "source", source)
-    meta["rotation"] = rotation.astype(np.int16)
-    meta["bpm"] = bpm
-    meta["time_signature"] = "4/4"
-    meta["n_onsets"] = n_onsets.astype(np.int32)
-    meta["drum_channel"] = channel
-    batch = ClipBatch(velocity[full], offset[full], bpm[full], meta[full])
-    batch.meta["content_hash"] = onset_hash(batch.velocity)
+    meta = {k: np.concatenate(v).astype(np.int32) for k, v in cols.items()}
     stats = FileStats(
         n_notes=int(time.size),
         drum_channel=channel,
@@ -244,12 +227,44 @@ def clips_from_parsed(
         dropped_other=int(meta["dropped_other"].sum()),
         merged_notes=int(meta["merged_notes"].sum()),
     )
-    if len(batch) == 0:
+    if not full.any():
         raise MidiRejected(
             f"all {windows_total} windows near-empty (fewer than {config.min_onsets} onsets)",
             "near-empty",
         )
-    return batch, stats
+    meta = {k: v[full] for k, v in meta.items()}
+    meta["start_tick"] = meta["start_tick"].astype(np.int64)
+    meta["rotation"] = rotation[full].astype(np.int16)
+    meta["n_onsets"] = n_onsets[full].astype(np.int32)
+    return velocity[full], offset[full], bpm[full], meta, stats
+
+
+def clips_from_parsed(
+    parsed: ParsedMidi, source: str, config: IngestConfig | None = None
+) -> tuple[ClipBatch, FileStats]:
+    """Apply the module rules to a parsed file; returns its clips and file counts.
+
+    Raises :class:`MidiRejected` when the file yields no clip (reason in the message).
+    """
+    velocity, offset, bpm, cols, stats = _clip_arrays(parsed, config or IngestConfig())
+    n = len(velocity)
+    meta = pd.DataFrame(
+        {
+            "source": np.full(n, source, dtype=object),
+            "window": cols["window"],
+            "start_tick": cols["start_tick"],
+            "rotation": cols["rotation"],
+            "bpm": bpm,
+            "time_signature": np.full(n, "4/4", dtype=object),
+            "n_onsets": cols["n_onsets"],
+            "dropped_toms": cols["dropped_toms"],
+            "dropped_other": cols["dropped_other"],
+            "merged_notes": cols["merged_notes"],
+            "drum_channel": np.full(n, stats.drum_channel, dtype=object),
+            "content_hash": onset_hash(velocity),
+        }
+    )
+    return ClipBatch(velocity, offset, bpm, meta), stats
 
 
 def read_midi(path: str | Path, *, config: IngestConfig | None = None) -> ClipBatch:
