@@ -1,7 +1,31 @@
-"""Diagnostics of posteriors: recovery, calibration (SBC, TARP) and misspecification.
+"""Diagnostics of posteriors: recovery and calibration (SBC, TARP) on simulated sets.
 
-Split three ways: ``run_*`` returns arrays, ``check_*`` reduces to figures or pass/fail,
-``plot_*`` draws (only plotting modules import matplotlib).
+Split three ways, as sbi and ArviZ do: ``run_*`` returns arrays, ``check_*`` reduces to
+figures or pass/fail, ``plot_*`` (in :mod:`technorhythm.diagnostics.plots`, imported
+lazily; the only module here that imports matplotlib) draws. Misspecification of real
+data lives with the fits, in :mod:`technorhythm.posteriors.misspecification`.
 """
 
-__all__: list[str] = []
+from technorhythm.diagnostics.recovery import RecoveryResult, check_recovery, run_recovery
+from technorhythm.diagnostics.sampling import (
+    PosteriorSampler,
+    SbiPosteriorView,
+    draw_posterior_samples,
+)
+from technorhythm.diagnostics.sbc import SBCResult, check_sbc, run_sbc
+from technorhythm.diagnostics.tarp import TarpResult, check_tarp, run_tarp
+
+__all__ = [
+    "PosteriorSampler",
+    "RecoveryResult",
+    "SBCResult",
+    "SbiPosteriorView",
+    "TarpResult",
+    "check_recovery",
+    "check_sbc",
+    "check_tarp",
+    "draw_posterior_samples",
+    "run_recovery",
+    "run_sbc",
+    "run_tarp",
+]
