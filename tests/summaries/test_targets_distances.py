@@ -142,8 +142,6 @@ def test_composite_weights_and_single_clip_sets(rng):
     report = distance(_techno(1), other)
     assert "mmd" not in report.components  # undefined for a set of one
     w = DistanceWeights(js=1, ngram=0, acf=0, mmd=0, cooc=0)
-    assert distance(_techno(1), other, weights=w).total == pytest.approx(
-        report.components["js"]
-    )
+    assert distance(_techno(1), other, weights=w).total == pytest.approx(report.components["js"])
     with pytest.raises(ValueError, match="'acf'"):
         DistanceWeights(acf=-1)

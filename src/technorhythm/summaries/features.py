@@ -23,9 +23,16 @@ Symbols and units
 
 from __future__ import annotations
 
+import io
+import json
+import os
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from technorhythm.atomic import atomic_write_bytes
 from technorhythm.clips import INSTRUMENTS, N_STEPS, ClipBatch
 from technorhythm.summaries.core import (
     ACF_LAGS,
@@ -44,6 +51,9 @@ __all__ = [
     "batch_stats",
     "clip_features",
     "features_frame",
+    "FEATURES_SCHEMA",
+    "save_features",
+    "load_features",
 ]
 
 NGRAM_ALPHA = 0.5
@@ -219,3 +229,44 @@ def features_frame(batch: ClipBatch, *, fill: float = 0.0, meta: bool = False) -
     if meta and len(batch.meta.columns):
         frame = pd.concat([batch.meta.reset_index(drop=True), frame], axis=1)
     return frame
+
+
+FEATURES_SCHEMA = 1
+"""Schema version of ``features.parquet``."""
+
+
+def save_features(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write a :func:`features_frame` table as Parquet (atomic), with a schema version.
+
+    The file metadata records ``kind``, ``schema``, ``feature_names`` and ``summaries_hash``.
+    """
+    from technorhythm.summaries.sets import summaries_hash
+
+    table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+    info = {
+        "kind": "clip_features",
+        "schema": FEATURES_SCHEMA,
+        "feature_names": list(FEATURE_NAMES),
+        "summaries_hash": summaries_hash(),
+    }
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), b"technorhythm": json.dumps(info).encode()}
+    )
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def load_features(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a table written by :func:`save_features`; refuses other files and schema versions."""
+    table = pq.read_table(path)
+    raw = (table.schema.metadata or {}).get(b"technorhythm")
+    info = json.loads(raw) if raw else {}
+    if info.get("kind") != "clip_features":
+        raise ValueError(f"{os.fspath(path)!r} is not a technorhythm clip-features table")
+    if info.get("schema") != FEATURES_SCHEMA:
+        raise ValueError(
+            f"{os.fspath(path)!r} has features schema {info.get('schema')}; "
+            f"this version reads schema {FEATURES_SCHEMA}"
+        )
+    return table.to_pandas()
