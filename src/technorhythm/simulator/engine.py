@@ -7,7 +7,9 @@ kick
     ``floor(kick_density + u)`` Euclidean pulses E(k, 8) on the 8th-note slots
     (stochastic rounding: the mean pulse count per bar is ``kick_density``); every
     pulse but the downbeat moves to the 16th before or after with probability
-    ``kick_syncopation`` (early and late are equally likely).
+    ``kick_syncopation`` (early and late are equally likely; an anticipation that
+    would land on a pushed pulse stays put, so pulses never merge and the kick
+    count per bar is exactly the pulse count).
 snare
     beats 2 and 4 with probability ``backbeat_strength``; every other 16th with
     ``snare_sync × w(position)`` (:data:`~technorhythm.simulator.patterns.SNARE_SYNC_WEIGHT`).
@@ -109,7 +111,7 @@ def coerce_theta(theta: object, n: int | None = None) -> tuple[np.ndarray, int]:
         if bad.any():
             row, col = np.argwhere(bad)[0]
             try:
-                KNOBS[col].check(arr[row, col])
+                KNOBS[col].check(float(arr[row, col]))
             except KnobError as err:
                 where = f" (θ row {row})" if arr.shape[0] > 1 else ""
                 raise KnobError(f"{err}{where}") from None
@@ -232,9 +234,12 @@ def _simulate_block(
     moved = pulses & (kick_u[:, :, 0::2] < thr(col[_IDX["kick_syncopation"]])[..., None])
     moved[:, :, 0] = False  # the downbeat is the anchor
     early = kick_u[:, :, 1::2] < DIRECTION_SPLIT
-    odd = moved & ~early  # pushed: slot j → 16th 2j + 1
-    odd[:, :, :-1] |= (moved & early)[:, :, 1:]  # anticipated: slot j → 16th 2j - 1
-    kick = np.stack([pulses & ~moved, odd], axis=-1).reshape(n, N_STEPS)
+    late = moved & ~early  # pushed: slot j → 16th 2j + 1
+    early &= moved
+    early[:, :, 1:] &= ~late[:, :, :-1]  # no two pulses on one 16th: the push wins
+    odd = late.copy()
+    odd[:, :, :-1] |= early[:, :, 1:]  # anticipated: slot j → 16th 2j - 1
+    kick = np.stack([pulses & ~(late | early), odd], axis=-1).reshape(n, N_STEPS)
 
     # -- snare: backbeat + syncopated neighbours -----------------------------------------
     snare_thr = np.where(
