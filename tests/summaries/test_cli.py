@@ -82,3 +82,38 @@ def test_nan_option_keeps_undefined_values_missing(dataset, tmp_path):
     frame = load_features(out)
     assert frame["vel_mean_cymbal"].isna().all()  # no cymbal in these loops
     assert isinstance(frame, pd.DataFrame)
+
+
+@pytest.mark.slow  # matplotlib + scikit-learn NMF: ~10 s on a shared 2-core machine
+def test_eda_command_writes_plots_and_known_phase_numbers(dataset, tmp_path, capsys):
+    import json
+
+    out = tmp_path / "eda"
+    code = main(["eda", str(dataset), "--out", str(out), "--by", "pack", "--dpi", "30"])
+    assert code == 0
+    for name in (
+        "density_histograms.png",
+        "kick_hat_phase.png",
+        "velocity.png",
+        "microtiming.png",
+        "pca_components.png",
+        "nmf_components.png",
+    ):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    info = json.loads((out / "eda.json").read_text())
+    xc = info["kick_hat_xcorr"]
+    # straight loops: hats on every even step, so every kick (on the beat) has a hat at
+    # lags 0 and ±2; off-beat loops: hats on odd steps only (plus the open hat on 14 of 16)
+    assert xc["straight"]["0"] == 1.0 and xc["straight"]["1"] == 0.0
+    assert xc["offbeat"]["1"] == 1.0 and xc["offbeat"]["0"] == 0.0
+    assert xc["offbeat"]["2"] == 0.25  # only the kick on beat 4 has the open hat 2 steps later
+    assert xc["all"]["0"] == 0.5
+    assert set(info["nmf_relative_error"]) == {"2", "3", "4"}
+    assert "PCA explained variance" in capsys.readouterr().out
+
+
+def test_eda_needs_two_clips():
+    from technorhythm.summaries.eda import run_eda
+
+    with pytest.raises(ValueError, match="at least 2 clips"):
+        run_eda(ClipBatch.empty(1), by=None)

@@ -15,7 +15,15 @@ from collections.abc import Sequence
 __all__ = ["main", "build_parser"]
 
 # Module name in this package for each group of subcommands, in --help order.
-_COMMAND_MODULES: tuple[str, ...] = ("ingest", "split", "corpus", "features", "generate")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "ingest",
+    "split",
+    "corpus",
+    "features",
+    "eda",
+    "train",
+    "generate",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
