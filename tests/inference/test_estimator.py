@@ -30,7 +30,7 @@ SMALL = dict(
 @pytest.fixture(scope="module")
 def toy_fitted() -> PosteriorEstimator:
     """A deliberately small, quickly trained model (accuracy is the C2ST test's job)."""
-    theta, x = toy_training_set(1500, seed=1)
+    theta, x = toy_training_set(1200, seed=1)
     return PosteriorEstimator(**SMALL, seed=3).fit(theta, x, data_reference={"toy": True})
 
 
@@ -163,3 +163,18 @@ def test_c2st_against_exact_posterior(estimator):
             )
         )
         assert acc < 0.6, f"{estimator}, N={n}: C2ST accuracy {acc:.3f}"
+
+
+def test_constant_x_columns_are_ignored():
+    # A column that never varies in training says nothing about θ; a real set may still
+    # have another value there (simulator misspecification) without blowing up z-scoring.
+    theta, x = toy_training_set(300, seed=2)
+    x = np.column_stack([x, np.full(len(x), 0.25)])
+    est = PosteriorEstimator(**dict(SMALL, max_num_epochs=2), seed=1)
+    with pytest.warns(UserWarning, match="not yet fully converged"):
+        est.fit(theta, x)
+    np.testing.assert_array_equal(est.x_keep_, [True, True, True, False])
+    a = est.sample(np.array([1.0, -2.0, 0.2, 0.25]), 100, seed=0)
+    b = est.sample(np.array([1.0, -2.0, 0.2, 0.9]), 100, seed=0)
+    np.testing.assert_array_equal(a, b)
+    assert np.all(np.isfinite(a))

@@ -21,6 +21,7 @@ rejects samples that leak outside the prior and renormalises ``log_prob``.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,26 @@ class _NoTracker:
 
     def flush(self) -> None:
         """Nothing to flush."""
+
+
+def _select_columns(keep: np.ndarray):
+    """A fixed (non-trainable) embedding net passing only the columns where ``keep``."""
+    import torch
+    from torch import nn
+
+    class SelectColumns(nn.Module):
+        """x (B, D) → x[:, keep] (B, D'); ``keep`` is a buffer, so it is in the state_dict."""
+
+        def __init__(self, keep_mask: np.ndarray) -> None:
+            super().__init__()
+            self.register_buffer("keep", torch.as_tensor(np.asarray(keep_mask, dtype=bool)))
+            # sbi locates an embedding net's device through its first parameter.
+            self.device_anchor = nn.Parameter(torch.zeros(0), requires_grad=False)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x[..., self.keep]
+
+    return SelectColumns(keep)
 
 
 def _seed_int(seed: int | np.random.Generator) -> int:
@@ -208,10 +229,17 @@ max_num_epochs, clip_max_norm
         """The sbi-compatible uniform prior over :attr:`theta_bounds`."""
         return box_prior(self._bounds())
 
-    def _builder(self):
-        """sbi's density-estimator builder for this configuration."""
+    def _builder(self, x_keep: np.ndarray):
+        """sbi's density-estimator builder for this configuration.
+
+        ``x_keep`` (D,) bool marks the x columns the network sees: columns that were constant
+        over the training simulations carry no information about θ, and sbi's z-scoring
+        (which runs before the embedding net) would blow any other value up by 1e14, so a
+        fixed column-selection embedding drops them after z-scoring.
+        """
         from sbi.neural_nets import posterior_nn
 
+        embedding = _select_columns(x_keep)
         if self.unconstrained:
             return posterior_nn(
                 f"zuko_{self.estimator}",
@@ -220,6 +248,7 @@ max_num_epochs, clip_max_norm
                 hidden_features=int(self.hidden_features),
                 num_transforms=int(self.num_transforms),
                 num_bins=int(self.num_bins),
+                embedding_net=embedding,
                 x_dist=self.prior(),
             )
         return posterior_nn(
@@ -229,6 +258,7 @@ max_num_epochs, clip_max_norm
             hidden_features=int(self.hidden_features),
             num_transforms=int(self.num_transforms),
             num_bins=int(self.num_bins),
+            embedding_net=embedding,
         )
 
     # -- the sbi chain -----------------------------------------------------------------
@@ -288,16 +318,22 @@ max_num_epochs, clip_max_norm
         self._validate_config()
         theta = torch.as_tensor(self._theta, dtype=torch.float32)
         x = torch.as_tensor(self._x, dtype=torch.float32)
+        x_keep = np.ptp(x.numpy(), axis=0) > 0
+        if not x_keep.any():
+            raise ValueError("every x column is constant over the simulations: nothing to learn")
         start = time.perf_counter()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(_seed_int(self.seed))
             inference = NPE(
                 prior=self.prior(),
-                density_estimator=self._builder(),
+                density_estimator=self._builder(x_keep),
                 show_progress_bars=bool(self.show_progress_bars),
                 tracker=_NoTracker(),
             )
-            inference.append_simulations(theta, x)
+            with warnings.catch_warnings():
+                # Constant x columns are dropped by the column-selection embedding.
+                warnings.filterwarnings("ignore", message="Data has constant values")
+                inference.append_simulations(theta, x)
             density_estimator = inference.train(
                 training_batch_size=int(self.training_batch_size),
                 learning_rate=float(self.learning_rate),
@@ -318,6 +354,7 @@ max_num_epochs, clip_max_norm
         self.training_time_s_ = time.perf_counter() - start
         self.n_simulations_ = int(theta.shape[0])
         self.x_dim_ = int(x.shape[1])
+        self.x_keep_ = x_keep
         self.posterior_ = None
         return self
 

@@ -8,7 +8,8 @@ A model directory holds two files:
     code from the file.
 ``manifest.json``
     Everything needed to rebuild the same network and to decide whether it may be used:
-    schema version, estimator configuration, θ names and bounds, x dimension, the version
+    schema version, estimator configuration, θ names and bounds, x dimension and the x
+    columns the network uses (``x_keep``: columns constant in training are dropped), the version
     record of prior/simulator/summaries (:mod:`technorhythm.inference.version`), software
     versions, training record (budget, seeds, losses, time), the data reference and the
     SHA-256 of ``model.pt``.
@@ -122,6 +123,7 @@ def save_estimator(estimator, directory: str | Path, *, overwrite: bool = False)
             "units": "knob units (see the knob registry)",
         },
         "x_dim": int(estimator.x_dim_),
+        "x_keep": [bool(v) for v in estimator.x_keep_],
         "versions": current_versions(),
         "software": _software(),
         "training": {
@@ -156,7 +158,7 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
             f"{path} has schema version {manifest.get('schema_version')!r}; this technorhythm "
             f"reads schema version {SCHEMA_VERSION}. Retrain with `{RETRAIN_HINT}`."
         )
-    for key in ("config", "theta", "x_dim", "versions", "weights"):
+    for key in ("config", "theta", "x_dim", "x_keep", "versions", "weights"):
         if key not in manifest:
             raise ModelError(f"{path} lacks the {key!r} entry")
     return manifest
@@ -216,6 +218,9 @@ def load_estimator(directory: str | Path):
             f"retrain with `{RETRAIN_HINT}`"
         )
     x_dim = int(manifest["x_dim"])
+    x_keep = np.asarray(manifest["x_keep"], dtype=bool)
+    if x_keep.shape != (x_dim,) or not x_keep.any():
+        raise ModelError(f"{directory}: x_keep must list {x_dim} booleans, at least one true")
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for unreadable/unsafe files
@@ -226,7 +231,7 @@ def load_estimator(directory: str | Path):
     x_dummy = torch.zeros((2, x_dim), dtype=torch.float32)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        network = estimator._builder()(mid, x_dummy)
+        network = estimator._builder(x_keep)(mid, x_dummy)
     try:
         network.load_state_dict(state, strict=True)
     except RuntimeError as exc:
@@ -236,6 +241,7 @@ def load_estimator(directory: str | Path):
     training = manifest.get("training", {})
     estimator.density_estimator_ = network.eval()
     estimator.x_dim_ = x_dim
+    estimator.x_keep_ = x_keep
     estimator.n_simulations_ = int(training.get("n_simulations", 0))
     estimator.training_time_s_ = float(training.get("training_time_s", float("nan")))
     estimator.training_history_ = training.get("history", {})

@@ -1,0 +1,55 @@
+"""Plots of training (matplotlib imported lazily; compute modules never import it)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["plot_training_history"]
+
+
+def plot_training_history(
+    history: Mapping[str, Any],
+    path: str | Path | None = None,
+    *,
+    title: str = "NPE training",
+):
+    """Training and validation loss per epoch (sbi's summary), best epoch marked.
+
+    Parameters
+    ----------
+    history : mapping
+        ``training_history_`` of a :class:`~technorhythm.inference.PosteriorEstimator`
+        (``training_loss``, ``validation_loss`` per epoch: mean negative log posterior
+        density of θ in the network's (logit) space, in nats).
+    path : path, optional
+        Write a PNG here (atomically).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+
+    from technorhythm.atomic import atomic_path
+
+    train = list(history.get("training_loss", []))
+    valid = list(history.get("validation_loss", []))
+    if not train or not valid:
+        raise ValueError("the training history has no losses to plot")
+    fig = Figure(figsize=(6.0, 3.6), layout="constrained")
+    ax = fig.add_subplot()
+    epochs = range(1, len(train) + 1)
+    ax.plot(epochs, train, label="training", color="#1f77b4")
+    ax.plot(range(1, len(valid) + 1), valid, label="validation", color="#d62728")
+    best = min(range(len(valid)), key=valid.__getitem__)
+    ax.axvline(best + 1, color="0.5", lw=0.8, ls="--", label=f"best epoch ({best + 1})")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (−log q(θ | x), nats)")
+    ax.set_title(title)
+    ax.legend(frameon=False)
+    if path is not None:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=120)
+    return fig
