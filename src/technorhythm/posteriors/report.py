@@ -1,0 +1,180 @@
+"""Writing a fit to a folder, reading it back, and the printed posterior table.
+
+Output folder of ``technorhythm fit`` (schema ``technorhythm.fit``, version in ``fit.json``):
+
+``posterior.nc``            every group in one InferenceData (``group`` coordinate)
+``groups/<nnn>_<name>.nc``  one InferenceData per group (names made file-safe)
+``summary.csv``/``.parquet`` mean, sd, 94% HDI and sd/prior-sd per group and knob
+``misspecification.csv``    predictive MMD, p-value, flag and the worst summaries per group
+``correlations.csv``        pairwise posterior correlations per group (trade-offs)
+``skipped.csv``             groups not fitted and why (every clip accounted for)
+``forest.png``              one forest panel per knob, one row per group
+``fit.json``                options, model identity, timing, file index
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from technorhythm.atomic import atomic_path, atomic_write_text
+from technorhythm.posteriors.arviz_adapter import (
+    identification_table,
+    load_inference_data,
+    plot_forest,
+    posterior_correlations,
+    save_inference_data,
+    select_group,
+    summary_table,
+)
+from technorhythm.posteriors.fit import FitResult
+
+__all__ = ["FIT_SCHEMA", "FIT_SCHEMA_VERSION", "save_fit", "load_fit", "format_summary"]
+
+FIT_SCHEMA = "technorhythm.fit"
+FIT_SCHEMA_VERSION = 1
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:60] or "group"
+
+
+def _prior_sd(result: FitResult) -> dict[str, float]:
+    from technorhythm.posteriors.arviz_adapter import uniform_prior_sd
+
+    return uniform_prior_sd(result.knob_names)
+
+
+def tables(result: FitResult, idata=None) -> dict[str, pd.DataFrame]:
+    """The fit's tables: ``summary``, ``misspecification``, ``correlations``, ``skipped``."""
+    idata = result.to_inference_data() if idata is None else idata
+    summary = summary_table(idata, prior_sd=_prior_sd(result))
+    ident = identification_table(idata, _prior_sd(result))
+    summary["contraction"] = ident["contraction"].to_numpy()
+    miss = result.misspecification_table()
+    summary = summary.merge(miss[["group", "n_clips", "n_conditioned"]], on="group")
+    return {
+        "summary": summary,
+        "misspecification": miss,
+        "correlations": posterior_correlations(idata),
+        "skipped": result.skipped,
+    }
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    atomic_write_text(path, frame.to_csv(index=False, float_format="%.6g"))
+
+
+def save_fit(
+    result: FitResult,
+    out_dir: str | os.PathLike[str],
+    *,
+    dataset: str | None = None,
+    forest: bool = True,
+) -> dict[str, Any]:
+    """Write every output file of a fit to ``out_dir`` (created); returns the ``fit.json`` record.
+
+    Each file is written atomically; ``fit.json`` comes last, so a folder with a
+    ``fit.json`` is complete.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out} exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    idata = result.to_inference_data()
+    save_inference_data(idata, out / "posterior.nc")
+    files: dict[str, str] = {}
+    for i, name in enumerate(result.group_names()):
+        rel = f"groups/{i:03d}_{_slug(name)}.nc"
+        save_inference_data(select_group(idata, name), out / rel)
+        files[name] = rel
+    frames = tables(result, idata)
+    for key, frame in frames.items():
+        _write_csv(frame, out / f"{key}.csv")
+    with atomic_path(out / "summary.parquet") as tmp:
+        frames["summary"].to_parquet(tmp, index=False)
+    if forest:
+        plot_forest(idata, out / "forest.png")
+    miss = frames["misspecification"]
+    record = {
+        "schema": FIT_SCHEMA,
+        "schema_version": FIT_SCHEMA_VERSION,
+        "dataset": dataset,
+        "by": result.by,
+        "split": result.split,
+        "model": result.model,
+        "options": result.options,
+        "timing_s": {k: round(v, 4) for k, v in result.timing.items()},
+        "n_groups": len(result.groups),
+        "n_clips": int(sum(g.n_clips for g in result.groups)),
+        "n_flagged": int(miss["flagged"].sum()) if "flagged" in miss else None,
+        "n_skipped_clips": int(result.skipped["n_clips"].sum()),
+        "group_files": files,
+        "files": ["posterior.nc", *(f"{k}.csv" for k in frames), "summary.parquet"]
+        + (["forest.png"] if forest else []),
+    }
+    atomic_write_text(out / "fit.json", json.dumps(record, indent=2, default=str) + "\n")
+    return record
+
+
+def load_fit(out_dir: str | os.PathLike[str]) -> tuple[dict[str, Any], Any, pd.DataFrame]:
+    """Read a fit folder back: (``fit.json`` record, combined InferenceData, summary table)."""
+    out = Path(out_dir)
+    path = out / "fit.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{out} is not a complete fit folder (no fit.json)")
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if record.get("schema") != FIT_SCHEMA or record.get("schema_version") != FIT_SCHEMA_VERSION:
+        raise ValueError(f"{path} is not a technorhythm fit of schema version {FIT_SCHEMA_VERSION}")
+    return (
+        record,
+        load_inference_data(out / "posterior.nc"),
+        pd.read_parquet(out / "summary.parquet"),
+    )
+
+
+def format_summary(result: FitResult, *, max_long_groups: int = 3) -> str:
+    """The posterior summary as text: per knob rows for few groups, a pivot of means for many."""
+    frames = tables(result)
+    summary, miss = frames["summary"], frames["misspecification"]
+    hdi_lo, hdi_hi = [c for c in summary.columns if c.startswith("hdi_")]
+    lines = []
+    if len(result.groups) <= max_long_groups:
+        for g in result.groups:
+            head = f"group {g.name!r}: {g.n_clips} clips"
+            if g.n_conditioned != g.n_clips:
+                head += f" (conditioned on N = {g.n_conditioned})"
+            m = g.misspecification
+            if m is not None:
+                verdict = "MISSPECIFIED" if m.flagged else "ok"
+                head += f"; misspecification p = {m.p_value:.3f} ({verdict})"
+            lines.append(head)
+            lines.append(
+                f"  {'knob':<20}{'mean':>9}{'sd':>9}{hdi_lo:>10}{hdi_hi:>10}{'sd/prior':>10}"
+            )
+            for d in summary[summary.group == g.name].to_dict("records"):
+                lines.append(
+                    f"  {d['knob']:<20}{d['mean']:>9.3f}{d['sd']:>9.3f}"
+                    f"{d[hdi_lo]:>10.3f}{d[hdi_hi]:>10.3f}{d['sd_ratio']:>10.2f}"
+                )
+            lines.append("")
+    else:
+        pivot = summary.pivot(index="group", columns="knob", values="mean")[list(result.knob_names)]
+        pivot.insert(0, "N", miss.set_index("group")["n_clips"])
+        if "p_value" in miss:
+            pivot.insert(1, "misspec_p", miss.set_index("group")["p_value"].round(3))
+        with pd.option_context("display.width", 250, "display.max_columns", 40):
+            lines.append("posterior means (knob units); see summary.csv for sd and 94% HDI")
+            lines.append(pivot.round(3).to_string())
+    if "flagged" in miss and miss["flagged"].any():
+        bad = miss[miss.flagged]
+        lines.append(
+            f"{len(bad)} group(s) flagged as misspecified (p < {result.options['alpha']}): "
+            + ", ".join(bad.group.astype(str))
+        )
+    return "\n".join(lines)

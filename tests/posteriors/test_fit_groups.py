@@ -1,0 +1,210 @@
+"""fit_groups and the fit folder, with an oracle estimator whose answer is known."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from oracle_estimator import OracleEstimator
+
+from technorhythm.clips import ClipBatch
+from technorhythm.posteriors.fit import fit_groups
+from technorhythm.posteriors.report import format_summary, load_fit, save_fit
+from technorhythm.simulator import simulate
+from technorhythm.simulator.knobs import KNOB_NAMES, KNOBS, default_theta
+
+THETA0 = np.array([default_theta()[k] for k in KNOB_NAMES])
+# far from the defaults: every knob at 85% of its range
+THETA1 = np.array([k.low + 0.85 * (k.high - k.low) for k in KNOBS])
+
+
+def _batch(parts: list[tuple[np.ndarray, int, dict]], seed: int = 0) -> ClipBatch:
+    """Clips simulated at given θ with metadata: [(theta, n, meta columns), ...]."""
+    batches, metas, start = [], [], 0
+    for theta, n, meta in parts:
+        batches.append(simulate(theta, n, seed=seed, start_index=start))
+        metas.append(pd.DataFrame({k: [v] * n for k, v in meta.items()}))
+        start += n
+    b = ClipBatch.concat(batches)
+    return ClipBatch(b.velocity, b.offset, b.bpm, pd.concat(metas, ignore_index=True))
+
+
+@pytest.fixture(scope="module")
+def two_packs() -> ClipBatch:
+    return _batch(
+        [
+            (THETA0, 40, {"pack": "at_theta0", "style": "techno", "split": "train"}),
+            (THETA1, 30, {"pack": "elsewhere", "style": "techno", "split": "test"}),
+        ]
+    )
+
+
+def test_groups_sizes_and_samples(two_packs):
+    est = OracleEstimator(THETA0)
+    res = fit_groups(
+        two_packs, estimator=est, by="pack", n_samples=300, seed=1, misspecification=False
+    )
+    assert res.group_names() == ["at_theta0", "elsewhere"]
+    assert [g.n_clips for g in res.groups] == [40, 30]
+    assert [g.n_conditioned for g in res.groups] == [40, 30]
+    assert res.groups[0].samples.shape == (300, len(KNOB_NAMES))
+    # the estimator saw each pack's own observation: last entry log2(N)/10
+    np.testing.assert_allclose([c[-1] for c in est.calls], np.log2([40, 30]) / 10)
+    np.testing.assert_allclose(res.groups[0].samples.mean(axis=0), THETA0, atol=0.05 * 8)
+    assert res.skipped.empty and res.groups[0].misspecification is None
+
+
+def test_group_draws_do_not_depend_on_other_groups(two_packs):
+    est = OracleEstimator(THETA0)
+    both = fit_groups(two_packs, estimator=est, by="pack", seed=3, misspecification=False)
+    only = fit_groups(two_packs[40:], estimator=est, by="pack", seed=3, misspecification=False)
+    np.testing.assert_array_equal(both.groups[1].samples, only.groups[0].samples)
+    again = fit_groups(two_packs, estimator=est, by="pack", seed=4, misspecification=False)
+    assert not np.array_equal(both.groups[0].samples, again.groups[0].samples)
+
+
+def test_misspecification_flags_the_pack_the_posterior_cannot_reproduce(two_packs):
+    res = fit_groups(
+        two_packs, estimator=OracleEstimator(THETA0), by="pack", seed=0, predictive_sets=60
+    )
+    good, bad = (g.misspecification for g in res.groups)
+    assert not good.flagged and good.p_value > 0.2
+    assert bad.flagged and bad.p_value < 0.01 and bad.mmd > good.mmd
+    assert good.n_sets == 60 and good.n_clips == 40
+    assert len(bad.worst) == 3 and abs(bad.worst[0][1]) > 3  # named summaries, |z| large
+    table = res.misspecification_table()
+    assert table.flagged.tolist() == [False, True]
+
+
+def test_silent_clips_are_flagged(two_packs):
+    silent = ClipBatch.empty(20)
+    silent = ClipBatch(
+        silent.velocity, silent.offset, silent.bpm, pd.DataFrame({"pack": ["x"] * 20})
+    )
+    silent.velocity[:, 0, 0] = 100  # one kick per clip: far sparser than any θ near θ0
+    res = fit_groups(silent, estimator=OracleEstimator(THETA0), by="pack", predictive_sets=30)
+    assert res.groups[0].misspecification.flagged
+
+
+def test_n_beyond_training_range_needs_an_explicit_cap():
+    batch = _batch([(THETA0, 80, {"pack": "big"})])
+    with pytest.raises(ValueError, match="n_cap"):
+        fit_groups(batch, estimator=OracleEstimator(THETA0, n_max=64), misspecification=False)
+    res = fit_groups(
+        batch,
+        estimator=OracleEstimator(THETA0, n_max=64),
+        n_cap=64,
+        predictive_sets=20,
+        predictive_max_clips=32,
+    )
+    g = res.groups[0]
+    assert (g.n_clips, g.n_conditioned) == (80, 64)
+    assert g.x_obs[-1] == pytest.approx(np.log2(64) / 10)
+    assert g.misspecification.n_clips == 32 and not g.misspecification.flagged
+    assert res.options["n_cap"] == 64
+
+
+def test_by_all_split_and_style(two_packs):
+    est = OracleEstimator(THETA0, n_max=128)
+    res = fit_groups(two_packs, estimator=est, by="all", misspecification=False)
+    assert res.group_names() == ["all"] and res.groups[0].n_clips == 70
+    res = fit_groups(two_packs, estimator=est, by="style", split="test", misspecification=False)
+    assert res.group_names() == ["techno"] and res.groups[0].n_clips == 30
+    assert res.skipped.to_dict("records") == [
+        {"group": "(not in split test)", "n_clips": 40, "reason": "filtered out by --split"}
+    ]
+    res = fit_groups(two_packs, estimator=est, by="split", misspecification=False)
+    assert res.group_names() == ["test", "train"]
+
+
+def test_unlabelled_and_small_groups_are_accounted_for():
+    batch = _batch(
+        [(THETA0, 5, {"pack": "a"}), (THETA0, 2, {"pack": "b"}), (THETA0, 3, {"pack": None})]
+    )
+    res = fit_groups(batch, estimator=OracleEstimator(THETA0), min_clips=4, misspecification=False)
+    assert res.group_names() == ["a"]
+    skipped = res.skipped.set_index("group")
+    assert skipped.loc["b", "n_clips"] == 2 and "fewer than 4" in skipped.loc["b", "reason"]
+    assert skipped.loc["(missing)", "n_clips"] == 3
+    assert sum(g.n_clips for g in res.groups) + res.skipped.n_clips.sum() == len(batch)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"by": "drummer"}, "by must be one of"),
+        ({"split": "holdout"}, "split must be one of"),
+        ({"n_samples": 0}, "n_samples"),
+        ({"predictive_sets": 5}, "predictive_sets"),
+    ],
+)
+def test_bad_arguments_are_named(two_packs, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        fit_groups(two_packs, estimator=OracleEstimator(THETA0), **kwargs)
+
+
+def test_missing_metadata_is_explained():
+    batch = _batch([(THETA0, 3, {"pack": "a"})])
+    with pytest.raises(ValueError, match="run `technorhythm split"):
+        fit_groups(batch, estimator=OracleEstimator(THETA0), by="split")
+    with pytest.raises(ValueError, match="no 'style' metadata"):
+        fit_groups(batch, estimator=OracleEstimator(THETA0), by="style")
+    with pytest.raises(TypeError, match="Dataset or ClipBatch"):
+        fit_groups("clips.parquet", estimator=OracleEstimator(THETA0))
+
+
+def test_fit_folder_round_trip(two_packs, tmp_path):
+    res = fit_groups(
+        two_packs,
+        estimator=OracleEstimator(THETA0),
+        by="pack",
+        seed=0,
+        n_samples=200,
+        predictive_sets=20,
+    )
+    record = save_fit(res, tmp_path / "fit", dataset="two_packs")
+    out = tmp_path / "fit"
+    names = {p.name for p in out.iterdir()}
+    assert {
+        "posterior.nc",
+        "summary.csv",
+        "summary.parquet",
+        "misspecification.csv",
+        "correlations.csv",
+        "skipped.csv",
+        "forest.png",
+        "fit.json",
+        "groups",
+    } == names
+    assert sorted(p.name for p in (out / "groups").iterdir()) == [
+        "000_at_theta0.nc",
+        "001_elsewhere.nc",
+    ]
+    assert json.loads((out / "fit.json").read_text())["n_flagged"] == record["n_flagged"] == 1
+    rec, idata, summary = load_fit(out)
+    assert rec["by"] == "pack" and rec["model"]["model_hash"] == "unsaved"
+    assert list(idata.posterior["group"].values) == ["at_theta0", "elsewhere"]
+    row = summary[(summary.group == "elsewhere") & (summary.knob == "intensity")].iloc[0]
+    j = KNOB_NAMES.index("intensity")
+    assert row["mean"] == pytest.approx(res.groups[1].samples[:, j].mean())
+    assert row["n_clips"] == 30
+    assert summary.sd_ratio.between(0.0, 0.2).all()  # the oracle is sharp: sd = 2% of range
+    miss = pd.read_csv(out / "misspecification.csv")
+    assert miss.flagged.tolist() == [False, True]
+    from technorhythm.posteriors import load_inference_data
+
+    one = load_inference_data(out / "groups" / "001_elsewhere.nc")
+    assert list(one.posterior["group"].values) == ["elsewhere"]
+
+
+def test_format_summary(two_packs):
+    res = fit_groups(two_packs, estimator=OracleEstimator(THETA0), by="pack", predictive_sets=20)
+    text = format_summary(res)
+    assert "group 'elsewhere': 30 clips; misspecification p = " in text
+    assert "MISSPECIFIED" in text and "hdi_3%" in text
+    assert all(k in text for k in KNOB_NAMES)
+    assert "1 group(s) flagged as misspecified" in text
+    pivot = format_summary(res, max_long_groups=1)
+    assert "posterior means" in pivot and "misspec_p" in pivot
