@@ -16,6 +16,7 @@ __all__ = ["main", "build_parser"]
 
 # Module name in this package for each group of subcommands, in --help order.
 _COMMAND_MODULES: tuple[str, ...] = (
+    "demo",
     "ingest",
     "split",
     "corpus",
