@@ -123,20 +123,41 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _minhash(bits: np.ndarray, n_hash: int, seed: int) -> np.ndarray:
+    """MinHash signatures (B, n_hash) of the onset cells of each row of ``bits`` (B, 320)."""
     rng = np.random.default_rng(seed)
-    n_cells = bits.shape[1]
+    n, n_cells = bits.shape
     ranks = np.argsort(rng.random((n_hash, n_cells)), axis=1).astype(np.int16)
-    out = np.empty((bits.shape[0], n_hash), np.int16)
-    for start in range(0, bits.shape[0], 2048):
-        chunk = bits[start : start + 2048]
-        out[start : start + 2048] = np.where(chunk[:, None, :], ranks[None, :, :], n_cells).min(
-            axis=2
-        )
+    out = np.full((n, n_hash), n_cells, np.int16)
+    rows, cells = np.nonzero(bits)  # row-major: grouped by row
+    if rows.size == 0:
+        return out
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    out[rows[starts]] = np.minimum.reduceat(ranks[:, cells], starts, axis=1).T
     return out
 
 
+def _band_pairs(keys: np.ndarray) -> np.ndarray:
+    """All pairs (i < j) of rows with equal ``keys`` (B,), as an (P, 2) int64 array."""
+    n = keys.size
+    order = np.lexsort((np.arange(n), keys))
+    k = keys[order]
+    new = np.r_[True, k[1:] != k[:-1]]
+    gstart = np.maximum.accumulate(np.where(new, np.arange(n), 0))
+    r = np.arange(n) - gstart  # position within its group
+    total = int(r.sum())
+    if total == 0:
+        return np.zeros((0, 2), np.int64)
+    jpos = np.repeat(np.arange(n), r)
+    ipos = gstart[jpos] + np.arange(total) - np.repeat(np.cumsum(r) - r, r)
+    return np.stack([order[ipos], order[jpos]], axis=1).astype(np.int64)
+
+
 def find_duplicates(
-    velocity: np.ndarray, file_id: np.ndarray, config: DedupeConfig | None = None
+    velocity: np.ndarray,
+    file_id: np.ndarray,
+    config: DedupeConfig | None = None,
+    *,
+    hashes: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Decide which clips are duplicates of earlier ones.
 
@@ -146,6 +167,8 @@ def find_duplicates(
         Canonical clips in their ranking order (earlier wins).
     file_id : ndarray, shape (B,)
         Source file of each clip (any hashable labels), for ``scope``.
+    hashes : ndarray of str, shape (B,), optional
+        Precomputed :func:`onset_hash` of ``velocity``.
 
     Returns
     -------
@@ -162,7 +185,8 @@ def find_duplicates(
     kind = np.empty(n, dtype=object)
     sim = np.zeros(n)
     if config.exact and n:
-        codes = pd.factorize(pd.Series(onset_hash(velocity)))[0]
+        hashes = onset_hash(velocity) if hashes is None else np.asarray(hashes)
+        codes = pd.factorize(pd.Series(hashes))[0]
         _, first_of_code = np.unique(codes, return_index=True)
         first = first_of_code[codes]
         # across files: a hash group's kept file is the file of its first clip
@@ -174,17 +198,18 @@ def find_duplicates(
         alive = np.flatnonzero(removed < 0)
         bits = (np.asarray(velocity)[alive] > 0).reshape(len(alive), -1)
         sig = _minhash(bits, config.n_bands * config.rows_per_band, config.seed)
-        pairs = set()
+        mult = np.random.default_rng(config.seed + 1).integers(
+            1, 2**63, size=config.rows_per_band, dtype=np.uint64
+        ) | np.uint64(1)
+        found = []
         for band in range(config.n_bands):
             cols = sig[:, band * config.rows_per_band : (band + 1) * config.rows_per_band]
-            keys = pd.Series([c.tobytes() for c in np.ascontiguousarray(cols)])
-            for members in keys.groupby(keys, sort=False).indices.values():
-                if len(members) > 1:
-                    m = np.sort(members)
-                    ii, jj = np.triu_indices(len(m), k=1)
-                    pairs.update(zip(m[ii].tolist(), m[jj].tolist(), strict=True))
-        if pairs:
-            p = np.array(sorted(pairs, key=lambda x: (x[1], x[0])), dtype=np.int64)
+            keys = (cols.astype(np.uint64) * mult).sum(axis=1)  # wraps: a 64-bit band hash
+            found.append(_band_pairs(keys))
+        pairs = np.concatenate(found)
+        code = np.unique(pairs[:, 1] * len(alive) + pairs[:, 0])  # sorted by (j, i)
+        p = np.stack([code % len(alive), code // len(alive)], axis=1)
+        if len(p):
             s = jaccard(bits[p[:, 0]], bits[p[:, 1]])
             ok = s >= config.near_threshold
             if across:

@@ -162,7 +162,8 @@ def _ingest_chunk(root: str, rels: list[str], config: IngestConfig) -> list[dict
 def _chunks(items: list[str], workers: int) -> list[list[str]]:
     if not items:
         return []
-    n_chunks = max(2 * workers, math.ceil(len(items) / 400))
+    # one isolated parser process per chunk: few, large chunks (its start-up costs ~0.2-1 s)
+    n_chunks = max(workers, math.ceil(len(items) / 2000))
     size = math.ceil(len(items) / n_chunks)
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -379,7 +380,9 @@ def ingest(
     meta["content_hash"] = onset_hash(velocity)
 
     # -- dedupe ---------------------------------------------------------------------
-    dups = find_duplicates(velocity, meta["source"].to_numpy(), dedupe)
+    dups = find_duplicates(
+        velocity, meta["source"].to_numpy(), dedupe, hashes=meta["content_hash"].to_numpy()
+    )
     removed = np.zeros(n_all, bool)
     removed[dups["index"].to_numpy()] = True
     dedupe_table = pd.DataFrame(
