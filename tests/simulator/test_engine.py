@@ -128,6 +128,7 @@ def test_per_clip_theta_rows_match_single_clip_calls(rng, prior_thetas):
         assert batch[i].equals(simulate(theta[i], 1, seed=4, start_index=1000 + i))
 
 
+@pytest.mark.slow
 def test_invariant_to_process_workers(rng, prior_thetas):
     from joblib import Parallel, delayed
 
