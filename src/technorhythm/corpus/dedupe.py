@@ -132,7 +132,7 @@ def _minhash(bits: np.ndarray, n_hash: int, seed: int) -> np.ndarray:
     if rows.size == 0:
         return out
     starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-    out[rows[starts]] = np.minimum.reduceat(ranks[:, cells], starts, axis=1).T
+    out[rows[starts]] = np.minimum.reduceat(np.ascontiguousarray(ranks.T)[cells], starts, axis=0)
     return out
 
 

@@ -78,7 +78,7 @@ def read_metadata_csv(path: Path, files: list[str]) -> tuple[pd.DataFrame, str]:
     wanted = set(files)
     best, best_hits = None, 0
     for col in table.columns:
-        hits = int(table[col].isin(wanted).sum())
+        hits = sum(value in wanted for value in table[col].tolist())
         if hits > best_hits:
             best, best_hits = col, hits
     if best is None:
