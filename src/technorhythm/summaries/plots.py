@@ -128,7 +128,7 @@ def plot_microtiming(result: EdaResult):
         med = float(np.median(o)) if len(o) else 0.0
         ax.axvline(0, color="k", lw=0.6)
         ax.set_title(f"{inst} (median {med:+.1f} ms)", fontsize=8)
-        ax.set_xlabel("offset from grid [ms]", fontsize=7)
+        ax.set_xlabel("offset from grid [ms], clipped to ±60", fontsize=7)
         ax.tick_params(labelsize=7)
     fig.tight_layout()
     return fig
