@@ -144,10 +144,11 @@ def canonicalize(
     strong = (kick > 0) & (kick >= threshold) & boundary
     has_strong = strong.any(axis=1)
     rotation = np.where(has_strong, strong.argmax(axis=1), 0).astype(np.int16)
-    if np.any(rotation):
-        idx = (np.arange(N_STEPS)[None, :] + rotation[:, None]) % N_STEPS
-        velocity = np.take_along_axis(velocity, idx[:, None, :], axis=2)
-        offset = np.take_along_axis(offset, idx[:, None, :], axis=2)
+    # Roll only the rotated clips, one group per distinct rotation (a slice copy each).
+    for shift in np.unique(rotation[rotation != 0]).tolist():
+        rows = np.flatnonzero(rotation == shift)
+        velocity[rows] = np.roll(velocity[rows], -shift, axis=2)
+        offset[rows] = np.roll(offset[rows], -shift, axis=2)
     return velocity, offset, rotation
 
 
