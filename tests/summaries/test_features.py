@@ -211,3 +211,14 @@ def test_bad_input_is_named():
 def test_empty_batch_gives_empty_frame():
     frame = features_frame(ClipBatch.empty(0))
     assert frame.shape == (0, len(FEATURE_NAMES))
+
+
+def test_offsets_of_silent_cells_are_ignored():
+    v, o, _ = _clip()
+    v[0, KICK, ::4] = 100
+    o[0, KICK, ::4] = 0.1
+    o[0, SNARE, 5] = 0.3  # stray offset where nothing is struck
+    f = _features(v, o)
+    assert f["push_kick"] == pytest.approx(0.1)
+    assert f["push_snare"] == 0.0
+    assert f["offset_off16_mean"] == 0.0 and f["offset_on8_mean"] == pytest.approx(0.1)

@@ -6,14 +6,23 @@ from :func:`technorhythm.summaries.core.clip_stats` over a :class:`~technorhythm
 * :func:`clip_features` / :func:`features_frame` — named per-clip features (:data:`FEATURE_NAMES`).
 * :func:`summarize_sets` / :func:`summarize` — fixed-length, scale-normalised set vectors for
   inference (:data:`SUMMARY_NAMES`, :func:`summaries_hash`).
+* :func:`corpus_targets` / :func:`bootstrap_targets` — pooled set-level targets with bootstrap
+  intervals; :func:`save_targets` / :func:`load_targets`.
+* :func:`distance` — JS / Frobenius / L2 / MMD² / KL components and the composite ``D``.
+
+EDA lives in :mod:`technorhythm.summaries.eda` (scikit-learn) and its plots in
+:mod:`technorhythm.summaries.plots` (matplotlib); neither is imported here.
 """
 
+from technorhythm.summaries.distances import DistanceReport, DistanceWeights, distance
 from technorhythm.summaries.features import (
     FEATURE_DOCS,
     FEATURE_NAMES,
     NGRAM_ALPHA,
     clip_features,
     features_frame,
+    load_features,
+    save_features,
 )
 from technorhythm.summaries.sets import (
     SUMMARY_DOCS,
@@ -24,6 +33,14 @@ from technorhythm.summaries.sets import (
     summarize_sets,
     summary_table,
 )
+from technorhythm.summaries.targets import (
+    TARGET_NAMES,
+    bootstrap_targets,
+    corpus_targets,
+    load_targets,
+    pooled_targets,
+    save_targets,
+)
 
 __all__ = [
     "FEATURE_DOCS",
@@ -31,6 +48,8 @@ __all__ = [
     "NGRAM_ALPHA",
     "clip_features",
     "features_frame",
+    "save_features",
+    "load_features",
     "SUMMARY_DOCS",
     "SUMMARY_NAMES",
     "SUMMARY_VERSION",
@@ -38,4 +57,13 @@ __all__ = [
     "summarize",
     "summarize_sets",
     "summary_table",
+    "TARGET_NAMES",
+    "bootstrap_targets",
+    "corpus_targets",
+    "pooled_targets",
+    "save_targets",
+    "load_targets",
+    "DistanceReport",
+    "DistanceWeights",
+    "distance",
 ]

@@ -223,6 +223,8 @@ def clip_stats(velocity: np.ndarray, offset: np.ndarray, bpm: np.ndarray) -> np.
     snare = x[_SNARE]
     put("cooc_snare", np.stack([popcount(kick & rotate(snare, d)) for d in COOC_LAGS]))
 
+    # Offsets count only where an instrument is struck (robust to stray values in silent cells).
+    offset = np.where(on, offset, np.float32(0.0))
     ms = np.asarray(step_ms(np.broadcast_to(np.asarray(bpm, dtype=np.float64), (n_clips,))))
     osum = offset.sum(axis=2, dtype=np.float64).T  # (I, B)
     put("osum", osum)

@@ -36,8 +36,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy.spatial.distance import jensenshannon
-from scipy.stats import entropy
 
 from technorhythm.clips import INSTRUMENTS, STEPS_PER_BAR, ClipBatch
 from technorhythm.summaries.core import ACF_LAGS, COOC_LAGS
@@ -89,6 +87,8 @@ class DistanceReport:
 
 def js_divergence(p: np.ndarray, q: np.ndarray) -> float:
     """Jensen–Shannon divergence in bits (∈ [0, 1]) of two histograms (normalised here)."""
+    from scipy.spatial.distance import jensenshannon  # lazy: scipy.spatial is slow to import
+
     p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
     if p.sum() <= 0 or q.sum() <= 0:
         raise ValueError("Jensen–Shannon divergence needs two non-empty histograms")
@@ -131,6 +131,8 @@ def _cooc_profiles(targets: np.ndarray) -> list[np.ndarray]:
 
 def target_distances(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     """The target-based components (js, ngram, acf, cooc) between pooled target vectors."""
+    from scipy.stats import entropy  # lazy: scipy.stats is slow to import
+
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     js = [
         js_divergence(p, q)
