@@ -58,6 +58,7 @@ from technorhythm.simulator import patterns as pt
 from technorhythm.simulator.knobs import KNOB_NAMES, KNOBS, KnobError, validate_theta
 from technorhythm.simulator.streams import (
     DIRECTION_SPLIT,
+    NORMAL_TABLE,
     STRUCTURE_FIELDS,
     Streams,
     check_seed,
@@ -80,7 +81,7 @@ _IDX = {name: i for i, name in enumerate(KNOB_NAMES)}
 _LOW = np.array([k.low for k in KNOBS])
 _HIGH = np.array([k.high for k in KNOBS])
 _OFF_16TH_CLIP = np.tile(pt.OFF_16TH, N_BARS).astype(np.float32)
-_CELLS = N_INSTRUMENTS * N_STEPS
+_ACCENT_BAR = pt.ACCENT[:, :STEPS_PER_BAR].astype(np.float64)  # float32 values, exact
 
 
 def coerce_theta(theta: object, n: int | None = None) -> tuple[np.ndarray, int]:
@@ -267,16 +268,19 @@ def _simulate_block(
 
     # -- velocity: accent × intensity + triangular noise (uint8 arithmetic) ----------------
     scale = pt.VELOCITY_FLOOR + pt.VELOCITY_RANGE * col[_IDX["intensity"]][:, :, None]
-    base = np.rint(pt.ACCENT * scale).astype(np.uint8)  # (m, layers, 64)
+    base = np.rint(_ACCENT_BAR * scale).astype(np.uint8)  # (m, layers, 16)
+    base = base[:, None]  # (m, 1, layers, 16): broadcast over bars
     u8 = np.uint8
-    velocity = np.empty((n, N_INSTRUMENTS, N_STEPS), dtype=np.uint8)
-    np.multiply(kick.view(u8), base[:, 0], out=velocity[:, 0])
-    np.multiply(snare.view(u8), base[:, 1], out=velocity[:, 1])
-    np.multiply(closed.view(u8), base[:, 2], out=velocity[:, 2])
-    velocity[:, 2] += ratchet.view(u8) * base[:, 5]
-    np.multiply(hh_open.view(u8), base[:, 3], out=velocity[:, 3])
-    np.multiply(ride.reshape(n, N_STEPS).view(u8), base[:, 4], out=velocity[:, 4])
-    velocity[:, 4] += crash.reshape(n, N_STEPS).view(u8) * base[:, 6]
+    velocity = np.empty((n, N_INSTRUMENTS, N_BARS, STEPS_PER_BAR), dtype=np.uint8)
+    by_bar = (n, N_BARS, STEPS_PER_BAR)
+    np.multiply(kick.reshape(by_bar).view(u8), base[..., 0, :], out=velocity[:, 0])
+    np.multiply(snare.reshape(by_bar).view(u8), base[..., 1, :], out=velocity[:, 1])
+    np.multiply(closed.reshape(by_bar).view(u8), base[..., 2, :], out=velocity[:, 2])
+    velocity[:, 2] += ratchet.reshape(by_bar).view(u8) * base[..., 5, :]
+    np.multiply(hh_open.reshape(by_bar).view(u8), base[..., 3, :], out=velocity[:, 3])
+    np.multiply(ride.view(u8), base[..., 4, :], out=velocity[:, 4])
+    velocity[:, 4] += crash.view(u8) * base[..., 6, :]
+    velocity = velocity.reshape(n, N_INSTRUMENTS, N_STEPS)
     onset = velocity > 0
     bits = streams.velocity
     noisy = velocity + u8(7)  # velocity + 7 + a - b, a, b uniform on 0..7; no wrap-around
@@ -286,15 +290,12 @@ def _simulate_block(
     noisy -= u8(7)
     noisy *= onset.view(u8)
 
-    # -- timing: swing warp + Gaussian humanize, clipped, computed only at onsets -----------
-    where = np.flatnonzero(onset)
-    clip = where // _CELLS
-    cell = where - clip * _CELLS
-    spread = np.broadcast_to(col[_IDX["humanize_ms"]][:, 0] / step_ms(bpm), (n,))
-    swing = np.broadcast_to(col[_IDX["swing_16"]][:, 0], (n,))
-    value = streams.timing_at(clip, cell) * spread.astype(np.float32)[clip]
-    value += swing.astype(np.float32)[clip] * _OFF_16TH_CLIP[cell & (N_STEPS - 1)]
-    np.clip(value, -OFFSET_LIMIT, OFFSET_LIMIT, out=value)
-    offset = np.zeros((n, N_INSTRUMENTS, N_STEPS), dtype=np.float32)
-    offset.reshape(-1)[where] = value
+    # -- timing: swing warp + Gaussian humanize, clipped -------------------------------------
+    spread = (col[_IDX["humanize_ms"]] / step_ms(bpm)[:, None]).astype(np.float32)  # (n, 1)
+    offset = NORMAL_TABLE[streams.timing]  # (n, 5, 64) standard normal
+    offset *= spread[:, :, None]
+    swing = col[_IDX["swing_16"]].astype(np.float32) * _OFF_16TH_CLIP  # (m, 64)
+    offset += swing[:, None, :]
+    np.clip(offset, -OFFSET_LIMIT, OFFSET_LIMIT, out=offset)
+    offset *= onset
     return noisy, offset

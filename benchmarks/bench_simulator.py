@@ -1,0 +1,118 @@
+"""Simulator throughput: vectorised engine vs the per-clip Python reference.
+
+Run: ``.venv/bin/python benchmarks/bench_simulator.py [--n 200000] [--repeats 5]``
+
+Measures clips per second for two workloads — one θ for all clips (generation)
+and a different prior-drawn θ per clip (the inference training workload) — with
+one thread, two threads (``simulate(..., workers=2)``) and two processes (joblib
+loky, each simulating half the batch by ``start_index``). The machine is shared,
+so each figure is measured ``--repeats`` times and the best and median are
+reported. The baseline is ``benchmarks/reference_simulator.py`` (same rules, one
+clip at a time in Python), measured in the same run. The last line is one JSON
+object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from reference_simulator import simulate_reference  # noqa: E402
+from technorhythm.clips import ClipBatch  # noqa: E402
+from technorhythm.simulator import KNOB_NAMES, KNOBS, default_theta, simulate  # noqa: E402
+
+
+def prior_thetas(n: int, seed: int = 0) -> np.ndarray:
+    low = np.array([k.low for k in KNOBS])
+    high = np.array([k.high for k in KNOBS])
+    return low + np.random.default_rng(seed).random((n, len(KNOBS))) * (high - low)
+
+
+def timed(fn, repeats: int) -> list[float]:
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def two_processes(theta, n, seed):
+    from joblib import Parallel, delayed
+
+    half = n // 2
+    if np.ndim(theta) == 2:
+        jobs = [(theta[:half], None, 0), (theta[half:], None, half)]
+    else:
+        jobs = [(theta, half, 0), (theta, n - half, half)]
+    parts = Parallel(n_jobs=2, backend="loky")(
+        delayed(simulate)(t, k, seed=seed, start_index=s) for t, k, s in jobs
+    )
+    return ClipBatch.concat(parts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=200_000, help="clips per measurement")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--ref-clips", type=int, default=300, help="clips for the reference")
+    args = parser.parse_args()
+
+    print(f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} CPUs")
+    print(f"load average before: {os.getloadavg()}")
+    figures: dict[str, object] = {"n": args.n, "repeats": args.repeats}
+    workloads = {
+        "one_theta": dict(default_theta()),
+        "prior_theta": prior_thetas(args.n),
+    }
+    simulate(workloads["prior_theta"][:5000], seed=1)  # warm up imports and caches
+    two_processes(default_theta(), 2000, 1)  # start the loky workers once
+    for name, theta in workloads.items():
+        n = None if isinstance(theta, np.ndarray) else args.n
+        runs = {
+            "1_thread": lambda theta=theta, n=n: simulate(theta, n, seed=7),
+            "2_threads": lambda theta=theta, n=n: simulate(theta, n, seed=7, workers=2),
+            "2_processes": lambda theta=theta: two_processes(theta, args.n, 7),
+        }
+        for mode, fn in runs.items():
+            seconds = timed(fn, args.repeats)
+            best = args.n / min(seconds)
+            median = args.n / statistics.median(seconds)
+            figures[f"{name}_{mode}_best"] = round(best)
+            figures[f"{name}_{mode}_median"] = round(median)
+            print(f"{name:12s} {mode:12s} best {best:12,.0f} clips/s   median {median:12,.0f}")
+
+    ref_theta = prior_thetas(args.ref_clips, seed=1)
+    named = [dict(zip(KNOB_NAMES, row.tolist(), strict=True)) for row in ref_theta]
+
+    def reference() -> None:
+        for i, t in enumerate(named):
+            simulate_reference(t, 1, seed=7, start_index=i)
+
+    ref_seconds = timed(reference, 3)
+    ref_best = args.ref_clips / min(ref_seconds)
+    figures["reference_best"] = round(ref_best, 1)
+    figures["ratio_1_thread_vs_reference"] = round(figures["prior_theta_1_thread_best"] / ref_best)
+    best_any = max(v for k, v in figures.items() if k.startswith("prior_theta") and "best" in k)
+    figures["ratio_best_vs_reference"] = round(best_any / ref_best)
+    figures["target_clips_per_s"] = 200_000
+    figures["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    print(f"reference (per-clip Python): best {ref_best:,.0f} clips/s")
+    print(f"speed-up, 1 thread vs reference: {figures['ratio_1_thread_vs_reference']}x")
+    print(f"speed-up, best mode vs reference: {figures['ratio_best_vs_reference']}x")
+    print(f"load average after: {os.getloadavg()}")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
