@@ -13,20 +13,19 @@ input files and the options, never on the number of workers.
 
 from __future__ import annotations
 
-import hashlib
-import math
 import os
 import shutil
 import tempfile
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from technorhythm.corpus.config import IngestConfig, MidiRejected
+from technorhythm.corpus.batch import make_chunks, run_chunks
+from technorhythm.corpus.config import IngestConfig
 from technorhythm.corpus.dataset import (
     FORMAT,
     SCHEMA_VERSION,
@@ -35,7 +34,6 @@ from technorhythm.corpus.dataset import (
     write_parquet,
 )
 from technorhythm.corpus.dedupe import DedupeConfig, find_duplicates, onset_hash
-from technorhythm.corpus.guard import parse_isolated
 from technorhythm.corpus.packs import (
     assign_packs,
     find_midi_files,
@@ -43,9 +41,6 @@ from technorhythm.corpus.packs import (
     licence_of,
     read_metadata_csv,
 )
-from technorhythm.corpus.parse import parsed_from_arrays
-from technorhythm.corpus.precheck import check_midi_bytes
-from technorhythm.corpus.read import _clip_arrays
 
 __all__ = ["IngestReport", "ingest", "STATUSES"]
 
@@ -108,91 +103,10 @@ class IngestReport:
         return "\n".join(lines)
 
 
-def _file_result(rel: str, code: str, reason: str, **extra) -> dict:
-    return {"path": rel, "code": code, "reason": reason, **extra}
+def _symusic_version() -> str:
+    from importlib.metadata import version
 
-
-def _ingest_chunk(root: str, rels: list[str], config: IngestConfig) -> list[dict]:
-    """Worker task: pre-check, isolated parse and clip building for a chunk of files."""
-    out: dict[str, dict] = {}
-    to_parse: list[str] = []
-    info: dict[str, dict] = {}
-    for rel in rels:
-        path = os.path.join(root, rel)
-        try:
-            size = os.path.getsize(path)
-            info[rel] = {"size_bytes": size, "sha256": ""}
-            if size > config.max_file_bytes:
-                raise MidiRejected(
-                    f"file is {size:,} bytes, over the size cap of {config.max_file_bytes:,} bytes",
-                    "too-large",
-                )
-            with open(path, "rb") as fh:
-                data = fh.read()
-            info[rel]["sha256"] = hashlib.sha256(data).hexdigest()
-            check_midi_bytes(data, config)
-            to_parse.append(rel)
-        except MidiRejected as exc:
-            out[rel] = _file_result(rel, exc.code, exc.reason, **info.get(rel, {}))
-        except OSError as exc:
-            out[rel] = _file_result(
-                rel, "unreadable", f"cannot read file: {exc}", **info.get(rel, {})
-            )
-    parsed = parse_isolated([os.path.join(root, r) for r in to_parse], config.parse_timeout)
-    for rel, result in zip(to_parse, parsed, strict=True):
-        if isinstance(result, MidiRejected):
-            out[rel] = _file_result(rel, result.code, result.reason, **info[rel])
-            continue
-        try:
-            velocity, offset, bpm, cols, stats = _clip_arrays(parsed_from_arrays(result), config)
-        except MidiRejected as exc:
-            out[rel] = _file_result(rel, exc.code, exc.reason, **info[rel])
-        except Exception as exc:  # a bug on one file must not abort the batch
-            out[rel] = _file_result(
-                rel, "internal-error", f"unexpected {type(exc).__name__}: {exc}", **info[rel]
-            )
-        else:
-            out[rel] = _file_result(
-                rel, "", stats.note(), **info[rel], velocity=velocity, offset=offset, bpm=bpm,
-                cols=cols, stats=stats,
-            )  # fmt: skip
-    return [out[rel] for rel in rels]
-
-
-def _chunks(items: list[str], workers: int) -> list[list[str]]:
-    if not items:
-        return []
-    # one isolated parser process per chunk: few, large chunks (its start-up costs ~0.2-1 s)
-    n_chunks = max(workers, math.ceil(len(items) / 2000))
-    size = math.ceil(len(items) / n_chunks)
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def _run_chunks(root, chunks, config, workers, scheduler, progress) -> list[dict]:
-    from joblib import Parallel, delayed, parallel_config
-    from tqdm.auto import tqdm
-
-    tasks = [delayed(_ingest_chunk)(str(root), chunk, config) for chunk in chunks]
-    n_files = sum(len(c) for c in chunks)
-    bar = tqdm(total=n_files, unit="file", desc="ingest", disable=not progress)
-    results: list[dict] = []
-
-    def collect(gen):
-        for chunk_result in gen:
-            results.extend(chunk_result)
-            bar.update(len(chunk_result))
-
-    try:
-        if scheduler:
-            from distributed import Client
-
-            with Client(scheduler), parallel_config(backend="dask"):
-                collect(Parallel(n_jobs=-1, return_as="generator")(tasks))
-        else:
-            collect(Parallel(n_jobs=workers, return_as="generator")(tasks))
-    finally:
-        bar.close()
-    return results
+    return version("symusic")
 
 
 def _resolve_metadata(root: Path, metadata, files):
@@ -298,7 +212,9 @@ def ingest(
     to_parse = [f for f in files if f not in excluded]
     results = {
         r["path"]: r
-        for r in _run_chunks(root, _chunks(to_parse, workers), config, workers, scheduler, progress)
+        for r in run_chunks(
+            root, make_chunks(to_parse, workers), config, workers, scheduler, progress
+        )
     }
 
     # -- manifest rows and clips, in file order ----------------------------------
@@ -479,11 +395,12 @@ def ingest(
                 "format": FORMAT,
                 "schema_version": SCHEMA_VERSION,
                 "created_by": f"technorhythm {__version__}",
+                "parser": f"symusic {_symusic_version()}",
                 "input": str(root.resolve()),
                 "metadata_csv": metadata_path.name if metadata_path else None,
                 "options": {
                     "ingest": config.to_dict(),
-                    "dedupe": dedupe.__dict__,
+                    "dedupe": asdict(dedupe),
                     "pack_by": resolved_pack_by,
                     "default_license": default_license,
                 },

@@ -38,7 +38,7 @@ from technorhythm.corpus.dedupe import onset_hash
 from technorhythm.corpus.drum_map import OTHER, TOM, classify_pitches
 from technorhythm.corpus.parse import ParsedMidi, parse_midi_file
 
-__all__ = ["FileStats", "read_midi", "clips_from_parsed"]
+__all__ = ["FileStats", "clip_arrays", "clips_from_parsed", "read_midi"]
 
 _MAX_OFFSET = np.nextafter(np.float32(0.5), np.float32(0.0))
 
@@ -121,7 +121,7 @@ def _select_notes(parsed: ParsedMidi, config: IngestConfig):
 _WINDOW_COLUMNS = ("window", "start_tick", "dropped_toms", "dropped_other", "merged_notes")
 
 
-def _clip_arrays(parsed: ParsedMidi, config: IngestConfig):
+def clip_arrays(parsed: ParsedMidi, config: IngestConfig):
     """The numpy core: (velocity, offset, bpm, column arrays, FileStats) of kept windows."""
     if parsed.tpq < config.min_ticks_per_beat:
         raise MidiRejected(f"ticks per beat is {parsed.tpq}", "absurd-ticks-per-beat")
@@ -246,7 +246,7 @@ def clips_from_parsed(
 
     Raises :class:`MidiRejected` when the file yields no clip (reason in the message).
     """
-    velocity, offset, bpm, cols, stats = _clip_arrays(parsed, config or IngestConfig())
+    velocity, offset, bpm, cols, stats = clip_arrays(parsed, config or IngestConfig())
     n = len(velocity)
     meta = pd.DataFrame(
         {
