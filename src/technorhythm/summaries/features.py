@@ -202,7 +202,7 @@ def features_from_stats(stats: np.ndarray, *, fill: float = 0.0) -> np.ndarray:
     out = np.concatenate(cols, axis=0)
     if out.shape[0] != len(FEATURE_NAMES):  # pragma: no cover - guards the name table
         raise RuntimeError(f"{out.shape[0]} features computed for {len(FEATURE_NAMES)} names")
-    return np.ascontiguousarray(out.T)
+    return out.T  # (N, F) view of the feature-major array (Fortran order)
 
 
 def batch_stats(batch: ClipBatch) -> np.ndarray:
