@@ -54,6 +54,7 @@ def test_builtin_patterns_are_valid_and_varied():
     assert all((p.velocity > 0).sum() >= 8 for p in patterns)
 
 
+@pytest.mark.slow
 def test_demo_command_renders_ingests_and_splits(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out

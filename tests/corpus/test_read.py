@@ -138,3 +138,28 @@ def test_round_trip_with_write_midi(tmp_path, rng):
     assert np.array_equal(back.velocity, canon.velocity)
     np.testing.assert_allclose(back.offset, canon.offset, atol=1 / 480)
     np.testing.assert_allclose(back.bpm, 133.0, rtol=1e-5)
+
+
+def test_type1_file_merges_drum_tracks_and_ignores_other_channels(tmp_path):
+    import mido
+
+    midi = mido.MidiFile(type=1, ticks_per_beat=TPQ)
+    for channel, notes in ((9, [(b * TPQ, 36, 100) for b in range(16)]),
+                           (9, [(b * TPQ + 2 * STEP, 42, 70) for b in range(16)]),
+                           (0, [(b * TPQ, 60, 80) for b in range(16)])):  # fmt: skip
+        track = mido.MidiTrack()
+        now = 0
+        for tick, pitch, vel in notes:
+            track.append(
+                mido.Message("note_on", channel=channel, note=pitch, velocity=vel, time=tick - now)
+            )
+            track.append(mido.Message("note_off", channel=channel, note=pitch, velocity=0, time=10))
+            now = tick + 10
+        midi.tracks.append(track)
+    midi.save(tmp_path / "type1.mid")
+    clip = read_midi(tmp_path / "type1.mid")
+    assert len(clip) == 1
+    assert clip.velocity[0, KICK, ::4].tolist() == [100] * 16
+    assert clip.velocity[0, HH_CLOSED, 2::4].tolist() == [70] * 16
+    assert int((clip.velocity > 0).sum()) == 32  # the piano on channel 1 is not read
+    assert clip.meta["drum_channel"].iloc[0] == "10"
