@@ -85,6 +85,7 @@ def test_nan_option_keeps_undefined_values_missing(dataset, tmp_path):
 
 
 @pytest.mark.slow  # matplotlib + scikit-learn NMF: ~10 s on a shared 2-core machine
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 12 clips only
 def test_eda_command_writes_plots_and_known_phase_numbers(dataset, tmp_path, capsys):
     import json
 

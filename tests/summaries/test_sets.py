@@ -103,3 +103,17 @@ def test_bad_groups_are_rejected_with_clear_messages(rng):
         summarize(ClipBatch.empty(0))
     with pytest.raises(ValueError, match="n_sets"):
         summarize_sets(batch, np.array([0, 1, 2, 3]), n_sets=2)
+
+
+def test_fast_spread_features_agree_with_the_feature_definitions(rng):
+    from technorhythm.summaries.core import clip_stats
+    from technorhythm.summaries.features import features_from_stats
+    from technorhythm.summaries.sets import _SPREAD_IDX, _SPREAD_SCALE, _spread_features
+
+    batch = _random_batch(rng, 40, density=0.2)
+    v = batch.velocity.copy()
+    v[:3] = 0  # empty clips: fills must agree too
+    v[3, :, 1::2] = 0  # no off-16ths: swing undefined
+    stats = clip_stats(v, batch.offset * (v > 0), batch.bpm)
+    expect = features_from_stats(stats)[:, _SPREAD_IDX] / _SPREAD_SCALE
+    np.testing.assert_allclose(_spread_features(stats), expect, rtol=1e-12, atol=1e-12)
