@@ -177,3 +177,12 @@ def test_soundfont_path_runs_fluidsynth(tmp_path, monkeypatch):
     assert (tmp_path / "out.wav").read_bytes() == b"RIFFfake"
     args = (tmp_path / "args.txt").read_text().split()
     assert args[:2] == ["-ni", "-g"] and args[-2] == str(sf2) and args[-1].endswith("loop.mid")
+
+
+def test_demo_generate_writes_a_loop_per_preset(tmp_path):
+    from technorhythm.simulator.render import DEMO_PRESETS, demo_generate
+
+    files = demo_generate(tmp_path / "generated", seed=1)
+    assert [p.name for p in files[::2]] == [f"{name}.mid" for name in DEMO_PRESETS]
+    assert all(p.is_file() and p.stat().st_size > 100 for p in files)
+    assert mido.MidiFile(files[0]).length == pytest.approx(4 * 4 * 60 / 128)

@@ -85,10 +85,21 @@ def step_split(ctx: DemoContext) -> None:
     ctx.results["loaded_dataset"] = ds
 
 
+def step_generate(ctx: DemoContext) -> None:
+    """Generate one 4-bar loop per simulator preset, as MIDI and WAV (built-in synth)."""
+    from technorhythm.simulator.render import demo_generate
+
+    files = demo_generate(ctx.out / "generated", seed=ctx.seed)
+    ctx.results["generated"] = files
+    for midi, wav in zip(files[::2], files[1::2], strict=True):
+        ctx.say(f"{midi}  {wav.name}")
+
+
 STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("render the built-in demo corpus to MIDI", step_render_corpus),
     ("ingest it into a dataset", step_ingest),
     ("split packs into train/valid/test", step_split),
+    ("generate loops from the simulator presets (MIDI + WAV)", step_generate),
 ]
 """Demo steps in order: (title, function). Append to extend the demo."""
 

@@ -24,7 +24,15 @@ from technorhythm.clips import N_STEPS, STEPS_PER_BAR, ClipBatch
 from technorhythm.midi import GM_CRASH, write_midi
 from technorhythm.simulator.engine import coerce_theta, simulate
 
-__all__ = ["Loop", "generate_loops", "rotate_loop", "loop_paths", "write_loop"]
+__all__ = [
+    "DEMO_PRESETS",
+    "Loop",
+    "demo_generate",
+    "generate_loops",
+    "loop_paths",
+    "rotate_loop",
+    "write_loop",
+]
 
 MAX_BARS = 256
 
@@ -119,3 +127,26 @@ def write_loop(
         from technorhythm.simulator.audio import render_wav
 
         render_wav(loop.clips, wav_path, n_steps=loop.n_steps, soundfont=soundfont)
+
+
+DEMO_PRESETS = ("minimal", "peak-time", "broken-electro", "live-kit")
+"""Presets rendered by :func:`demo_generate`."""
+
+
+def demo_generate(
+    out_dir: str | os.PathLike[str], *, seed: int = 0, bpm: float = 128.0
+) -> list[Path]:
+    """Write one 4-bar loop per demo preset as ``<preset>.mid`` and ``<preset>.wav``.
+
+    Used by ``technorhythm demo``; returns the paths written, MIDI and WAV alternating.
+    """
+    from technorhythm.simulator.preset_io import load_preset
+
+    out_dir = Path(out_dir)
+    written: list[Path] = []
+    for name in DEMO_PRESETS:
+        loop = generate_loops(load_preset(name), seed=seed, bars=4, bpm=bpm)[0]
+        midi, wav = out_dir / f"{name}.mid", out_dir / f"{name}.wav"
+        write_loop(loop, midi, wav)
+        written += [midi, wav]
+    return written
