@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from technorhythm.clips import HH_CLOSED, KICK, N_STEPS, SNARE, ClipBatch
 from technorhythm.summaries import (
@@ -117,3 +119,29 @@ def test_fast_spread_features_agree_with_the_feature_definitions(rng):
     stats = clip_stats(v, batch.offset * (v > 0), batch.bpm)
     expect = features_from_stats(stats)[:, _SPREAD_IDX] / _SPREAD_SCALE
     np.testing.assert_allclose(_spread_features(stats), expect, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 12),
+    density=st.floats(0.0, 1.0),
+    bpm=st.floats(60.0, 200.0),
+)
+def test_property_finite_bounded_and_consistent_with_single_sets(seed, n, density, bpm):
+    rng = np.random.default_rng(seed)
+    shape = (n, 5, N_STEPS)
+    v = ((rng.random(shape) < density) * rng.integers(1, 128, shape)).astype(np.uint8)
+    o = np.where(v > 0, rng.uniform(-0.5, 0.4999, shape), 0).astype(np.float32)
+    batch = ClipBatch(v, o, np.full(n, bpm))
+    groups = rng.integers(0, 3, n)
+    groups[0] = 0
+    _, groups = np.unique(groups, return_inverse=True)  # ids 0..G-1, all used
+    x = summarize_sets(batch, groups)
+    assert np.isfinite(x).all()
+    ms = [k for k, name in enumerate(SUMMARY_NAMES) if "_ms" in name]
+    rest = np.setdiff1d(np.arange(len(SUMMARY_NAMES)), ms)
+    assert np.abs(x[:, rest]).max() <= 1.0 + 1e-6
+    assert np.abs(x[:, ms]).max() <= 2.5
+    for g in range(x.shape[0]):
+        np.testing.assert_allclose(x[g], summarize(batch[np.flatnonzero(groups == g)]), atol=1e-6)
