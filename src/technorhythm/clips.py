@@ -134,7 +134,11 @@ def canonicalize(
     choked = velocity[:, HH_OPEN] > 0
     velocity[:, HH_CLOSED][choked] = 0
     offset[:, HH_CLOSED][choked] = 0.0
-    offset[velocity == 0] = 0.0
+    # Zero the offsets of silent cells; only write when some need it (the common case,
+    # clean input, then costs a few vector ops instead of a boolean-mask assignment).
+    stray = (velocity == 0) & ((offset != 0) | np.signbit(offset))
+    if stray.any():
+        offset[stray] = 0.0
 
     kick = velocity[:, KICK].astype(np.int16)
     loudest = kick.max(axis=1, keepdims=True)
