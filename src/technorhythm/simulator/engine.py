@@ -292,7 +292,7 @@ def _simulate_block(
 
     # -- timing: swing warp + Gaussian humanize, clipped -------------------------------------
     spread = (col[_IDX["humanize_ms"]] / step_ms(bpm)[:, None]).astype(np.float32)  # (n, 1)
-    offset = NORMAL_TABLE[streams.timing]  # (n, 5, 64) standard normal
+    offset = np.take(NORMAL_TABLE, streams.timing)  # (n, 5, 64) standard normal
     offset *= spread[:, :, None]
     swing = col[_IDX["swing_16"]].astype(np.float32) * _OFF_16TH_CLIP  # (m, 64)
     offset += swing[:, None, :]
