@@ -194,7 +194,7 @@ def clip_stats(velocity: np.ndarray, offset: np.ndarray, bpm: np.ndarray) -> np.
     put("vsum", vf.sum(axis=2).T)
     put("vsq", np.einsum("bij,bij->bi", vf, vf).T)
     # Velocity bins (v >> 4) as three bit-planes: 3 packing passes instead of 8.
-    planes = [onset_bits((velocity >> np.uint8(4 + p)) & np.uint8(1) > 0).T for p in range(3)]
+    planes = [onset_bits((velocity & np.uint8(16 << p)) != 0).T for p in range(3)]
     for k in range(VELOCITY_BINS):
         sel = x.copy()
         for p, plane in enumerate(planes):
@@ -227,7 +227,9 @@ def clip_stats(velocity: np.ndarray, offset: np.ndarray, bpm: np.ndarray) -> np.
     put("cooc_snare", np.stack([popcount(kick & rotate(snare, d)) for d in COOC_LAGS]))
 
     # Offsets count only where an instrument is struck (robust to stray values in silent cells).
-    offset = offset * on  # float32
+    stray = onset_bits(offset != 0) & ~x.T  # nonzero offsets in silent cells (rare)
+    if stray.any():
+        offset = offset * on
     ms = np.asarray(step_ms(np.broadcast_to(np.asarray(bpm, dtype=np.float64), (n_clips,))))
     osum = offset.sum(axis=2, dtype=np.float64).T  # (I, B)
     put("osum", osum)
