@@ -163,3 +163,14 @@ def test_type1_file_merges_drum_tracks_and_ignores_other_channels(tmp_path):
     assert clip.velocity[0, HH_CLOSED, 2::4].tolist() == [70] * 16
     assert int((clip.velocity > 0).sum()) == 32  # the piano on channel 1 is not read
     assert clip.meta["drum_channel"].iloc[0] == "10"
+
+
+def test_loop_with_silent_last_beat_ends_at_end_of_track(tmp_path):
+    # a 4-bar loop whose last beat is silent: the notes stop 1.5 beats early, but the
+    # end-of-track event marks the full 4 bars, so the window is complete
+    notes = [n for n in four_on_floor(4) if n[0] < 15 * TPQ]
+    loop = drum_file(tmp_path / "loop.mid", notes, end_tick=16 * TPQ)
+    assert len(read_midi(loop)) == 1
+    cut = drum_file(tmp_path / "cut.mid", notes)  # same notes, file ends at the last note
+    with pytest.raises(MidiRejected, match="shorter than one 4-bar window"):
+        read_midi(cut)

@@ -10,14 +10,20 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+from functools import partial
 
 from technorhythm.corpus.config import IngestConfig, MidiRejected
 from technorhythm.corpus.guard import parse_isolated
 from technorhythm.corpus.parse import parsed_from_arrays
-from technorhythm.corpus.precheck import check_midi_bytes
+from technorhythm.corpus.precheck import check_midi_bytes, end_of_track_tick
 from technorhythm.corpus.read import clip_arrays
 
 __all__ = ["ingest_chunk", "make_chunks", "run_chunks"]
+
+
+def _end_of_track(root: str, rel: str) -> int:
+    with open(os.path.join(root, rel), "rb") as fh:
+        return end_of_track_tick(fh.read())
 
 
 def _file_result(rel: str, code: str, reason: str, **extra) -> dict:
@@ -56,7 +62,9 @@ def ingest_chunk(root: str, rels: list[str], config: IngestConfig) -> list[dict]
             out[rel] = _file_result(rel, result.code, result.reason, **info[rel])
             continue
         try:
-            velocity, offset, bpm, cols, stats = clip_arrays(parsed_from_arrays(result), config)
+            velocity, offset, bpm, cols, stats = clip_arrays(
+                parsed_from_arrays(result), config, partial(_end_of_track, root, rel)
+            )
         except MidiRejected as exc:
             out[rel] = _file_result(rel, exc.code, exc.reason, **info[rel])
         except Exception as exc:  # a bug on one file must not abort the batch

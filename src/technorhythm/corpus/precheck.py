@@ -12,7 +12,7 @@ import struct
 
 from technorhythm.corpus.config import IngestConfig, MidiRejected
 
-__all__ = ["check_midi_bytes"]
+__all__ = ["check_midi_bytes", "end_of_track_tick"]
 
 
 def check_midi_bytes(data: bytes, config: IngestConfig | None = None) -> int:
@@ -88,3 +88,59 @@ def check_midi_bytes(data: bytes, config: IngestConfig | None = None) -> int:
             found += 1
         pos += 8 + clen
     return division
+
+
+def _vlq(data: bytes, i: int) -> tuple[int, int]:
+    value = 0
+    while True:
+        b = data[i]
+        i += 1
+        value = (value << 7) | (b & 0x7F)
+        if b < 0x80:
+            return value, i
+
+
+def end_of_track_tick(data: bytes) -> int:
+    """Latest end-of-track time over the tracks of a (pre-checked) MIDI file, in ticks.
+
+    A pure-Python event walk (running status, meta and SysEx events); parsers such as
+    symusic report only the end of the last note, but a DAW loop ends at its
+    end-of-track, which may come after a silent final beat. Returns 0 when the
+    events cannot be walked (the caller then keeps the parser's end).
+    """
+    try:
+        (hlen,) = struct.unpack(">I", data[4:8])
+        pos = 8 + hlen
+        best = 0
+        while pos + 8 <= len(data):
+            kind = data[pos : pos + 4]
+            (clen,) = struct.unpack(">I", data[pos + 4 : pos + 8])
+            start, end = pos + 8, pos + 8 + clen
+            pos = end
+            if kind != b"MTrk":
+                continue
+            i, tick, running = start, 0, None
+            while i < end:
+                delta, i = _vlq(data, i)
+                tick += delta
+                status = data[i]
+                if status == 0xFF:
+                    meta = data[i + 1]
+                    length, i = _vlq(data, i + 2)
+                    i += length
+                    if meta == 0x2F:
+                        break
+                elif status in (0xF0, 0xF7):
+                    length, i = _vlq(data, i + 1)
+                    i += length
+                else:
+                    if status & 0x80:
+                        running = status
+                        i += 1
+                    elif running is None:
+                        return 0
+                    i += 1 if (running & 0xF0) in (0xC0, 0xD0) else 2
+            best = max(best, tick)
+        return best
+    except (IndexError, struct.error):
+        return 0

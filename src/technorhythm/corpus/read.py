@@ -14,10 +14,12 @@ Rules, in order (``docs/data_pipeline.md`` is the full specification):
    therefore lands on step 0 of the next window with a negative offset.
 5. Several notes on one (instrument, step) cell: the loudest wins; the others are
    counted as ``merged_notes``.
-6. Consecutive 4-bar (64-step) windows from the stretch start. A final window
-   missing less than one beat is kept (recordings stop after the last hit); a
-   shorter tail is dropped and counted (``tail_bars_dropped``). Stretches shorter
-   than one window yield nothing (short fills).
+6. Consecutive 4-bar (64-step) windows from the stretch start. The file ends at
+   the later of its last note-off and its end-of-track event (a loop may end after
+   a silent final beat). A final window missing less than one beat is kept
+   (recordings stop right after the last hit); a shorter tail is dropped and
+   counted (``tail_bars_dropped``). Stretches shorter than one window yield
+   nothing (short fills).
 7. Choke and rotation by :func:`technorhythm.clips.canonicalize`; windows with
    fewer than ``min_onsets`` onsets afterwards are near-empty: dropped and counted.
 8. Each window's tempo is its average through the tempo map: 16 beats divided by
@@ -26,6 +28,7 @@ Rules, in order (``docs/data_pipeline.md`` is the full specification):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +40,7 @@ from technorhythm.corpus.config import IngestConfig, MidiRejected
 from technorhythm.corpus.dedupe import onset_hash
 from technorhythm.corpus.drum_map import OTHER, TOM, classify_pitches
 from technorhythm.corpus.parse import ParsedMidi, parse_midi_file
+from technorhythm.corpus.precheck import end_of_track_tick
 
 __all__ = ["FileStats", "clip_arrays", "clips_from_parsed", "read_midi"]
 
@@ -121,8 +125,16 @@ def _select_notes(parsed: ParsedMidi, config: IngestConfig):
 _WINDOW_COLUMNS = ("window", "start_tick", "dropped_toms", "dropped_other", "merged_notes")
 
 
-def clip_arrays(parsed: ParsedMidi, config: IngestConfig):
-    """The numpy core: (velocity, offset, bpm, column arrays, FileStats) of kept windows."""
+def clip_arrays(
+    parsed: ParsedMidi,
+    config: IngestConfig,
+    end_of_track: Callable[[], int] | None = None,
+):
+    """The numpy core: (velocity, offset, bpm, column arrays, FileStats) of kept windows.
+
+    ``end_of_track`` returns the file's end-of-track tick; it is called only when the
+    notes stop short of a window end, and a later end-of-track extends the last stretch.
+    """
     if parsed.tpq < config.min_ticks_per_beat:
         raise MidiRejected(f"ticks per beat is {parsed.tpq}", "absurd-ticks-per-beat")
     bad = (parsed.tempo_qpm < config.min_bpm) | (parsed.tempo_qpm > config.max_bpm)
@@ -156,6 +168,10 @@ def clip_arrays(parsed: ParsedMidi, config: IngestConfig):
             continue
         length_steps = (stop - start) / tps
         n_win = int(np.floor((length_steps + STEPS_PER_BEAT) / N_STEPS))
+        if i + 1 == len(stretches) and end_of_track is not None and length_steps > n_win * N_STEPS:
+            stop = max(stop, end_of_track())  # a loop may end after a silent final beat
+            length_steps = (stop - start) / tps
+            n_win = int(np.floor((length_steps + STEPS_PER_BEAT) / N_STEPS))
         tail_bars += max(0.0, length_steps - n_win * N_STEPS) / 16.0
         if n_win == 0:
             continue
@@ -240,13 +256,16 @@ def clip_arrays(parsed: ParsedMidi, config: IngestConfig):
 
 
 def clips_from_parsed(
-    parsed: ParsedMidi, source: str, config: IngestConfig | None = None
+    parsed: ParsedMidi,
+    source: str,
+    config: IngestConfig | None = None,
+    end_of_track: Callable[[], int] | None = None,
 ) -> tuple[ClipBatch, FileStats]:
     """Apply the module rules to a parsed file; returns its clips and file counts.
 
     Raises :class:`MidiRejected` when the file yields no clip (reason in the message).
     """
-    velocity, offset, bpm, cols, stats = clip_arrays(parsed, config or IngestConfig())
+    velocity, offset, bpm, cols, stats = clip_arrays(parsed, config or IngestConfig(), end_of_track)
     n = len(velocity)
     meta = pd.DataFrame(
         {
@@ -289,5 +308,8 @@ def read_midi(path: str | Path, *, config: IngestConfig | None = None) -> ClipBa
     MidiRejected
         When the file is invalid or yields no clip; ``.reason`` says why.
     """
-    batch, _ = clips_from_parsed(parse_midi_file(path, config), str(path), config)
+    parsed = parse_midi_file(path, config)
+    batch, _ = clips_from_parsed(
+        parsed, str(path), config, lambda: end_of_track_tick(Path(path).read_bytes())
+    )
     return batch
