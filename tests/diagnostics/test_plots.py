@@ -19,8 +19,9 @@ def test_plots_write_pngs(tmp_path):
     recs, sbcs, tarps = [], [], []
     for n in (1, 16):
         theta, x = toy_sets(200, n, seed=n)
-        recs.append(run_recovery(ToyPosterior(), theta, x, names=TOY_NAMES, n_samples=50,
-                                 n_clips=n))  # fmt: skip
+        recs.append(
+            run_recovery(ToyPosterior(), theta, x, names=TOY_NAMES, n_samples=50, n_clips=n)
+        )
         sbcs.append(run_sbc(ToyPosterior(), theta, x, names=TOY_NAMES, n_samples=50, n_clips=n))
         tarps.append(run_tarp(ToyPosterior(), theta, x, n_samples=50, n_clips=n))
     paths = [

@@ -24,7 +24,13 @@ class OracleEstimator:
         self.calls: list[np.ndarray] = []
 
     def sample(self, x_obs: np.ndarray, n: int, *, seed: int) -> np.ndarray:
-        self.calls.append(np.asarray(x_obs))
+        """(n, K) draws for one x_obs (D,), like PosteriorEstimator.sample."""
+        return self.sample_batched(np.asarray(x_obs)[None], n, seed=seed)[:, 0]
+
+    def sample_batched(self, x_obs: np.ndarray, n: int, *, seed: int) -> np.ndarray:
+        """(n, M, K) draws for x_obs (M, D), like PosteriorEstimator.sample_batched."""
+        x_obs = np.asarray(x_obs)
+        self.calls.extend(x_obs)
         lo, hi = self.theta_bounds.T
-        rng = np.random.default_rng(seed)
-        return np.clip(self.theta0 + 0.02 * (hi - lo) * rng.standard_normal((n, len(lo))), lo, hi)
+        z = np.random.default_rng(seed).standard_normal((n, x_obs.shape[0], len(lo)))
+        return np.clip(self.theta0 + 0.02 * (hi - lo) * z, lo, hi)

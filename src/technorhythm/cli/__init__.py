@@ -23,6 +23,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "features",
     "eda",
     "train",
+    "fit",
     "generate",
 )
 

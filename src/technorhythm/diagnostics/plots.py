@@ -65,9 +65,16 @@ def plot_recovery(
             t, mu = res.theta[:m, j], res.mean[:m, j]
             err = np.stack([mu - res.lower[:m, j], res.upper[:m, j] - mu])
             ax.errorbar(
-                t, mu, yerr=np.clip(err, 0, None), fmt="o", ms=2, lw=0.5, alpha=0.5,
-                color=f"C{r_i}", label=label if j == 0 else None,
-            )  # fmt: skip
+                t,
+                mu,
+                yerr=np.clip(err, 0, None),
+                fmt="o",
+                ms=2,
+                lw=0.5,
+                alpha=0.5,
+                color=f"C{r_i}",
+                label=label if j == 0 else None,
+            )
     for j, ax in enumerate(axes.flat):
         if j >= len(names):
             ax.set_visible(False)

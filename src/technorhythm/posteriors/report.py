@@ -26,7 +26,6 @@ from technorhythm.atomic import atomic_path, atomic_write_text
 from technorhythm.posteriors.arviz_adapter import (
     identification_table,
     load_inference_data,
-    plot_forest,
     posterior_correlations,
     save_inference_data,
     select_group,
@@ -76,15 +75,19 @@ def save_fit(
     *,
     dataset: str | None = None,
     forest: bool = True,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Write every output file of a fit to ``out_dir`` (created); returns the ``fit.json`` record.
 
     Each file is written atomically; ``fit.json`` comes last, so a folder with a
-    ``fit.json`` is complete.
+    ``fit.json`` is complete. A folder that already holds a fit is refused unless
+    ``overwrite``; then group files of the old fit that the new one lacks are removed.
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out} exists and is not a directory")
+    if (out / "fit.json").exists() and not overwrite:
+        raise FileExistsError(f"{out} already holds a fit; pass --force to replace it")
     out.mkdir(parents=True, exist_ok=True)
     idata = result.to_inference_data()
     save_inference_data(idata, out / "posterior.nc")
@@ -94,13 +97,24 @@ def save_fit(
         save_inference_data(select_group(idata, name), out / rel)
         files[name] = rel
     frames = tables(result, idata)
+    miss = frames["misspecification"]
     for key, frame in frames.items():
         _write_csv(frame, out / f"{key}.csv")
     with atomic_path(out / "summary.parquet") as tmp:
         frames["summary"].to_parquet(tmp, index=False)
     if forest:
-        plot_forest(idata, out / "forest.png")
-    miss = frames["misspecification"]
+        from technorhythm.posteriors.plots import plot_forest
+
+        flagged = set(miss.loc[miss["flagged"], "group"]) if "flagged" in miss else set()
+        plot_forest(
+            frames["summary"],
+            out / "forest.png",
+            title=f"posterior by {result.by}",
+            flagged=flagged,
+        )
+    for stale in (out / "groups").glob("*.nc"):
+        if f"groups/{stale.name}" not in files.values():
+            stale.unlink()
     record = {
         "schema": FIT_SCHEMA,
         "schema_version": FIT_SCHEMA_VERSION,
@@ -165,6 +179,7 @@ def format_summary(result: FitResult, *, max_long_groups: int = 3) -> str:
             lines.append("")
     else:
         pivot = summary.pivot(index="group", columns="knob", values="mean")[list(result.knob_names)]
+        pivot.columns.name = None
         pivot.insert(0, "N", miss.set_index("group")["n_clips"])
         if "p_value" in miss:
             pivot.insert(1, "misspec_p", miss.set_index("group")["p_value"].round(3))
