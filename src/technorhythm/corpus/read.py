@@ -14,9 +14,10 @@ Rules, in order (``docs/data_pipeline.md`` is the full specification):
    therefore lands on step 0 of the next window with a negative offset.
 5. Several notes on one (instrument, step) cell: the loudest wins; the others are
    counted as ``merged_notes``.
-6. Consecutive 4-bar (64-step) windows from the stretch start. The file ends at
-   the later of its last note-off and its end-of-track event (a loop may end after
-   a silent final beat). A final window missing less than one beat is kept
+6. Consecutive 4-bar (64-step) windows from the stretch start. When the notes
+   stop at most one bar short of a window end, the file ends at the later of its
+   last note-off and its end-of-track event (a loop may end after a silent final
+   beat). A final window missing less than one beat is kept
    (recordings stop right after the last hit); a shorter tail is dropped and
    counted (``tail_bars_dropped``). Stretches shorter than one window yield
    nothing (short fills).
@@ -35,7 +36,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from technorhythm.clips import N_INSTRUMENTS, N_STEPS, STEPS_PER_BEAT, ClipBatch, canonicalize
+from technorhythm.clips import (
+    N_INSTRUMENTS,
+    N_STEPS,
+    STEPS_PER_BAR,
+    STEPS_PER_BEAT,
+    ClipBatch,
+    canonicalize,
+)
 from technorhythm.corpus.config import IngestConfig, MidiRejected
 from technorhythm.corpus.dedupe import onset_hash
 from technorhythm.corpus.drum_map import OTHER, TOM, classify_pitches
@@ -133,7 +141,8 @@ def clip_arrays(
     """The numpy core: (velocity, offset, bpm, column arrays, FileStats) of kept windows.
 
     ``end_of_track`` returns the file's end-of-track tick; it is called only when the
-    notes stop short of a window end, and a later end-of-track extends the last stretch.
+    notes of the last stretch stop at most one bar short of a window end (reading it
+    costs a pure-Python event walk), and a later end-of-track extends the stretch.
     """
     if parsed.tpq < config.min_ticks_per_beat:
         raise MidiRejected(f"ticks per beat is {parsed.tpq}", "absurd-ticks-per-beat")
@@ -168,7 +177,8 @@ def clip_arrays(
             continue
         length_steps = (stop - start) / tps
         n_win = int(np.floor((length_steps + STEPS_PER_BEAT) / N_STEPS))
-        if i + 1 == len(stretches) and end_of_track is not None and length_steps > n_win * N_STEPS:
+        short = (n_win + 1) * N_STEPS - length_steps  # steps missing from the next window
+        if i + 1 == len(stretches) and end_of_track is not None and short <= STEPS_PER_BAR:
             stop = max(stop, end_of_track())  # a loop may end after a silent final beat
             length_steps = (stop - start) / tps
             n_win = int(np.floor((length_steps + STEPS_PER_BEAT) / N_STEPS))
