@@ -74,6 +74,7 @@ def test_misspecification_flags_the_pack_the_posterior_cannot_reproduce(two_pack
     assert bad.flagged and bad.p_value < 0.01 and bad.mmd > good.mmd
     assert good.n_sets == 60 and good.n_clips == 40
     assert len(bad.worst) == 3 and abs(bad.worst[0][1]) > 3  # named summaries, |z| large
+    assert good.n_outlying == 0 and bad.n_outlying > 20
     table = res.misspecification_table()
     assert table.flagged.tolist() == [False, True]
 

@@ -22,10 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Misspecification", "mmd_misspecification", "torch_threads", "SD_FLOOR"]
+__all__ = ["Misspecification", "mmd_misspecification", "torch_threads", "SD_FLOOR", "OUTLYING_Z"]
 
 SD_FLOOR = 1e-3
 """Smallest predictive sd used to z-score a summary (summaries are O(1))."""
+OUTLYING_Z = 4.0
+"""A summary counts as outlying when the observation is this many predictive sds away."""
 
 
 @contextlib.contextmanager
@@ -56,6 +58,9 @@ class Misspecification:
     p_value : float — share of permutation-baseline MMDs at least as large (sbi).
     flagged : bool — ``p_value < alpha``.
     worst : tuple of (summary name, z) — the summaries farthest from the predictive mean.
+    n_outlying : summaries with ``|z| > OUTLYING_Z`` — a graded measure of how much of the
+        summary vector the simulator misses (the MMD saturates once one summary is far out).
+    n_summaries : summaries compared.
     n_sets, n_clips : predictive sets and clips per set.
     """
 
@@ -63,6 +68,8 @@ class Misspecification:
     p_value: float
     flagged: bool
     worst: tuple[tuple[str, float], ...]
+    n_outlying: int
+    n_summaries: int
     n_sets: int
     n_clips: int
 
@@ -72,6 +79,8 @@ class Misspecification:
             "mmd": self.mmd,
             "p_value": self.p_value,
             "flagged": self.flagged,
+            "n_outlying": self.n_outlying,
+            "n_summaries": self.n_summaries,
             "worst_summaries": "; ".join(f"{n} (z={z:+.1f})" for n, z in self.worst),
             "n_predictive_sets": self.n_sets,
             "n_predictive_clips": self.n_clips,
@@ -129,6 +138,8 @@ def mmd_misspecification(
         p_value=float(p_value),
         flagged=bool(p_value < alpha),
         worst=tuple((names[i], float(z_obs[i])) for i in order),
+        n_outlying=int((np.abs(z_obs) > OUTLYING_Z).sum()),
+        n_summaries=int(z_obs.size),
         n_sets=int(x_pred.shape[0]),
         n_clips=int(n_clips),
     )

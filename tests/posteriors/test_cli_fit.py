@@ -1,0 +1,140 @@
+"""``technorhythm fit`` end to end on the built-in demo corpus."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from oracle_estimator import OracleEstimator
+
+from technorhythm.cli import main
+from technorhythm.simulator.knobs import KNOB_NAMES, default_theta
+
+THETA0 = np.array([default_theta()[k] for k in KNOB_NAMES])
+
+
+@pytest.fixture(scope="module")
+def demo_dataset(tmp_path_factory):
+    from technorhythm.corpus import ingest
+    from technorhythm.corpus.demo_corpus import render_demo_corpus
+
+    root = tmp_path_factory.mktemp("demo")
+    render_demo_corpus(root / "midi")
+    ingest(root / "midi", root / "dataset", progress=False)
+    return root / "dataset"
+
+
+@pytest.fixture
+def oracle_shipped(monkeypatch):
+    """Stand the oracle in for the shipped model (the CLI's default)."""
+    from technorhythm.inference import packaged
+
+    est = OracleEstimator(THETA0, n_max=1024)
+    monkeypatch.setattr(packaged, "load_shipped", lambda: est)
+    return est
+
+
+def test_fit_by_pack_writes_and_prints(demo_dataset, oracle_shipped, tmp_path, capsys):
+    out = tmp_path / "fit"
+    code = main(
+        ["fit", str(demo_dataset), "--out", str(out), "--predictive-sets", "20", "--no-plot"]
+    )  # the forest plot is tested with the fit folder
+    printed = capsys.readouterr().out
+    assert code == 0
+    for pack in ("detroit", "industrial", "minimal", "warehouse"):
+        assert pack in printed
+    assert "posterior means" in printed and "written to" in printed
+    record = json.loads((out / "fit.json").read_text())
+    assert record["by"] == "pack" and record["n_groups"] == 4
+    summary = pd.read_csv(out / "summary.csv")
+    assert len(summary) == 4 * len(KNOB_NAMES)
+    assert record["n_clips"] == summary.groupby("group").n_clips.first().sum()
+    assert len(list((out / "groups").glob("*.nc"))) == 4
+    # a second run into the same folder must be explicit
+    assert main(["fit", str(demo_dataset), "--out", str(out)]) == 2
+    assert "already holds a fit; pass --force" in capsys.readouterr().err
+
+
+def test_fit_all_prints_the_long_table(demo_dataset, oracle_shipped, tmp_path, capsys):
+    out = tmp_path / "fit_all"
+    assert (
+        main(
+            [
+                "fit",
+                str(demo_dataset),
+                "--out",
+                str(out),
+                "--by",
+                "all",
+                "--no-misspecification",
+                "--no-plot",
+                "--n-samples",
+                "200",
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "group 'all':" in printed and "hdi_97%" in printed
+    assert not (out / "forest.png").exists()
+
+
+def test_fit_errors_are_for_people(demo_dataset, oracle_shipped, tmp_path, capsys):
+    assert main(["fit", str(demo_dataset), "--out", str(tmp_path / "a"), "--by", "split"]) == 2
+    assert "run `technorhythm split" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "fit",
+                str(demo_dataset),
+                "--out",
+                str(tmp_path / "b"),
+                "--model",
+                str(tmp_path / "no_model"),
+            ]
+        )
+        == 2
+    )
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["fit", str(tmp_path / "nothing"), "--out", str(tmp_path / "c")]) == 2
+    assert "dataset" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["fit", str(demo_dataset), "--out", str(tmp_path / "d"), "--n-cap", "0"])
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Maximum number of epochs:UserWarning")
+def test_fit_with_a_trained_model(demo_dataset, tmp_path, capsys):
+    """A real (tiny) NPE model saved and loaded through --model."""
+    from technorhythm.inference import PosteriorEstimator
+    from technorhythm.inference.training_data import simulate_training_set
+
+    theta, x = simulate_training_set(300, seed=0, n_range=(1, 32))
+    est = PosteriorEstimator(hidden_features=8, num_transforms=1, max_num_epochs=3, seed=0)
+    est.fit(theta, x, data_reference={"n_range": [1, 32]})
+    est.save(tmp_path / "model")
+    out = tmp_path / "fit"
+    assert (
+        main(
+            [
+                "fit",
+                str(demo_dataset),
+                "--out",
+                str(out),
+                "--model",
+                str(tmp_path / "model"),
+                "--predictive-sets",
+                "20",
+                "--n-samples",
+                "200",
+            ]
+        )
+        == 0
+    )
+    record = json.loads((out / "fit.json").read_text())
+    assert record["model"]["n_simulations"] == 300 and record["model"]["model_hash"] != "unsaved"
+    summary = pd.read_csv(out / "summary.csv")
+    lo, hi = summary["hdi_3%"], summary["hdi_97%"]
+    assert (lo <= summary["mean"]).all() and (summary["mean"] <= hi).all()
