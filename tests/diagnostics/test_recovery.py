@@ -64,3 +64,24 @@ def test_bad_input_is_named():
         run_recovery(ToyPosterior(), theta, x, names=TOY_NAMES, level=1.0)
     with pytest.raises(TypeError, match="sample_batched"):
         run_recovery(object(), theta, x, names=TOY_NAMES)
+
+
+def test_precomputed_samples_serve_every_diagnostic():
+    from technorhythm.diagnostics import PrecomputedSamples, run_sbc
+
+    theta, x = toy_sets(200, 16, seed=10)
+    cached = PrecomputedSamples.from_sampler(ToyPosterior(), x, 100, seed=11)
+    direct = run_recovery(ToyPosterior(), theta, x, names=TOY_NAMES, n_samples=100, seed=11)
+    again = run_recovery(cached, theta, x, names=TOY_NAMES, n_samples=100, seed=999)
+    np.testing.assert_array_equal(direct.mean, again.mean)  # same draws whatever the seed
+    sbc = run_sbc(cached, theta, x, names=TOY_NAMES, n_samples=100)
+    draws = cached.draws
+    np.testing.assert_array_equal(
+        sbc.ranks, (draws.astype(np.float32) < theta.astype(np.float32)).sum(axis=0)
+    )
+    sub = cached.sample_batched(x[[5, 2]], 10, seed=0)
+    np.testing.assert_array_equal(sub, draws[:10, [5, 2]])
+    with pytest.raises(KeyError, match="no stored draws"):
+        cached.sample_batched(x[:1] + 1.0, 10, seed=0)
+    with pytest.raises(ValueError, match="only 100 draws"):
+        cached.sample_batched(x[:1], 101, seed=0)

@@ -9,6 +9,7 @@ data lives with the fits, in :mod:`technorhythm.posteriors.misspecification`.
 from technorhythm.diagnostics.recovery import RecoveryResult, check_recovery, run_recovery
 from technorhythm.diagnostics.sampling import (
     PosteriorSampler,
+    PrecomputedSamples,
     SbiPosteriorView,
     draw_posterior_samples,
 )
@@ -17,6 +18,7 @@ from technorhythm.diagnostics.tarp import TarpResult, check_tarp, run_tarp
 
 __all__ = [
     "PosteriorSampler",
+    "PrecomputedSamples",
     "RecoveryResult",
     "SBCResult",
     "SbiPosteriorView",

@@ -13,7 +13,13 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["PosteriorSampler", "SbiPosteriorView", "draw_posterior_samples", "check_pairs"]
+__all__ = [
+    "PosteriorSampler",
+    "PrecomputedSamples",
+    "SbiPosteriorView",
+    "check_pairs",
+    "draw_posterior_samples",
+]
 
 
 @runtime_checkable
@@ -87,3 +93,40 @@ class SbiPosteriorView:
         (n,) = tuple(sample_shape)
         draws = draw_posterior_samples(self.sampler, x.numpy(), int(n), seed=self.seed)
         return torch.as_tensor(draws, dtype=torch.float32)
+
+
+class PrecomputedSamples:
+    """A sampler that answers with draws made earlier, so one draw serves every diagnostic.
+
+    Sampling a flow is the expensive part of validation; recovery, SBC and TARP of the
+    same simulated sets can share one ``(n, M, K)`` draw. ``sample_batched`` returns the
+    first ``n`` stored draws for the stored rows of ``x`` (in any order, any subset) and
+    refuses observations it has no draws for.
+    """
+
+    def __init__(self, x: np.ndarray, draws: np.ndarray) -> None:
+        x = np.asarray(x, dtype=np.float64)
+        draws = np.asarray(draws)
+        if draws.ndim != 3 or draws.shape[1] != x.shape[0]:
+            raise ValueError(f"draws must be (n, M={x.shape[0]}, K); got {draws.shape}")
+        self.x = x
+        self.draws = draws
+        self._index = {row.astype(np.float32).tobytes(): i for i, row in enumerate(x)}
+
+    @classmethod
+    def from_sampler(
+        cls, posterior: PosteriorSampler, x: np.ndarray, n: int, *, seed: int
+    ) -> PrecomputedSamples:
+        """Draw ``n`` samples for every row of ``x`` once from ``posterior``."""
+        return cls(x, draw_posterior_samples(posterior, x, n, seed=seed))
+
+    def sample_batched(self, x_obs: np.ndarray, n: int, *, seed: int) -> np.ndarray:
+        if n > self.draws.shape[0]:
+            raise ValueError(f"only {self.draws.shape[0]} draws stored; {n} requested")
+        rows = []
+        for row in np.asarray(x_obs, dtype=np.float64):
+            key = row.astype(np.float32).tobytes()
+            if key not in self._index:
+                raise KeyError("no stored draws for this observation")
+            rows.append(self._index[key])
+        return self.draws[:n, rows]
