@@ -120,6 +120,19 @@ def test_by_all_split_and_style(two_packs):
     assert res.group_names() == ["test", "train"]
 
 
+def test_add_all_fits_the_whole_selection_beside_the_groups(two_packs):
+    est = OracleEstimator(THETA0, n_max=64)
+    res = fit_groups(
+        two_packs, estimator=est, by="pack", add_all=True, n_cap=64, misspecification=False
+    )
+    assert res.group_names() == ["at_theta0", "elsewhere", "all"]
+    assert [g.n_clips for g in res.groups] == [40, 30, 70]
+    assert [g.n_conditioned for g in res.groups] == [40, 30, 64]
+    from technorhythm.inference.observe import observe
+
+    np.testing.assert_allclose(res.groups[2].x_obs, observe(two_packs, n_cap=64))
+
+
 def test_unlabelled_and_small_groups_are_accounted_for():
     batch = _batch(
         [(THETA0, 5, {"pack": "a"}), (THETA0, 2, {"pack": "b"}), (THETA0, 3, {"pack": None})]

@@ -48,6 +48,7 @@ def _fit(args: argparse.Namespace) -> int:
         misspecification=not args.no_misspecification,
         predictive_sets=args.predictive_sets,
         predictive_max_clips=args.predictive_max_clips,
+        add_all=args.add_all,
     )
     fitted = time.perf_counter()
     record = save_fit(
@@ -88,6 +89,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="what a group is (default pack; all = the whole dataset as one set)",
     )
     p.add_argument(
+        "--add-all",
+        action="store_true",
+        help="also fit all selected clips as one extra group 'all' (packs and corpus in one go)",
+    )
+    p.add_argument(
         "--split",
         choices=("train", "valid", "test"),
         help="only use the clips of this split (needs `technorhythm split` first)",
@@ -120,14 +126,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--predictive-sets",
         type=_int_at_least(10),
-        default=100,
-        help="posterior-predictive sets per group for the misspecification test (default 100)",
+        default=50,
+        help="posterior-predictive sets per group for the misspecification test (default 50)",
     )
     p.add_argument(
         "--predictive-max-clips",
         type=_int_at_least(1),
-        default=256,
-        help="clips per predictive set at most (default 256; larger groups: conservative test)",
+        default=128,
+        help="clips per predictive set at most (default 128; larger groups: conservative test)",
     )
     p.add_argument(
         "--no-misspecification", action="store_true", help="skip the misspecification test"

@@ -201,9 +201,10 @@ def fit_groups(
     n_cap: int | None = None,
     min_clips: int = 1,
     misspecification: bool = True,
-    predictive_sets: int = 100,
-    predictive_max_clips: int = 256,
+    predictive_sets: int = 50,
+    predictive_max_clips: int = 128,
     alpha: float = 0.05,
+    add_all: bool = False,
 ) -> FitResult:
     """Posterior of every group of clips in ``data`` (a Dataset or a ClipBatch).
 
@@ -230,6 +231,9 @@ def fit_groups(
         min(N, predictive_max_clips)`` simulated clips per group).
     predictive_sets, predictive_max_clips, alpha
         Size of the predictive check and its flagging threshold.
+    add_all : bool
+        Also fit every selected clip as one extra group named ``"all"`` (the whole corpus
+        beside its packs, in one pass; needs ``n_cap`` for corpora beyond the training range).
     """
     from technorhythm.inference.observe import N_FEATURE_NAME, effective_n, observe_sets
     from technorhythm.summaries import SUMMARY_NAMES
@@ -277,10 +281,18 @@ def fit_groups(
     sub = batch[idx_used[sel]]
     x_all = observe_sets(sub, set_ids[sel], n_sets=len(kept_codes), n_cap=n_cap, n_max=n_max)
     sizes = counts[kept_codes]
+    group_names = [str(n) for n in names[kept_codes]]
+    if add_all and by != "all":
+        if "all" in group_names:
+            raise ValueError("a group is already named 'all'; cannot add the whole set as 'all'")
+        whole = batch[idx_used]
+        x_whole = observe_sets(whole, np.zeros(len(whole), np.int64), n_cap=n_cap, n_max=n_max)
+        x_all = np.concatenate([x_all, x_whole])
+        sizes = np.append(sizes, len(whole))
+        group_names.append("all")
     n_cond = effective_n(sizes, n_cap=n_cap, n_max=n_max)
     timing["observe_s"] = time.perf_counter() - t0
 
-    group_names = [str(n) for n in names[kept_codes]]
     t1 = time.perf_counter()
     seeds = [_group_seed(seed, name, 0) for name in group_names]
     samples = _draw(estimator, x_all, n_samples, seeds=seeds)
@@ -352,6 +364,7 @@ def fit_groups(
             "predictive_sets": int(predictive_sets),
             "predictive_max_clips": int(predictive_max_clips),
             "alpha": float(alpha),
+            "add_all": bool(add_all),
         },
         timing=timing,
     )
