@@ -7,8 +7,11 @@ and a different prior-drawn θ per clip (the inference training workload) — wi
 one thread, two threads (``simulate(..., workers=2)``) and two processes (joblib
 loky, each simulating half the batch by ``start_index``). The machine is shared,
 so each figure is measured ``--repeats`` times and the best and median are
-reported. The baseline is ``benchmarks/reference_simulator.py`` (same rules, one
-clip at a time in Python), measured in the same run. The last line is one JSON
+reported, together with clips per CPU-second of this process (``time.process_time``,
+less sensitive to other users of the machine; with an idle machine and perfect
+scaling, 2 cores give twice the single-thread figure). The baseline is
+``benchmarks/reference_simulator.py`` (same rules, one clip at a time in Python),
+measured in the same run. The last line is one JSON
 object with every figure.
 """
 
@@ -38,13 +41,15 @@ def prior_thetas(n: int, seed: int = 0) -> np.ndarray:
     return low + np.random.default_rng(seed).random((n, len(KNOBS))) * (high - low)
 
 
-def timed(fn, repeats: int) -> list[float]:
-    out = []
+def timed(fn, repeats: int) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU (this process, all threads) seconds of each repeat."""
+    wall, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        out.append(time.perf_counter() - t0)
-    return out
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return wall, cpu
 
 
 def two_processes(theta, n, seed):
@@ -85,12 +90,17 @@ def main() -> None:
             "2_processes": lambda theta=theta: two_processes(theta, args.n, 7),
         }
         for mode, fn in runs.items():
-            seconds = timed(fn, args.repeats)
+            seconds, cpu = timed(fn, args.repeats)
             best = args.n / min(seconds)
             median = args.n / statistics.median(seconds)
             figures[f"{name}_{mode}_best"] = round(best)
             figures[f"{name}_{mode}_median"] = round(median)
-            print(f"{name:12s} {mode:12s} best {best:12,.0f} clips/s   median {median:12,.0f}")
+            line = f"{name:12s} {mode:12s} best {best:10,.0f} clips/s  median {median:10,.0f}"
+            if mode != "2_processes":  # process_time does not see the worker processes
+                per_cpu = args.n / min(cpu)
+                figures[f"{name}_{mode}_per_cpu_second"] = round(per_cpu)
+                line += f"  ({per_cpu:,.0f} clips per CPU-second)"
+            print(line)
 
     ref_theta = prior_thetas(args.ref_clips, seed=1)
     named = [dict(zip(KNOB_NAMES, row.tolist(), strict=True)) for row in ref_theta]
@@ -99,7 +109,7 @@ def main() -> None:
         for i, t in enumerate(named):
             simulate_reference(t, 1, seed=7, start_index=i)
 
-    ref_seconds = timed(reference, 3)
+    ref_seconds, _ = timed(reference, 3)
     ref_best = args.ref_clips / min(ref_seconds)
     figures["reference_best"] = round(ref_best, 1)
     figures["ratio_1_thread_vs_reference"] = round(figures["prior_theta_1_thread_best"] / ref_best)

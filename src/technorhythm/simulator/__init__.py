@@ -28,17 +28,21 @@ from technorhythm.simulator.preset_io import (
     preset_description,
     save_theta_file,
 )
+from technorhythm.simulator.render import Loop, demo_generate, generate_loops, write_loop
 
 __all__ = [
     "KNOBS",
     "KNOB_NAMES",
     "Knob",
     "KnobError",
+    "Loop",
     "OFFSET_LIMIT",
     "PresetError",
     "SIMULATOR_VERSION",
     "coerce_theta",
     "default_theta",
+    "demo_generate",
+    "generate_loops",
     "get_knob",
     "knob_table",
     "list_presets",
@@ -51,4 +55,5 @@ __all__ = [
     "theta_to_array",
     "theta_to_dict",
     "validate_theta",
+    "write_loop",
 ]
