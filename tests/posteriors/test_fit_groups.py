@@ -128,6 +128,7 @@ def test_add_all_fits_the_whole_selection_beside_the_groups(two_packs):
     assert res.group_names() == ["at_theta0", "elsewhere", "all"]
     assert [g.n_clips for g in res.groups] == [40, 30, 70]
     assert [g.n_conditioned for g in res.groups] == [40, 30, 64]
+    assert res.n_clips_fitted() == 70
     from technorhythm.inference.observe import observe
 
     np.testing.assert_allclose(res.groups[2].x_obs, observe(two_packs, n_cap=64))

@@ -60,7 +60,8 @@ def _fit(args: argparse.Namespace) -> int:
         print("not fitted:")
         print(result.skipped.to_string(index=False))
     print(
-        f"fitted {record['n_groups']} group(s), {record['n_clips']} clips, by {args.by} in "
+        f"fitted {record['n_groups']} group(s), {record['n_clips']} clips, by {args.by}"
+        f"{' + all' if args.add_all and args.by != 'all' else ''} in "
         f"{fitted - loaded:.1f} s (load {loaded - start:.1f} s, write {done - fitted:.1f} s); "
         f"model {record['model']['model_hash']}; written to {out}"
     )

@@ -83,6 +83,12 @@ class FitResult:
     def group_names(self) -> list[str]:
         return [g.name for g in self.groups]
 
+    def n_clips_fitted(self) -> int:
+        """Distinct clips that took part (the extra ``add_all`` group is not counted twice)."""
+        if self.options.get("add_all") and self.by != "all":
+            return int(self.groups[-1].n_clips)
+        return int(sum(g.n_clips for g in self.groups))
+
     def to_inference_data(self):
         """All groups as one InferenceData (group coordinate), via the ArviZ adapter."""
         from technorhythm.posteriors.arviz_adapter import to_inference_data

@@ -125,7 +125,7 @@ def save_fit(
         "options": result.options,
         "timing_s": {k: round(v, 4) for k, v in result.timing.items()},
         "n_groups": len(result.groups),
-        "n_clips": int(sum(g.n_clips for g in result.groups)),
+        "n_clips": result.n_clips_fitted(),
         "n_flagged": int(miss["flagged"].sum()) if "flagged" in miss else None,
         "n_skipped_clips": int(result.skipped["n_clips"].sum()),
         "group_files": files,
