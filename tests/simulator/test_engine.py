@@ -185,3 +185,31 @@ def test_bad_array_row_is_reported(rng, prior_thetas):
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         simulate(default_theta(), 2, **kwargs)
+
+
+@pytest.mark.skipif(not engine._kernel.AVAILABLE, reason="numba is not installed")
+def test_numba_kernel_and_numpy_path_agree_bit_for_bit(monkeypatch, rng, prior_thetas):
+    theta = prior_thetas(rng, 500, kick_min=0.0)
+    bpm = rng.uniform(70, 180, 500)
+    fast = simulate(theta, seed=12, start_index=3, bpm=bpm)
+    shared = simulate(theta[0], 200, seed=12)
+    monkeypatch.setattr(engine, "USE_KERNEL", False)
+    slow = simulate(theta, seed=12, start_index=3, bpm=bpm)
+    assert fast.equals(slow)
+    assert np.array_equal(fast.offset.view(np.uint32), slow.offset.view(np.uint32))
+    assert simulate(theta[0], 200, seed=12).equals(shared)
+
+
+def test_partial_canonicalisation_equals_canonicalize(rng, prior_thetas):
+    from technorhythm.clips import canonicalize
+    from technorhythm.simulator.streams import clip_streams
+
+    theta = prior_thetas(rng, 800, kick_min=0.0)
+    velocity = np.empty((800, 5, 64), np.uint8)
+    offset = np.empty((800, 5, 64), np.float32)
+    engine._simulate_block(theta, clip_streams(4, 0, 800), np.full(800, 128.0), velocity, offset)
+    expected = canonicalize(velocity, offset)
+    rotation = engine._canonicalize(velocity, offset)  # in place
+    assert np.array_equal(velocity, expected[0]) and np.array_equal(offset, expected[1])
+    assert np.array_equal(rotation, expected[2])
+    assert expected[2].any()  # some clips do rotate
