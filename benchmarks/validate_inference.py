@@ -4,7 +4,7 @@ plus the time to fit the Groove corpus.
 Run::
 
     .venv/bin/python benchmarks/validate_inference.py [--model MODEL_DIR] \
-        [--sets 500] [--draws 500] [--groove-dataset /tmp/groove_ds] [--out docs/img/inference]
+        [--sets 500] [--draws 200] [--groove-dataset /tmp/groove_ds] [--out docs/img/inference]
 
 For each set size N in ``--sizes`` (default 1, 16, 256) it draws ``--sets`` θ from the
 prior, simulates a set of N clips for each (clip streams far away from any training
@@ -206,7 +206,7 @@ def main() -> None:
     parser.add_argument("--model", help="model directory (default: the shipped model)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 16, 256])
     parser.add_argument("--sets", type=int, default=500, help="simulated sets per size")
-    parser.add_argument("--draws", type=int, default=500, help="posterior draws per set")
+    parser.add_argument("--draws", type=int, default=200, help="posterior draws per set")
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--no-c2st", action="store_true", help="skip sbi's C2ST checks")
     parser.add_argument("--groove-dataset", help="ingested Groove dataset to time the fit on")
