@@ -23,10 +23,16 @@ __all__ = ["SHIPPED_DIR", "SHIPPED_RETRAIN_COMMAND", "load_shipped"]
 SHIPPED_DIR = Path(__file__).resolve().with_name("shipped")
 """Folder of the shipped model (package data)."""
 SHIPPED_RETRAIN_COMMAND = (
-    "technorhythm train --budget 30000 --seed 0 --workers 2 --force "
+    "technorhythm train --budget 30000 --seed 0 --n-min 1 --n-max 1024 --estimator nsf "
+    "--hidden-features 64 --num-transforms 5 --num-bins 8 --batch-size 512 "
+    "--learning-rate 0.001 --stop-after-epochs 10 --max-epochs 100 --validation-fraction 0.1 "
+    "--workers 2 --force --plot docs/img/inference/training_loss.png "
     "--out src/technorhythm/inference/shipped"
 )
-"""Fallback retrain command; the manifest's ``data_reference.command`` is authoritative."""
+"""The command that trained the shipped model (run from the repository root).
+
+The manifest's ``data_reference.command`` records the same settings (without the options
+that do not change the result: ``--workers``, ``--force``, ``--plot``)."""
 
 
 def load_shipped() -> PosteriorEstimator:
