@@ -45,7 +45,7 @@ def test_fit_by_pack_writes_and_prints(demo_dataset, oracle_shipped, tmp_path, c
     assert code == 0
     for pack in ("detroit", "industrial", "minimal", "warehouse"):
         assert pack in printed
-    assert "posterior means" in printed and "written to" in printed
+    assert "posterior mean±sd" in printed and "written to" in printed
     record = json.loads((out / "fit.json").read_text())
     assert record["by"] == "pack" and record["n_groups"] == 4
     summary = pd.read_csv(out / "summary.csv")

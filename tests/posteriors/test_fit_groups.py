@@ -166,8 +166,10 @@ def test_missing_metadata_is_explained():
         fit_groups(batch, estimator=OracleEstimator(THETA0), by="split")
     with pytest.raises(ValueError, match="no 'style' metadata"):
         fit_groups(batch, estimator=OracleEstimator(THETA0), by="style")
-    with pytest.raises(TypeError, match="Dataset or ClipBatch"):
-        fit_groups("clips.parquet", estimator=OracleEstimator(THETA0))
+    with pytest.raises(TypeError, match="ClipBatch; got int"):
+        fit_groups(42, estimator=OracleEstimator(THETA0))
+    with pytest.raises(FileNotFoundError, match="not a dataset folder"):
+        fit_groups("no/such/folder", estimator=OracleEstimator(THETA0))
 
 
 def test_fit_folder_round_trip(two_packs, tmp_path):
@@ -221,5 +223,11 @@ def test_format_summary(two_packs):
     assert "MISSPECIFIED" in text and "hdi_3%" in text
     assert all(k in text for k in KNOB_NAMES)
     assert "1 group(s) flagged as misspecified" in text
-    pivot = format_summary(res, max_long_groups=1)
+    columns = format_summary(res, max_long_groups=1)
+    assert "posterior mean±sd" in columns and "misspecification p" in columns
+    row = next(line for line in columns.splitlines() if line.startswith("intensity"))
+    j = KNOB_NAMES.index("intensity")
+    mean, sd = res.groups[1].samples[:, j].mean(), res.groups[1].samples[:, j].std(ddof=1)
+    assert row.split()[-1] == f"{mean:.3f}±{sd:.3f}"
+    pivot = format_summary(res, max_long_groups=1, max_column_groups=1)
     assert "posterior means" in pivot and "misspec_p" in pivot

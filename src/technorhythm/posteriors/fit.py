@@ -19,6 +19,7 @@ the same posterior whichever other packs are fitted alongside it.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -216,7 +217,7 @@ def fit_groups(
 
     Parameters
     ----------
-    data : technorhythm.corpus.Dataset or ClipBatch
+    data : technorhythm.corpus.Dataset, dataset folder (str or path) or ClipBatch
         Clips with metadata columns ``pack``/``style``/``split`` as needed by ``by``.
     estimator : technorhythm.inference.PosteriorEstimator
         A trained (or loaded) estimator.
@@ -244,9 +245,15 @@ def fit_groups(
     from technorhythm.inference.observe import N_FEATURE_NAME, effective_n, observe_sets
     from technorhythm.summaries import SUMMARY_NAMES
 
+    if isinstance(data, str | os.PathLike):
+        from technorhythm.corpus import load_dataset
+
+        data = load_dataset(data)
     batch = getattr(data, "clips", data)
     if not isinstance(batch, ClipBatch):
-        raise TypeError(f"expected a Dataset or ClipBatch; got {type(data).__name__}")
+        raise TypeError(
+            f"expected a Dataset, a dataset folder or a ClipBatch; got {type(data).__name__}"
+        )
     for name, value, low in (
         ("n_samples", n_samples, 1),
         ("min_clips", min_clips, 1),

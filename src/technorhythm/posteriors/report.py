@@ -152,8 +152,15 @@ def load_fit(out_dir: str | os.PathLike[str]) -> tuple[dict[str, Any], Any, pd.D
     )
 
 
-def format_summary(result: FitResult, *, max_long_groups: int = 3) -> str:
-    """The posterior summary as text: per knob rows for few groups, a pivot of means for many."""
+def format_summary(
+    result: FitResult, *, max_long_groups: int = 3, max_column_groups: int = 8
+) -> str:
+    """The posterior summary as text, shaped by the number of groups G.
+
+    G ≤ ``max_long_groups``: per group, one row per knob (mean, sd, HDI, sd/prior).
+    G ≤ ``max_column_groups``: one row per knob, one ``mean±sd`` column per group.
+    More: one row per group, posterior means per knob.
+    """
     frames = tables(result)
     summary, miss = frames["summary"], frames["misspecification"]
     hdi_lo, hdi_hi = [c for c in summary.columns if c.startswith("hdi_")]
@@ -177,6 +184,23 @@ def format_summary(result: FitResult, *, max_long_groups: int = 3) -> str:
                     f"{d[hdi_lo]:>10.3f}{d[hdi_hi]:>10.3f}{d['sd_ratio']:>10.2f}"
                 )
             lines.append("")
+    elif len(result.groups) <= max_column_groups:
+        names = result.group_names()
+        width = max(12, *(len(n) + 2 for n in names))
+        lines.append("posterior mean±sd per knob (knob units); summary.csv has the 94% HDI")
+        lines.append(f"{'':<20}" + "".join(f"{n:>{width}}" for n in names))
+        lines.append(f"{'clips':<20}" + "".join(f"{g.n_clips:>{width}}" for g in result.groups))
+        if "p_value" in miss:
+            cells = [f"{p:.3f}" for p in miss["p_value"]]
+            lines.append(f"{'misspecification p':<20}" + "".join(f"{c:>{width}}" for c in cells))
+        table = summary.set_index(["knob", "group"])
+        for knob in result.knob_names:
+            cells = []
+            for n in names:
+                mean, sd = table.loc[(knob, n), ["mean", "sd"]]
+                digits = 2 if abs(mean) >= 10 or sd >= 1 else 3
+                cells.append(f"{mean:.{digits}f}±{sd:.{digits}f}")
+            lines.append(f"{knob:<20}" + "".join(f"{c:>{width}}" for c in cells))
     else:
         pivot = summary.pivot(index="group", columns="knob", values="mean")[list(result.knob_names)]
         pivot.columns.name = None
