@@ -95,11 +95,29 @@ def step_generate(ctx: DemoContext) -> None:
         ctx.say(f"{midi}  {wav.name}")
 
 
+def step_fit(ctx: DemoContext) -> None:
+    """Fit every pack and the whole demo corpus with the shipped estimator; print the table."""
+    from technorhythm.inference.packaged import load_shipped
+    from technorhythm.posteriors import fit_groups, format_summary, save_fit
+
+    estimator = load_shipped()
+    result = fit_groups(
+        ctx.results["dataset"], estimator=estimator, by="pack", add_all=True, seed=ctx.seed
+    )
+    save_fit(result, ctx.out / "fit", dataset=str(ctx.results["dataset"]), overwrite=True)
+    ctx.results["fit"] = result
+    ctx.say(format_summary(result))
+    ctx.say(
+        f"posteriors (netCDF), summary.csv, misspecification.csv, forest.png → {ctx.out / 'fit'}"
+    )
+
+
 STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("render the built-in demo corpus to MIDI", step_render_corpus),
     ("ingest it into a dataset", step_ingest),
     ("split packs into train/valid/test", step_split),
     ("generate loops from the simulator presets (MIDI + WAV)", step_generate),
+    ("fit every pack and the whole corpus with the shipped posterior estimator", step_fit),
 ]
 """Demo steps in order: (title, function). Append to extend the demo."""
 
