@@ -179,13 +179,19 @@ def markdown_tables(results: dict[int, dict]) -> str:
         for n in sbc_sizes:
             r = stabs[n].loc[knob]
             mark = "" if r.calibrated else " ✗"
-            cells += [f"{r.ks_p:.3f}{mark}", f"{r.tail_mass:.2f}", f"{r.c2st_dap:.2f}"]
+            cells += [
+                f"{r.ks_p:.3f}{mark}",
+                f"{r.rank_mean:.2f}",
+                f"{r.tail_mass:.2f}",
+                f"{r.c2st_dap:.2f}",
+            ]
         lines.append(f"| `{knob}` | " + " | ".join(cells) + " |")
     lines += [
         "",
-        "✗ = not calibrated (KS p below 0.05 / number of knobs). tails = share of ranks in the "
-        "outer 5% on either side (0.10 ideal; more = overconfident). C2ST DAP: prior vs "
-        "data-averaged posterior (0.5 ideal).",
+        "✗ = not calibrated (KS p below 0.05 / number of knobs). mean rank = mean of rank / L "
+        "(0.5 ideal; above 0.5 the posterior sits below the truth, i.e. underestimates the "
+        "knob). tails = share of ranks in the outer 5% on either side (0.10 ideal; more = "
+        "overconfident). C2ST DAP: prior vs data-averaged posterior (0.5 ideal).",
         "",
         "### TARP (expected coverage of the joint posterior)",
         "",
