@@ -99,7 +99,9 @@ def validate_size(estimator, n_clips: int, args) -> dict:
         sbc_table = check_sbc(sbc, c2st=not args.no_c2st, seed=args.seed)
     tarp = run_tarp(cached, theta, x, n_samples=args.draws, seed=args.seed, n_clips=n_clips)
     tarp_fig = check_tarp(tarp)
+    corr = pair_correlations(cached.draws, names, n_clips)
     return {
+        "correlations": corr,
         "recovery": rec,
         "recovery_table": rec_table,
         "sbc": sbc,
@@ -108,6 +110,34 @@ def validate_size(estimator, n_clips: int, args) -> dict:
         "tarp_figures": tarp_fig,
         "timing": {"simulate_s": t_sim, "draw_s": t_draw, "draws_per_s": rate},
     }
+
+
+def pair_correlations(draws: np.ndarray, names: list[str], n_clips: int) -> pd.DataFrame:
+    """Median (over simulated sets) posterior correlation of every knob pair.
+
+    ``draws`` (n, M, K). A pair whose posteriors are strongly correlated set after set is
+    only identified as a combination: a candidate for merging into one knob.
+    """
+    centred = draws - draws.mean(axis=0)
+    cov = np.einsum("nmi,nmj->mij", centred, centred)
+    scale = np.sqrt(np.einsum("mii->mi", cov))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = cov / (scale[:, :, None] * scale[:, None, :])
+    rows = []
+    for a in range(len(names)):
+        for b in range(a + 1, len(names)):
+            r = corr[:, a, b]
+            rows.append(
+                {
+                    "n_clips": n_clips,
+                    "knob_a": names[a],
+                    "knob_b": names[b],
+                    "median_r": float(np.nanmedian(r)),
+                    "share_abs_r_gt_05": float(np.mean(np.abs(r) > 0.5)),
+                }
+            )
+    out = pd.DataFrame(rows)
+    return out.reindex(out.median_r.abs().sort_values(ascending=False).index)
 
 
 def misspecification_false_alarms(estimator, n_packs: int, n_clips: int, seed: int) -> dict:
@@ -196,7 +226,7 @@ def time_groove_fit(dataset: str, model: str | None, n_cap: int, keep: Path) -> 
 
 
 def markdown_tables(results: dict[int, dict]) -> str:
-    """Recovery / SBC / TARP as Markdown tables (knob rows, one column group per N)."""
+    """Recovery / SBC / TARP / correlations as Markdown tables."""
     lines = ["### Recovery (posterior mean error and 90% interval coverage)", ""]
     sizes = sorted(results)
     head = "| knob | " + " | ".join(f"nRMSE N={n} | cover N={n}" for n in sizes) + " |"
@@ -245,6 +275,19 @@ def markdown_tables(results: dict[int, dict]) -> str:
             f"| {n} | {f['atc']:+.3f} | {f['max_gap']:.3f} | {f['dkw_bound']:.3f} | "
             f"{f['ks_p']:.3f} | {'yes' if f['calibrated'] else 'no'} |"
         )
+    lines += [
+        "",
+        "### Strongest posterior correlations (median over simulated sets)",
+        "",
+        "| N | pair | median r | sets with abs(r) > 0.5 |",
+        "| --- | --- | --- | --- |",
+    ]
+    for n in sizes:
+        for r in results[n]["correlations"].head(4).itertuples():
+            lines.append(
+                f"| {n} | `{r.knob_a}` – `{r.knob_b}` | {r.median_r:+.2f} | "
+                f"{r.share_abs_r_gt_05:.0%} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -287,6 +330,8 @@ def main() -> None:
     rec.to_csv(out / "recovery.csv", index=False, float_format="%.4g")
     sbc.to_csv(out / "sbc.csv", index=False, float_format="%.4g")
     tarp.to_csv(out / "tarp.csv", index=False, float_format="%.4g")
+    corr = pd.concat([results[n]["correlations"] for n in args.sizes], ignore_index=True)
+    corr.to_csv(out / "posterior_correlations.csv", index=False, float_format="%.4g")
     (out / "validation_tables.md").write_text(markdown_tables(results), encoding="utf-8")
     plot_recovery([results[n]["recovery"] for n in args.sizes], out / "recovery.png")
     plot_sbc_ranks([results[n]["sbc"] for n in sbc_sizes], out / "sbc_ecdf.png", kind="cdf")
@@ -314,6 +359,10 @@ def main() -> None:
             "tarp_atc": round(results[n]["tarp_figures"]["atc"], 4),
             "tarp_calibrated": results[n]["tarp_figures"]["calibrated"],
         }
+        top = results[n]["correlations"].head(3)
+        figures[f"N{n}"]["strongest_pairs"] = [
+            f"{r.knob_a}~{r.knob_b} r={r.median_r:+.2f}" for r in top.itertuples()
+        ]
         if n > 1:
             s = results[n]["sbc_table"]
             figures[f"N{n}"]["sbc_knobs_calibrated"] = int(s.calibrated.sum())
