@@ -67,26 +67,6 @@ class _NoTracker:
         """Nothing to flush."""
 
 
-def _select_columns(keep: np.ndarray):
-    """A fixed (non-trainable) embedding net passing only the columns where ``keep``."""
-    import torch
-    from torch import nn
-
-    class SelectColumns(nn.Module):
-        """x (B, D) → x[:, keep] (B, D'); ``keep`` is a buffer, so it is in the state_dict."""
-
-        def __init__(self, keep_mask: np.ndarray) -> None:
-            super().__init__()
-            self.register_buffer("keep", torch.as_tensor(np.asarray(keep_mask, dtype=bool)))
-            # sbi locates an embedding net's device through its first parameter.
-            self.device_anchor = nn.Parameter(torch.zeros(0), requires_grad=False)
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return x[..., self.keep]
-
-    return SelectColumns(keep)
-
-
 @contextlib.contextmanager
 def _torch_threads(n: int | None) -> Iterator[None]:
     """Run the block with ``n`` torch intra-op threads (None: leave as is); restore after."""
@@ -260,35 +240,17 @@ max_num_epochs, clip_max_norm
         return box_prior(self._bounds())
 
     def _builder(self, x_keep: np.ndarray):
-        """sbi's density-estimator builder for this configuration.
+        """sbi's density-estimator builder for this configuration (see :mod:`.networks`)."""
+        from technorhythm.inference.networks import density_estimator_builder
 
-        ``x_keep`` (D,) bool marks the x columns the network sees: columns that were constant
-        over the training simulations carry no information about θ, and sbi's z-scoring
-        (which runs before the embedding net) would blow any other value up by 1e14, so a
-        fixed column-selection embedding drops them after z-scoring.
-        """
-        from sbi.neural_nets import posterior_nn
-
-        embedding = _select_columns(x_keep)
-        if self.unconstrained:
-            return posterior_nn(
-                f"zuko_{self.estimator}",
-                z_score_theta="transform_to_unconstrained",
-                z_score_x="independent",
-                hidden_features=int(self.hidden_features),
-                num_transforms=int(self.num_transforms),
-                num_bins=int(self.num_bins),
-                embedding_net=embedding,
-                x_dist=self.prior(),
-            )
-        return posterior_nn(
+        return density_estimator_builder(
             self.estimator,
-            z_score_theta="independent",
-            z_score_x="independent",
             hidden_features=int(self.hidden_features),
             num_transforms=int(self.num_transforms),
             num_bins=int(self.num_bins),
-            embedding_net=embedding,
+            unconstrained=bool(self.unconstrained),
+            prior=self.prior(),
+            x_keep=x_keep,
         )
 
     # -- the sbi chain -----------------------------------------------------------------
