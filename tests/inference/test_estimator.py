@@ -105,6 +105,14 @@ def test_global_torch_rng_untouched(toy_fitted):
     np.testing.assert_array_equal(torch.rand(3).numpy(), expected.numpy())
 
 
+def test_training_prints_nothing(capsys):
+    theta, x = toy_training_set(200, seed=2)
+    est = PosteriorEstimator(**dict(SMALL, max_num_epochs=30, stop_after_epochs=1), seed=0)
+    est.fit(theta, x)
+    assert est.training_history_["converged"]  # the case where sbi prints a note
+    assert capsys.readouterr().out == ""
+
+
 def test_training_is_deterministic_for_a_seed():
     theta, x = toy_training_set(300, seed=2)
     cfg = dict(SMALL, max_num_epochs=3)
@@ -118,6 +126,7 @@ def test_training_is_deterministic_for_a_seed():
 def test_training_history_records_sbi_losses(toy_fitted):
     h = toy_fitted.training_history_
     assert h["epochs_trained"] >= 1
+    assert h["converged"] is (h["epochs_trained"] <= SMALL["max_num_epochs"])
     assert len(h["validation_loss"]) == len(h["training_loss"]) >= 2
     # Losses are negative log densities: training should reduce them.
     assert h["validation_loss"][-1] < h["validation_loss"][0]

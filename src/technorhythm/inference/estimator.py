@@ -67,6 +67,13 @@ class _NoTracker:
         """Nothing to flush."""
 
 
+def _no_stdout() -> contextlib.AbstractContextManager:
+    """Swallow prints to stdout (sbi's "successfully converged" note)."""
+    import io
+
+    return contextlib.redirect_stdout(io.StringIO())
+
+
 @contextlib.contextmanager
 def _torch_threads(n: int | None) -> Iterator[None]:
     """Run the block with ``n`` torch intra-op threads (None: leave as is); restore after."""
@@ -326,14 +333,17 @@ max_num_epochs, clip_max_norm
                 # Constant x columns are dropped by the column-selection embedding.
                 warnings.filterwarnings("ignore", message="Data has constant values")
                 inference.append_simulations(theta, x)
-            density_estimator = inference.train(
-                training_batch_size=int(self.training_batch_size),
-                learning_rate=float(self.learning_rate),
-                validation_fraction=float(self.validation_fraction),
-                stop_after_epochs=int(self.stop_after_epochs),
-                max_num_epochs=int(self.max_num_epochs),
-                clip_max_norm=self.clip_max_norm,
-            )
+            # sbi prints its convergence note to stdout; the history records it instead.
+            quiet = contextlib.nullcontext() if self.show_progress_bars else _no_stdout()
+            with quiet:
+                density_estimator = inference.train(
+                    training_batch_size=int(self.training_batch_size),
+                    learning_rate=float(self.learning_rate),
+                    validation_fraction=float(self.validation_fraction),
+                    stop_after_epochs=int(self.stop_after_epochs),
+                    max_num_epochs=int(self.max_num_epochs),
+                    clip_max_norm=self.clip_max_norm,
+                )
         self.density_estimator_ = density_estimator.eval()
         summary = inference.summary
         self.training_history_ = {
@@ -342,6 +352,8 @@ max_num_epochs, clip_max_norm
             "epoch_durations_sec": [float(v) for v in summary["epoch_durations_sec"]],
             "epochs_trained": int(summary["epochs_trained"][-1]),
             "best_validation_loss": float(summary["best_validation_loss"][-1]),
+            # sbi's epoch counter ends above max_num_epochs when the budget ran out.
+            "converged": int(summary["epochs_trained"][-1]) <= int(self.max_num_epochs),
         }
         self.training_time_s_ = time.perf_counter() - start
         self.n_simulations_ = int(theta.shape[0])
