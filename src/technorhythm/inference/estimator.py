@@ -124,9 +124,9 @@ max_num_epochs, clip_max_norm
         Show sbi's training progress.
     torch_threads : int or None
         torch intra-op threads while training and sampling (restored afterwards); None keeps
-        torch's setting. The default, 1, is the fastest for these small networks: measured
-        on the 2-core machine under load, a spline-flow epoch took 0.55 s with 1 thread and
-        8–15 s with 2 (thread contention), while 1 thread costs little when the machine is idle.
+        torch's setting. The default, 1, is the fastest for these small networks on the 2-core
+        development machine shared with other jobs: an NSF epoch on 1800 sets took 0.5–0.6 s
+        with 1 thread, against 0.5–15 s (erratic, thread contention) with 2, at load 2–6.
     """
 
     def __init__(
