@@ -188,3 +188,14 @@ def test_constant_x_columns_are_ignored():
     b = est.sample(np.array([1.0, -2.0, 0.2, 0.9]), 100, seed=0)
     np.testing.assert_array_equal(a, b)
     assert np.all(np.isfinite(a))
+
+
+def test_bad_sample_requests_are_named(toy_fitted):
+    with pytest.raises(ValueError, match="number of samples must be a positive integer; got 0"):
+        toy_fitted.sample(np.zeros(3), 0, seed=0)
+    with pytest.raises(ValueError, match=r"x_obs must have shape \(3,\); got \(2,\)"):
+        toy_fitted.sample(np.zeros(2), 5, seed=0)
+    with pytest.raises(ValueError, match=r"x_obs must have shape \(B, 3\)"):
+        toy_fitted.sample_batched(np.zeros(3), 5, seed=0)
+    with pytest.raises(ValueError, match="seed must be a non-negative int"):
+        toy_fitted.sample(np.zeros(3), 5, seed=-1)

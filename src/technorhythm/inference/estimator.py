@@ -386,6 +386,12 @@ max_num_epochs, clip_max_norm
             self.build_posterior()
         return self.posterior_
 
+    @staticmethod
+    def _check_n(n: int) -> int:
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(f"the number of samples must be a positive integer; got {n!r}")
+        return int(n)
+
     def _x_tensor(self, x_obs: np.ndarray, *, batched: bool):
         import torch
 
@@ -409,6 +415,7 @@ max_num_epochs, clip_max_norm
         import torch
 
         posterior = self._posterior()
+        n = self._check_n(n)
         x = self._x_tensor(x_obs, batched=False)
         with (
             torch.random.fork_rng(devices=[]),
@@ -426,6 +433,7 @@ max_num_epochs, clip_max_norm
         import torch
 
         posterior = self._posterior()
+        n = self._check_n(n)
         x = self._x_tensor(x_obs, batched=True)
         with (
             torch.random.fork_rng(devices=[]),
@@ -433,7 +441,13 @@ max_num_epochs, clip_max_norm
             _torch_threads(self.torch_threads),
         ):
             torch.manual_seed(_seed_int(seed))
-            samples = posterior.sample_batched((int(n),), x=x, show_progress_bars=False)
+            samples = posterior.sample_batched(
+                (int(n),),
+                x=x,
+                show_progress_bars=False,
+                # sbi's own memory cap (100k draws per round), stated to avoid its warning.
+                max_sampling_batch_size=max(1, 100_000 // x.shape[0]),
+            )
         return self._clip(samples.numpy().astype(np.float64))
 
     def _clip(self, samples: np.ndarray) -> np.ndarray:
