@@ -242,8 +242,10 @@ def markdown_tables(results: dict[int, dict]) -> str:
     lines += ["", "✗ = coverage differs from 0.90 (binomial test, p < 0.01).", ""]
     sbc_sizes = [n for n in sizes if n > 1]
     lines += ["### SBC (rank uniformity per knob)", ""]
-    head = "| knob | " + " | ".join(f"KS p N={n} | tails N={n} | C2ST DAP N={n}" for n in sbc_sizes)
-    lines += [head + " |", "|" + " --- |" * (1 + 3 * len(sbc_sizes))]
+    head = "| knob | " + " | ".join(
+        f"KS p N={n} | mean rank N={n} | tails N={n} | C2ST DAP N={n}" for n in sbc_sizes
+    )
+    lines += [head + " |", "|" + " --- |" * (1 + 4 * len(sbc_sizes))]
     stabs = {n: results[n]["sbc_table"].set_index("knob") for n in sbc_sizes}
     for knob in stabs[sbc_sizes[0]].index:
         cells = []
