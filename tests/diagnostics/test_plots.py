@@ -13,6 +13,8 @@ def _is_png(path) -> bool:
     return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+# sbi warns below 100 sets / draws; these tests only check the drawing
+@pytest.mark.filterwarnings("ignore:Number of:UserWarning")
 def test_plots_write_pngs(tmp_path):
     from technorhythm.diagnostics.plots import plot_recovery, plot_sbc_ranks, plot_tarp
 
@@ -38,6 +40,7 @@ def test_plots_write_pngs(tmp_path):
     assert plt.get_fignums() == []  # every figure closed after saving
 
 
+@pytest.mark.filterwarnings("ignore:Number of:UserWarning")
 def test_plot_input_errors():
     from technorhythm.diagnostics.plots import plot_sbc_ranks, plot_tarp
 
