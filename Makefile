@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= demo_out
 
-.PHONY: demo test lint format install clean
+.PHONY: demo test bench lint format install clean
 
 install: $(STAMP)
 
@@ -24,6 +24,12 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_simulator.py
+	$(BIN)/python benchmarks/bench_summaries.py
+	$(BIN)/python benchmarks/bench_inference.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
