@@ -102,8 +102,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--hidden-features", type=_positive_int, default=64)
     g.add_argument("--num-transforms", type=_positive_int, default=5)
     g.add_argument("--num-bins", type=_positive_int, default=8, help="spline bins (nsf)")
-    g.add_argument("--batch-size", type=_positive_int, default=256)
-    g.add_argument("--learning-rate", type=float, default=5e-4)
+    g.add_argument("--batch-size", type=_positive_int, default=512)
+    g.add_argument("--learning-rate", type=float, default=1e-3)
     g.add_argument(
         "--stop-after-epochs",
         type=_positive_int,
