@@ -17,6 +17,7 @@ from technorhythm.inference.observe import (
     observe,
     observe_sets,
 )
+from technorhythm.inference.packaged import SHIPPED_RETRAIN_COMMAND, load_shipped
 from technorhythm.inference.persistence import (
     ModelError,
     ModelIntegrityError,
@@ -39,10 +40,12 @@ __all__ = [
     "ModelVersionError",
     "NotFittedError",
     "PosteriorEstimator",
+    "SHIPPED_RETRAIN_COMMAND",
     "TrainingPlan",
     "current_versions",
     "effective_n",
     "knob_bounds",
+    "load_shipped",
     "n_feature",
     "observe",
     "observe_sets",
