@@ -20,11 +20,12 @@ def test_sweep_levels_and_common_random_numbers():
 
 
 def test_one_sweep_figure(tmp_path):
-    from technorhythm.simulator.plots import plot_sweep, save_figure
+    from technorhythm.figures import save_figure
+    from technorhythm.simulator.plots import plot_sweep
 
     fig = plot_sweep("swing_16", knob_sweep("swing_16"))
     assert len(fig.axes) == 3 and "0.45" in fig.axes[2].get_title(loc="left")
-    save_figure(fig, tmp_path / "s.png", dpi=40)
+    save_figure(fig, tmp_path / "s.png", dpi=40, colours=64)
     assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -11,13 +11,14 @@ caps the total uncompressed size; nothing is written unless every member is safe
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import stat
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
+
+from technorhythm.checksums import sha256_file
 
 __all__ = [
     "GROOVE_URL",
@@ -42,14 +43,6 @@ class UnsafeArchive(ValueError):
 
 class ChecksumMismatch(ValueError):
     """The archive's SHA-256 differs from the expected one."""
-
-
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check_member(info: zipfile.ZipInfo) -> PurePosixPath:

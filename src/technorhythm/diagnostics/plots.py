@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import matplotlib
 
@@ -16,24 +15,13 @@ matplotlib.use("Agg", force=False)
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 
-from technorhythm.atomic import atomic_path  # noqa: E402
 from technorhythm.diagnostics.recovery import RecoveryResult  # noqa: E402
 from technorhythm.diagnostics.sbc import SBCResult  # noqa: E402
 from technorhythm.diagnostics.tarp import TarpResult  # noqa: E402
+from technorhythm.figures import save_figure  # noqa: E402
 
 __all__ = ["plot_recovery", "plot_sbc_ranks", "plot_tarp", "save_figure"]
-
-
-def save_figure(fig: Figure, path: str | os.PathLike[str] | None, *, dpi: int = 90):
-    """Write ``fig`` as PNG atomically and close it; return the path (or the figure if None)."""
-    if path is None:
-        return fig
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, format="png")
-    plt.close(fig)
-    return Path(path)
 
 
 def _label(result, fallback: str) -> str:

@@ -21,7 +21,6 @@ version hash differs from the installed code (:class:`ModelVersionError`) or whe
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from technorhythm.atomic import atomic_path, atomic_write_text
+from technorhythm.checksums import sha256_file
 from technorhythm.inference.version import current_versions, diff_versions
 
 __all__ = [
@@ -63,15 +63,6 @@ class ModelVersionError(ModelError):
 
 class ModelIntegrityError(ModelError):
     """``model.pt`` does not match the SHA-256 recorded in the manifest (tampered or corrupt)."""
-
-
-def sha256_file(path: str | Path) -> str:
-    """SHA-256 hex digest of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _software() -> dict[str, str]:

@@ -32,7 +32,7 @@ def plot_training_history(
     """
     from matplotlib.figure import Figure
 
-    from technorhythm.atomic import atomic_path
+    from technorhythm.figures import save_figure
 
     train = list(history.get("training_loss", []))
     valid = list(history.get("validation_loss", []))
@@ -50,6 +50,5 @@ def plot_training_history(
     ax.set_title(title)
     ax.legend(frameon=False)
     if path is not None:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=120)
+        save_figure(fig, path, dpi=120)
     return fig

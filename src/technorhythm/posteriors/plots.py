@@ -8,7 +8,6 @@ in a fraction of the time (two artists per panel instead of several per group).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import matplotlib
 
@@ -18,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from technorhythm.atomic import atomic_path  # noqa: E402
+from technorhythm.figures import save_figure  # noqa: E402
 from technorhythm.simulator.knobs import KNOBS  # noqa: E402
 
 __all__ = ["plot_forest", "hdi_span"]
@@ -81,12 +80,7 @@ def plot_forest(
         fontsize=10,
         y=1 - 0.12 / height,
     )
-    if path is None:
-        return fig
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, dpi=dpi)
 
 
 def hdi_span(lo_col: str, hi_col: str) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import os
 from collections.abc import Mapping
 
 import matplotlib
@@ -13,11 +11,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from technorhythm.atomic import atomic_path  # noqa: E402
 from technorhythm.clips import INSTRUMENTS, N_STEPS, STEPS_PER_BAR, ClipBatch  # noqa: E402
 from technorhythm.simulator.knobs import get_knob  # noqa: E402
 
-__all__ = ["plot_piano_roll", "plot_sweep", "save_figure"]
+__all__ = ["plot_piano_roll", "plot_sweep"]
 
 _COLOURS = ("#c0392b", "#2471a3", "#229954", "#b7950b", "#7d3c98")
 _LABELS = ("kick", "snare", "closed hat", "open hat", "cymbal")
@@ -63,17 +60,3 @@ def plot_sweep(name: str, clips: Mapping[float, ClipBatch]) -> Figure:
     fig.suptitle(f"{name}: {knob.meaning}", fontsize=8, x=0.01, ha="left")
     fig.tight_layout(h_pad=0.3)
     return fig
-
-
-def save_figure(
-    fig: Figure, path: str | os.PathLike[str], *, dpi: int = 80, colours: int = 64
-) -> None:
-    """Save a figure as a small palette PNG (``colours`` colours) atomically and close it."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    plt.close(fig)
-    image = Image.open(buf).convert("RGB").quantize(colors=colours)
-    with atomic_path(path) as tmp:
-        image.save(tmp, format="PNG", optimize=True)

@@ -65,13 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--dpi", type=int, default=80)
     args = parser.parse_args(argv)
-    from technorhythm.simulator.plots import plot_sweep, save_figure
+    from technorhythm.figures import save_figure
+    from technorhythm.simulator.plots import plot_sweep
 
     out = Path(args.out)
     for name in KNOB_NAMES:
         fig = plot_sweep(name, knob_sweep(name, seed=args.seed))
         path = out / f"sweep_{name}.png"
-        save_figure(fig, path, dpi=args.dpi)
+        save_figure(fig, path, dpi=args.dpi, colours=64)
         print(path)
     return 0
 

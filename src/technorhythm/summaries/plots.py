@@ -6,14 +6,13 @@ draws them all and writes PNG files atomically.
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
 import numpy as np
 
-from technorhythm.atomic import atomic_write_bytes
 from technorhythm.clips import INSTRUMENTS, N_STEPS, STEPS_PER_BAR
+from technorhythm.figures import save_figure
 from technorhythm.summaries.eda import EdaResult
 
 __all__ = [
@@ -182,15 +181,9 @@ def write_eda_plots(
     result: EdaResult, out_dir: str | os.PathLike[str], *, dpi: int = 90
 ) -> list[Path]:
     """Draw every EDA plot into ``out_dir`` as PNG (atomic writes); returns the paths."""
-    plt = _plt()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, draw in _PLOTS.items():
-        fig = draw(result)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi)
-        plt.close(fig)
-        atomic_write_bytes(out / name, buf.getvalue())
-        paths.append(out / name)
+        paths.append(save_figure(draw(result), out / name, dpi=dpi))
     return paths
