@@ -23,16 +23,11 @@ Symbols and units
 
 from __future__ import annotations
 
-import io
-import json
 import os
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from technorhythm.atomic import atomic_write_bytes
 from technorhythm.clips import INSTRUMENTS, N_STEPS, ClipBatch
 from technorhythm.summaries.core import (
     ACF_LAGS,
@@ -42,6 +37,7 @@ from technorhythm.summaries.core import (
     clip_stats,
     stat_block,
 )
+from technorhythm.summaries.tables import load_tagged_table, save_tagged_table
 
 __all__ = [
     "NGRAM_ALPHA",
@@ -242,31 +238,12 @@ def save_features(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """
     from technorhythm.summaries.sets import summaries_hash
 
-    table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
-    info = {
-        "kind": "clip_features",
-        "schema": FEATURES_SCHEMA,
-        "feature_names": list(FEATURE_NAMES),
-        "summaries_hash": summaries_hash(),
-    }
-    table = table.replace_schema_metadata(
-        {**(table.schema.metadata or {}), b"technorhythm": json.dumps(info).encode()}
-    )
-    buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd")
-    atomic_write_bytes(path, buf.getvalue())
+    info = {"feature_names": list(FEATURE_NAMES), "summaries_hash": summaries_hash()}
+    save_tagged_table(frame, path, kind="clip_features", schema=FEATURES_SCHEMA, info=info)
 
 
 def load_features(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a table written by :func:`save_features`; refuses other files and schema versions."""
-    table = pq.read_table(path)
-    raw = (table.schema.metadata or {}).get(b"technorhythm")
-    info = json.loads(raw) if raw else {}
-    if info.get("kind") != "clip_features":
-        raise ValueError(f"{os.fspath(path)!r} is not a technorhythm clip-features table")
-    if info.get("schema") != FEATURES_SCHEMA:
-        raise ValueError(
-            f"{os.fspath(path)!r} has features schema {info.get('schema')}; "
-            f"this version reads schema {FEATURES_SCHEMA}"
-        )
-    return table.to_pandas()
+    return load_tagged_table(
+        path, kind="clip_features", schema=FEATURES_SCHEMA, label="clip-features"
+    )

@@ -18,20 +18,16 @@ metadata, :func:`load_targets` reads it back and checks the version.
 
 from __future__ import annotations
 
-import io
-import json
 import os
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from technorhythm.atomic import atomic_write_bytes
 from technorhythm.clips import INSTRUMENTS, N_BARS, N_INSTRUMENTS, STEPS_PER_BAR, ClipBatch
 from technorhythm.summaries.core import N_STATS, clip_stats
 from technorhythm.summaries.features import FEATURE_NAMES, features_from_stats
 from technorhythm.summaries.sets import SUMMARY_VERSION, group_sum, summaries_hash
+from technorhythm.summaries.tables import load_tagged_table, save_tagged_table
 
 __all__ = [
     "TARGETS_SCHEMA",
@@ -194,33 +190,12 @@ def pooled_targets(batch: ClipBatch, groups: np.ndarray, n_groups: int) -> np.nd
 
 def save_targets(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Write a :func:`corpus_targets` table as Parquet (atomic), schema version in metadata."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    meta = {
-        b"technorhythm": json.dumps(
-            {
-                "kind": "corpus_targets",
-                "schema": TARGETS_SCHEMA,
-                "summary_version": SUMMARY_VERSION,
-                "summaries_hash": summaries_hash(),
-            }
-        ).encode()
-    }
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
-    buf = io.BytesIO()
-    pq.write_table(table, buf)
-    atomic_write_bytes(path, buf.getvalue())
+    info = {"summary_version": SUMMARY_VERSION, "summaries_hash": summaries_hash()}
+    save_tagged_table(frame, path, kind="corpus_targets", schema=TARGETS_SCHEMA, info=info)
 
 
 def load_targets(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a table written by :func:`save_targets`; refuses other files and schema versions."""
-    table = pq.read_table(path)
-    raw = (table.schema.metadata or {}).get(b"technorhythm")
-    info = json.loads(raw) if raw else {}
-    if info.get("kind") != "corpus_targets":
-        raise ValueError(f"{os.fspath(path)!r} is not a technorhythm corpus-targets table")
-    if info.get("schema") != TARGETS_SCHEMA:
-        raise ValueError(
-            f"{os.fspath(path)!r} has targets schema {info.get('schema')}; "
-            f"this version reads schema {TARGETS_SCHEMA}"
-        )
-    return table.to_pandas()
+    return load_tagged_table(
+        path, kind="corpus_targets", schema=TARGETS_SCHEMA, label="corpus-targets"
+    )
