@@ -13,13 +13,13 @@ SBC (sbi ``run_sbc``/``check_sbc``) and TARP (sbi ``run_tarp``/``check_tarp``) a
 those draws. The baseline measured in the same run is the prior: its RMSE (the sd of the
 true θ) is the denominator of ``nrmse``.
 
-It also fits ``--misspec-packs`` packs simulated at random θ like real packs and counts how
-often the misspecification test flags them (the test's false-alarm rate; 5% expected).
+The false-alarm rate of the misspecification verdict is measured by
+``benchmarks/validate_checks.py``.
 
 With ``--groove-dataset`` (a folder from ``technorhythm ingest``) it also times
-``technorhythm fit --by pack --add-all`` (every pack and the whole corpus), as a user would
-run it (a fresh process, imports included), against the 60 s target, and keeps its forest
-plot and tables (``groove_*``).
+``technorhythm fit --by pack --add-all --no-check`` (every pack and the whole corpus), as a
+user would run it (a fresh process, imports included), against the 60 s target, and keeps
+its forest plot and tables (``groove_*``).
 
 Writes to ``--out``: ``recovery.csv``, ``sbc.csv``, ``tarp.csv``, ``validation_tables.md``,
 ``recovery.png``, ``sbc_ecdf.png``, ``sbc_hist_N{n}.png``, ``tarp.png`` and
@@ -54,7 +54,6 @@ from technorhythm.inference import PosteriorEstimator
 from technorhythm.inference.packaged import SHIPPED_DIR, load_shipped
 from technorhythm.inference.prior import sample_prior
 from technorhythm.inference.training_data import simulate_sets
-from technorhythm.posteriors.misspecification import torch_threads
 
 VALIDATION_START_INDEX = 1 << 40
 """First clip-stream index of the validation sets: far beyond any training set's streams."""
@@ -83,8 +82,7 @@ def validate_size(estimator, n_clips: int, args) -> dict:
     theta, x = simulate_validation(estimator, args.sets, n_clips, args.seed)
     t_sim = time.perf_counter() - t0
     t0 = time.perf_counter()
-    with torch_threads(1):
-        cached = PrecomputedSamples.from_sampler(estimator, x, args.draws, seed=args.seed)
+    cached = PrecomputedSamples.from_sampler(estimator, x, args.draws, seed=args.seed)
     t_draw = time.perf_counter() - t0
     rate = args.sets * args.draws / t_draw
     print(
@@ -140,44 +138,6 @@ def pair_correlations(draws: np.ndarray, names: list[str], n_clips: int) -> pd.D
     return out.reindex(out.median_r.abs().sort_values(ascending=False).index)
 
 
-def misspecification_false_alarms(estimator, n_packs: int, n_clips: int, seed: int) -> dict:
-    """How often the misspecification test flags packs the simulator *did* make.
-
-    ``n_packs`` packs of ``n_clips`` clips, each simulated at its own θ from the prior, are
-    fitted like real packs; a calibrated test flags about 5% of them at p < 0.05.
-    """
-    from technorhythm.clips import ClipBatch
-    from technorhythm.posteriors import fit_groups
-    from technorhythm.simulator import simulate
-
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(99,)))
-    theta = sample_prior(n_packs, rng, estimator.theta_bounds)
-    batch = simulate(
-        np.repeat(theta, n_clips, axis=0), seed=seed + 99, start_index=2 * VALIDATION_START_INDEX
-    )
-    packs = np.repeat([f"sim{i:03d}" for i in range(n_packs)], n_clips)
-    batch = ClipBatch(batch.velocity, batch.offset, batch.bpm, pd.DataFrame({"pack": packs}))
-    start = time.perf_counter()
-    result = fit_groups(batch, estimator=estimator, by="pack", seed=seed)
-    wall = time.perf_counter() - start
-    table = result.misspecification_table()
-    flagged = int(table.flagged.sum())
-    print(
-        f"misspecification on {n_packs} simulated packs of {n_clips} clips: {flagged} flagged "
-        f"(p < 0.05), median p {table.p_value.median():.2f}, median outlying summaries "
-        f"{table.n_outlying.median():.0f}; {wall:.1f} s"
-    )
-    return {
-        "packs": n_packs,
-        "clips_per_pack": n_clips,
-        "flagged": flagged,
-        "flagged_share": round(flagged / n_packs, 3),
-        "median_p": round(float(table.p_value.median()), 3),
-        "median_n_outlying": float(table.n_outlying.median()),
-        "fit_s": round(wall, 1),
-    }
-
-
 def time_groove_fit(dataset: str, model: str | None, n_cap: int, keep: Path) -> dict:
     """Wall time of ``technorhythm fit --by pack --add-all`` (packs and the whole corpus in
     one command), in a fresh process as a user runs it (imports and loading included)."""
@@ -193,6 +153,7 @@ def time_groove_fit(dataset: str, model: str | None, n_cap: int, keep: Path) -> 
             "--add-all",
             "--n-cap",
             str(n_cap),
+            "--no-check",
             "--out",
             str(tmp / "fit"),
         ]
@@ -206,21 +167,20 @@ def time_groove_fit(dataset: str, model: str | None, n_cap: int, keep: Path) -> 
         fit = tmp / "fit"
         record = json.loads((fit / "fit.json").read_text())
         shutil.copy(fit / "forest.png", keep / "groove_forest_by_pack.png")
-        for name in ("summary", "misspecification", "correlations"):
+        for name in ("summary", "correlations"):
             shutil.copy(fit / f"{name}.csv", keep / f"groove_{name}.csv")
         (keep / "groove_fit_output.txt").write_text(proc.stdout, encoding="utf-8")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(
-        f"groove fit by pack + all: {wall:.1f} s wall, {record['n_groups']} groups, "
-        f"{record['n_flagged']} flagged; stages {record['timing_s']}"
+        f"groove fit by pack + all: {wall:.1f} s wall, {record['n_groups']} groups; "
+        f"stages {record['timing_s']}"
     )
     return {
         "command": "technorhythm " + " ".join(cmd[1:]).replace(str(tmp / "fit"), "OUT"),
         "wall_s": wall,
         "groups": record["n_groups"],
         "clips": record["n_clips"],
-        "flagged": record["n_flagged"],
         "timing_s": record["timing_s"],
     }
 
@@ -302,13 +262,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--no-c2st", action="store_true", help="skip sbi's C2ST checks")
     parser.add_argument("--groove-dataset", help="ingested Groove dataset to time the fit on")
-    parser.add_argument(
-        "--misspec-packs",
-        type=int,
-        default=40,
-        help="simulated packs for the false-alarm rate of the misspecification test (0 = skip)",
-    )
-    parser.add_argument("--misspec-clips", type=int, default=64, help="clips per simulated pack")
     parser.add_argument("--n-cap", type=int, default=1024, help="--n-cap for the fit by all")
     parser.add_argument(
         "--out", default=str(Path(__file__).resolve().parents[1] / "docs" / "img" / "inference")
@@ -370,10 +323,6 @@ def main() -> None:
             figures[f"N{n}"]["sbc_knobs_calibrated"] = int(s.calibrated.sum())
             figures[f"N{n}"]["sbc_knobs_failing"] = s.loc[~s.calibrated, "knob"].tolist()
     figures["knobs"] = len(estimator.theta_names)
-    if args.misspec_packs:
-        figures["misspecification_on_simulated_packs"] = misspecification_false_alarms(
-            estimator, args.misspec_packs, args.misspec_clips, args.seed
-        )
     if args.groove_dataset:
         fit = time_groove_fit(args.groove_dataset, args.model, args.n_cap, out)
         figures["groove_fit"] = {
@@ -381,7 +330,6 @@ def main() -> None:
             "target_s": 60,
             "ratio_to_target": round(fit["wall_s"] / 60, 2),
             "groups": fit["groups"],
-            "flagged": fit["flagged"],
             "command": fit["command"],
             "stages_s": fit["timing_s"],
         }

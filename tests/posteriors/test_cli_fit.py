@@ -39,8 +39,8 @@ def oracle_shipped(monkeypatch):
 def test_fit_by_pack_writes_and_prints(demo_dataset, oracle_shipped, tmp_path, capsys):
     out = tmp_path / "fit"
     code = main(
-        ["fit", str(demo_dataset), "--out", str(out), "--predictive-sets", "20", "--no-plot"]
-    )  # the forest plot is tested with the fit folder
+        ["fit", str(demo_dataset), "--out", str(out), "--verdict-sets", "20", "--no-plot"]
+    )  # the plots are tested with the fit and check folders
     printed = capsys.readouterr().out
     assert code == 0
     for pack in ("detroit", "industrial", "minimal", "warehouse"):
@@ -52,6 +52,12 @@ def test_fit_by_pack_writes_and_prints(demo_dataset, oracle_shipped, tmp_path, c
     assert len(summary) == 4 * len(KNOB_NAMES)
     assert record["n_clips"] == summary.groupby("group").n_clips.first().sum()
     assert len(list((out / "groups").glob("*.nc"))) == 4
+    # the checks ran at the end: one row per pack, and their table was printed
+    checks = pd.read_csv(out / "check" / "check.csv")
+    assert checks.group.tolist() == ["detroit", "industrial", "minimal", "warehouse"]
+    assert "posterior predictive checks" in printed and "C2ST" in printed
+    # the oracle's θ0 (defaults) is far from the authored packs: every pack is flagged
+    assert checks.flagged.all() and (checks.c2st > 0.9).all()
     # a second run into the same folder must be explicit
     assert main(["fit", str(demo_dataset), "--out", str(out)]) == 2
     assert "already holds a fit; pass --force" in capsys.readouterr().err
@@ -68,7 +74,7 @@ def test_fit_all_prints_the_long_table(demo_dataset, oracle_shipped, tmp_path, c
                 str(out),
                 "--by",
                 "all",
-                "--no-misspecification",
+                "--no-check",
                 "--no-plot",
                 "--n-samples",
                 "200",
@@ -78,7 +84,7 @@ def test_fit_all_prints_the_long_table(demo_dataset, oracle_shipped, tmp_path, c
     )
     printed = capsys.readouterr().out
     assert "group 'all':" in printed and "hdi_97%" in printed
-    assert not (out / "forest.png").exists()
+    assert not (out / "forest.png").exists() and not (out / "check").exists()
 
 
 def test_fit_errors_are_for_people(demo_dataset, oracle_shipped, tmp_path, capsys):
@@ -125,7 +131,7 @@ def test_fit_with_a_trained_model(demo_dataset, tmp_path, capsys):
                 str(out),
                 "--model",
                 str(tmp_path / "model"),
-                "--predictive-sets",
+                "--verdict-sets",
                 "20",
                 "--n-samples",
                 "200",

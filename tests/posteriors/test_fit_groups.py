@@ -43,9 +43,7 @@ def two_packs() -> ClipBatch:
 
 def test_groups_sizes_and_samples(two_packs):
     est = OracleEstimator(THETA0)
-    res = fit_groups(
-        two_packs, estimator=est, by="pack", n_samples=300, seed=1, misspecification=False
-    )
+    res = fit_groups(two_packs, estimator=est, by="pack", n_samples=300, seed=1)
     assert res.group_names() == ["at_theta0", "elsewhere"]
     assert [g.n_clips for g in res.groups] == [40, 30]
     assert [g.n_conditioned for g in res.groups] == [40, 30]
@@ -53,78 +51,45 @@ def test_groups_sizes_and_samples(two_packs):
     # the estimator saw each pack's own observation: last entry log2(N)/10
     np.testing.assert_allclose([c[-1] for c in est.calls], np.log2([40, 30]) / 10)
     np.testing.assert_allclose(res.groups[0].samples.mean(axis=0), THETA0, atol=0.05 * 8)
-    assert res.skipped.empty and res.groups[0].misspecification is None
+    assert res.skipped.empty and res.groups[0].clip_ids == ()
 
 
 def test_group_draws_do_not_depend_on_other_groups(two_packs):
     est = OracleEstimator(THETA0)
-    both = fit_groups(two_packs, estimator=est, by="pack", seed=3, misspecification=False)
-    only = fit_groups(two_packs[40:], estimator=est, by="pack", seed=3, misspecification=False)
+    both = fit_groups(two_packs, estimator=est, by="pack", seed=3)
+    only = fit_groups(two_packs[40:], estimator=est, by="pack", seed=3)
     np.testing.assert_array_equal(both.groups[1].samples, only.groups[0].samples)
-    again = fit_groups(two_packs, estimator=est, by="pack", seed=4, misspecification=False)
+    again = fit_groups(two_packs, estimator=est, by="pack", seed=4)
     assert not np.array_equal(both.groups[0].samples, again.groups[0].samples)
-
-
-def test_misspecification_flags_the_pack_the_posterior_cannot_reproduce(two_packs):
-    res = fit_groups(
-        two_packs, estimator=OracleEstimator(THETA0), by="pack", seed=0, predictive_sets=60
-    )
-    good, bad = (g.misspecification for g in res.groups)
-    assert not good.flagged and good.p_value > 0.2
-    assert bad.flagged and bad.p_value < 0.01 and bad.mmd > good.mmd
-    assert good.n_sets == 60 and good.n_clips == 40
-    assert len(bad.worst) == 3 and abs(bad.worst[0][1]) > 3  # named summaries, |z| large
-    assert good.n_outlying == 0 and bad.n_outlying > 20
-    table = res.misspecification_table()
-    assert table.flagged.tolist() == [False, True]
-
-
-def test_silent_clips_are_flagged(two_packs):
-    silent = ClipBatch.empty(20)
-    silent = ClipBatch(
-        silent.velocity, silent.offset, silent.bpm, pd.DataFrame({"pack": ["x"] * 20})
-    )
-    silent.velocity[:, 0, 0] = 100  # one kick per clip: far sparser than any θ near θ0
-    res = fit_groups(silent, estimator=OracleEstimator(THETA0), by="pack", predictive_sets=30)
-    assert res.groups[0].misspecification.flagged
 
 
 def test_n_beyond_training_range_needs_an_explicit_cap():
     batch = _batch([(THETA0, 80, {"pack": "big"})])
     with pytest.raises(ValueError, match="n_cap"):
-        fit_groups(batch, estimator=OracleEstimator(THETA0, n_max=64), misspecification=False)
-    res = fit_groups(
-        batch,
-        estimator=OracleEstimator(THETA0, n_max=64),
-        n_cap=64,
-        predictive_sets=20,
-        predictive_max_clips=32,
-    )
+        fit_groups(batch, estimator=OracleEstimator(THETA0, n_max=64))
+    res = fit_groups(batch, estimator=OracleEstimator(THETA0, n_max=64), n_cap=64)
     g = res.groups[0]
     assert (g.n_clips, g.n_conditioned) == (80, 64)
     assert g.x_obs[-1] == pytest.approx(np.log2(64) / 10)
-    assert g.misspecification.n_clips == 32 and not g.misspecification.flagged
     assert res.options["n_cap"] == 64
 
 
 def test_by_all_split_and_style(two_packs):
     est = OracleEstimator(THETA0, n_max=128)
-    res = fit_groups(two_packs, estimator=est, by="all", misspecification=False)
+    res = fit_groups(two_packs, estimator=est, by="all")
     assert res.group_names() == ["all"] and res.groups[0].n_clips == 70
-    res = fit_groups(two_packs, estimator=est, by="style", split="test", misspecification=False)
+    res = fit_groups(two_packs, estimator=est, by="style", split="test")
     assert res.group_names() == ["techno"] and res.groups[0].n_clips == 30
     assert res.skipped.to_dict("records") == [
         {"group": "(not in split test)", "n_clips": 40, "reason": "filtered out by --split"}
     ]
-    res = fit_groups(two_packs, estimator=est, by="split", misspecification=False)
+    res = fit_groups(two_packs, estimator=est, by="split")
     assert res.group_names() == ["test", "train"]
 
 
 def test_add_all_fits_the_whole_selection_beside_the_groups(two_packs):
     est = OracleEstimator(THETA0, n_max=64)
-    res = fit_groups(
-        two_packs, estimator=est, by="pack", add_all=True, n_cap=64, misspecification=False
-    )
+    res = fit_groups(two_packs, estimator=est, by="pack", add_all=True, n_cap=64)
     assert res.group_names() == ["at_theta0", "elsewhere", "all"]
     assert [g.n_clips for g in res.groups] == [40, 30, 70]
     assert [g.n_conditioned for g in res.groups] == [40, 30, 64]
@@ -138,7 +103,7 @@ def test_unlabelled_and_small_groups_are_accounted_for():
     batch = _batch(
         [(THETA0, 5, {"pack": "a"}), (THETA0, 2, {"pack": "b"}), (THETA0, 3, {"pack": None})]
     )
-    res = fit_groups(batch, estimator=OracleEstimator(THETA0), min_clips=4, misspecification=False)
+    res = fit_groups(batch, estimator=OracleEstimator(THETA0), min_clips=4)
     assert res.group_names() == ["a"]
     skipped = res.skipped.set_index("group")
     assert skipped.loc["b", "n_clips"] == 2 and "fewer than 4" in skipped.loc["b", "reason"]
@@ -152,7 +117,7 @@ def test_unlabelled_and_small_groups_are_accounted_for():
         ({"by": "drummer"}, "by must be one of"),
         ({"split": "holdout"}, "split must be one of"),
         ({"n_samples": 0}, "n_samples"),
-        ({"predictive_sets": 5}, "predictive_sets"),
+        ({"min_clips": 0}, "min_clips"),
     ],
 )
 def test_bad_arguments_are_named(two_packs, kwargs, match):
@@ -179,16 +144,15 @@ def test_fit_folder_round_trip(two_packs, tmp_path):
         by="pack",
         seed=0,
         n_samples=200,
-        predictive_sets=20,
     )
-    record = save_fit(res, tmp_path / "fit", dataset="two_packs")
+    record = save_fit(res, tmp_path / "fit", dataset="two_packs", flagged={"elsewhere"})
     out = tmp_path / "fit"
     names = {p.name for p in out.iterdir()}
     assert {
         "posterior.nc",
         "summary.csv",
         "summary.parquet",
-        "misspecification.csv",
+        "members.parquet",
         "correlations.csv",
         "skipped.csv",
         "forest.png",
@@ -199,7 +163,9 @@ def test_fit_folder_round_trip(two_packs, tmp_path):
         "000_at_theta0.nc",
         "001_elsewhere.nc",
     ]
-    assert json.loads((out / "fit.json").read_text())["n_flagged"] == record["n_flagged"] == 1
+    assert json.loads((out / "fit.json").read_text())["n_groups"] == record["n_groups"] == 2
+    members = pd.read_parquet(out / "members.parquet")
+    assert members.empty  # clips without a clip_id column name no members
     rec, idata, summary = load_fit(out)
     assert rec["by"] == "pack" and rec["model"]["model_hash"] == "unsaved"
     assert list(idata.posterior["group"].values) == ["at_theta0", "elsewhere"]
@@ -208,8 +174,6 @@ def test_fit_folder_round_trip(two_packs, tmp_path):
     assert row["mean"] == pytest.approx(res.groups[1].samples[:, j].mean())
     assert row["n_clips"] == 30
     assert summary.sd_ratio.between(0.0, 0.2).all()  # the oracle is sharp: sd = 2% of range
-    miss = pd.read_csv(out / "misspecification.csv")
-    assert miss.flagged.tolist() == [False, True]
     from technorhythm.posteriors import load_inference_data
 
     one = load_inference_data(out / "groups" / "001_elsewhere.nc")
@@ -217,17 +181,21 @@ def test_fit_folder_round_trip(two_packs, tmp_path):
 
 
 def test_format_summary(two_packs):
-    res = fit_groups(two_packs, estimator=OracleEstimator(THETA0), by="pack", predictive_sets=20)
-    text = format_summary(res)
-    assert "group 'elsewhere': 30 clips; misspecification p = " in text
-    assert "MISSPECIFIED" in text and "hdi_3%" in text
-    assert all(k in text for k in KNOB_NAMES)
-    assert "1 group(s) flagged as misspecified" in text
-    columns = format_summary(res, max_long_groups=1)
+    res = fit_groups(two_packs, estimator=OracleEstimator(THETA0), by="pack")
+    checks = pd.DataFrame(
+        {"group": ["at_theta0", "elsewhere"], "verdict_p": [0.6, 0.0099], "flagged": [False, True]}
+    )
+    text = format_summary(res, checks=checks)
+    assert "group 'elsewhere': 30 clips; misspecification p = 0.010 (MISSPECIFIED)" in text
+    assert "group 'at_theta0': 40 clips; misspecification p = 0.600 (ok)" in text
+    assert "hdi_3%" in text and all(k in text for k in KNOB_NAMES)
+    assert "1 group(s) flagged as misspecified: elsewhere" in text
+    assert "misspecification" not in format_summary(res)  # no checks, no verdict
+    columns = format_summary(res, checks=checks, max_long_groups=1)
     assert "posterior mean±sd" in columns and "misspecification p" in columns
     row = next(line for line in columns.splitlines() if line.startswith("intensity"))
     j = KNOB_NAMES.index("intensity")
     mean, sd = res.groups[1].samples[:, j].mean(), res.groups[1].samples[:, j].std(ddof=1)
     assert row.split()[-1] == f"{mean:.3f}±{sd:.3f}"
-    pivot = format_summary(res, max_long_groups=1, max_column_groups=1)
+    pivot = format_summary(res, checks=checks, max_long_groups=1, max_column_groups=1)
     assert "posterior means" in pivot and "misspec_p" in pivot

@@ -4,20 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from technorhythm.cli._args import add_check_options, int_at_least
+
 __all__ = ["register"]
-
-
-def _int_at_least(low: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {low}; got {text!r}")
-        return value
-
-    return parse
 
 
 def _fit(args: argparse.Namespace) -> int:
@@ -27,7 +16,8 @@ def _fit(args: argparse.Namespace) -> int:
     from technorhythm.corpus import load_dataset
     from technorhythm.inference import PosteriorEstimator
     from technorhythm.inference.packaged import load_shipped
-    from technorhythm.posteriors import fit_groups, format_summary, save_fit
+    from technorhythm.posteriors import check_fit, fit_groups, format_summary, save_checks, save_fit
+    from technorhythm.posteriors.check_io import format_checks
 
     out = Path(args.out)
     if (out / "fit.json").exists() and not args.force:
@@ -45,24 +35,44 @@ def _fit(args: argparse.Namespace) -> int:
         seed=args.seed,
         n_cap=args.n_cap,
         min_clips=args.min_clips,
-        misspecification=not args.no_misspecification,
-        predictive_sets=args.predictive_sets,
-        predictive_max_clips=args.predictive_max_clips,
         add_all=args.add_all,
     )
     fitted = time.perf_counter()
+    checks = None
+    if not args.no_check:
+        checks = check_fit(
+            result,
+            dataset,
+            n_predictive=args.n_predictive,
+            n_verdict_sets=args.verdict_sets,
+            alpha=args.alpha,
+        )
+    checked = time.perf_counter()
+    table = checks.table() if checks is not None else None
+    flagged = set(table.loc[table["flagged"], "group"]) if table is not None else None
     record = save_fit(
-        result, out, dataset=str(args.dataset), forest=not args.no_plot, overwrite=args.force
+        result,
+        out,
+        dataset=str(args.dataset),
+        forest=not args.no_plot,
+        overwrite=args.force,
+        flagged=flagged,
     )
+    if checks is not None:
+        save_checks(checks, out / "check", plots=not args.no_plot)
     done = time.perf_counter()
-    print(format_summary(result))
+    print(format_summary(result, checks=table))
     if not result.skipped.empty:
         print("not fitted:")
         print(result.skipped.to_string(index=False))
+    if table is not None:
+        print("\nposterior predictive checks (details in check/):")
+        print(format_checks(table))
     print(
         f"fitted {record['n_groups']} group(s), {record['n_clips']} clips, by {args.by}"
         f"{' + all' if args.add_all and args.by != 'all' else ''} in "
-        f"{fitted - loaded:.1f} s (load {loaded - start:.1f} s, write {done - fitted:.1f} s); "
+        f"{fitted - loaded:.1f} s, checked in {checked - fitted:.1f} s "
+        f"(load {loaded - start:.1f} s, write {done - checked:.1f} s); "
         f"model {record['model']['model_hash']}; written to {out}"
     )
     return 0
@@ -75,8 +85,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Fit DATASET_DIR with a trained posterior estimator (default: the shipped one). "
             "Each group of clips (--by) gets posterior samples as ArviZ InferenceData "
-            "(netCDF), a summary row per knob (mean, sd, 94% HDI) and a posterior-"
-            "predictive misspecification test (MMD, p-value; p < 0.05 is flagged). Groups "
+            "(netCDF) and a summary row per knob (mean, sd, 94% HDI); then the posterior "
+            "predictive checks of `technorhythm check` run on every group (written to "
+            "OUT/check; --no-check skips them), with the misspecification verdict. Groups "
             "larger than the model's training range need --n-cap (a deliberately tempered "
             "posterior)."
         ),
@@ -104,7 +115,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--n-cap",
-        type=_int_at_least(1),
+        type=int_at_least(1),
         metavar="N",
         help=(
             "condition groups larger than the training range on N clips (a tempered, wider "
@@ -113,32 +124,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--n-samples",
-        type=_int_at_least(1),
+        type=int_at_least(1),
         default=1000,
         help="posterior draws per group (default 1000)",
     )
-    p.add_argument("--seed", type=_int_at_least(0), default=0, help="master seed (default 0)")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="master seed (default 0)")
     p.add_argument(
         "--min-clips",
-        type=_int_at_least(1),
+        type=int_at_least(1),
         default=1,
         help="skip (and report) groups with fewer clips (default 1)",
     )
-    p.add_argument(
-        "--predictive-sets",
-        type=_int_at_least(10),
-        default=50,
-        help="posterior-predictive sets per group for the misspecification test (default 50)",
-    )
-    p.add_argument(
-        "--predictive-max-clips",
-        type=_int_at_least(1),
-        default=128,
-        help="clips per predictive set at most (default 128; larger groups: conservative test)",
-    )
-    p.add_argument(
-        "--no-misspecification", action="store_true", help="skip the misspecification test"
-    )
+    p.add_argument("--no-check", action="store_true", help="skip the posterior predictive checks")
+    add_check_options(p)
     p.add_argument("--no-plot", action="store_true", help="do not draw forest.png")
     p.add_argument("--force", action="store_true", help="replace an existing fit in --out")
     p.set_defaults(func=_fit)

@@ -4,8 +4,11 @@ A dataset (or any :class:`~technorhythm.clips.ClipBatch` with metadata) is cut i
 — packs, styles, splits or everything at once — and each group becomes one observation
 x (:func:`technorhythm.inference.observe.observe_sets`: summaries + set size). The amortised
 estimator then gives every group's posterior in milliseconds. Per group the result holds
-posterior samples, a summary row per knob (mean, sd, 94% HDI), and a posterior-predictive
-misspecification score (:mod:`technorhythm.posteriors.misspecification`).
+posterior samples and the clips that took part; whether loops generated from the
+posterior measure like the group is the job of :mod:`technorhythm.posteriors.checks`.
+
+The work runs in named phases: :func:`group_clips` (which clips form which group),
+:func:`observe_groups` (x per group) and :func:`draw_posteriors` (posterior draws).
 
 Set sizes beyond the training range follow the explicit ``n_cap`` policy of
 :func:`technorhythm.inference.observe.effective_n`: without ``n_cap`` such a group is an
@@ -28,13 +31,20 @@ import numpy as np
 import pandas as pd
 
 from technorhythm.clips import ClipBatch
-from technorhythm.posteriors.misspecification import (
-    Misspecification,
-    mmd_misspecification,
-    torch_threads,
-)
 
-__all__ = ["BY_CHOICES", "SPLITS", "FitResult", "GroupFit", "fit_groups", "model_identity"]
+__all__ = [
+    "BY_CHOICES",
+    "SPLITS",
+    "FitResult",
+    "GroupFit",
+    "Grouping",
+    "draw_posteriors",
+    "fit_groups",
+    "group_clips",
+    "group_seed",
+    "observe_groups",
+    "model_identity",
+]
 
 BY_CHOICES: tuple[str, ...] = ("pack", "style", "split", "all")
 """Ways to group clips; all but ``"all"`` name a column of the clips' metadata."""
@@ -52,7 +62,7 @@ class GroupFit:
     n_clips : clips in the group; ``n_conditioned``: the set size given to the estimator.
     x_obs : observation (S + 1,).
     samples : posterior draws (n_samples, K), knob units.
-    misspecification : predictive check, or None when it was switched off.
+    clip_ids : ``clip_id`` of the group's clips (empty when the clips carry none).
     """
 
     name: str
@@ -60,7 +70,7 @@ class GroupFit:
     n_conditioned: int
     x_obs: np.ndarray
     samples: np.ndarray
-    misspecification: Misspecification | None
+    clip_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,19 +117,20 @@ class FitResult:
             attrs={"split": self.split or "", "seed": int(self.options["seed"])},
         )
 
-    def misspecification_table(self) -> pd.DataFrame:
-        """One row per group: n_clips, n_conditioned, mmd, p_value, flagged, worst summaries."""
-        rows = []
-        for g in self.groups:
-            row: dict[str, object] = {
-                "group": g.name,
-                "n_clips": g.n_clips,
-                "n_conditioned": g.n_conditioned,
+    def groups_table(self) -> pd.DataFrame:
+        """One row per group: ``group``, ``n_clips``, ``n_conditioned``."""
+        return pd.DataFrame(
+            {
+                "group": self.group_names(),
+                "n_clips": [g.n_clips for g in self.groups],
+                "n_conditioned": [g.n_conditioned for g in self.groups],
             }
-            if g.misspecification is not None:
-                row.update(g.misspecification.as_row())
-            rows.append(row)
-        return pd.DataFrame(rows)
+        )
+
+    def members(self) -> pd.DataFrame:
+        """One row per (group, clip): the clips each group was fitted on."""
+        rows = [(g.name, cid) for g in self.groups for cid in g.clip_ids]
+        return pd.DataFrame(rows, columns=["group", "clip_id"])
 
 
 def model_identity(estimator) -> dict[str, Any]:
@@ -155,7 +166,7 @@ def _training_n_max(estimator) -> int:
     return N_MAX
 
 
-def _group_seed(seed: int, name: str, stream: int) -> int:
+def group_seed(seed: int, name: str, stream: int) -> int:
     """A 63-bit seed from (seed, group name, stream)."""
     key = int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:4], "little")
     ss = np.random.SeedSequence(int(seed), spawn_key=(key, stream))
@@ -165,12 +176,10 @@ def _group_seed(seed: int, name: str, stream: int) -> int:
 def _draw(estimator, x: np.ndarray, n: int, *, seeds: list[int]) -> list[np.ndarray]:
     """``n`` posterior draws (n, K) for every row of ``x`` (G, D), one call per group.
 
-    One ``sample`` call per group on one torch thread. Measured with a 3-transform NSF
-    under load: 24 groups × 1000 draws took 12.4 s this way, against 15.8 s in batches of
-    4 groups and 23.0 s in one ``sample_batched`` call.
+    One ``sample`` call per group (the estimator's own torch thread setting applies); see
+    docs/inference.md for the measured alternatives.
     """
-    with torch_threads(1):
-        return [estimator.sample(row, n, seed=s) for row, s in zip(x, seeds, strict=True)]
+    return [estimator.sample(row, n, seed=s) for row, s in zip(x, seeds, strict=True)]
 
 
 def _labels(batch: ClipBatch, by: str, split: str | None) -> tuple[np.ndarray, np.ndarray]:
@@ -197,6 +206,104 @@ def _labels(batch: ClipBatch, by: str, split: str | None) -> tuple[np.ndarray, n
     return labels.astype(str).to_numpy(dtype=object), use
 
 
+@dataclass(frozen=True)
+class Grouping:
+    """Which clips of a batch form which group.
+
+    ``names`` and ``members`` (row indices into the batch) are aligned; ``skipped`` lists
+    the groups and clips that take no part, with the reason.
+    """
+
+    names: tuple[str, ...]
+    members: tuple[np.ndarray, ...]
+    skipped: pd.DataFrame
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.array([len(m) for m in self.members], dtype=np.int64)
+
+
+def group_clips(
+    batch: ClipBatch,
+    *,
+    by: str = "pack",
+    split: str | None = None,
+    min_clips: int = 1,
+    add_all: bool = False,
+) -> Grouping:
+    """Cut ``batch`` into groups by a metadata column (see :func:`fit_groups`)."""
+    labels, use = _labels(batch, by, split)
+    names, codes, counts = np.unique(labels[use], return_inverse=True, return_counts=True)
+    skipped_rows = []
+    if split is not None:
+        skipped_rows.append(
+            {
+                "group": f"(not in split {split})",
+                "n_clips": int((~use).sum()),
+                "reason": "filtered out by --split",
+            }
+        )
+    keep = (counts >= min_clips) & (names != MISSING_LABEL)
+    for n, c in zip(names[~keep], counts[~keep], strict=True):
+        reason = "clips without a label" if n == MISSING_LABEL else f"fewer than {min_clips} clips"
+        skipped_rows.append({"group": str(n), "n_clips": int(c), "reason": reason})
+    if not keep.any():
+        raise ValueError(
+            f"no group to fit: {int(use.sum())} clips selected, grouped by {by!r}, "
+            f"none with at least {min_clips} clips"
+        )
+    idx_used = np.flatnonzero(use)
+    group_names = [str(n) for n in names[keep]]
+    members = [idx_used[codes == c] for c in np.flatnonzero(keep)]
+    if add_all and by != "all":
+        if "all" in group_names:
+            raise ValueError("a group is already named 'all'; cannot add the whole set as 'all'")
+        group_names.append("all")
+        members.append(idx_used)
+    skipped = pd.DataFrame(skipped_rows, columns=["group", "n_clips", "reason"])
+    return Grouping(tuple(group_names), tuple(members), skipped)
+
+
+def observe_groups(
+    batch: ClipBatch, grouping: Grouping, *, n_cap: int | None, n_max: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """x (G, S + 1) of every group and the set size each is conditioned on (G,)."""
+    from technorhythm.inference.observe import effective_n, observe_sets
+
+    xs = []
+    # groups of a partition go through observe_sets in one call; the extra 'all' on its own
+    parts = [list(range(len(grouping.names)))]
+    if len(grouping.names) > 1 and grouping.names[-1] == "all":
+        parts = [parts[0][:-1], [len(grouping.names) - 1]]
+    for part in parts:
+        idx = np.concatenate([grouping.members[g] for g in part])
+        ids = np.repeat(np.arange(len(part)), [len(grouping.members[g]) for g in part])
+        xs.append(observe_sets(batch[idx], ids, n_sets=len(part), n_cap=n_cap, n_max=n_max))
+    x = np.concatenate(xs)
+    return x, effective_n(grouping.sizes, n_cap=n_cap, n_max=n_max)
+
+
+def draw_posteriors(
+    estimator, x: np.ndarray, names: tuple[str, ...], *, n_samples: int, seed: int
+) -> list[np.ndarray]:
+    """``n_samples`` posterior draws (n_samples, K) per group; seeds from (seed, name)."""
+    seeds = [group_seed(seed, name, 0) for name in names]
+    return _draw(estimator, x, n_samples, seeds=seeds)
+
+
+def _as_batch(data) -> ClipBatch:
+    if isinstance(data, str | os.PathLike):
+        from technorhythm.corpus import load_dataset
+
+        data = load_dataset(data)
+    batch = getattr(data, "clips", data)
+    if not isinstance(batch, ClipBatch):
+        raise TypeError(
+            f"expected a Dataset, a dataset folder or a ClipBatch; got {type(data).__name__}"
+        )
+    return batch
+
+
 def fit_groups(
     data,
     *,
@@ -207,10 +314,6 @@ def fit_groups(
     seed: int = 0,
     n_cap: int | None = None,
     min_clips: int = 1,
-    misspecification: bool = True,
-    predictive_sets: int = 50,
-    predictive_max_clips: int = 128,
-    alpha: float = 0.05,
     add_all: bool = False,
 ) -> FitResult:
     """Posterior of every group of clips in ``data`` (a Dataset or a ClipBatch).
@@ -233,131 +336,44 @@ def fit_groups(
         posterior). None refuses such groups with an explanation.
     min_clips : int
         Groups with fewer clips are skipped (reported in ``skipped``).
-    misspecification : bool
-        Run the posterior-predictive MMD check (costs ``predictive_sets ×
-        min(N, predictive_max_clips)`` simulated clips per group).
-    predictive_sets, predictive_max_clips, alpha
-        Size of the predictive check and its flagging threshold.
     add_all : bool
         Also fit every selected clip as one extra group named ``"all"`` (the whole corpus
         beside its packs, in one pass; needs ``n_cap`` for corpora beyond the training range).
     """
-    from technorhythm.inference.observe import N_FEATURE_NAME, effective_n, observe_sets
+    from technorhythm.inference.observe import N_FEATURE_NAME
     from technorhythm.summaries import SUMMARY_NAMES
 
-    if isinstance(data, str | os.PathLike):
-        from technorhythm.corpus import load_dataset
-
-        data = load_dataset(data)
-    batch = getattr(data, "clips", data)
-    if not isinstance(batch, ClipBatch):
-        raise TypeError(
-            f"expected a Dataset, a dataset folder or a ClipBatch; got {type(data).__name__}"
-        )
-    for name, value, low in (
-        ("n_samples", n_samples, 1),
-        ("min_clips", min_clips, 1),
-        ("predictive_sets", predictive_sets, 10),
-        ("predictive_max_clips", predictive_max_clips, 1),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
+    batch = _as_batch(data)
+    for name, value in (("n_samples", n_samples), ("min_clips", min_clips)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
     timing: dict[str, float] = {}
     t0 = time.perf_counter()
-    labels, use = _labels(batch, by, split)
-    names, codes, counts = np.unique(labels[use], return_inverse=True, return_counts=True)
-    skipped_rows = []
-    if split is not None:
-        skipped_rows.append(
-            {
-                "group": f"(not in split {split})",
-                "n_clips": int((~use).sum()),
-                "reason": "filtered out by --split",
-            }
-        )
-    keep = (counts >= min_clips) & (names != MISSING_LABEL)
-    for n, c in zip(names[~keep], counts[~keep], strict=True):
-        reason = "clips without a label" if n == MISSING_LABEL else f"fewer than {min_clips} clips"
-        skipped_rows.append({"group": str(n), "n_clips": int(c), "reason": reason})
-    if not keep.any():
-        raise ValueError(
-            f"no group to fit: {int(use.sum())} clips selected, grouped by {by!r}, "
-            f"none with at least {min_clips} clips"
-        )
+    grouping = group_clips(batch, by=by, split=split, min_clips=min_clips, add_all=add_all)
     n_max = _training_n_max(estimator)
-    idx_used = np.flatnonzero(use)
-    kept_codes = np.flatnonzero(keep)
-    remap = np.full(len(names), -1)
-    remap[kept_codes] = np.arange(len(kept_codes))
-    set_ids = remap[codes]
-    sel = set_ids >= 0
-    sub = batch[idx_used[sel]]
-    x_all = observe_sets(sub, set_ids[sel], n_sets=len(kept_codes), n_cap=n_cap, n_max=n_max)
-    sizes = counts[kept_codes]
-    group_names = [str(n) for n in names[kept_codes]]
-    if add_all and by != "all":
-        if "all" in group_names:
-            raise ValueError("a group is already named 'all'; cannot add the whole set as 'all'")
-        whole = batch[idx_used]
-        x_whole = observe_sets(whole, np.zeros(len(whole), np.int64), n_cap=n_cap, n_max=n_max)
-        x_all = np.concatenate([x_all, x_whole])
-        sizes = np.append(sizes, len(whole))
-        group_names.append("all")
-    n_cond = effective_n(sizes, n_cap=n_cap, n_max=n_max)
-    timing["observe_s"] = time.perf_counter() - t0
-
-    t1 = time.perf_counter()
-    seeds = [_group_seed(seed, name, 0) for name in group_names]
-    samples = _draw(estimator, x_all, n_samples, seeds=seeds)
-    timing["sample_s"] = time.perf_counter() - t1
-
+    x_all, n_cond = observe_groups(batch, grouping, n_cap=n_cap, n_max=n_max)
     summary_names = (*SUMMARY_NAMES, N_FEATURE_NAME)
     if len(summary_names) != x_all.shape[1]:
         raise ValueError(
             f"observations have {x_all.shape[1]} entries but the summaries define "
             f"{len(summary_names)}; the estimator and the installed summaries disagree"
         )
-    t2 = time.perf_counter()
-    checks: list[Misspecification | None] = [None] * len(group_names)
-    if misspecification:
-        from technorhythm.inference.training_data import simulate_sets
-
-        for g, name in enumerate(group_names):
-            m_clips = int(min(n_cond[g], predictive_max_clips))
-            theta = samples[g][:predictive_sets]
-            if len(theta) < predictive_sets:  # fewer posterior draws than predictive sets
-                extra_seed = _group_seed(seed, name, 1)
-                theta = _draw(estimator, x_all[g : g + 1], predictive_sets, seeds=[extra_seed])[0]
-            x_pred = simulate_sets(
-                theta,
-                np.full(predictive_sets, m_clips),
-                seed=_group_seed(seed, name, 2),
-                n_max=max(n_max, m_clips),
-            )
-            x_obs_g = x_all[g].copy()
-            if m_clips != n_cond[g]:  # compare like with like: same N entry
-                x_obs_g[-1] = x_pred[0, -1]
-            checks[g] = mmd_misspecification(
-                x_obs_g,
-                x_pred,
-                summary_names=summary_names,
-                seed=_group_seed(seed, name, 3),
-                alpha=alpha,
-                n_clips=m_clips,
-            )
-    timing["misspecification_s"] = time.perf_counter() - t2
+    timing["observe_s"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    samples = draw_posteriors(estimator, x_all, grouping.names, n_samples=n_samples, seed=seed)
+    timing["sample_s"] = time.perf_counter() - t1
     timing["total_s"] = time.perf_counter() - t0
-
+    ids = batch.meta["clip_id"].astype(str).to_numpy() if "clip_id" in batch.meta else None
     fits = tuple(
         GroupFit(
             name=name,
-            n_clips=int(sizes[g]),
+            n_clips=int(len(members)),
             n_conditioned=int(n_cond[g]),
             x_obs=x_all[g],
             samples=samples[g],
-            misspecification=checks[g],
+            clip_ids=tuple(ids[members]) if ids is not None else (),
         )
-        for g, name in enumerate(group_names)
+        for g, (name, members) in enumerate(zip(grouping.names, grouping.members, strict=True))
     )
     return FitResult(
         by=by,
@@ -365,7 +381,7 @@ def fit_groups(
         knob_names=tuple(estimator.theta_names),
         summary_names=summary_names,
         groups=fits,
-        skipped=pd.DataFrame(skipped_rows, columns=["group", "n_clips", "reason"]),
+        skipped=grouping.skipped,
         model=model_identity(estimator),
         options={
             "n_samples": int(n_samples),
@@ -373,10 +389,6 @@ def fit_groups(
             "n_cap": n_cap,
             "n_max": int(n_max),
             "min_clips": int(min_clips),
-            "misspecification": bool(misspecification),
-            "predictive_sets": int(predictive_sets),
-            "predictive_max_clips": int(predictive_max_clips),
-            "alpha": float(alpha),
             "add_all": bool(add_all),
         },
         timing=timing,

@@ -5,7 +5,7 @@ Output folder of ``technorhythm fit`` (schema ``technorhythm.fit``, version in `
 ``posterior.nc``            every group in one InferenceData (``group`` coordinate)
 ``groups/<nnn>_<name>.nc``  one InferenceData per group (names made file-safe)
 ``summary.csv``/``.parquet`` mean, sd, 94% HDI and sd/prior-sd per group and knob
-``misspecification.csv``    predictive MMD, p-value, flag and the worst summaries per group
+``members.parquet``         the clips (``clip_id``) each group was fitted on
 ``correlations.csv``        pairwise posterior correlations per group (trade-offs)
 ``skipped.csv``             groups not fitted and why (every clip accounted for)
 ``forest.png``              one forest panel per knob, one row per group
@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from technorhythm.atomic import atomic_path, atomic_write_text
@@ -50,16 +51,14 @@ def _prior_sd(result: FitResult) -> dict[str, float]:
 
 
 def tables(result: FitResult, idata=None) -> dict[str, pd.DataFrame]:
-    """The fit's tables: ``summary``, ``misspecification``, ``correlations``, ``skipped``."""
+    """The fit's tables: ``summary``, ``correlations``, ``skipped``."""
     idata = result.to_inference_data() if idata is None else idata
     summary = summary_table(idata, prior_sd=_prior_sd(result))
     ident = identification_table(idata, _prior_sd(result))
     summary["contraction"] = ident["contraction"].to_numpy()
-    miss = result.misspecification_table()
-    summary = summary.merge(miss[["group", "n_clips", "n_conditioned"]], on="group")
+    summary = summary.merge(result.groups_table(), on="group")
     return {
         "summary": summary,
-        "misspecification": miss,
         "correlations": posterior_correlations(idata),
         "skipped": result.skipped,
     }
@@ -76,12 +75,14 @@ def save_fit(
     dataset: str | None = None,
     forest: bool = True,
     overwrite: bool = False,
+    flagged: set[str] | None = None,
 ) -> dict[str, Any]:
     """Write every output file of a fit to ``out_dir`` (created); returns the ``fit.json`` record.
 
     Each file is written atomically; ``fit.json`` comes last, so a folder with a
     ``fit.json`` is complete. A folder that already holds a fit is refused unless
     ``overwrite``; then group files of the old fit that the new one lacks are removed.
+    ``flagged`` names groups the misspecification verdict flagged (drawn red in the forest).
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -97,15 +98,15 @@ def save_fit(
         save_inference_data(select_group(idata, name), out / rel)
         files[name] = rel
     frames = tables(result, idata)
-    miss = frames["misspecification"]
     for key, frame in frames.items():
         _write_csv(frame, out / f"{key}.csv")
     with atomic_path(out / "summary.parquet") as tmp:
         frames["summary"].to_parquet(tmp, index=False)
+    with atomic_path(out / "members.parquet") as tmp:
+        result.members().to_parquet(tmp, index=False)
     if forest:
         from technorhythm.posteriors.plots import plot_forest
 
-        flagged = set(miss.loc[miss["flagged"], "group"]) if "flagged" in miss else set()
         plot_forest(
             frames["summary"],
             out / "forest.png",
@@ -126,10 +127,10 @@ def save_fit(
         "timing_s": {k: round(v, 4) for k, v in result.timing.items()},
         "n_groups": len(result.groups),
         "n_clips": result.n_clips_fitted(),
-        "n_flagged": int(miss["flagged"].sum()) if "flagged" in miss else None,
         "n_skipped_clips": int(result.skipped["n_clips"].sum()),
         "group_files": files,
         "files": ["posterior.nc", *(f"{k}.csv" for k in frames), "summary.parquet"]
+        + ["members.parquet"]
         + (["forest.png"] if forest else []),
     }
     atomic_write_text(out / "fit.json", json.dumps(record, indent=2, default=str) + "\n")
@@ -153,16 +154,22 @@ def load_fit(out_dir: str | os.PathLike[str]) -> tuple[dict[str, Any], Any, pd.D
 
 
 def format_summary(
-    result: FitResult, *, max_long_groups: int = 3, max_column_groups: int = 8
+    result: FitResult,
+    *,
+    checks: pd.DataFrame | None = None,
+    max_long_groups: int = 3,
+    max_column_groups: int = 8,
 ) -> str:
     """The posterior summary as text, shaped by the number of groups G.
 
     G ≤ ``max_long_groups``: per group, one row per knob (mean, sd, HDI, sd/prior).
     G ≤ ``max_column_groups``: one row per knob, one ``mean±sd`` column per group.
-    More: one row per group, posterior means per knob.
+    More: one row per group, posterior means per knob. ``checks`` (the table of
+    :meth:`technorhythm.posteriors.CheckResult.table`) adds the misspecification verdict.
     """
     frames = tables(result)
-    summary, miss = frames["summary"], frames["misspecification"]
+    summary = frames["summary"]
+    verdict = _verdicts(checks)
     hdi_lo, hdi_hi = [c for c in summary.columns if c.startswith("hdi_")]
     lines = []
     if len(result.groups) <= max_long_groups:
@@ -170,10 +177,9 @@ def format_summary(
             head = f"group {g.name!r}: {g.n_clips} clips"
             if g.n_conditioned != g.n_clips:
                 head += f" (conditioned on N = {g.n_conditioned})"
-            m = g.misspecification
-            if m is not None:
-                verdict = "MISSPECIFIED" if m.flagged else "ok"
-                head += f"; misspecification p = {m.p_value:.3f} ({verdict})"
+            if g.name in verdict:
+                p, flag = verdict[g.name]
+                head += f"; misspecification p = {p:.3f} ({'MISSPECIFIED' if flag else 'ok'})"
             lines.append(head)
             lines.append(
                 f"  {'knob':<20}{'mean':>9}{'sd':>9}{hdi_lo:>10}{hdi_hi:>10}{'sd/prior':>10}"
@@ -190,8 +196,8 @@ def format_summary(
         lines.append("posterior mean±sd per knob (knob units); summary.csv has the 94% HDI")
         lines.append(f"{'':<20}" + "".join(f"{n:>{width}}" for n in names))
         lines.append(f"{'clips':<20}" + "".join(f"{g.n_clips:>{width}}" for g in result.groups))
-        if "p_value" in miss:
-            cells = [f"{p:.3f}" for p in miss["p_value"]]
+        if verdict:
+            cells = [f"{verdict[n][0]:.3f}" if n in verdict else "-" for n in names]
             lines.append(f"{'misspecification p':<20}" + "".join(f"{c:>{width}}" for c in cells))
         table = summary.set_index(["knob", "group"])
         for knob in result.knob_names:
@@ -204,16 +210,25 @@ def format_summary(
     else:
         pivot = summary.pivot(index="group", columns="knob", values="mean")[list(result.knob_names)]
         pivot.columns.name = None
-        pivot.insert(0, "N", miss.set_index("group")["n_clips"])
-        if "p_value" in miss:
-            pivot.insert(1, "misspec_p", miss.set_index("group")["p_value"].round(3))
+        pivot.insert(0, "N", result.groups_table().set_index("group")["n_clips"])
+        if verdict:
+            pivot.insert(
+                1, "misspec_p", [round(verdict.get(g, (np.nan,))[0], 3) for g in pivot.index]
+            )
         with pd.option_context("display.width", 250, "display.max_columns", 40):
             lines.append("posterior means (knob units); see summary.csv for sd and 94% HDI")
             lines.append(pivot.round(3).to_string())
-    if "flagged" in miss and miss["flagged"].any():
-        bad = miss[miss.flagged]
-        lines.append(
-            f"{len(bad)} group(s) flagged as misspecified (p < {result.options['alpha']}): "
-            + ", ".join(bad.group.astype(str))
-        )
+    bad = [n for n, (_, flag) in verdict.items() if flag]
+    if bad:
+        lines.append(f"{len(bad)} group(s) flagged as misspecified: " + ", ".join(bad))
     return "\n".join(lines)
+
+
+def _verdicts(checks: pd.DataFrame | None) -> dict[str, tuple[float, bool]]:
+    """group → (verdict p-value, flagged) from a check table (empty without one)."""
+    if checks is None or checks.empty or "verdict_p" not in checks:
+        return {}
+    return {
+        str(r["group"]): (float(r["verdict_p"]), bool(r["flagged"]))
+        for r in checks.to_dict("records")
+    }

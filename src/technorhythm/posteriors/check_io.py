@@ -1,0 +1,302 @@
+"""Checking a fit folder or a fit in memory, and the check folder it writes.
+
+Output folder of ``technorhythm check FIT_DIR --out DIR`` (``check.json`` is written last;
+a folder with it is complete):
+
+``check.csv``                     one row of headline figures per group
+``splits.csv``                    the same reduced per train/valid/test split (when split)
+``overview.png``                  C2ST accuracy and D / floor of every group
+``groups/NNN_<name>/check.json``  every measure of one group (tables, bins, verdict)
+``groups/NNN_<name>/check.csv``   the core histograms bin by bin, with the real band
+``groups/NNN_<name>/*.png``       onset profiles with bands, velocity/timing/bar-repeat
+                                  overlays, C2ST by feature family
+``check.json``                    options, timings, the split table and each group's
+                                  headline row
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from technorhythm.atomic import atomic_write_text
+from technorhythm.clips import ClipBatch
+from technorhythm.posteriors.checks import (
+    CheckResult,
+    GroupCheck,
+    PredictiveModel,
+    check_groups,
+    split_table,
+)
+from technorhythm.posteriors.fit import FitResult, group_clips
+
+__all__ = ["CHECK_SCHEMA", "check_fit", "save_checks", "load_checks", "format_checks"]
+
+CHECK_SCHEMA = "technorhythm.check"
+CHECK_SCHEMA_VERSION = 1
+
+
+def _slug(name: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:60] or "group"
+
+
+def _members_from_ids(
+    batch: ClipBatch, ids_by_group: dict[str, list[str]]
+) -> dict[str, np.ndarray]:
+    if "clip_id" not in batch.meta:
+        raise ValueError("the dataset's clips have no clip_id column; cannot match the fit")
+    index = pd.Index(batch.meta["clip_id"].astype(str))
+    out = {}
+    for name, ids in ids_by_group.items():
+        rows = index.get_indexer(ids)
+        if (rows < 0).any():
+            missing = ids[int(np.flatnonzero(rows < 0)[0])]
+            raise ValueError(
+                f"clip {missing!r} of group {name!r} is not in the dataset: the dataset changed "
+                "since the fit; fit it again"
+            )
+        out[name] = rows
+    return out
+
+
+def _fit_from_folder(fit_dir: Path) -> tuple[dict[str, Any], list[str], np.ndarray, dict]:
+    from technorhythm.posteriors.arviz_adapter import samples_array
+    from technorhythm.posteriors.report import load_fit
+
+    record, idata, _ = load_fit(fit_dir)
+    names, _, samples = samples_array(idata)
+    members_path = fit_dir / "members.parquet"
+    if not members_path.is_file():
+        raise FileNotFoundError(f"{members_path} is missing: fit the dataset again to check it")
+    members = pd.read_parquet(members_path)
+    ids = {n: members.loc[members["group"] == n, "clip_id"].astype(str).tolist() for n in names}
+    return record, names, samples, ids
+
+
+def check_fit(
+    fit: FitResult | str | os.PathLike[str],
+    data=None,
+    *,
+    seed: int | None = None,
+    n_predictive: int = 256,
+    n_verdict_sets: int = 100,
+    alpha: float = 0.05,
+    progress: bool = False,
+) -> CheckResult:
+    """Posterior predictive checks of every group of a fit.
+
+    Parameters
+    ----------
+    fit : FitResult or fit folder
+        The fit to check. A folder also names its dataset (``fit.json``).
+    data : Dataset, dataset folder or ClipBatch, optional
+        The clips the fit was made from; defaults to the dataset recorded in the fit folder.
+    seed : int, optional
+        Master seed of the checks; defaults to the fit's own seed.
+    n_predictive, n_verdict_sets, alpha
+        See :func:`technorhythm.posteriors.checks.check_group`.
+    """
+    from technorhythm.posteriors.fit import _as_batch
+
+    if isinstance(fit, FitResult):
+        names = fit.group_names()
+        samples = [g.samples for g in fit.groups]
+        ids = {g.name: list(g.clip_ids) for g in fit.groups}
+        fit_seed = int(fit.options["seed"])
+        options = {"by": fit.by, "split": fit.split, **fit.options}
+        dataset = None
+    else:
+        record, names, stacked, ids = _fit_from_folder(Path(fit))
+        samples = list(stacked)
+        fit_seed = int(record["options"]["seed"])
+        options = {"by": record["by"], "split": record["split"], **record["options"]}
+        dataset = record.get("dataset")
+    if data is None:
+        if not dataset:
+            raise ValueError("pass the clips the fit was made from (data=...)")
+        data = dataset
+    batch = _as_batch(data)
+    if all(ids.values()):
+        members = _members_from_ids(batch, ids)
+    else:  # an in-memory fit of clips without ids: group again exactly as the fit did
+        grouping = group_clips(
+            batch,
+            by=options["by"],
+            split=options["split"],
+            min_clips=int(options.get("min_clips", 1)),
+            add_all=bool(options.get("add_all", False)),
+        )
+        members = dict(zip(grouping.names, grouping.members, strict=True))
+    groups = [
+        (name, batch[members[name]], PredictiveModel(np.asarray(s)))
+        for name, s in zip(names, samples, strict=True)
+    ]
+    return check_groups(
+        groups,
+        seed=fit_seed if seed is None else int(seed),
+        n_predictive=n_predictive,
+        n_verdict_sets=n_verdict_sets,
+        alpha=alpha,
+        progress=progress,
+    )
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe values: NaN/inf → None, numpy scalars → Python."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
+    return [] if frame is None or frame.empty else _clean(frame.to_dict("records"))
+
+
+def _group_detail(g: GroupCheck) -> dict[str, Any]:
+    c = g.check
+    detail: dict[str, Any] = {
+        "row": g.row,
+        "notes": list(c.notes),
+        "distances": _records(c.distances),
+        "distances_full": _records(c.distances_full.reset_index(names="set")),
+        "c2st": _records(c.c2st.table) if c.c2st is not None else [],
+        "c2st_prior": _records(c.c2st_prior.table) if c.c2st_prior is not None else [],
+        "histograms": {
+            name: {
+                "in_band": h.in_band,
+                "rel_error": h.rel_error,
+                "rel_error_floor": h.rel_error_floor,
+                "rel_error_by_instrument": h.rel_error_by_instrument,
+            }
+            for name, h in c.histograms.items()
+        },
+        "overlap": _records(c.overlap),
+    }
+    if g.verdict is not None:
+        detail["verdict"] = {
+            "p_value": g.verdict.p_value,
+            "flagged": g.verdict.flagged,
+            "alpha": g.verdict.alpha,
+            "aspects": _records(g.verdict.aspects),
+            "summaries": _records(g.verdict.summaries),
+        }
+    return _clean(detail)
+
+
+def _write_group(g: GroupCheck, folder: Path, plots: bool) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(folder / "check.json", json.dumps(_group_detail(g), indent=1) + "\n")
+    bins = pd.concat([h.frame() for h in g.check.histograms.values()], ignore_index=True)
+    atomic_write_text(folder / "check.csv", bins.to_csv(index=False, float_format="%.6g"))
+    if plots and g.check.histograms:
+        from technorhythm.diagnostics import plots_checks as dplots
+
+        dplots.plot_onset_profiles(g.check.histograms["onset"], folder / "onsets.png", title=g.name)
+        dplots.plot_distributions(g.check.histograms, folder / "distributions.png", title=g.name)
+        if g.check.c2st is not None:
+            dplots.plot_c2st_families(g.check.c2st, folder / "c2st.png", title=g.name)
+
+
+def save_checks(
+    result: CheckResult, out_dir: str | os.PathLike[str], *, plots: bool = True
+) -> dict[str, Any]:
+    """Write the check folder (module docstring); returns the ``check.json`` record."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out} exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "check.json").unlink(missing_ok=True)  # the folder is incomplete until rewritten
+    table = result.table()
+    splits = split_table(table)
+    folders = {}
+    for i, g in enumerate(result.groups):
+        rel = f"groups/{i:03d}_{_slug(g.name)}"
+        _write_group(g, out / rel, plots)
+        folders[g.name] = rel
+    atomic_write_text(out / "check.csv", table.to_csv(index=False, float_format="%.6g"))
+    if not splits.empty:
+        atomic_write_text(out / "splits.csv", splits.to_csv(index=False, float_format="%.6g"))
+    if plots:
+        from technorhythm.diagnostics.plots_checks import plot_check_overview
+
+        plot_check_overview(table, out / "overview.png")
+    record = _clean(
+        {
+            "schema": CHECK_SCHEMA,
+            "schema_version": CHECK_SCHEMA_VERSION,
+            "options": result.options,
+            "timing_s": result.timing,
+            "splits": _records(splits),
+            "groups": {g.name: g.row for g in result.groups},
+            "group_folders": folders,
+        }
+    )
+    atomic_write_text(out / "check.json", json.dumps(record, indent=1) + "\n")
+    return record
+
+
+def load_checks(out_dir: str | os.PathLike[str]) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Read a check folder back: (``check.json`` record, ``check.csv`` table)."""
+    out = Path(out_dir)
+    path = out / "check.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{out} is not a complete check folder (no check.json)")
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if record.get("schema") != CHECK_SCHEMA or record.get("schema_version") != CHECK_SCHEMA_VERSION:
+        raise ValueError(
+            f"{path} is not a technorhythm check of schema version {CHECK_SCHEMA_VERSION}"
+        )
+    return record, pd.read_csv(out / "check.csv", keep_default_na=False, na_values=[""])
+
+
+_COLUMNS = (
+    ("group", "group", "{}"),
+    ("n_real", "N", "{:d}"),
+    ("c2st", "C2ST", "{:.2f}"),
+    ("c2st_giveaway", "tell", "{}"),
+    ("d_floor", "D floor", "{:.2f}"),
+    ("d_posterior", "D post", "{:.2f}"),
+    ("d_prior", "D prior", "{:.2f}"),
+    ("d_ratio", "post/floor", "{:.1f}"),
+    ("onset_in_band", "onsets in band", "{:.0%}"),
+    ("verdict_p", "verdict p", "{:.3f}"),
+)
+
+
+def _cell(value: Any, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "-"
+    try:
+        return fmt.format(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def format_checks(table: pd.DataFrame) -> str:
+    """A short text table of the headline figures (one line per group)."""
+    cols = [(c, h, f) for c, h, f in _COLUMNS if c in table]
+    heads = [h for _, h, _ in cols]
+    cells = [[_cell(rec.get(c), f) for c, _, f in cols] for rec in table.to_dict("records")]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(heads)]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(
+            v.ljust(w) if i == 0 else v.rjust(w)
+            for i, (v, w) in enumerate(zip(values, widths, strict=True))
+        )
+
+    return "\n".join([line(heads), *(line(r) for r in cells)])
