@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from technorhythm.cli import main
@@ -59,6 +60,10 @@ def test_demo_command_renders_ingests_and_splits(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
     assert "step 3/" in out and "zero overlap verified: 0 packs, 0 files" in out
+    # the demo ends with the check table of every fitted group
+    assert "C2ST" in out and "verdict p" in out
+    checks = pd.read_csv(tmp_path / "demo" / "fit" / "check" / "check.csv")
+    assert checks.group.tolist() == ["detroit", "industrial", "minimal", "warehouse", "all"]
     ds = load_dataset(tmp_path / "demo" / "dataset")
     assert len(ds.manifest) == len(load_demo_patterns())
     assert set(ds.manifest["status"]) <= {"ok", "duplicate"}

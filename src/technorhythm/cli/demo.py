@@ -107,9 +107,24 @@ def step_fit(ctx: DemoContext) -> None:
     save_fit(result, ctx.out / "fit", dataset=str(ctx.results["dataset"]), overwrite=True)
     ctx.results["fit"] = result
     ctx.say(format_summary(result))
+    ctx.say(f"posteriors (netCDF), summary.csv, forest.png → {ctx.out / 'fit'}")
+
+
+def step_check(ctx: DemoContext) -> None:
+    """Posterior predictive checks of every fitted group: do generated loops measure like it?"""
+    from technorhythm.posteriors import check_fit, save_checks
+    from technorhythm.posteriors.check_io import format_checks
+
+    result = check_fit(ctx.results["fit"], ctx.results["dataset"])
+    save_checks(result, ctx.out / "fit" / "check")
+    ctx.results["check"] = result
+    ctx.say(format_checks(result.table()))
     ctx.say(
-        f"posteriors (netCDF), summary.csv, misspecification.csv, forest.png → {ctx.out / 'fit'}"
+        "C2ST: accuracy of a classifier telling real from generated loops (0.5 = cannot); "
+        "D post/floor: distance to the pack over the real-half vs real-half distance; "
+        "verdict p < 0.05 = misspecified"
     )
+    ctx.say(f"check.csv, check.json, plots per group → {ctx.out / 'fit' / 'check'}")
 
 
 STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
@@ -118,6 +133,7 @@ STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("split packs into train/valid/test", step_split),
     ("generate loops from the simulator presets (MIDI + WAV)", step_generate),
     ("fit every pack and the whole corpus with the shipped posterior estimator", step_fit),
+    ("check the fits: loops generated from each posterior against the pack", step_check),
 ]
 """Demo steps in order: (title, function). Append to extend the demo."""
 
