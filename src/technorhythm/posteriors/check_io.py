@@ -90,6 +90,7 @@ def check_fit(
     n_verdict_sets: int = 100,
     alpha: float = 0.05,
     progress: bool = False,
+    verdict_only: bool = False,
 ) -> CheckResult:
     """Posterior predictive checks of every group of a fit.
 
@@ -101,7 +102,7 @@ def check_fit(
         The clips the fit was made from; defaults to the dataset recorded in the fit folder.
     seed : int, optional
         Master seed of the checks; defaults to the fit's own seed.
-    n_predictive, n_verdict_sets, alpha
+    n_predictive, n_verdict_sets, alpha, verdict_only
         See :func:`technorhythm.posteriors.checks.check_group`.
     """
     from technorhythm.posteriors.fit import _as_batch
@@ -146,6 +147,7 @@ def check_fit(
         n_verdict_sets=n_verdict_sets,
         alpha=alpha,
         progress=progress,
+        verdict_only=verdict_only,
     )
 
 
@@ -167,9 +169,23 @@ def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
 
 
 def _group_detail(g: GroupCheck) -> dict[str, Any]:
+    detail: dict[str, Any] = {"row": g.row}
     c = g.check
-    detail: dict[str, Any] = {
-        "row": g.row,
+    if c is not None:
+        detail.update(_measures(c))
+    if g.verdict is not None:
+        detail["verdict"] = {
+            "p_value": g.verdict.p_value,
+            "flagged": g.verdict.flagged,
+            "alpha": g.verdict.alpha,
+            "aspects": _records(g.verdict.aspects),
+            "summaries": _records(g.verdict.summaries),
+        }
+    return _clean(detail)
+
+
+def _measures(c) -> dict[str, Any]:
+    return {
         "notes": list(c.notes),
         "distances": _records(c.distances),
         "distances_full": _records(c.distances_full.reset_index(names="set")),
@@ -186,23 +202,16 @@ def _group_detail(g: GroupCheck) -> dict[str, Any]:
         },
         "overlap": _records(c.overlap),
     }
-    if g.verdict is not None:
-        detail["verdict"] = {
-            "p_value": g.verdict.p_value,
-            "flagged": g.verdict.flagged,
-            "alpha": g.verdict.alpha,
-            "aspects": _records(g.verdict.aspects),
-            "summaries": _records(g.verdict.summaries),
-        }
-    return _clean(detail)
 
 
 def _write_group(g: GroupCheck, folder: Path, plots: bool) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(folder / "check.json", json.dumps(_group_detail(g), indent=1) + "\n")
+    if g.check is None or not g.check.histograms:
+        return
     bins = pd.concat([h.frame() for h in g.check.histograms.values()], ignore_index=True)
     atomic_write_text(folder / "check.csv", bins.to_csv(index=False, float_format="%.6g"))
-    if plots and g.check.histograms:
+    if plots:
         from technorhythm.diagnostics import plots_checks as dplots
 
         dplots.plot_onset_profiles(g.check.histograms["onset"], folder / "onsets.png", title=g.name)

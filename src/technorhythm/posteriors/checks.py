@@ -41,6 +41,7 @@ __all__ = [
     "simulate_predictive",
     "check_group",
     "check_groups",
+    "group_verdict",
     "split_table",
 ]
 
@@ -110,13 +111,40 @@ def _verdict_sets(
     return summarize_sets(clips, groups, n_sets=n_sets).astype(np.float64), m
 
 
+def group_verdict(
+    name: str,
+    real: ClipBatch,
+    model: PredictiveModel,
+    *,
+    seed: int = 0,
+    n_sets: int = 100,
+    max_clips: int = 1024,
+    alpha: float = 0.05,
+) -> Verdict:
+    """The misspecification verdict of one group: its summaries against ``n_sets``
+    predictive sets of ``min(N, max_clips)`` clips (:func:`run_verdict`)."""
+    from technorhythm.summaries import SUMMARY_NAMES, summarize
+
+    x_pred, m = _verdict_sets(
+        real, model, n_sets=int(n_sets), max_clips=max_clips, seed=seed, name=name
+    )
+    return run_verdict(
+        summarize(real).astype(np.float64),
+        x_pred,
+        summary_names=SUMMARY_NAMES,
+        alpha=alpha,
+        n_clips=m,
+    )
+
+
 @dataclass(frozen=True)
 class GroupCheck:
-    """The checks of one group: measures, verdict and the flat headline row."""
+    """The checks of one group: measures (None when only the verdict ran), verdict and the
+    flat headline row."""
 
     name: str
     split: str | None
-    check: PredictiveCheck
+    check: PredictiveCheck | None
     verdict: Verdict | None
     row: dict[str, object]
 
@@ -154,42 +182,37 @@ def check_group(
     verdict_max_clips: int = 1024,
     alpha: float = 0.05,
     n_splits: int = 5,
+    verdict_only: bool = False,
 ) -> GroupCheck:
     """Every check of one group (see the module docstring).
 
     ``n_predictive``: clips in the predictive sets at least (the real group's size if larger).
     ``n_verdict_sets``: predictive sets for the verdict (0 switches it off).
+    ``verdict_only``: skip the measures (C2ST, D, histograms, overlap).
     """
-    from technorhythm.summaries import summarize
-
     t0 = time.perf_counter()
-    n_pred = max(len(real), int(n_predictive))
-    posterior, prior = simulate_predictive(real, model, n_clips=n_pred, seed=seed, name=name)
-    check = run_predictive_check(
-        real, posterior, prior, n_splits=n_splits, seed=group_seed(seed, name, 30)
-    )
+    check = None
+    if not verdict_only:
+        n_pred = max(len(real), int(n_predictive))
+        posterior, prior = simulate_predictive(real, model, n_clips=n_pred, seed=seed, name=name)
+        check = run_predictive_check(
+            real, posterior, prior, n_splits=n_splits, seed=group_seed(seed, name, 30)
+        )
     verdict = None
     if n_verdict_sets:
-        x_pred, m = _verdict_sets(
+        verdict = group_verdict(
+            name,
             real,
             model,
-            n_sets=int(n_verdict_sets),
-            max_clips=verdict_max_clips,
             seed=seed,
-            name=name,
-        )
-        from technorhythm.summaries import SUMMARY_NAMES
-
-        verdict = run_verdict(
-            summarize(real).astype(np.float64),
-            x_pred,
-            summary_names=SUMMARY_NAMES,
+            n_sets=n_verdict_sets,
+            max_clips=verdict_max_clips,
             alpha=alpha,
-            n_clips=m,
         )
     split = _split_of(real)
-    row: dict[str, object] = {"group": name, "split": split or ""}
-    row.update(check_predictive(check))
+    row: dict[str, object] = {"group": name, "split": split or "", "n_real": len(real)}
+    if check is not None:
+        row.update(check_predictive(check))
     if verdict is not None:
         row.update(verdict.as_row())
     row["seconds"] = time.perf_counter() - t0
@@ -205,6 +228,7 @@ def check_groups(
     verdict_max_clips: int = 1024,
     alpha: float = 0.05,
     progress: bool = False,
+    verdict_only: bool = False,
 ) -> CheckResult:
     """:func:`check_group` for each ``(name, real clips, predictive model)``."""
     from tqdm.auto import tqdm
@@ -222,6 +246,7 @@ def check_groups(
                 n_verdict_sets=n_verdict_sets,
                 verdict_max_clips=verdict_max_clips,
                 alpha=alpha,
+                verdict_only=verdict_only,
             )
         )
     options = {
@@ -230,6 +255,7 @@ def check_groups(
         "n_verdict_sets": int(n_verdict_sets),
         "verdict_max_clips": int(verdict_max_clips),
         "alpha": float(alpha),
+        "verdict_only": bool(verdict_only),
     }
     return CheckResult(tuple(out), options, {"total_s": time.perf_counter() - t0})
 

@@ -1,0 +1,141 @@
+"""False-alarm rate of the misspecification verdict on sets the model did make.
+
+Run::
+
+    .venv/bin/python benchmarks/validate_checks.py [--model MODEL_DIR] [--sizes 1 16 256]
+        [--interior 200] [--face-reps 4] [--out docs/img/checks]
+
+For each set size N it simulates packs the simulator made and fits them like real packs
+(``fit_groups`` with the model, then the verdict of ``check_fit(..., verdict_only=True)``):
+
+* **interior**: ``--interior`` packs, each at its own θ drawn from the prior;
+* **faces**: for every knob in turn and each of its two bounds, ``--face-reps`` packs at a θ
+  drawn from the prior with that knob set to the bound (ride 0, crash 0, swing 0, …).
+
+A calibrated verdict flags about ``alpha`` = 5 % of them. The baseline measured in the
+same run is that nominal rate: the table gives each observed rate with its exact binomial
+95 % interval, and the ratio to 5 %. Packs use clip streams far from any training stream.
+Writes ``verdict_false_alarms.csv`` (one row per pack) and ``verdict_calibration.json`` to
+``--out``; the last line printed is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import binomtest
+
+from technorhythm.clips import ClipBatch
+from technorhythm.inference import PosteriorEstimator, load_shipped
+from technorhythm.inference.prior import sample_prior
+from technorhythm.posteriors import check_fit, fit_groups
+from technorhythm.simulator import simulate
+
+ROOT = Path(__file__).resolve().parents[1]
+START_INDEX = 3 << 40
+"""First clip-stream index: far beyond the training and validation streams."""
+
+
+def design(n_interior: int, face_reps: int, bounds: np.ndarray, names, seed: int):
+    """θ (M, K) and a label per pack: ``interior`` or ``<knob>=low|high``."""
+    rng = np.random.default_rng(seed)
+    theta = [sample_prior(n_interior, rng, bounds)]
+    labels = ["interior"] * n_interior
+    for k, name in enumerate(names):
+        for side, value in (("low", bounds[k, 0]), ("high", bounds[k, 1])):
+            t = sample_prior(face_reps, rng, bounds)
+            t[:, k] = value
+            theta.append(t)
+            labels += [f"{name}={side}"] * face_reps
+    return np.concatenate(theta), labels
+
+
+def packs(theta: np.ndarray, n_clips: int, seed: int) -> ClipBatch:
+    """One pack of ``n_clips`` clips per θ row, labelled ``p00000``, …"""
+    batch = simulate(np.repeat(theta, n_clips, axis=0), seed=seed, start_index=START_INDEX)
+    names = np.repeat([f"p{i:05d}" for i in range(len(theta))], n_clips)
+    ids = [f"{p}#{j}" for p, j in zip(names, np.tile(np.arange(n_clips), len(theta)), strict=True)]
+    meta = pd.DataFrame({"pack": names, "clip_id": ids})
+    return ClipBatch(batch.velocity, batch.offset, batch.bpm, meta)
+
+
+def rate(flags: np.ndarray, alpha: float) -> dict:
+    k, n = int(flags.sum()), len(flags)
+    ci = binomtest(k, n, alpha).proportion_ci(0.95, method="exact") if n else None
+    return {
+        "n": n,
+        "flagged": k,
+        "rate": round(k / n, 4) if n else None,
+        "ci95": [round(ci.low, 4), round(ci.high, 4)] if ci else None,
+        "ratio_to_nominal": round(k / n / alpha, 2) if n else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", help="model directory (default: the shipped model)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 16, 256])
+    parser.add_argument("--interior", type=int, default=200)
+    parser.add_argument("--face-reps", type=int, default=4)
+    parser.add_argument("--verdict-sets", type=int, default=100)
+    parser.add_argument("--draws", type=int, default=300, help="posterior draws per pack")
+    parser.add_argument("--alpha", type=float, default=0.05)
+    parser.add_argument("--seed", type=int, default=20261201)
+    parser.add_argument("--out", default=str(ROOT / "docs" / "img" / "checks"))
+    args = parser.parse_args()
+    estimator = PosteriorEstimator.load(args.model) if args.model else load_shipped()
+    bounds = np.asarray(estimator.theta_bounds)
+    theta, labels = design(args.interior, args.face_reps, bounds, estimator.theta_names, args.seed)
+    rows = []
+    figures: dict = {"model": args.model or "shipped", "alpha": args.alpha, "sizes": {}}
+    for n in args.sizes:
+        start = time.perf_counter()
+        batch = packs(theta, n, args.seed + n)
+        fit = fit_groups(
+            batch, estimator=estimator, by="pack", n_samples=args.draws, seed=args.seed, n_cap=1024
+        )
+        result = check_fit(
+            fit, batch, n_verdict_sets=args.verdict_sets, alpha=args.alpha, verdict_only=True
+        )
+        table = result.table()
+        table["kind"] = ["interior" if lab == "interior" else "face" for lab in labels]
+        table["label"] = labels
+        table["n_clips"] = n
+        rows.append(table)
+        flags = table["flagged"].to_numpy(bool)
+        interior = table["kind"].eq("interior").to_numpy()
+        by_face = table[~interior].groupby("label")["flagged"].mean().sort_values(ascending=False)
+        figures["sizes"][f"N{n}"] = {
+            "interior": rate(flags[interior], args.alpha),
+            "faces": rate(flags[~interior], args.alpha),
+            "all": rate(flags, args.alpha),
+            "faces_most_flagged": {k: round(float(v), 2) for k, v in by_face.head(5).items()},
+            "seconds": round(time.perf_counter() - start, 1),
+        }
+        f = figures["sizes"][f"N{n}"]
+        print(
+            f"N = {n}: interior {f['interior']['flagged']}/{f['interior']['n']} flagged "
+            f"({f['interior']['rate']:.3f}, 95% CI {f['interior']['ci95']}), faces "
+            f"{f['faces']['flagged']}/{f['faces']['n']} ({f['faces']['rate']:.3f}, "
+            f"{f['faces']['ci95']}); most flagged faces {f['faces_most_flagged']}; "
+            f"{f['seconds']} s",
+            flush=True,
+        )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    keep = ["n_clips", "kind", "label", "group", "verdict_p", "flagged", "n_outside"]
+    keep += [c for c in rows[0].columns if c.startswith("p_")]
+    pd.concat(rows, ignore_index=True)[keep].to_csv(
+        out / "verdict_false_alarms.csv", index=False, float_format="%.4g"
+    )
+    (out / "verdict_calibration.json").write_text(json.dumps(figures, indent=2) + "\n")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
