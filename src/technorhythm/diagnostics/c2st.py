@@ -30,6 +30,7 @@ import pandas as pd
 
 from technorhythm.clips import INSTRUMENTS, N_BARS, STEPS_PER_BAR, ClipBatch
 from technorhythm.summaries import FEATURE_NAMES, clip_features
+from technorhythm.threads import limit_threads
 
 __all__ = [
     "C2ST_FEATURE_NAMES",
@@ -165,7 +166,7 @@ def run_c2st(
     gb_iter : boosting iterations.
     seed : seeds the subsample, the folds and the classifiers.
     """
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import StratifiedKFold
 
     xa = a if isinstance(a, np.ndarray) else c2st_features(a)
     xb = b if isinstance(b, np.ndarray) else c2st_features(b)
@@ -185,6 +186,15 @@ def run_c2st(
     cv = StratifiedKFold(int(folds), shuffle=True, random_state=sk_seed)
     models = _classifiers(sk_seed, gb_iter, len(y) - len(y) // folds)
     rows = []
+    with limit_threads(1):
+        rows = _cross_validate(x, y, cv, models, families, classifiers, family_classifiers)
+    return C2STResult(pd.DataFrame(rows), n_a=m, n_b=m, folds=int(folds))
+
+
+def _cross_validate(x, y, cv, models, families, classifiers, family_classifiers) -> list[dict]:
+    from sklearn.model_selection import cross_val_predict
+
+    rows = []
     for family in families:
         cols = family_columns(family)
         names = classifiers if family == "all" else family_classifiers
@@ -202,7 +212,7 @@ def run_c2st(
                     "n_features": len(cols),
                 }
             )
-    return C2STResult(pd.DataFrame(rows), n_a=m, n_b=m, folds=int(folds))
+    return rows
 
 
 def check_c2st(result: C2STResult) -> dict[str, object]:

@@ -41,6 +41,7 @@ from technorhythm.clips import INSTRUMENTS, STEPS_PER_BAR, ClipBatch
 from technorhythm.summaries.core import ACF_LAGS, COOC_LAGS
 from technorhythm.summaries.features import FEATURE_NAMES, clip_features
 from technorhythm.summaries.targets import TARGET_NAMES, target_stats, targets_from_stats
+from technorhythm.threads import limit_threads
 
 __all__ = [
     "DistanceWeights",
@@ -180,7 +181,8 @@ def mmd_squared(
     # float32: sbi materialises (m, n, d) difference tensors
     xs = torch.from_numpy(((x[:, keep] - mean[keep]) / sd[keep]).astype(np.float32))
     ys = torch.from_numpy(((y[:, keep] - mean[keep]) / sd[keep]).astype(np.float32))
-    return float(unbiased_mmd_squared(xs, ys))
+    with limit_threads(1):  # a few hundred rows: one thread is as fast and never oversubscribes
+        return float(unbiased_mmd_squared(xs, ys))
 
 
 def distance(
