@@ -111,7 +111,7 @@ class C2STResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _classifiers(seed: int, gb_iter: int, n_train: int):
+def _classifiers(seed: int, gb_iter: int, n_train: int) -> dict:
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -149,6 +149,7 @@ def run_c2st(
     folds: int = 5,
     max_clips: int = 256,
     gb_iter: int = 60,
+    family_gb_iter: int = 30,
     seed: int = 0,
 ) -> C2STResult:
     """C2ST of set ``a`` against set ``b`` (clips, or precomputed :func:`c2st_features` rows).
@@ -163,7 +164,7 @@ def run_c2st(
     family_classifiers : classifiers run on the other families (gradient boosting only
         by default, to bound the cost).
     folds : stratified cross-validation folds (at least 2; each class needs ``folds`` clips).
-    gb_iter : boosting iterations.
+    gb_iter, family_gb_iter : boosting iterations on ``all`` and on the other families.
     seed : seeds the subsample, the folds and the classifiers.
     """
     from sklearn.model_selection import StratifiedKFold
@@ -184,8 +185,11 @@ def run_c2st(
     x = np.concatenate([xa, xb])
     y = np.r_[np.zeros(m, dtype=np.int64), np.ones(m, dtype=np.int64)]
     cv = StratifiedKFold(int(folds), shuffle=True, random_state=sk_seed)
-    models = _classifiers(sk_seed, gb_iter, len(y) - len(y) // folds)
-    rows = []
+    n_train = len(y) - len(y) // folds
+    models = {
+        "all": _classifiers(sk_seed, gb_iter, n_train),
+        "family": _classifiers(sk_seed, family_gb_iter, n_train),
+    }
     with limit_threads(1):
         rows = _cross_validate(x, y, cv, models, families, classifiers, family_classifiers)
     return C2STResult(pd.DataFrame(rows), n_a=m, n_b=m, folds=int(folds))
@@ -197,9 +201,10 @@ def _cross_validate(x, y, cv, models, families, classifiers, family_classifiers)
     rows = []
     for family in families:
         cols = family_columns(family)
+        kind = "all" if family == "all" else "family"
         names = classifiers if family == "all" else family_classifiers
         for name in names:
-            pred = cross_val_predict(models[name], x[:, cols], y, cv=cv)
+            pred = cross_val_predict(models[kind][name], x[:, cols], y, cv=cv)
             correct = int((pred == y).sum())
             rows.append(
                 {
