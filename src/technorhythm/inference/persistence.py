@@ -48,6 +48,9 @@ __all__ = [
 
 MANIFEST_NAME = "manifest.json"
 WEIGHTS_NAME = "model.pt"
+VERDICT_CALIBRATION_NAME = "verdict_calibration.json"
+"""Optional: the model's calibration of the misspecification verdict, written by
+``benchmarks/validate_checks.py --record`` (see technorhythm.diagnostics.verdict)."""
 FORMAT_NAME = "technorhythm-posterior-estimator"
 SCHEMA_VERSION = 1
 RETRAIN_HINT = "technorhythm train --budget N --out MODEL_DIR"
@@ -239,4 +242,7 @@ def load_estimator(directory: str | Path):
     estimator.data_reference_ = manifest.get("data_reference")
     estimator.manifest_ = manifest
     estimator.posterior_ = None
+    calibration = Path(directory) / VERDICT_CALIBRATION_NAME
+    if calibration.is_file():
+        estimator.verdict_calibration_ = json.loads(calibration.read_text(encoding="utf-8"))
     return estimator
