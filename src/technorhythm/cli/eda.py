@@ -19,10 +19,12 @@ def _eda(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from technorhythm.atomic import atomic_write_text
+    from technorhythm.cli.paths import check_writable
     from technorhythm.corpus.dataset import load_dataset
     from technorhythm.summaries.eda import run_eda
     from technorhythm.summaries.plots import write_eda_plots
 
+    check_writable(args.out, "--out", folder=True)
     clips = load_dataset(args.dataset).clips
     by = None if args.by == "none" else args.by
     ks = tuple(int(k) for k in args.nmf_k.split(","))

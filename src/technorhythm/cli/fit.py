@@ -21,6 +21,15 @@ def _int_at_least(low: int):
 
 
 def _fit(args: argparse.Namespace) -> int:
+    from technorhythm.cli.paths import check_writable
+    from technorhythm.outdir import folder_lock
+
+    check_writable(args.out, "--out", folder=True)
+    with folder_lock(args.out):  # refuse a second writer now, not after the fit
+        return _fit_locked(args)
+
+
+def _fit_locked(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 

@@ -21,11 +21,15 @@ def _positive_int(text: str) -> int:
 def _train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from technorhythm.cli.paths import check_writable
     from technorhythm.inference.persistence import MANIFEST_NAME
     from technorhythm.inference.plots import plot_training_history
     from technorhythm.inference.training import train_estimator
 
     out = Path(args.out)
+    check_writable(out, "--out", folder=True)
+    if args.plot:
+        check_writable(args.plot, "--plot")
     if (out / MANIFEST_NAME).exists() and not args.force:
         raise FileExistsError(f"{out} already holds a model; pass --force to replace it")
     params = {

@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from technorhythm.atomic import atomic_path, atomic_write_text
+from technorhythm.outdir import replacing_folder
 from technorhythm.posteriors.arviz_adapter import (
     identification_table,
     load_inference_data,
@@ -77,18 +78,26 @@ def save_fit(
     forest: bool = True,
     overwrite: bool = False,
 ) -> dict[str, Any]:
-    """Write every output file of a fit to ``out_dir`` (created); returns the ``fit.json`` record.
+    """Write every output file of a fit to ``out_dir``; returns the ``fit.json`` record.
 
-    Each file is written atomically; ``fit.json`` comes last, so a folder with a
-    ``fit.json`` is complete. A folder that already holds a fit is refused unless
-    ``overwrite``; then group files of the old fit that the new one lacks are removed.
+    The files are written into a staging folder that replaces ``out_dir`` in one
+    atomic step, under a lock that refuses a second writer
+    (:func:`technorhythm.outdir.replacing_folder`): readers see the old fit or the
+    new one, never a mix. A folder that already holds a fit is refused unless
+    ``overwrite``; a non-empty folder without ``fit.json`` is never replaced.
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out} exists and is not a directory")
     if (out / "fit.json").exists() and not overwrite:
         raise FileExistsError(f"{out} already holds a fit; pass --force to replace it")
-    out.mkdir(parents=True, exist_ok=True)
+    with replacing_folder(out, lambda p: (p / "fit.json").is_file(), what="fit") as staging:
+        if (out / "fit.json").exists() and not overwrite:  # written while we waited
+            raise FileExistsError(f"{out} already holds a fit; pass --force to replace it")
+        return _write_fit(result, staging, dataset=dataset, forest=forest)
+
+
+def _write_fit(result: FitResult, out: Path, *, dataset: str | None, forest: bool) -> dict:
     idata = result.to_inference_data()
     save_inference_data(idata, out / "posterior.nc")
     files: dict[str, str] = {}
@@ -112,9 +121,6 @@ def save_fit(
             title=f"posterior by {result.by}",
             flagged=flagged,
         )
-    for stale in (out / "groups").glob("*.nc"):
-        if f"groups/{stale.name}" not in files.values():
-            stale.unlink()
     record = {
         "schema": FIT_SCHEMA,
         "schema_version": FIT_SCHEMA_VERSION,
