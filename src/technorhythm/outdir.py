@@ -108,7 +108,7 @@ def folder_lock(path: str | os.PathLike[str]) -> Iterator[None]:
         if fd is None:
             raise FolderLockedError(
                 f"{str(path)!r} is being written by {_holder(lock)}; wait for it to finish or "
-                f"choose another output folder (if no such process runs, remove {str(lock)!r})"
+                "choose another output folder"
             )
         info = {
             "pid": os.getpid(),
@@ -144,11 +144,12 @@ def recover_folder(path: str | os.PathLike[str]) -> None:
     if journal.is_file():
         try:
             record = json.loads(journal.read_text(encoding="utf-8"))
-            new = path.parent / record["new"]
+            candidates = [path.parent / record["new"], path.parent / record["old"]]
         except (OSError, ValueError, KeyError, TypeError):
-            new = None
-        if new is not None and not path.exists() and new.is_dir():
-            os.replace(new, path)  # the run was killed between its two renames
+            candidates = []
+        for folder in candidates:  # killed between the two renames: new first, else old
+            if not path.exists() and folder.is_dir():
+                os.replace(folder, path)
         journal.unlink()
     for stale in _siblings(path, "tmp") + _siblings(path, "old"):
         shutil.rmtree(stale, ignore_errors=True)
@@ -191,8 +192,14 @@ def swap_into_place(staging: Path, target: Path) -> None:
         old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
         old.rmdir()
         atomic_write_text(_journal(target), json.dumps({"new": staging.name, "old": old.name}))
-        os.rename(target, old)
-        os.rename(staging, target)
+        try:
+            os.rename(target, old)
+            os.rename(staging, target)
+        except BaseException:
+            if old.is_dir() and not target.exists():
+                os.rename(old, target)  # put the previous folder back
+            _journal(target).unlink(missing_ok=True)
+            raise
         _journal(target).unlink()
         shutil.rmtree(old, ignore_errors=True)
     _fsync_dir(target.parent)

@@ -13,6 +13,7 @@ clips), and its exact bytes are in the manifest's ``path_bytes`` column.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,7 +115,7 @@ def _clip_columns(result: dict, row: dict) -> dict:
         pack=np.full(n, row["pack"], object),
         license=np.full(n, row["license"], object),
         drum_channel=np.full(n, st.drum_channel, object),
-        _rel=np.full(n, row["_rel"], object),
+        _key=np.full(n, row["path_bytes"], object),
     )
     return cols
 
@@ -139,14 +140,15 @@ def assemble(plan: Plan, results: list[dict]):
         off.append(r["offset"])
         bpm.append(r["bpm"])
         metas.append(_clip_columns(r, row))
-    manifest = pd.DataFrame(plan.rows)
+    manifest = pd.DataFrame([{k: v for k, v in row.items() if k != "_rel"} for row in plan.rows])
     velocity = np.concatenate(vel) if vel else np.zeros((0, 5, 64), np.uint8)
     offset = np.concatenate(off) if off else np.zeros((0, 5, 64), np.float32)
     if metas:
         meta = pd.DataFrame({k: np.concatenate([m[k] for m in metas]) for k in metas[0]})
     else:
-        meta = pd.DataFrame({c: pd.Series(dtype=object) for c in ("source", "pack", "license",
-                                                                   "_rel")})  # fmt: skip
+        meta = pd.DataFrame(
+            {c: pd.Series(dtype=object) for c in ("source", "pack", "license", "_key")}
+        )
         for c in ("window", "start_tick", "rotation", "n_onsets"):
             meta[c] = pd.Series(dtype=np.int64)
     meta["clip_id"] = meta["source"].astype(str) + "#" + meta["window"].astype(str)
@@ -178,10 +180,10 @@ def _mark_duplicates(manifest: pd.DataFrame, dedupe_table: pd.DataFrame) -> None
 def _join_metadata(meta: pd.DataFrame, table: pd.DataFrame | None) -> pd.DataFrame:
     if table is not None:
         extra = table.rename(columns={c: f"csv_{c}" for c in table.columns if c in _OUR_COLUMNS})
-        joined = extra.reindex(meta["_rel"].to_numpy())
+        joined = extra.reindex([os.fsdecode(key) for key in meta["_key"]])
         for c in joined.columns:
             meta[c] = joined[c].fillna("").to_numpy(dtype=object)
-    meta = meta.drop(columns="_rel")
+    meta = meta.drop(columns="_key")
     meta = meta[[c for c in _CLIP_ORDER if c in meta.columns]
                 + [c for c in meta.columns if c not in _CLIP_ORDER]]  # fmt: skip
     for c in ("window", "n_onsets", "dropped_toms", "dropped_other", "merged_notes"):
@@ -212,5 +214,4 @@ def apply_dedupe(manifest: pd.DataFrame, clips, config: DedupeConfig, table):
     keep = np.ones(len(velocity), bool)
     keep[idx] = False
     meta = _join_metadata(meta.loc[keep].reset_index(drop=True), table)
-    manifest = manifest.drop(columns="_rel")
     return manifest, (velocity[keep], offset[keep], meta), dedupe_table

@@ -179,7 +179,7 @@ def _walk_track(data: bytes, i: int, end: int, tpq: int, budget: int) -> _Track:
             vel = data[i + 1]
             i += 2
             if (pitch | vel) & 0x80:
-                raise _Corrupt(f"note event at byte {i - 3} has a data byte >= 0x80")
+                raise _Corrupt(f"note event with a data byte >= 0x80 at byte {i - 2}")
             key = ((status & 0x0F) << 7) | pitch
             if high == 0x90 and vel:
                 on_time.append(tick)
