@@ -109,3 +109,34 @@ def test_unreadable_file_and_folder(tmp_path):
     assert m.loc["secret.mid", "code"] == "unreadable"
     assert m.loc["locked", "code"] == "unreadable-folder"
     assert m.loc["good.mid", "status"] == "ok"
+
+
+def test_unreadable_entries_without_permissions_tricks(tmp_path, monkeypatch):
+    """The same cases as above where the test runs as root (who can read anything)."""
+    from technorhythm.corpus import IngestConfig, file_job, scan
+
+    root = tmp_path / "in"
+    (root / "locked").mkdir(parents=True)
+    secret = drum_file(root / "secret.mid", four_on_floor(4))
+    real_scandir, real_open = os.scandir, os.open
+
+    def scandir(path):
+        if os.fspath(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    def deny(path, *args, **kwargs):
+        if os.fspath(path) == str(secret):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(scan.os, "scandir", scandir)
+    entries = {e.rel: e for e in scan_input(root)}
+    assert entries["locked"].code == "unreadable-folder"
+    assert "Permission denied" in entries["locked"].reason
+    monkeypatch.setattr(file_job.os, "open", deny)
+    result = file_job.process_file(str(secret), IngestConfig())
+    assert (result["code"], result["reason"]) == (
+        "unreadable",
+        "cannot read file: Permission denied",
+    )

@@ -204,11 +204,12 @@ def _walk_track(data: bytes, i: int, end: int, tpq: int, budget: int) -> _Track:
                 content_end = tick
     if i > end:
         raise _Corrupt(f"the last event of the track ending at byte {end} runs past its end")
-    default_length = max(1, tpq // 4)
-    for key, n in enumerate(open_count):
-        if n:
-            track.unreleased += n
-            note_end = max(note_end, last_on[key] + default_length)
+    if any(open_count):
+        default_length = max(1, tpq // 4)
+        for key, n in enumerate(open_count):
+            if n:
+                track.unreleased += n
+                note_end = max(note_end, last_on[key] + default_length)
     track.eot = tick
     track.end = max(note_end, content_end)
     track.events = events
