@@ -15,16 +15,23 @@ __all__ = ["register"]
 
 
 def _eda(args: argparse.Namespace) -> int:
+    from technorhythm.cli.paths import check_writable
+    from technorhythm.outdir import folder_lock
+
+    check_writable(args.out, "--out", folder=True)
+    with folder_lock(args.out):  # one writer per output folder
+        return _eda_locked(args)
+
+
+def _eda_locked(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
     from technorhythm.atomic import atomic_write_text
-    from technorhythm.cli.paths import check_writable
     from technorhythm.corpus.dataset import load_dataset
     from technorhythm.summaries.eda import run_eda
     from technorhythm.summaries.plots import write_eda_plots
 
-    check_writable(args.out, "--out", folder=True)
     clips = load_dataset(args.dataset).clips
     by = None if args.by == "none" else args.by
     ks = tuple(int(k) for k in args.nmf_k.split(","))
