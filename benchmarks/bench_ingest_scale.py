@@ -8,7 +8,8 @@ Usage::
 Generates, at run time and never committed, a synthetic corpus of small drum MIDI
 files (bytes written directly): 4- or 8-bar patterns from 20,000 one-bar
 templates, with 4–16 cells flipped in 80 % of the files (so exact and near
-duplicates occur across files), 1,000 files per pack folder. Every corpus also holds the pathological files of the robustness issue:
+duplicates occur across files), 1,000 files per pack folder. Every corpus also
+holds the pathological files of the robustness issue:
 
 * ``loop-4000x.mid``: one 4-bar loop repeated 4,000 times (~2 MB); before the
   linear-memory duplicate search, 2,000 repeats peaked at 3.3 GB;
