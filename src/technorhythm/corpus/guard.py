@@ -165,12 +165,15 @@ class IsolatedRunner:
     def __init__(self, config: IngestConfig) -> None:
         self.config = config
         self._worker: _Worker | None = None
+        self._stopped = False
 
     def run(self, paths: list[str]) -> list[dict]:
         """One result dict per path, in order (see :mod:`technorhythm.corpus.file_job`)."""
         results: list[dict] = []
         todo = list(paths)
         while todo:
+            if self._stopped:
+                raise InterruptedError("the ingest was stopped")
             if self._worker is None:
                 self._worker = _Worker(self.config)
             worker = self._worker
@@ -213,7 +216,9 @@ class IsolatedRunner:
             self._worker = None
 
     def kill(self) -> None:
-        """Stop the worker process at once (another thread may be waiting on it)."""
+        """Stop the worker process at once and start no other (another thread may be
+        waiting on it)."""
+        self._stopped = True
         worker = self._worker
         if worker is not None and worker.proc.poll() is None:
             worker.proc.kill()
