@@ -136,7 +136,7 @@ def test_unreadable_entries_without_permissions_tricks(tmp_path, monkeypatch):
     assert "Permission denied" in entries["locked"].reason
     monkeypatch.setattr(file_job.os, "open", deny)
     result = file_job.process_file(str(secret), IngestConfig())
-    assert (result["code"], result["reason"]) == (
+    assert (result.code, result.reason) == (
         "unreadable",
         "cannot read file: Permission denied",
     )

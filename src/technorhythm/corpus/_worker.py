@@ -103,9 +103,10 @@ def serve(process_file) -> None:
             except (BrokenPipeError, KeyboardInterrupt):
                 raise
             except BaseException as exc:  # MemoryError while pickling, say
-                _send(out, ("result", {"path": path, "code": "internal-error",
-                                       "reason": f"unexpected {type(exc).__name__}: {exc}",
-                                       "size_bytes": -1, "sha256": ""}))  # fmt: skip
+                from technorhythm.corpus.file_job import rejected_result
+
+                reason = f"unexpected {type(exc).__name__}: {exc}"
+                _send(out, ("result", rejected_result(path, "internal-error", reason)))
 
 
 def main() -> None:

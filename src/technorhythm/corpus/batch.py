@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable
 
 from technorhythm.corpus.config import IngestConfig
+from technorhythm.corpus.file_job import FileResult
 from technorhythm.corpus.guard import IsolatedRunner
 
 __all__ = ["ingest_chunk", "make_batches", "run_files"]
@@ -25,7 +26,7 @@ __all__ = ["ingest_chunk", "make_batches", "run_files"]
 _BATCH = 64  # files per request to a local worker: small, for an even load
 
 
-def ingest_chunk(root: str, rels: list[str], config: IngestConfig) -> list[dict]:
+def ingest_chunk(root: str, rels: list[str], config: IngestConfig) -> list[FileResult]:
     """Dask task: process a chunk of files in one isolated worker process."""
     runner = IsolatedRunner(config)
     try:
@@ -55,7 +56,7 @@ def _serve(runner: IsolatedRunner, root: str, tasks: queue.Queue, done: queue.Qu
 
 
 def _run_local(root: str, batches: list[list[str]], config: IngestConfig, workers: int,
-               advance: Callable[[int], None]) -> list[list[dict]]:  # fmt: skip
+               advance: Callable[[int], None]) -> list[list[FileResult]]:  # fmt: skip
     tasks: queue.Queue = queue.Queue()
     for k, batch in enumerate(batches):
         tasks.put((k, batch))
@@ -68,7 +69,7 @@ def _run_local(root: str, batches: list[list[str]], config: IngestConfig, worker
     ]
     for t in threads:
         t.start()
-    out: list[list[dict]] = [[] for _ in batches]
+    out: list[list[FileResult]] = [[] for _ in batches]
     try:
         for _ in batches:
             k, result = done.get()
@@ -86,7 +87,7 @@ def _run_local(root: str, batches: list[list[str]], config: IngestConfig, worker
 
 
 def _run_dask(root: str, rels: list[str], config: IngestConfig, scheduler: str,
-              advance: Callable[[int], None]) -> list[list[dict]]:  # fmt: skip
+              advance: Callable[[int], None]) -> list[list[FileResult]]:  # fmt: skip
     from distributed import Client
     from joblib import Parallel, delayed, parallel_config
 
@@ -108,8 +109,8 @@ def run_files(
     workers: int = 1,
     scheduler: str | None = None,
     progress: bool = False,
-) -> list[dict]:
-    """One result dict per relative path in ``rels``, in order."""
+) -> list[FileResult]:
+    """One :class:`~technorhythm.corpus.file_job.FileResult` per path in ``rels``, in order."""
     from tqdm.auto import tqdm
 
     if not rels:
@@ -124,5 +125,5 @@ def run_files(
         bar.close()
     results = [r for part in parts for r in part]
     for rel, r in zip(rels, results, strict=True):
-        r["path"] = rel
+        r.path = rel
     return results

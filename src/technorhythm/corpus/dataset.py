@@ -88,11 +88,10 @@ def clips_to_table(velocity: np.ndarray, offset: np.ndarray, meta: pd.DataFrame)
     n = len(velocity)
     vel = np.ascontiguousarray(velocity, dtype=np.uint8).reshape(n, _CELLS)
     off = np.ascontiguousarray(offset, dtype="<f4").reshape(n, _CELLS)
-    vel_col = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(_CELLS), n, [None, pa.py_buffer(vel.tobytes())]
-    )
+    # zero-copy: the Arrow buffers keep the numpy arrays alive
+    vel_col = pa.FixedSizeBinaryArray.from_buffers(pa.binary(_CELLS), n, [None, pa.py_buffer(vel)])
     off_col = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(4 * _CELLS), n, [None, pa.py_buffer(off.tobytes())]
+        pa.binary(4 * _CELLS), n, [None, pa.py_buffer(off)]
     )
     table = pa.Table.from_pandas(meta.reset_index(drop=True), preserve_index=False)
     table = table.replace_schema_metadata(None)

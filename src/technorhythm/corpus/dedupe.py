@@ -42,7 +42,8 @@ __all__ = ["DedupeConfig", "onset_hash", "find_duplicates", "jaccard"]
 
 _SCOPES = ("across-files", "corpus")
 _CHUNK = 4096  # clips per step of the chunked computations
-_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], np.uint8)
+_BLOCK = 512  # representatives decided together
+_BLOCK_PAIRS = 2_000_000  # candidate pairs verified at once, at most (~100 MB)
 
 
 @dataclass(frozen=True)
@@ -143,22 +144,24 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _minhash(bits: np.ndarray, n_hash: int, seed: int) -> np.ndarray:
-    """MinHash signatures (B, n_hash) of the onset cells of each row of ``bits`` (B, 320)."""
+    """MinHash signatures (B, n_hash) of the onset cells of each row of ``bits`` (B, 320).
+
+    Signature ``h`` of a row is the smallest rank, in the ``h``-th seeded random
+    permutation of the cells, of a cell the row sets (320 when it sets none).
+    Computed one cell at a time over the rows that set it: work in proportion to the
+    onsets, no (onsets × n_hash) intermediate.
+    """
     rng = np.random.default_rng(seed)
     n, n_cells = bits.shape
     ranks = np.argsort(rng.random((n_hash, n_cells)), axis=1).astype(np.int16)
     out = np.full((n, n_hash), n_cells, np.int16)
-    rows, cells = np.nonzero(bits)  # row-major: grouped by row
-    if rows.size == 0:
-        return out
-    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-    out[rows[starts]] = np.minimum.reduceat(np.ascontiguousarray(ranks.T)[cells], starts, axis=0)
+    by_cell = np.ascontiguousarray(np.asarray(bits, bool).T)
+    rank_of_cell = np.ascontiguousarray(ranks.T)
+    for cell in range(n_cells):
+        rows = np.flatnonzero(by_cell[cell])
+        if rows.size:
+            out[rows] = np.minimum(out[rows], rank_of_cell[cell])
     return out
-
-
-def _popcount(words: np.ndarray) -> np.ndarray:
-    """Set bits per row of an (N, 5) uint64 array."""
-    return _POPCOUNT[np.ascontiguousarray(words).view(np.uint8)].sum(axis=1, dtype=np.int64)
 
 
 def _band_keys(bits_of, n: int, config: DedupeConfig) -> np.ndarray:
@@ -176,27 +179,24 @@ def _band_keys(bits_of, n: int, config: DedupeConfig) -> np.ndarray:
 
 
 class _Buckets:
-    """Per band and bucket, the kept representatives in it (flat CSR layout, int64)."""
+    """Per band and bucket, the kept representatives in it (flat CSR layout)."""
 
     def __init__(self, keys: np.ndarray) -> None:
         n, n_bands = keys.shape
-        gid = np.empty((n, n_bands), np.int64)
+        gid = np.empty((n, n_bands), np.int32)  # 16 ids per clip: int32 halves the memory
         offset = 0
-        first_member = []
+        lonely = np.ones(n, bool)  # first in every one of its buckets: no candidate at all
         for b in range(n_bands):
-            uniq, inv = np.unique(keys[:, b], return_inverse=True)
+            uniq, first, inv = np.unique(keys[:, b], return_index=True, return_inverse=True)
             gid[:, b] = inv + offset
-            lowest = np.full(len(uniq), n, np.int64)
-            np.minimum.at(lowest, inv, np.arange(n))
-            first_member.append(lowest)
+            lonely &= first[inv] == np.arange(n)
             offset += len(uniq)
         self.gid = gid
         sizes = np.bincount(gid.ravel(), minlength=offset)
-        self.start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        self.count = np.zeros(offset, np.int64)
-        self.slots = np.empty(int(sizes.sum()), np.int64)
-        # a representative first in every one of its buckets can have no candidate
-        self.lonely = (np.concatenate(first_member)[gid] == np.arange(n)[:, None]).all(axis=1)
+        self.start = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        self.count = np.zeros(offset, np.int32)
+        self.slots = np.empty(int(sizes.sum()), np.int32)
+        self.lonely = lonely
 
     def add(self, reps: np.ndarray) -> None:
         """Record ``reps`` as kept: each joins its bucket of every band."""
@@ -208,22 +208,6 @@ class _Buckets:
             order
         ]
         np.add.at(self.count, gs, 1)
-
-    def add_one(self, rep: int) -> None:
-        """Record one kept representative (its buckets are distinct)."""
-        g = self.gid[rep]
-        self.slots[self.start[g] + self.count[g]] = rep
-        self.count[g] += 1
-
-    def kept_mates(self, rep: int) -> np.ndarray:
-        """Kept representatives that share a bucket with ``rep`` (may repeat)."""
-        g = self.gid[rep]
-        cnt = self.count[g]
-        total = int(cnt.sum())
-        if total == 0:
-            return np.zeros(0, np.int64)
-        first = np.repeat(self.start[g] - (np.cumsum(cnt) - cnt), cnt)
-        return self.slots[first + np.arange(total)]
 
 
 def _near_representatives(words: np.ndarray, file_codes: np.ndarray):
@@ -240,6 +224,93 @@ def _near_representatives(words: np.ndarray, file_codes: np.ndarray):
     return first[order], rank[inverse.ravel()]
 
 
+def _popcount(words: np.ndarray) -> np.ndarray:
+    """Set bits per row of an (N, 5) uint64 array."""
+    if hasattr(np, "bitwise_count"):  # numpy >= 2.0
+        return np.bitwise_count(words).sum(axis=1, dtype=np.int64)
+    table = np.array([bin(i).count("1") for i in range(256)], np.int64)
+    return table[np.ascontiguousarray(words).view(np.uint8)].sum(axis=1)
+
+
+def _block_matches(buckets: _Buckets, block: np.ndarray, words, files, pop, across, threshold):
+    """Earliest kept match (or -1) and its Jaccard for each rep of ``block``, among the
+    representatives kept before the block; verification vectorised over all pairs."""
+    g = buckets.gid[block]
+    cnt = buckets.count[g].ravel().astype(np.int64)
+    best = np.full(len(block), -1, np.int64)
+    sim = np.zeros(len(block))
+    total = int(cnt.sum())
+    if total == 0:
+        return best, sim
+    first = np.repeat(buckets.start[g].ravel() - (np.cumsum(cnt) - cnt), cnt)
+    mates = buckets.slots[first + np.arange(total)].astype(np.int64)
+    owner = np.repeat(np.repeat(np.arange(len(block)), g.shape[1]), cnt)
+    if across:
+        differ = files[mates] != files[block[owner]]
+        mates, owner = mates[differ], owner[differ]
+    hit = _jaccard_words(words, pop, mates, block[owner]) >= threshold  # pairs may repeat
+    earliest = np.full(len(block), len(words), np.int64)
+    np.minimum.at(earliest, owner[hit], mates[hit])
+    found = np.flatnonzero(earliest < len(words))
+    best[found] = earliest[found]
+    sim[found] = _jaccard_words(words, pop, best[found], block[found])
+    return best, sim
+
+
+def _jaccard_words(words, pop, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Jaccard similarity of the onset sets ``words[a]`` and ``words[b]``, pairwise."""
+    inter = _popcount(words[a] & words[b])
+    union = pop[a] + pop[b] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+
+
+def _next_block(buckets: _Buckets, todo: np.ndarray, at: int) -> np.ndarray:
+    """The next reps to decide together: up to ``_BLOCK`` of them and ``_BLOCK_PAIRS``
+    candidate pairs (at least one rep), so a block's memory stays bounded."""
+    window = todo[at : at + _BLOCK]
+    pairs = np.cumsum(buckets.count[buckets.gid[window]].sum(axis=1, dtype=np.int64))
+    return window[: max(1, int(np.searchsorted(pairs, _BLOCK_PAIRS, side="right")))]
+
+
+def _decide(buckets: _Buckets, words, files, across: bool, threshold: float):
+    """Keep or remove every representative, in order (see the module notes).
+
+    Reps go in blocks: matches among reps kept before the block are verified for the
+    whole block at once; matches inside the block are then settled in order.
+    """
+    n = len(words)
+    pop = _popcount(words)
+    patterns = [int.from_bytes(w.tobytes(), "little") for w in words]
+    file_list, pop_list = files.tolist(), pop.tolist()
+    dup, dup_sim = np.full(n, -1, np.int64), np.zeros(n)
+    todo, at = np.flatnonzero(~buckets.lonely), 0
+    while at < len(todo):
+        block = _next_block(buckets, todo, at)
+        at += len(block)
+        best, sim = _block_matches(buckets, block, words, files, pop, across, threshold)
+        inside: dict[int, list[int]] = {}  # bucket → reps kept earlier in this block
+        kept = []
+        for r, b, s, gids in zip(block.tolist(), best.tolist(), sim.tolist(),
+                                 buckets.gid[block].tolist(), strict=True):  # fmt: skip
+            for k in {k for g in gids for k in inside.get(g, ())}:
+                if (b >= 0 and k >= b) or (across and file_list[k] == file_list[r]):
+                    continue
+                inter = (patterns[k] & patterns[r]).bit_count()
+                union = pop_list[k] + pop_list[r] - inter
+                j = inter / union if union else 1.0
+                if j >= threshold:
+                    b, s = k, j
+            if b >= 0:
+                dup[r], dup_sim[r] = b, s
+            else:
+                kept.append(r)
+                for g in gids:
+                    inside.setdefault(g, []).append(r)
+        if kept:
+            buckets.add(np.array(kept, np.int64))
+    return dup, dup_sim
+
+
 def _near(velocity, alive, file_codes, config: DedupeConfig, across: bool):
     """Near-duplicates among ``alive`` clips: (rep removed-of or -1, sim) per alive clip."""
     words = _row_words(np.asarray(velocity)[alive] > 0)
@@ -254,23 +325,7 @@ def _near(velocity, alive, file_codes, config: DedupeConfig, across: bool):
     buckets = _Buckets(keys)
     del keys
     buckets.add(np.flatnonzero(buckets.lonely))
-    rep_dup = np.full(n, -1, np.int64)
-    rep_sim = np.zeros(n)
-    pop = _popcount(rep_words)
-    for r in np.flatnonzero(~buckets.lonely).tolist():
-        mates = buckets.kept_mates(r)
-        if across and mates.size:
-            mates = mates[rep_file[mates] != rep_file[r]]
-        if mates.size:
-            mates = np.unique(mates)  # ascending: the earliest match comes first
-            inter = _popcount(rep_words[mates] & rep_words[r])
-            union = pop[mates] + pop[r] - inter
-            sim = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
-            hit = np.flatnonzero(sim >= config.near_threshold)
-            if hit.size:
-                rep_dup[r], rep_sim[r] = mates[hit[0]], sim[hit[0]]
-                continue
-        buckets.add_one(r)
+    rep_dup, rep_sim = _decide(buckets, rep_words, rep_file, across, config.near_threshold)
     # every clip of a removed rep goes with it; in corpus scope, repeats of a kept
     # onset set within the batch are duplicates of its first clip (Jaccard 1)
     dup = np.where(rep_dup[rep_of] >= 0, rep_first[np.maximum(rep_dup[rep_of], 0)], -1)

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from technorhythm.corpus.config import IngestConfig
-from technorhythm.corpus.file_job import rejected_result
+from technorhythm.corpus.file_job import FileResult, rejected_result
 
 __all__ = ["IsolatedRunner", "WorkerStartError", "worker_command"]
 
@@ -167,9 +167,9 @@ class IsolatedRunner:
         self._worker: _Worker | None = None
         self._stopped = False
 
-    def run(self, paths: list[str]) -> list[dict]:
-        """One result dict per path, in order (see :mod:`technorhythm.corpus.file_job`)."""
-        results: list[dict] = []
+    def run(self, paths: list[str]) -> list[FileResult]:
+        """One result per path, in order (see :mod:`technorhythm.corpus.file_job`)."""
+        results: list[FileResult] = []
         todo = list(paths)
         while todo:
             if self._stopped:
@@ -194,7 +194,7 @@ class IsolatedRunner:
             todo = todo[got + 1 :]
         return results
 
-    def _failed(self, path: str, failure, worker: _Worker) -> dict:
+    def _failed(self, path: str, failure, worker: _Worker) -> FileResult:
         if failure is _TIMEOUT:
             worker.kill()
             return rejected_result(

@@ -253,6 +253,7 @@ def ingest(
     ) as staging:
         results = run_files(str(root), plan.to_read, config, workers, scheduler, progress)
         manifest, clips = assemble(plan, results)
+        del results  # the clip arrays now live in ``clips`` only
         manifest, clips, dedupe_table = apply_dedupe(manifest, clips, dedupe, plan.metadata)
         report = _report(out_dir, plan, manifest, clips[2], dedupe_table)
         _write(staging, root, plan, clips, manifest, dedupe_table, report, config, dedupe,

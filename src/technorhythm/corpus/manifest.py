@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from technorhythm.clips import N_INSTRUMENTS, N_STEPS
 from technorhythm.corpus.dedupe import DedupeConfig, find_duplicates, onset_hash
+from technorhythm.corpus.file_job import CLIP_RECORD, FileResult
 from technorhythm.corpus.packs import LicenceError, is_no_derivatives, licence_of
 from technorhythm.corpus.scan import Entry, display_path, path_bytes, text
 
@@ -106,75 +107,78 @@ def plan_rows(root, entries, packs, default_license, metadata, metadata_path, pa
     return Plan(rows, to_read, metadata, metadata_path, pack_by)
 
 
-def _clip_columns(result: dict, row: dict) -> dict:
-    n = len(result["velocity"])
-    st = result["stats"]
-    cols = dict(result["cols"])
-    cols.update(
-        source=np.full(n, row["path"], object),
-        pack=np.full(n, row["pack"], object),
-        license=np.full(n, row["license"], object),
-        drum_channel=np.full(n, st.drum_channel, object),
-        _key=np.full(n, row["path_bytes"], object),
-    )
-    return cols
+_SCALARS = ("bpm", "window", "start_tick", "rotation", "n_onsets", "dropped_toms",
+            "dropped_other", "merged_notes")  # fmt: skip
 
 
-def assemble(plan: Plan, results: list[dict]):
-    """(manifest, (velocity, offset, meta)) from the plan and the worker results."""
+def assemble(plan: Plan, results: list[FileResult]):
+    """(manifest, (velocity, offset, meta)) from the plan and the worker results.
+
+    Each result's clip record array is copied into preallocated arrays and dropped from
+    the result, so the clips are held once, not twice.
+    """
     by_rel = dict(zip(plan.to_read, results, strict=True))
-    vel, off, bpm, metas = [], [], [], []
+    n_total = sum(len(r.clips) for r in results if not r.code) // CLIP_RECORD.itemsize
+    velocity = np.zeros((n_total, N_INSTRUMENTS, N_STEPS), np.uint8)
+    offset = np.zeros((n_total, N_INSTRUMENTS, N_STEPS), np.float32)
+    scalars = np.zeros(n_total, CLIP_RECORD[list(_SCALARS)])
+    texts: dict[str, list] = {k: [] for k in ("source", "pack", "license", "drum_channel", "_key")}
+    at = 0
     for row in plan.rows:
         r = by_rel.get(row["_rel"])
         if r is None:
             continue
-        reason = "; ".join(x for x in (row["reason"], text(r["reason"])) if x)
-        row.update(size_bytes=r["size_bytes"], sha256=r["sha256"], reason=reason, code=r["code"])
-        if r["code"]:
+        reason = "; ".join(x for x in (row["reason"], text(r.reason)) if x)
+        row.update(size_bytes=r.size_bytes, sha256=r.sha256, reason=reason, code=r.code)
+        if r.code:
             row["status"] = "rejected"
             continue
-        st = r["stats"]
+        st, clips = r.stats, r.records()
+        r.clips = b""  # copied below; held once
+        n = len(clips)
         row.update({k: getattr(st, f) for k, f in _STAT_FIELDS.items()})
-        row.update(n_clips=len(r["velocity"]), drum_channel=st.drum_channel)
-        vel.append(r["velocity"])
-        off.append(r["offset"])
-        bpm.append(r["bpm"])
-        metas.append(_clip_columns(r, row))
+        row.update(n_clips=n, drum_channel=st.drum_channel)
+        velocity[at : at + n] = clips["velocity"]
+        offset[at : at + n] = clips["offset"]
+        scalars[at : at + n] = clips[list(_SCALARS)]
+        for key, value in (("source", row["path"]), ("pack", row["pack"]),
+                           ("license", row["license"]), ("drum_channel", st.drum_channel),
+                           ("_key", row["path_bytes"])):  # fmt: skip
+            texts[key] += [value] * n
+        at += n
     manifest = pd.DataFrame([{k: v for k, v in row.items() if k != "_rel"} for row in plan.rows])
-    velocity = np.concatenate(vel) if vel else np.zeros((0, 5, 64), np.uint8)
-    offset = np.concatenate(off) if off else np.zeros((0, 5, 64), np.float32)
-    if metas:
-        meta = pd.DataFrame({k: np.concatenate([m[k] for m in metas]) for k in metas[0]})
-    else:
-        meta = pd.DataFrame(
-            {c: pd.Series(dtype=object) for c in ("source", "pack", "license", "_key")}
-        )
-        for c in ("window", "start_tick", "rotation", "n_onsets"):
-            meta[c] = pd.Series(dtype=np.int64)
+    meta = pd.DataFrame({k: np.array(v, dtype=object) for k, v in texts.items()})
+    for name in _SCALARS:
+        meta[name] = scalars[name]
     meta["clip_id"] = meta["source"].astype(str) + "#" + meta["window"].astype(str)
-    meta["bpm"] = np.concatenate(bpm) if bpm else np.zeros(0)
     meta["time_signature"] = "4/4"
     meta["content_hash"] = onset_hash(velocity)
     return manifest, (velocity, offset, meta)
 
 
 def _mark_duplicates(manifest: pd.DataFrame, dedupe_table: pd.DataFrame) -> None:
-    gone_per_file = Counter(dedupe_table["source"].tolist())
+    """Update the rows of files that lost clips to duplicates (``duplicate`` when all)."""
+    gone = manifest["path"].map(dedupe_table["source"].value_counts()).fillna(0).astype(int)
+    rows = np.flatnonzero((manifest["status"] == "ok").to_numpy() & (gone.to_numpy() > 0))
+    if not rows.size:
+        return
     first_of = dedupe_table.drop_duplicates("source").set_index("source")["duplicate_of"]
-    for i in manifest.index[manifest["status"] == "ok"]:
-        f = manifest.at[i, "path"]
-        k = gone_per_file.get(f, 0)
-        if not k:
-            continue
-        n = manifest.at[i, "n_clips"]
-        note = f"{k} of {n} clips removed as duplicates of other files"
-        if k == n:
-            manifest.at[i, "status"] = "duplicate"
-            manifest.at[i, "code"] = "duplicate"
-            note = f"all {n} clips duplicate clips of other files (first: {first_of[f]})"
-        prev = manifest.at[i, "reason"]
-        manifest.at[i, "reason"] = f"{prev}; {note}" if prev else note
-        manifest.at[i, "n_clips"] = n - k
+    paths = manifest["path"].to_numpy()[rows]
+    k, n = gone.to_numpy()[rows], manifest["n_clips"].to_numpy()[rows]
+    prev = manifest["reason"].to_numpy()[rows]
+    notes = [
+        f"all {ni} clips duplicate clips of other files (first: {first_of[p]})"
+        if ki == ni
+        else f"{ki} of {ni} clips removed as duplicates of other files"
+        for p, ki, ni in zip(paths, k.tolist(), n.tolist(), strict=True)
+    ]
+    reasons = [f"{a}; {b}" if a else b for a, b in zip(prev, notes, strict=True)]
+    index = manifest.index[rows]
+    manifest.loc[index, "reason"] = reasons
+    manifest.loc[index, "n_clips"] = n - k
+    whole = index[k == n]
+    manifest.loc[whole, "status"] = "duplicate"
+    manifest.loc[whole, "code"] = "duplicate"
 
 
 def _join_metadata(meta: pd.DataFrame, table: pd.DataFrame | None) -> pd.DataFrame:

@@ -61,7 +61,7 @@ from technorhythm.corpus.windows import Tally, build_windows
 __all__ = ["FileStats", "clip_arrays", "clips_from_parsed", "read_midi"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileStats:
     """Per-file counts of what did not become a clip (for the manifest)."""
 
