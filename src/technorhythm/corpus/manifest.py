@@ -146,7 +146,8 @@ def assemble(plan: Plan, results: list[FileResult]):
                            ("_key", row["path_bytes"])):  # fmt: skip
             texts[key] += [value] * n
         at += n
-    manifest = pd.DataFrame([{k: v for k, v in row.items() if k != "_rel"} for row in plan.rows])
+    columns = [k for k in plan.rows[0] if k != "_rel"] if plan.rows else []
+    manifest = pd.DataFrame(plan.rows, columns=columns)  # _rel may hold surrogates: left out
     meta = pd.DataFrame({k: np.array(v, dtype=object) for k, v in texts.items()})
     for name in _SCALARS:
         meta[name] = scalars[name]
