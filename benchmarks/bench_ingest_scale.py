@@ -113,24 +113,51 @@ def templates(rng: np.random.Generator, n: int) -> np.ndarray:
     return t
 
 
-def generate(root: Path, n_files: int, seed: int = 0) -> float:
-    """Write ``n_files`` pattern files in pack folders of 1,000; returns the seconds taken."""
-    t0 = time.perf_counter()
+def file_patterns(n_files: int, seed: int = 0):
+    """(onset grid (5, steps), velocities, jitter ticks) of each generated file, in order."""
     rng = np.random.default_rng(seed)
     base = templates(rng, 20_000)
-    for k in range(n_files):
-        folder = root / f"pack_{k // 1000:03d}"
-        if k % 1000 == 0:
-            folder.mkdir(parents=True, exist_ok=True)
+    for _ in range(n_files):
         bars = 4 if rng.random() < 0.7 else 8
         grid = np.tile(base[rng.integers(len(base))], (1, bars))
         if rng.random() < 0.8:  # most files are variations, the rest exact copies of a template
             flips = rng.integers(0, grid.size, rng.integers(4, 16))
             grid.reshape(-1)[flips] ^= True
-        vel = rng.integers(40, 128, grid.shape)
-        jitter = rng.integers(0, 4, grid.shape)
+        yield grid, rng.integers(40, 128, grid.shape), rng.integers(0, 4, grid.shape)
+
+
+def generate(root: Path, n_files: int, seed: int = 0) -> float:
+    """Write ``n_files`` pattern files in pack folders of 1,000; returns the seconds taken."""
+    t0 = time.perf_counter()
+    for k, (grid, vel, jitter) in enumerate(file_patterns(n_files, seed)):
+        folder = root / f"pack_{k // 1000:03d}"
+        if k % 1000 == 0:
+            folder.mkdir(parents=True, exist_ok=True)
         (folder / f"f{k:06d}.mid").write_bytes(smf(events(grid, vel, jitter)))
     return time.perf_counter() - t0
+
+
+def dedupe_scaling(sizes: list[int]) -> dict:
+    """Seconds of ``find_duplicates`` alone on the generated patterns (no MIDI, no ingest).
+
+    Each file's grid is cut into 4-bar clips as ingestion would (rotation aside), so the
+    near-duplicate search meets the corpus's duplicates and shared skeleton.
+    """
+    from technorhythm.corpus.dedupe import find_duplicates
+
+    clips, files = [], []
+    for k, (grid, vel, _) in enumerate(file_patterns(max(sizes))):
+        for w in range(grid.shape[1] // 64):
+            clips.append(np.where(grid[:, w * 64 : (w + 1) * 64], vel[:, w * 64 : (w + 1) * 64], 0))
+            files.append(k)
+    velocity, files = np.asarray(clips, np.uint8), np.asarray(files)
+    out = {}
+    for n in sorted(sizes):
+        m = int(np.searchsorted(files, n))
+        t0 = time.perf_counter()
+        removed = len(find_duplicates(velocity[:m], files[:m]))
+        out[str(n)] = {"clips": m, "removed": removed, "s": round(time.perf_counter() - t0, 2)}
+    return out
 
 
 def write_pathological(folder: Path, seed: int = 1) -> dict[str, int]:
@@ -217,7 +244,18 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--workdir", type=Path, default=None, help="where to generate")
     parser.add_argument("--keep", action="store_true", help="keep the generated corpora")
+    parser.add_argument(
+        "--dedupe-only", action="store_true", help="time find_duplicates alone on the patterns"
+    )
     args = parser.parse_args()
+    if args.dedupe_only:
+        load = round(os.getloadavg()[0], 2)
+        result = dedupe_scaling(args.sizes)
+        for n, r in result.items():
+            print(f"{int(n):>7} files: {r['clips']} clips, find_duplicates {r['s']:.2f} s, "
+                  f"{r['removed']} removed", flush=True)  # fmt: skip
+        print(json.dumps({"dedupe_only": result, "load_avg_1min_before": load}))
+        return
     sizes = sorted(args.sizes)
     work = Path(tempfile.mkdtemp(prefix="bench-scale-", dir=args.workdir))
     figures: dict = {
