@@ -113,7 +113,7 @@ def test_unreadable_file_and_folder(tmp_path):
 
 def test_unreadable_entries_without_permissions_tricks(tmp_path, monkeypatch):
     """The same cases as above where the test runs as root (who can read anything)."""
-    from technorhythm.corpus import IngestConfig, file_job, scan
+    from technorhythm.corpus import IngestConfig, file_job, parse, scan
 
     root = tmp_path / "in"
     (root / "locked").mkdir(parents=True)
@@ -134,7 +134,7 @@ def test_unreadable_entries_without_permissions_tricks(tmp_path, monkeypatch):
     entries = {e.rel: e for e in scan_input(root)}
     assert entries["locked"].code == "unreadable-folder"
     assert "Permission denied" in entries["locked"].reason
-    monkeypatch.setattr(file_job.os, "open", deny)
+    monkeypatch.setattr(parse.os, "open", deny)
     result = file_job.process_file(str(secret), IngestConfig())
     assert (result.code, result.reason) == (
         "unreadable",

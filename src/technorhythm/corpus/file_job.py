@@ -11,15 +11,13 @@ unexpected exception is this file's ``internal-error``; it never escapes.
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
 from dataclasses import dataclass
 
 import numpy as np
 
 from technorhythm.clips import N_INSTRUMENTS, N_STEPS
 from technorhythm.corpus.config import IngestConfig, MidiRejected
-from technorhythm.corpus.parse import read_events
+from technorhythm.corpus.parse import read_capped, read_events
 from technorhythm.corpus.precheck import check_midi_bytes
 from technorhythm.corpus.read import FileStats, clip_arrays
 
@@ -69,35 +67,11 @@ def rejected_result(path: str, code: str, reason: str, **info) -> FileResult:
     return FileResult(path, code, reason, **info)
 
 
-def _read(path: str, config: IngestConfig, info: dict) -> bytes:
-    """The file's bytes; refuses non-regular files and files over the size cap unread."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fh.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise MidiRejected("not a regular file (it changed since the folder was listed)",
-                               "not-a-file")  # fmt: skip
-        info["size_bytes"] = st.st_size
-        if st.st_size > config.max_file_bytes:
-            raise MidiRejected(
-                f"file is {st.st_size:,} bytes, over the size cap of "
-                f"{config.max_file_bytes:,} bytes",
-                "too-large",
-            )
-        data = fh.read(config.max_file_bytes + 1)
-    if len(data) > config.max_file_bytes:  # grew since fstat
-        raise MidiRejected(
-            f"file is over the size cap of {config.max_file_bytes:,} bytes", "too-large"
-        )
-    info["size_bytes"] = len(data)
-    return data
-
-
 def process_file(path: str, config: IngestConfig) -> FileResult:
     """Read ``path`` into clips; see the module notes. Never raises for one file's faults."""
     info: dict = {"size_bytes": -1, "sha256": ""}
     try:
-        data = _read(path, config, info)
+        data = read_capped(path, config, info)
         info["sha256"] = hashlib.sha256(data).hexdigest()
         parsed = read_events(data, check_midi_bytes(data, config), config)
         del data

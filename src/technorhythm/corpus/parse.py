@@ -24,6 +24,7 @@ for the notes it keeps (capped by ``IngestConfig.max_notes``).
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,14 @@ import numpy as np
 from technorhythm.corpus.config import IngestConfig, MidiRejected
 from technorhythm.corpus.precheck import SmfLayout, check_midi_bytes
 
-__all__ = ["MAX_DEN_EXPONENT", "ParsedMidi", "parse_midi_bytes", "parse_midi_file"]
+__all__ = [
+    "MAX_DEN_EXPONENT",
+    "ParsedMidi",
+    "parse_midi_bytes",
+    "parse_midi_file",
+    "read_capped",
+    "read_events",
+]
 
 DRUM_CHANNEL = 9
 """Zero-based MIDI channel of General MIDI percussion (channel 10 to people)."""
@@ -66,7 +74,6 @@ class ParsedMidi:
     other_time: np.ndarray
     other_pitch: np.ndarray
     other_velocity: np.ndarray
-    n_events: int = 0
     unreleased_notes: int = 0
 
     @property
@@ -88,8 +95,7 @@ class _Corrupt(Exception):
 class _Track:
     """Everything one track contributes (filled by :func:`_walk_track`)."""
 
-    __slots__ = ("on_time", "on_key", "on_vel", "tempos", "sigs", "eot", "end", "events",
-                 "unreleased")  # fmt: skip
+    __slots__ = ("on_time", "on_key", "on_vel", "tempos", "sigs", "eot", "end", "unreleased")
 
     def __init__(self) -> None:
         self.on_time: list[int] = []
@@ -99,7 +105,6 @@ class _Track:
         self.sigs: list[tuple[int, int, int]] = []
         self.eot = 0
         self.end = 0
-        self.events = 0
         self.unreleased = 0
 
 
@@ -125,7 +130,7 @@ def _walk_track(data: bytes, i: int, end: int, tpq: int, budget: int) -> _Track:
     on_time, on_key, on_vel = track.on_time, track.on_key, track.on_vel
     open_count = [0] * 2048  # notes sounding per channel << 7 | pitch
     last_on = [0] * 2048
-    tick = running = events = 0
+    tick = running = 0
     note_end = content_end = 0
     while i < end:
         b = data[i]
@@ -140,7 +145,6 @@ def _walk_track(data: bytes, i: int, end: int, tpq: int, budget: int) -> _Track:
         else:
             tick += b
         status = data[i]
-        events += 1
         if status & 0x80:
             i += 1
             if status >= 0xF0:
@@ -212,7 +216,6 @@ def _walk_track(data: bytes, i: int, end: int, tpq: int, budget: int) -> _Track:
                 note_end = max(note_end, last_on[key] + default_length)
     track.eot = tick
     track.end = max(note_end, content_end)
-    track.events = events
     return track
 
 
@@ -270,7 +273,6 @@ def read_events(data: bytes, layout: SmfLayout, config: IngestConfig) -> ParsedM
         other_time=o_t,
         other_pitch=o_p,
         other_velocity=o_v,
-        n_events=sum(tr.events for tr in tracks),
         unreleased_notes=sum(tr.unreleased for tr in tracks),
     )
 
@@ -288,16 +290,39 @@ def parse_midi_bytes(data: bytes, config: IngestConfig | None = None) -> ParsedM
     return read_events(data, check_midi_bytes(data, config), config)
 
 
-def read_capped(path: str | Path, config: IngestConfig) -> bytes:
-    """The bytes of ``path``, refusing (``too-large``) before reading past the size cap."""
-    with open(path, "rb") as fh:
+def read_capped(path: str | Path, config: IngestConfig, info: dict | None = None) -> bytes:
+    """The bytes of the regular file ``path``, refused unread when over the size cap.
+
+    Opens without blocking (a FIFO put in the file's place is refused, not waited on)
+    and records the size in ``info["size_bytes"]`` when ``info`` is given.
+
+    Raises
+    ------
+    MidiRejected
+        ``not-a-file`` or ``too-large``.
+    OSError
+        When the file cannot be opened or read.
+    """
+    info = {} if info is None else info
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise MidiRejected("not a regular file (it changed since the folder was listed)",
+                               "not-a-file")  # fmt: skip
+        info["size_bytes"] = st.st_size
+        if st.st_size > config.max_file_bytes:
+            raise MidiRejected(
+                f"file is {st.st_size:,} bytes, over the size cap of "
+                f"{config.max_file_bytes:,} bytes",
+                "too-large",
+            )
         data = fh.read(config.max_file_bytes + 1)
-    if len(data) > config.max_file_bytes:
-        size = os.stat(path).st_size
+    if len(data) > config.max_file_bytes:  # grew since fstat
         raise MidiRejected(
-            f"file is {size:,} bytes, over the size cap of {config.max_file_bytes:,} bytes",
-            "too-large",
+            f"file is over the size cap of {config.max_file_bytes:,} bytes", "too-large"
         )
+    info["size_bytes"] = len(data)
     return data
 
 
