@@ -75,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # the reader went away (`technorhythm … | head`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except (ValueError, OSError, MemoryError, _arrow_error()) as exc:
         # Our errors are ValueError subclasses with messages written for people;
         # OSError covers every file-system failure (permissions, full disk, a folder
