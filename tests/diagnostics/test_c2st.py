@@ -68,7 +68,7 @@ def test_agrees_with_sbi_c2st():
         c2st(
             torch.as_tensor(xa, dtype=torch.float32),
             torch.as_tensor(xb, dtype=torch.float32),
-            classifier="mlp",
+            classifier="rf",
             seed=0,
         )
     )

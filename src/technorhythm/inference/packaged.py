@@ -16,6 +16,7 @@ from technorhythm.inference.persistence import (
     MANIFEST_NAME,
     ModelError,
     load_estimator,
+    safe_retrain_command,
 )
 
 __all__ = ["SHIPPED_DIR", "SHIPPED_RETRAIN_COMMAND", "load_shipped"]
@@ -48,7 +49,7 @@ def load_shipped() -> PosteriorEstimator:
     """
     if not (SHIPPED_DIR / MANIFEST_NAME).is_file():
         raise ModelError(
-            f"no shipped model found in {SHIPPED_DIR}; train one with `{SHIPPED_RETRAIN_COMMAND}`"
-            " or pass your own model directory"
+            f"no shipped model found in {SHIPPED_DIR}; train one with "
+            f"`{safe_retrain_command(SHIPPED_RETRAIN_COMMAND)}` and pass `--model MODEL_DIR`"
         )
     return load_estimator(SHIPPED_DIR)

@@ -43,6 +43,7 @@ __all__ = [
     "save_estimator",
     "load_estimator",
     "read_manifest",
+    "safe_retrain_command",
     "sha256_file",
 ]
 
@@ -54,6 +55,53 @@ VERDICT_CALIBRATION_NAME = "verdict_calibration.json"
 FORMAT_NAME = "technorhythm-posterior-estimator"
 SCHEMA_VERSION = 1
 RETRAIN_HINT = "technorhythm train --budget N --out MODEL_DIR"
+_DROP_WITH_VALUE = ("--plot",)
+_DROP_FLAGS = ("--force",)
+
+
+def safe_retrain_command(command: str) -> str:
+    """``command`` (a recorded ``technorhythm train`` line) made safe to copy and paste.
+
+    Other commands are returned unchanged.
+
+    The output folder becomes the placeholder ``MODEL_DIR`` (a recorded relative
+    path such as the shipped model's folder would overwrite whatever is there),
+    and ``--force`` and ``--plot PATH`` are dropped; the training settings stay.
+    """
+    import shlex
+
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return RETRAIN_HINT
+    if words[:2] != ["technorhythm", "train"]:
+        return command
+    out, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+            continue
+        name = word.split("=", 1)[0]
+        if name in _DROP_FLAGS:
+            continue
+        if name in (*_DROP_WITH_VALUE, "--out"):
+            skip = "=" not in word
+            if name == "--out":
+                out += ["--out", "MODEL_DIR"]
+            continue
+        out.append(word)
+    if "--out" not in out:
+        out += ["--out", "MODEL_DIR"]
+    return shlex.join(out)
+
+
+def _torch_load_failure(exc: BaseException) -> str:
+    """What went wrong in ``torch.load``, without torch's advice to trust the file."""
+    text = str(exc)
+    if "weights_only" in text or "Unsupported global" in text or "Unpickl" in type(exc).__name__:
+        return "it holds Python objects besides tensors (refused: loading them could run code)"
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return first[:300]
 
 
 class ModelError(ValueError):
@@ -168,12 +216,15 @@ def check_versions(manifest: dict[str, Any], directory: Path) -> None:
         f"version_hash: model {recorded.get('version_hash')!r}, "
         f"installed {current['version_hash']!r}"
     ]
-    command = (manifest.get("data_reference") or {}).get("command") or RETRAIN_HINT
+    command = safe_retrain_command(
+        (manifest.get("data_reference") or {}).get("command") or RETRAIN_HINT
+    )
     raise ModelVersionError(
         f"the model in {directory} was trained for a different prior/simulator/summaries "
         f"definition and would give wrong posteriors:\n  "
         + "\n  ".join(lines)
-        + f"\nRetrain it with:\n  {command}"
+        + f"\nRetrain it with:\n  {command}\n"
+        "(MODEL_DIR: a new folder) and pass `--model MODEL_DIR` to `technorhythm fit`."
     )
 
 
@@ -218,7 +269,9 @@ def load_estimator(directory: str | Path):
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for unreadable/unsafe files
-        raise ModelIntegrityError(f"{weights} could not be read as tensors: {exc}") from None
+        raise ModelIntegrityError(
+            f"{weights} could not be read as tensors: {_torch_load_failure(exc)}"
+        ) from None
     # Build the same architecture; dummy batches only fix the shapes (the z-scoring
     # buffers come from the state_dict, the logit transform from the prior bounds).
     mid = torch.as_tensor(bounds.mean(axis=1), dtype=torch.float32).repeat(2, 1)
