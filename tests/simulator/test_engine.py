@@ -94,13 +94,18 @@ def test_a_knob_at_its_bound_means_none_exactly(rng, prior_thetas):
     assert not on[:, SNARE][:, ~np.isin(np.arange(64) % 16, (4, 12))].any()  # no ghosts
 
 
-def test_hat_grid_is_the_same_in_every_beat_of_a_bar(rng, prior_thetas):
+def test_hat_grid_is_the_same_in_every_beat_of_a_loop_not_of_a_drummer(rng, prior_thetas):
     theta = prior_thetas(rng, 500, kick_min=0.0)
     theta[:, IDX["open_hat"]] = 0.0
-    b = simulate(theta, seed=8)
+    theta[:, IDX["variation"]] = 0.0
+    loop = simulate(theta, seed=8)
+    theta[:, IDX["variation"]] = 1.0
+    drummer = simulate(theta, seed=8)
     for row in (HH_CLOSED, CYMBAL):
-        beats = b.onsets[:, row].reshape(-1, 4, 4, 4)[:, :, :, 1:]  # skip the crash step
+        beats = loop.onsets[:, row].reshape(-1, 4, 4, 4)[:, :, :, 1:]  # skip the crash step
         assert (beats == beats[:, :, :1]).all()
+        beats = drummer.onsets[:, row].reshape(-1, 4, 4, 4)[:, :, :, 1:]
+        assert not (beats == beats[:, :, :1]).all(axis=(2, 3)).all()
 
 
 def test_accent_and_jitter_make_flat_and_human_dynamics():

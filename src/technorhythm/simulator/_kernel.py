@@ -105,6 +105,7 @@ def _kernel(
     n = dec.shape[0]
     per_clip = theta.shape[0] > 1
     src = np.zeros(4, np.int64)
+    own = np.zeros(4, np.bool_)
     on = np.zeros((8, 64), np.bool_)
     t_extra = np.zeros(16, np.int64)
     t_ghost = np.zeros(16, np.int64)
@@ -163,9 +164,13 @@ def _kernel(
             o = 16 * b
             k = math.floor(pulses + dec[c, sb, 0, 2] / 32768.0)
             k = min(max(k, 0), 8)
+            own[0] = False
+            for j in range(1, 4):
+                own[j] = dec[c, sb, 0, 2 + j] < t_var
             for p in range(16):
                 s = o + p
                 cls = p % 4
+                grid = p if own[p // 4] else cls
                 is_base = p % 2 == 0 and euclid[k, p // 2]
                 on[0, s] = is_base
                 on[1, s] = (not is_base) and dec[c, sb, 1, p] < t_extra[p]
@@ -176,8 +181,8 @@ def _kernel(
                     on[2, s] = False
                     on[3, s] = dec[c, sb, 2, p] < t_ghost[p]
                 on[5, s] = dec[c, sb, 4, p] < t_open[p]
-                on[4, s] = dec[c, sb, 3, cls] < t_hat[cls] and not on[5, s]
-                on[6, s] = dec[c, sb, 5, cls] < t_ride[cls]
+                on[4, s] = dec[c, sb, 3, grid] < t_hat[cls] and not on[5, s]
+                on[6, s] = dec[c, sb, 5, grid] < t_ride[cls]
                 on[7, s] = False
             crash = dec[c, b, 0, 1] < (t_crash0 if b == 0 else t_crash)
             on[7, o] = crash

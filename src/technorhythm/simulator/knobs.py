@@ -230,8 +230,8 @@ KNOBS: tuple[Knob, ...] = (
         1.0,
         0.5,
         "fraction",
-        "Closed-hat 8th grid, the same in every beat of a bar: none (0), off-beat 8ths "
-        "(0.5), all 8ths (1).",
+        "Closed-hat 8th grid: none (0), off-beat 8ths (0.5), all 8ths (1); every beat plays "
+        "it the same unless it varies (see variation).",
         "closed-hat onsets on the 8th-note grid",
         "hat 8ths",
     ),
@@ -241,8 +241,8 @@ KNOBS: tuple[Knob, ...] = (
         1.0,
         0.0,
         "probability",
-        "Chance of closed-hat 16th fills: each of the 'e' and 'a' of the beat, the same in "
-        "every beat of a bar.",
+        "Chance of closed-hat 16th fills on each of the 'e' and 'a' of the beat (the same in "
+        "every beat unless it varies, see variation).",
         "closed-hat onsets on off-beat 16ths",
         "hat 16ths",
     ),
@@ -264,8 +264,8 @@ KNOBS: tuple[Knob, ...] = (
         1.0,
         0.0,
         "fraction",
-        "Ride grid, the same in every beat of a bar: none (0), quarters (1/3), 8ths (2/3), "
-        "16ths (1).",
+        "Ride grid: none (0), quarters (1/3), 8ths (2/3), 16ths (1); shared by the beats "
+        "like the hat grid.",
         "cymbal onsets off the bar downbeats",
         "ride",
     ),
@@ -287,9 +287,10 @@ KNOBS: tuple[Knob, ...] = (
         1.0,
         0.2,
         "probability",
-        "Chance that each of bars 2-4 is drawn afresh instead of repeating bar 1 "
-        "(a strict loop at 0, a drummer's non-repeating bars at 1).",
-        "bars whose pattern differs from bar 1",
+        "Chance that each of bars 2-4 is drawn afresh instead of repeating bar 1, and that "
+        "each of beats 2-4 plays its own hats and ride instead of beat 1's (a strict loop at "
+        "0, a drummer's non-repeating bars at 1).",
+        "bars whose kick, snare and open-hat pattern differs from bar 1",
         "bar variation",
     ),
 )

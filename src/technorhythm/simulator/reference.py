@@ -13,7 +13,9 @@ stream (:mod:`technorhythm.simulator.streams`):
 bars
     bar 1 is drawn; each of bars 2–4 is drawn afresh with probability ``variation`` and
     otherwise repeats bar 1's pattern decisions (crashes, velocity and timing noise stay
-    its own).
+    its own). Within a bar, each of beats 2–4 plays the hat and ride decisions of beat 1
+    unless, with probability ``variation``, it decides on its own (a drummer's beats
+    differ; a loop's do not).
 kick
     a metric base of ``k = floor(kick_pulses + u)`` Euclidean pulses E(k, 8) on the
     bar's 8th notes (accented), plus extra kicks on the other steps with
@@ -22,13 +24,14 @@ snare
     beats 2 and 4 with ``backbeat`` (accented); ghost notes on every other step with
     ``snare_ghosts × GHOST_WEIGHT[pos]`` (unaccented).
 closed hats
-    one decision per beat class, shared by the four beats of the bar: the off-beat 8th
-    and the beat follow ``hat_8ths``, the 'e' and the 'a' follow ``hat_16ths``.
+    one decision per beat class, shared by the beats of the bar that do not decide on
+    their own (see bars): the off-beat 8th and the beat follow ``hat_8ths``, the 'e' and
+    the 'a' follow ``hat_16ths``.
 open hats
     each step with ``open_hat × OPEN_WEIGHT[pos]``; an open hat chokes the closed hat on
     its step.
 cymbals
-    ride per beat class, shared by the beats of the bar: quarters, 8ths, 16ths as
+    ride per beat class, shared like the hats: quarters, 8ths, 16ths as
     ``ride`` rises through thirds; a crash on each bar downbeat with ``crash``
     (``min(1, 2·crash)`` on bar 1), replacing the ride there.
 velocity
@@ -62,7 +65,8 @@ OFFSET_LIMIT = 15.0 / 32.0
 step even after MIDI tick quantisation (and stays inside the clip type's [-0.5, 0.5))."""
 
 BAR, KICK, SNARE, HAT, OPEN, RIDE = range(6)  # decision fields, as in streams.FIELDS
-VARIATION_U, CRASH_U = 0, 1  # positions in the bar field
+VARIATION_U, CRASH_U = 0, 1  # positions in the bar field (PULSE_UNIFORM is 2)
+OWN_BEAT_U = 3  # bar field positions 3, 4, 5: does beat 2, 3, 4 decide hats and ride alone
 
 
 def threshold(p: float) -> int:
@@ -93,9 +97,13 @@ def _onsets(theta: Mapping[str, float], dec: np.ndarray) -> np.ndarray:
         d = dec[src]
         pulses = math.floor(theta["kick_pulses"] + d[BAR, PULSE_UNIFORM] / 32768.0)
         base = pt.EUCLID_8THS[min(max(pulses, 0), 8)]
+        own_beat = [False] + [
+            d[BAR, OWN_BEAT_U + j] < threshold(theta["variation"]) for j in range(3)
+        ]
         for pos in range(STEPS_PER_BAR):
             s = STEPS_PER_BAR * b + pos
             cls = pos % 4
+            grid = pos if own_beat[pos // 4] else cls  # which hat/ride uniform decides
             is_base = pos % 2 == 0 and bool(base[pos // 2])
             on[0, s] = is_base
             on[1, s] = not is_base and d[KICK, pos] < t_extra[pos]
@@ -104,8 +112,8 @@ def _onsets(theta: Mapping[str, float], dec: np.ndarray) -> np.ndarray:
             else:
                 on[3, s] = d[SNARE, pos] < t_ghost[pos]
             on[5, s] = d[OPEN, pos] < t_open[pos]
-            on[4, s] = d[HAT, cls] < t_hat[cls] and not on[5, s]  # the open hat chokes
-            on[6, s] = d[RIDE, cls] < t_ride[cls]
+            on[4, s] = d[HAT, grid] < t_hat[cls] and not on[5, s]  # the open hat chokes
+            on[6, s] = d[RIDE, grid] < t_ride[cls]
         crash = dec[b, BAR, CRASH_U] < threshold(crash_p[b])  # the bar's own, never repeated
         on[7, STEPS_PER_BAR * b] = crash
         if crash:

@@ -17,12 +17,14 @@ normal quantile table, and so is velocity noise. Layout per clip, in order:
 field, shape                    type    use
 ==============================  ======  ============================================
 ``decisions`` (4 bars, 6, 16)   uint16  per bar, fields in :data:`FIELDS` order
- - ``bar``                              [0] variation, [1] crash, [2] kick pulse count
+ - ``bar``                              [0] variation, [1] crash, [2] kick pulse count,
+                                        [3..5] beats 2-4 decide hats and ride alone
  - ``kick``                             extra kick per position
  - ``snare``                            pos 4, 12: backbeat; others: ghost snare
- - ``hat``                              [0..3] closed hat per beat class
+ - ``hat``                              [0..3] closed hat per beat class, [4..15] per
+                                        position of a beat that decides alone
  - ``open``                             open hat per position
- - ``ride``                             [0..3] ride per beat class
+ - ``ride``                             as ``hat``, for the ride
 ``timing`` (5, 64)              uint16  Gaussian timing noise per instrument and step
 ``velocity`` (5, 64)            uint16  Gaussian velocity noise per instrument and step
 ==============================  ======  ============================================
