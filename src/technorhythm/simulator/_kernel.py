@@ -135,6 +135,7 @@ def _kernel(
             t_ride[3] = t_ride[1]
             t_back = _thr(th[cols[BACKBEAT]])
             t_var = _thr(th[cols[VARIATION]])
+            t_own = _thr(th[cols[VARIATION]] * th[cols[VARIATION]])
             t_crash0 = _thr(min(1.0, 2.0 * th[cols[CRASH]]))
             t_crash = _thr(th[cols[CRASH]])
             pulses = th[cols[PULSES]]
@@ -166,7 +167,7 @@ def _kernel(
             k = min(max(k, 0), 8)
             own[0] = False
             for j in range(1, 4):
-                own[j] = dec[c, sb, 0, 2 + j] < t_var
+                own[j] = dec[c, sb, 0, 2 + j] < t_own
             for p in range(16):
                 s = o + p
                 cls = p % 4

@@ -287,9 +287,9 @@ KNOBS: tuple[Knob, ...] = (
         1.0,
         0.2,
         "probability",
-        "Chance that each of bars 2-4 is drawn afresh instead of repeating bar 1, and that "
-        "each of beats 2-4 plays its own hats and ride instead of beat 1's (a strict loop at "
-        "0, a drummer's non-repeating bars at 1).",
+        "Chance that each of bars 2-4 is drawn afresh instead of repeating bar 1; its square "
+        "is the chance that each of beats 2-4 plays its own hats and ride instead of beat 1's "
+        "(a strict loop at 0, a drummer's non-repeating bars and beats at 1).",
         "bars whose kick, snare and open-hat pattern differs from bar 1",
         "bar variation",
     ),

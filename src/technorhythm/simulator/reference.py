@@ -14,8 +14,8 @@ bars
     bar 1 is drawn; each of bars 2–4 is drawn afresh with probability ``variation`` and
     otherwise repeats bar 1's pattern decisions (crashes, velocity and timing noise stay
     its own). Within a bar, each of beats 2–4 plays the hat and ride decisions of beat 1
-    unless, with probability ``variation``, it decides on its own (a drummer's beats
-    differ; a loop's do not).
+    unless, with probability ``variation²``, it decides on its own (a drummer's beats
+    differ; those of a loop, even one whose bars vary, hardly ever do).
 kick
     a metric base of ``k = floor(kick_pulses + u)`` Euclidean pulses E(k, 8) on the
     bar's 8th notes (accented), plus extra kicks on the other steps with
@@ -97,9 +97,8 @@ def _onsets(theta: Mapping[str, float], dec: np.ndarray) -> np.ndarray:
         d = dec[src]
         pulses = math.floor(theta["kick_pulses"] + d[BAR, PULSE_UNIFORM] / 32768.0)
         base = pt.EUCLID_8THS[min(max(pulses, 0), 8)]
-        own_beat = [False] + [
-            d[BAR, OWN_BEAT_U + j] < threshold(theta["variation"]) for j in range(3)
-        ]
+        t_own = threshold(theta["variation"] * theta["variation"])
+        own_beat = [False] + [d[BAR, OWN_BEAT_U + j] < t_own for j in range(3)]
         for pos in range(STEPS_PER_BAR):
             s = STEPS_PER_BAR * b + pos
             cls = pos % 4
