@@ -99,7 +99,7 @@ def _clip01(x):
 
 
 def _kernel(
-    dec, z_time, z_vel, theta, cols, step, extra_w, ghost_w, open_w, weakness, layer_row,
+    dec, z_time, z_vel, theta, cols, step, extra_w, ghost_w, open_w, weakness, row_layers,
     kick_layer, normal, euclid, limit, floor_, range_, vel, off,
 ):  # fmt: skip
     n = dec.shape[0]
@@ -112,7 +112,6 @@ def _kernel(
     t_open = np.zeros(16, np.int64)
     t_hat = np.zeros(4, np.int64)
     t_ride = np.zeros(4, np.int64)
-    base_v = np.zeros((8, 16), np.float64)
     push = np.zeros(5, np.float32)
     lim = np.float32(limit)
     for c in range(n):
@@ -142,10 +141,6 @@ def _kernel(
             level = floor_ + range_ * th[cols[INTENSITY]]
             kick = min(127.0, level * th[cols[KICK_LEVEL]])
             accent = th[cols[ACCENT]]
-            for layer in range(8):
-                lv = kick if kick_layer[layer] else level
-                for p in range(16):
-                    base_v[layer, p] = lv * (1.0 - accent * weakness[layer, p])
             jitter = th[cols[JITTER]]
             swing = np.float32(th[cols[SWING]])
             humanize_ms = th[cols[HUMANIZE]]
@@ -189,16 +184,23 @@ def _kernel(
             on[7, o] = crash
             if crash:
                 on[6, o] = False
+        # every cell written once: each row has at most one sounding layer per step
         for row in range(5):
+            first = row_layers[row, 0]
+            second = row_layers[row, 1]
             for s in range(64):
-                vel[c, row, s] = 0
-                off[c, row, s] = np.float32(0.0)
-        for layer in range(8):
-            row = layer_row[layer]
-            for s in range(64):
-                if not on[layer, s]:
+                layer = -1
+                if on[first, s]:
+                    layer = first
+                elif second >= 0 and on[second, s]:
+                    layer = second
+                if layer < 0:
+                    vel[c, row, s] = 0
+                    off[c, row, s] = np.float32(0.0)
                     continue
-                v = base_v[layer, s % 16] + jitter * np.float64(normal[z_vel[c, row, s]])
+                lv = kick if kick_layer[layer] else level
+                v = lv * (1.0 - accent * weakness[layer, s % 16])
+                v = v + jitter * np.float64(normal[z_vel[c, row, s]])
                 vel[c, row, s] = min(max(np.int64(np.rint(v)), 1), 127)
                 x = normal[z_time[c, row, s]] * sp + swing * np.float32(s % 2) + push[row]
                 if x > lim:

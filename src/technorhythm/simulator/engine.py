@@ -47,6 +47,11 @@ FAST_PATH = _kernel.AVAILABLE
 _LOW = np.array([k.low for k in KNOBS])
 _HIGH = np.array([k.high for k in KNOBS])
 _KICK_LAYER = np.isin(np.arange(len(pt.LAYERS)), pt.KICK_LAYERS)
+_ROW_LAYERS = np.full((N_INSTRUMENTS, 2), -1, dtype=np.int64)
+"""The (at most two) layers of each output row, -1 padded: kick + extra kick, snare + ghost,
+closed hat, open hat, ride + crash."""
+for _layer, _row in enumerate(pt.ROW_OF_LAYER):
+    _ROW_LAYERS[_row, int(_ROW_LAYERS[_row, 0] >= 0)] = _layer
 
 
 def coerce_theta(theta: object, n: int | None = None) -> tuple[np.ndarray, int]:
@@ -208,7 +213,7 @@ def _simulate_block(
         pt.GHOST_WEIGHT,
         pt.OPEN_WEIGHT,
         pt.WEAKNESS,
-        pt.ROW_OF_LAYER,
+        _ROW_LAYERS,
         _KICK_LAYER,
         NORMAL_TABLE,
         pt.EUCLID_8THS,
