@@ -1,4 +1,15 @@
-"""Neural posterior estimation (sbi) of the simulator knobs from set-level summaries.
+"""Neural posterior estimation (sbi) of the simulator knobs: the population model.
+
+* :class:`Population` — a pack as a population of loops: per knob a censored normal with
+  a location and a spread (ψ), mass on the bounds included.
+* :class:`PopulationEstimator` — amortised p(ψ | pack) and p(θ_i | loop, pack);
+  :func:`simulate_population_sets` makes its training data, :func:`train_population` trains
+  it, :func:`load_shipped` loads the packaged model.
+* :mod:`technorhythm.inference.hierarchical` — the per-loop route: one-θ NPE draws of every
+  loop combined in a hierarchical PyMC model (measured against the amortised route).
+
+The one-θ pieces below remain: the per-loop estimator of that route is a
+:class:`PosteriorEstimator` trained on sets of one clip.
 
 * :func:`prior` — uniform over the knob registry's bounds (knob units).
 * :func:`observe` / :func:`observe_sets` — x of a set of clips: summaries + log2(N)/10,
