@@ -9,16 +9,18 @@ from technorhythm.inference.population import hyper_names
 from technorhythm.posteriors.arviz_adapter import (
     PosteriorFileError,
     hyper_array,
-    identification_table,
     load_inference_data,
-    loop_table,
     loops_array,
-    population_table,
-    posterior_correlations,
     save_inference_data,
     select_group,
     summary_table,
     to_inference_data,
+)
+from technorhythm.posteriors.tables import (
+    identification_table,
+    loop_table,
+    population_table,
+    posterior_correlations,
     uniform_prior_sd,
 )
 from technorhythm.simulator.knobs import KNOB_NAMES, KNOBS

@@ -33,6 +33,16 @@ def _embedding(text: str) -> tuple[int, ...]:
     return widths
 
 
+def _passes(text: str) -> int | None:
+    """``"none"`` → None (fully autoregressive); ``"2"`` → 2 (coupling)."""
+    if text.strip().lower() == "none":
+        return None
+    value = _positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"passes must be none or at least 2; got {text!r}")
+    return value
+
+
 def _train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -48,12 +58,14 @@ def _train(args: argparse.Namespace) -> int:
         "num_transforms": args.num_transforms,
         "num_bins": args.num_bins,
         "embedding_features": list(args.embedding),
+        "passes": args.passes,
         "training_batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
         "stop_after_epochs": args.stop_after_epochs,
         "max_num_epochs": args.max_epochs,
     }
     loop = {
+        "model": args.loop_model,
         "hidden_features": args.loop_hidden_features,
         "num_transforms": args.loop_transforms,
         "max_num_epochs": args.loop_max_epochs,
@@ -141,7 +153,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=_embedding,
         default=tuple(PACK_DEFAULTS["embedding_features"]),
         metavar="W1,W2",
-        help="hidden widths of a fully connected embedding of the observation (default none)",
+        help="hidden widths of a fully connected embedding of the observation, or none "
+        f"(default {','.join(map(str, PACK_DEFAULTS['embedding_features'])) or 'none'})",
+    )
+    g.add_argument(
+        "--passes",
+        type=_passes,
+        default=PACK_DEFAULTS["passes"],
+        help="2: coupling transforms (fast to sample); none: fully autoregressive "
+        f"(default {PACK_DEFAULTS['passes']})",
     )
     g.add_argument("--batch-size", type=_positive_int, default=PACK_DEFAULTS["training_batch_size"])
     g.add_argument("--learning-rate", type=float, default=PACK_DEFAULTS["learning_rate"])
@@ -153,6 +173,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--max-epochs", type=_positive_int, default=PACK_DEFAULTS["max_num_epochs"])
     g = p.add_argument_group("loop network")
+    g.add_argument(
+        "--loop-model",
+        choices=("mdn", "nsf"),
+        default=LOOP_DEFAULTS["model"],
+        help="mixture density network (fast) or neural spline flow",
+    )
     g.add_argument(
         "--loop-hidden-features", type=_positive_int, default=LOOP_DEFAULTS["hidden_features"]
     )

@@ -5,11 +5,12 @@
 * :class:`PopulationEstimator` — amortised p(ψ | pack) and p(θ_i | loop, pack);
   :func:`simulate_population_sets` makes its training data, :func:`train_population` trains
   it, :func:`load_shipped` loads the packaged model.
-* :mod:`technorhythm.inference.hierarchical` — the per-loop route: one-θ NPE draws of every
-  loop combined in a hierarchical PyMC model (measured against the amortised route).
+* :mod:`technorhythm.inference.loop_npe` — the one-loop posterior of the per-loop route,
+  whose draws :mod:`technorhythm.posteriors.hierarchical_pymc` combines in PyMC (the
+  measured alternative to the amortised route).
 
-The one-θ pieces below remain: the per-loop estimator of that route is a
-:class:`PosteriorEstimator` trained on sets of one clip.
+The one-θ :class:`PosteriorEstimator` (every clip of a set from one θ) remains for sets
+that are known to come from one knob setting.
 
 * :func:`prior` — uniform over the knob registry's bounds (knob units).
 * :func:`observe` / :func:`observe_sets` — x of a set of clips: summaries + log2(N)/10,
@@ -34,7 +35,21 @@ from technorhythm.inference.persistence import (
     ModelIntegrityError,
     ModelVersionError,
 )
+from technorhythm.inference.population import Population, hyper_bounds, hyper_names
+from technorhythm.inference.population_data import (
+    PopulationData,
+    PopulationPlan,
+    simulate_population_sets,
+)
+from technorhythm.inference.population_estimator import PopulationEstimator
+from technorhythm.inference.population_training import train_population
 from technorhythm.inference.prior import knob_bounds, prior, sample_prior
+from technorhythm.inference.set_summaries import (
+    loop_features,
+    observe_population,
+    observe_population_sets,
+    set_feature_names,
+)
 from technorhythm.inference.training_data import (
     TrainingPlan,
     simulate_sets,
@@ -43,6 +58,18 @@ from technorhythm.inference.training_data import (
 from technorhythm.inference.version import current_versions, version_hash
 
 __all__ = [
+    "Population",
+    "PopulationData",
+    "PopulationEstimator",
+    "PopulationPlan",
+    "hyper_bounds",
+    "hyper_names",
+    "loop_features",
+    "observe_population",
+    "observe_population_sets",
+    "set_feature_names",
+    "simulate_population_sets",
+    "train_population",
     "ESTIMATORS",
     "N_FEATURE_NAME",
     "N_MAX",

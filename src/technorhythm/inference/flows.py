@@ -32,10 +32,12 @@ __all__ = ["BoxLogit", "ConditionalFlow", "FLOW_PARAMS"]
 _EPS = 1e-6
 
 FLOW_PARAMS: tuple[str, ...] = (
+    "model",
     "hidden_features",
     "num_transforms",
     "num_bins",
     "embedding_features",
+    "passes",
     "training_batch_size",
     "learning_rate",
     "validation_fraction",
@@ -80,11 +82,18 @@ class ConditionalFlow:
 
     Parameters
     ----------
+    model : {"nsf", "mdn"}
+        zuko neural spline flow, or sbi's mixture density network (a Gaussian mixture with
+        full covariances whose parameters one network pass gives: far faster to sample).
     hidden_features, num_transforms, num_bins : int
-        Flow size.
+        Network size (``num_transforms``: spline transforms, or mixture components for
+        ``"mdn"``; ``num_bins`` for splines only).
     embedding_features : sequence of int
         Hidden widths of a fully connected embedding of the (z-scored) condition; empty:
         the condition goes to the flow as it is.
+    passes : int or None
+        None: fully autoregressive transforms (one network pass per target dimension when
+        sampling); 2: coupling transforms (two passes), much faster to sample.
     training_batch_size, learning_rate, validation_fraction, stop_after_epochs, \
 max_num_epochs, clip_max_norm
         Passed to ``sbi.inference.NPE.train`` (early stopping on the held-out fraction).
@@ -97,10 +106,12 @@ max_num_epochs, clip_max_norm
     def __init__(
         self,
         *,
+        model: str = "nsf",
         hidden_features: int = 64,
         num_transforms: int = 5,
         num_bins: int = 8,
         embedding_features: Sequence[int] = (),
+        passes: int | None = None,
         training_batch_size: int = 512,
         learning_rate: float = 1e-3,
         validation_fraction: float = 0.1,
@@ -111,10 +122,12 @@ max_num_epochs, clip_max_norm
         torch_threads: int | None = 1,
         show_progress_bars: bool = False,
     ) -> None:
+        self.model = model
         self.hidden_features = hidden_features
         self.num_transforms = num_transforms
         self.num_bins = num_bins
         self.embedding_features = embedding_features
+        self.passes = passes
         self.training_batch_size = training_batch_size
         self.learning_rate = learning_rate
         self.validation_fraction = validation_fraction
@@ -132,6 +145,8 @@ max_num_epochs, clip_max_norm
         return params
 
     def _validate(self) -> None:
+        if self.model not in ("nsf", "mdn"):
+            raise ValueError(f"model must be 'nsf' or 'mdn'; got {self.model!r}")
         for name in ("hidden_features", "num_transforms", "num_bins", "training_batch_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
@@ -154,6 +169,16 @@ max_num_epochs, clip_max_norm
             layers += [nn.Linear(width, int(h)), nn.ReLU()]
             width = int(h)
         embedding = nn.Sequential(*layers) if len(layers) > 1 else layers[0]
+        if self.model == "mdn":
+            return posterior_nn(
+                "mdn",
+                z_score_theta="independent",
+                z_score_x="independent",
+                hidden_features=int(self.hidden_features),
+                num_components=int(self.num_transforms),
+                embedding_net=embedding,
+            )
+        extra = {} if self.passes is None else {"passes": int(self.passes)}
         return posterior_nn(
             "zuko_nsf",
             z_score_theta="independent",
@@ -162,6 +187,7 @@ max_num_epochs, clip_max_norm
             num_transforms=int(self.num_transforms),
             num_bins=int(self.num_bins),
             embedding_net=embedding,
+            **extra,
         )
 
     def fit(self, t: np.ndarray, c: np.ndarray) -> ConditionalFlow:

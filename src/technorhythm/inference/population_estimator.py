@@ -32,27 +32,34 @@ from technorhythm.inference.population_data import PopulationData, loop_conditio
 __all__ = ["PopulationEstimator", "PACK_DEFAULTS", "LOOP_DEFAULTS"]
 
 PACK_DEFAULTS: dict[str, Any] = {
+    "model": "nsf",
+    "hidden_features": 64,
+    "num_transforms": 6,
+    "num_bins": 8,
+    "embedding_features": (256, 128),
+    "passes": 2,
+    "training_batch_size": 512,
+    "learning_rate": 1e-3,
+    "stop_after_epochs": 10,
+    "max_num_epochs": 80,
+}
+"""Pack-network configuration: coupling spline flow on an embedding of the observation
+(sampled about 20 times faster than a fully autoregressive flow on the raw observation;
+see docs/inference.md for the measured alternatives)."""
+LOOP_DEFAULTS: dict[str, Any] = {
+    "model": "mdn",
     "hidden_features": 64,
     "num_transforms": 5,
     "num_bins": 8,
     "embedding_features": (),
-    "training_batch_size": 256,
-    "learning_rate": 1e-3,
-    "stop_after_epochs": 20,
-    "max_num_epochs": 300,
-}
-"""Pack-network configuration (see docs/inference.md for the measured alternatives)."""
-LOOP_DEFAULTS: dict[str, Any] = {
-    "hidden_features": 64,
-    "num_transforms": 3,
-    "num_bins": 8,
-    "embedding_features": (),
-    "training_batch_size": 512,
+    "passes": None,
+    "training_batch_size": 1024,
     "learning_rate": 1e-3,
     "stop_after_epochs": 10,
-    "max_num_epochs": 200,
+    "max_num_epochs": 80,
 }
-"""Loop-network configuration."""
+"""Loop-network configuration: a 5-component Gaussian mixture (one network pass per draw,
+so every loop of a corpus gets its draws in seconds)."""
 
 
 class PopulationEstimator:

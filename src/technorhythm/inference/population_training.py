@@ -25,6 +25,7 @@ PACK_OPTIONS: dict[str, str] = {
     "num_transforms": "--num-transforms",
     "num_bins": "--num-bins",
     "embedding_features": "--embedding",
+    "passes": "--passes",
     "training_batch_size": "--batch-size",
     "learning_rate": "--learning-rate",
     "stop_after_epochs": "--stop-after-epochs",
@@ -32,6 +33,7 @@ PACK_OPTIONS: dict[str, str] = {
 }
 """``technorhythm train`` option for each pack-network parameter it exposes."""
 LOOP_OPTIONS: dict[str, str] = {
+    "model": "--loop-model",
     "hidden_features": "--loop-hidden-features",
     "num_transforms": "--loop-transforms",
     "max_num_epochs": "--loop-max-epochs",
@@ -40,6 +42,8 @@ LOOP_OPTIONS: dict[str, str] = {
 
 
 def _format(value: Any) -> str:
+    if value is None:
+        return "none"
     if isinstance(value, list | tuple):
         return ",".join(str(int(v)) for v in value) or "none"
     return str(value)

@@ -14,23 +14,25 @@
 from technorhythm.posteriors.arviz_adapter import (
     PosteriorFileError,
     hyper_array,
-    identification_table,
     load_inference_data,
-    loop_table,
     loops_array,
-    population_table,
-    posterior_correlations,
     save_inference_data,
     select_group,
     summary_table,
     to_inference_data,
-    uniform_prior_sd,
 )
 from technorhythm.posteriors.check_io import check_fit, load_checks, save_checks
 from technorhythm.posteriors.checks import CheckResult, GroupCheck, PredictiveModel, check_groups
 from technorhythm.posteriors.fit import BY_CHOICES, FitResult, GroupFit, fit_groups, model_identity
 from technorhythm.posteriors.predictive_models import CorpusPredictive, PopulationPredictive
 from technorhythm.posteriors.report import format_summary, load_fit, save_fit
+from technorhythm.posteriors.tables import (
+    identification_table,
+    loop_table,
+    population_table,
+    posterior_correlations,
+    uniform_prior_sd,
+)
 
 __all__ = [
     "BY_CHOICES",

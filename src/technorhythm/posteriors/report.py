@@ -31,16 +31,19 @@ import pandas as pd
 
 from technorhythm.atomic import atomic_path, atomic_write_text
 from technorhythm.posteriors.arviz_adapter import (
-    identification_table,
     load_inference_data,
-    loop_table,
-    population_table,
-    posterior_correlations,
     save_inference_data,
     select_group,
     summary_table,
 )
 from technorhythm.posteriors.fit import FitResult
+from technorhythm.posteriors.tables import (
+    identification_table,
+    loop_table,
+    population_table,
+    posterior_correlations,
+    uniform_prior_sd,
+)
 
 __all__ = ["FIT_SCHEMA", "FIT_SCHEMA_VERSION", "save_fit", "load_fit", "format_summary"]
 
@@ -53,8 +56,6 @@ def _slug(name: str) -> str:
 
 
 def _prior_sd(result: FitResult) -> dict[str, float]:
-    from technorhythm.posteriors.arviz_adapter import uniform_prior_sd
-
     return uniform_prior_sd(result.knob_names)
 
 
