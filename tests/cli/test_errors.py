@@ -135,9 +135,11 @@ def test_model_that_is_not_only_tensors(dataset, tmp_path, capsys):
 
     model = tmp_path / "model"
     shutil.copytree(SHIPPED_DIR, model)
-    torch.save({"weight": torch.zeros(2), "note": object.__new__(_Payload)}, model / "model.pt")
     manifest = json.loads((model / "manifest.json").read_text())
-    manifest["weights"]["sha256"] = sha256_file(model / "model.pt")
+    record = manifest["networks"]["pack"]  # a population model: pack and loop networks
+    weights = model / record["file"]
+    torch.save({"weight": torch.zeros(2), "note": object.__new__(_Payload)}, weights)
+    record["sha256"] = sha256_file(weights)  # the digest matches: only the content is unsafe
     (model / "manifest.json").write_text(json.dumps(manifest))
     code, err = run(["fit", dataset, "--out", tmp_path / "fit", "--model", model], capsys)
     assert code == 2

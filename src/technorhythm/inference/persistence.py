@@ -43,6 +43,7 @@ __all__ = [
     "save_estimator",
     "load_estimator",
     "read_manifest",
+    "load_tensors",
     "safe_retrain_command",
     "sha256_file",
 ]
@@ -102,6 +103,22 @@ def _torch_load_failure(exc: BaseException) -> str:
         return "it holds Python objects besides tensors (refused: loading them could run code)"
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return first[:300]
+
+
+def load_tensors(path: Path):
+    """``torch.load(path, weights_only=True)``: tensors only, so loading never runs code.
+
+    Raises :class:`ModelIntegrityError` with a message for people (torch's own advice to
+    load untrusted files with ``weights_only=False`` is not passed on).
+    """
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for unreadable/unsafe files
+        raise ModelIntegrityError(
+            f"{path} could not be read as tensors: {_torch_load_failure(exc)}"
+        ) from None
 
 
 class ModelError(ValueError):
@@ -266,12 +283,7 @@ def load_estimator(directory: str | Path):
     x_keep = np.asarray(manifest["x_keep"], dtype=bool)
     if x_keep.shape != (x_dim,) or not x_keep.any():
         raise ModelError(f"{directory}: x_keep must list {x_dim} booleans, at least one true")
-    try:
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for unreadable/unsafe files
-        raise ModelIntegrityError(
-            f"{weights} could not be read as tensors: {_torch_load_failure(exc)}"
-        ) from None
+    state = load_tensors(weights)
     # Build the same architecture; dummy batches only fix the shapes (the z-scoring
     # buffers come from the state_dict, the logit transform from the prior bounds).
     mid = torch.as_tensor(bounds.mean(axis=1), dtype=torch.float32).repeat(2, 1)
