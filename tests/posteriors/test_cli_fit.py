@@ -68,8 +68,9 @@ def test_fit_by_pack_writes_and_prints(demo_dataset, oracle_shipped, tmp_path, c
     checks = pd.read_csv(out / "check" / "check.csv")
     assert checks.group.tolist() == ["detroit", "industrial", "minimal", "warehouse"]
     assert "posterior predictive checks" in printed and "C2ST" in printed
-    # the oracle's θ0 (defaults) is far from the authored packs: every pack is flagged
-    assert checks.flagged.all() and (checks.c2st > 0.9).all()
+    # the oracle's θ0 (defaults) is far from the authored packs: every pack is flagged and
+    # told apart from its predictive (a C2ST of 0.5 would be indistinguishable)
+    assert checks.flagged.all() and (checks.c2st >= 0.85).all()
     # a second run into the same folder must be explicit
     assert main(["fit", str(demo_dataset), "--out", str(out)]) == 2
     assert "already holds a fit; pass --force" in capsys.readouterr().err
@@ -115,7 +116,7 @@ def test_fit_errors_are_for_people(demo_dataset, oracle_shipped, tmp_path, capsy
         )
         == 2
     )
-    assert "does not exist" in capsys.readouterr().err
+    assert "no_model is not a model directory: manifest.json is missing" in capsys.readouterr().err
     assert main(["fit", str(tmp_path / "nothing"), "--out", str(tmp_path / "c")]) == 2
     assert "dataset" in capsys.readouterr().err
     with pytest.raises(SystemExit):
