@@ -1,39 +1,41 @@
-"""Validation of the posterior estimator: recovery, SBC and TARP on fresh simulations,
-plus the time to fit the Groove corpus.
+"""Validation of the population model: calibration on simulated packs, real packs, round
+trips, speed, and the per-loop PyMC route it was chosen over.
 
-Run::
+Run (from the repository root)::
 
-    .venv/bin/python benchmarks/validate_inference.py [--model MODEL_DIR] \
-        [--sets 500] [--draws 200] [--groove-dataset /tmp/groove_ds] [--out docs/img/inference]
+    .venv/bin/python benchmarks/validate_inference.py --model MODEL_DIR \
+        [--sets 200] [--draws 200] [--sizes 1 16 256 1024] \
+        [--demo-dataset /work/scratch/demo_out/dataset] [--groove-dataset /work/scratch/groove_ds] \
+        [--route2] [--out docs/img/inference]
 
-For each set size N in ``--sizes`` (default 1, 16, 256) it draws ``--sets`` θ from the
-prior, simulates a set of N clips for each (clip streams far away from any training
-stream), observes it, and draws ``--draws`` posterior samples per set **once**; recovery,
-SBC (sbi ``run_sbc``/``check_sbc``) and TARP (sbi ``run_tarp``/``check_tarp``) all read
-those draws. The baseline measured in the same run is the prior: its RMSE (the sd of the
-true θ) is the denominator of ``nrmse``.
+Calibration, for each pack size N in ``--sizes``: ``--sets`` packs with ψ from the uniform
+hyperprior (so many packs have knobs with every loop on a bound) and as many *face* packs
+(a third of the knobs forced onto a bound for every loop), simulated far from any
+training clip stream; ``--draws`` posterior draws of ψ per pack, once, shared by:
 
-The false-alarm rate of the misspecification verdict is measured by
-``benchmarks/validate_checks.py``.
+* SBC per ψ entry (sbi ``run_sbc``/``check_sbc``): KS p with a Bonferroni correction over
+  the 2K entries, and the mean normalised rank;
+* TARP (sbi ``run_tarp``/``check_tarp``): ATC;
+* the coverage of the flow's own highest-density regions at 50% and 90%;
+* the coverage of 90% HDIs of the loops' mean value E[θ] per knob, overall and for true
+  values within 2% of a knob bound (ride 0, crash 0, swing 0 packs);
+* the per-loop knobs: SBC of the first loop's latent knobs z_1 under partial pooling.
 
-With ``--groove-dataset`` (a folder from ``technorhythm ingest``) it also times
-``technorhythm fit --by pack --add-all --no-check`` (every pack and the whole corpus), as a
-user would run it (a fresh process, imports included), against the 60 s target, and keeps
-its forest plot and tables (``groove_*``).
+Real packs (``--demo-dataset``, ``--groove-dataset``; the Groove test pack is never used):
+odd-vs-even files z-scores and the pattern bootstrap (:mod:`validation_real`). Round trips
+and the fit time of every Groove pack plus the whole corpus (:mod:`validation_real`).
+``--route2`` trains the one-loop NPE and compares the hierarchical PyMC route on the same
+packs (:mod:`validation_route2`).
 
-Writes to ``--out``: ``recovery.csv``, ``sbc.csv``, ``tarp.csv``, ``validation_tables.md``,
-``recovery.png``, ``sbc_ecdf.png``, ``sbc_hist_N{n}.png``, ``tarp.png`` and
-``validation.json``. The last line printed is one JSON object with the figures.
+Writes tables (CSV, ``validation_tables.md``), figures (PNG) and ``validation.json`` to
+``--out``; the last line printed is one JSON object with the headline figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -41,298 +43,257 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from technorhythm.diagnostics import (
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from technorhythm.diagnostics import (  # noqa: E402
     PrecomputedSamples,
-    check_recovery,
+    check_hpd_coverage,
+    check_interval_coverage,
     check_sbc,
     check_tarp,
-    run_recovery,
+    run_hpd_ranks,
     run_sbc,
     run_tarp,
 )
-from technorhythm.inference import PosteriorEstimator
-from technorhythm.inference.packaged import SHIPPED_DIR, load_shipped
-from technorhythm.inference.prior import sample_prior
-from technorhythm.inference.training_data import simulate_sets
+from technorhythm.inference.population import Population  # noqa: E402
+from technorhythm.inference.population_estimator import PopulationEstimator  # noqa: E402
+from technorhythm.inference.set_summaries import (  # noqa: E402
+    loop_features,
+    observe_population_sets,
+)
+from technorhythm.posteriors.arviz_adapter import hdi_intervals  # noqa: E402
 
 VALIDATION_START_INDEX = 1 << 40
-"""First clip-stream index of the validation sets: far beyond any training set's streams."""
+"""First clip-stream index of the validation packs: far beyond any training stream."""
+OUT_DEFAULT = Path(__file__).resolve().parents[1] / "docs" / "img" / "inference"
 
 
-def simulate_validation(estimator, n_sets: int, n_clips: int, seed: int):
-    """θ (M, K) from the prior and x (M, D) of sets of ``n_clips`` simulated clips."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(n_clips,)))
-    theta = sample_prior(n_sets, rng, estimator.theta_bounds)
-    x = simulate_sets(
-        theta,
-        np.full(n_sets, n_clips),
-        seed=seed + n_clips,
-        start_index=VALIDATION_START_INDEX,
-        n_max=max(n_clips, 1024),
+def draw_packs(pop: Population, n_sets: int, rng: np.random.Generator, *, faces: bool):
+    """ψ (M, 2K) from the hyperprior; with ``faces`` a third of the knobs of every pack are
+    put on a bound for every loop (location beyond the bound, spread below 5% of the range)."""
+    psi = pop.sample_hyper(n_sets, rng)
+    if faces:
+        k = pop.n_knobs
+        box = pop.hyper_bounds
+        width = pop.bounds[:, 1] - pop.bounds[:, 0]
+        for row in psi:
+            knobs = rng.choice(k, size=max(1, k // 3), replace=False)
+            upper = rng.random(len(knobs)) < 0.5
+            row[k + knobs] = rng.uniform(0, 0.05) * width[knobs]
+            beyond = rng.uniform(0.05, 0.45, len(knobs)) * width[knobs]
+            row[knobs] = np.where(
+                upper, pop.bounds[knobs, 1] + beyond, pop.bounds[knobs, 0] - beyond
+            )
+        psi = np.clip(psi, box[:, 0], box[:, 1])
+    return psi
+
+
+def simulate_packs(pop: Population, psi: np.ndarray, n_clips: int, seed: int):
+    """Set observations (M, D), the latent knobs of every loop (M, N, K) and the first
+    loop's features (M, F) of packs of ``n_clips`` loops."""
+    from technorhythm.simulator import simulate
+
+    rng = np.random.default_rng([seed, n_clips, 99])
+    z = pop.sample_latent(psi, n_clips, rng)
+    batch = simulate(pop.clip(z), seed=seed + n_clips, start_index=VALIDATION_START_INDEX)
+    f = loop_features(batch)
+    groups = np.repeat(np.arange(len(psi)), n_clips)
+    x = observe_population_sets(
+        batch, groups, n_sets=len(psi), n_max=max(n_clips, 1024), features=f
     )
-    return theta, x
+    return x, z.reshape(len(psi), n_clips, -1), f[::n_clips]
 
 
-def validate_size(estimator, n_clips: int, args) -> dict:
-    """Recovery, SBC and TARP at one set size; returns tables and run results."""
-    names = list(estimator.theta_names)
-    bounds = np.asarray(estimator.theta_bounds)
-    prior_sd = (bounds[:, 1] - bounds[:, 0]) / np.sqrt(12.0)
+def calibrate(est: PopulationEstimator, n_clips: int, args, *, faces: bool) -> dict:
+    """Every calibration figure at one pack size (module docstring)."""
+    pop = est.population
+    names = list(est.hyper_names)
+    rng = np.random.default_rng([args.seed, n_clips, int(faces)])
+    psi = draw_packs(pop, args.sets, rng, faces=faces)
     t0 = time.perf_counter()
-    theta, x = simulate_validation(estimator, args.sets, n_clips, args.seed)
+    x, z, f1 = simulate_packs(pop, psi, n_clips, args.seed + 7 * int(faces))
     t_sim = time.perf_counter() - t0
     t0 = time.perf_counter()
-    cached = PrecomputedSamples.from_sampler(estimator, x, args.draws, seed=args.seed)
+    draws = np.concatenate(
+        [
+            est.sample_hyper(x[i : i + 64], args.draws, seed=args.seed + i)
+            for i in range(0, len(x), 64)
+        ],
+        axis=1,
+    )  # (L, M, 2K)
     t_draw = time.perf_counter() - t0
-    rate = args.sets * args.draws / t_draw
-    print(
-        f"N = {n_clips}: simulated {args.sets} sets in {t_sim:.1f} s; "
-        f"{args.sets} × {args.draws} posterior draws in {t_draw:.1f} s ({rate:,.0f}/s)"
-    )
-    rec = run_recovery(cached, theta, x, names=names, n_samples=args.draws, n_clips=n_clips)
-    rec_table = check_recovery(rec, prior_sd=prior_sd)
-    sbc = run_sbc(cached, theta, x, names=names, n_samples=args.draws, n_clips=n_clips)
+    cached = PrecomputedSamples(x, draws)
+    sbc = run_sbc(cached, psi, x, names=names, n_samples=args.draws, n_clips=n_clips)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sbc_table = check_sbc(sbc, c2st=not args.no_c2st, seed=args.seed)
-    tarp = run_tarp(cached, theta, x, n_samples=args.draws, seed=args.seed, n_clips=n_clips)
+        sbc_table = check_sbc(sbc, c2st=False)
+    sbc_table["ks_p_bonferroni"] = np.minimum(1.0, sbc_table["ks_p"] * len(names))
+    tarp = run_tarp(cached, psi, x, n_samples=args.draws, seed=args.seed, n_clips=n_clips)
     tarp_fig = check_tarp(tarp)
-    corr = pair_correlations(cached.draws, names, n_clips)
+    lq_true = est.log_prob_hyper(psi[None], x)[0]
+    lq_draws = np.concatenate(
+        [est.log_prob_hyper(draws[:, i : i + 64], x[i : i + 64]) for i in range(0, len(x), 64)],
+        axis=1,
+    )
+    hpd = check_hpd_coverage(run_hpd_ranks(lq_true, lq_draws))
+    # the loops' mean value per knob: 90% HDI coverage, near the knob bounds included
+    mean_true = pop.mean(psi)
+    mean_draws = pop.mean(draws)  # (L, M, K)
+    intervals = hdi_intervals(mean_draws, 0.9)  # (M, K, 2)
+    bound_cov = check_interval_coverage(
+        mean_true, intervals, pop.bounds, names=list(pop.names), level=0.9
+    )
+    # partial pooling: the first loop's latent knobs
+    loop_draws = np.stack(
+        [
+            est.sample_latent(f1[i : i + 1], draws[:, i], seed=args.seed + 1000 + i)[:, 0]
+            for i in range(len(x))
+        ],
+        axis=1,
+    )  # (L, M, K)
+    loop_sbc = run_sbc(
+        PrecomputedSamples(x, loop_draws), z[:, 0], x, names=list(pop.names),
+        n_samples=args.draws, n_clips=n_clips,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loop_table = check_sbc(loop_sbc, c2st=False)
+    label = "faces" if faces else "prior"
+    print(
+        f"N = {n_clips} ({label}): simulated {args.sets} packs in {t_sim:.1f} s, drew "
+        f"{args.draws} ψ each in {t_draw:.1f} s; TARP ATC {tarp_fig['atc']:+.3f}; HPD 50/90 "
+        f"{hpd.coverage.iloc[0]:.2f}/{hpd.coverage.iloc[1]:.2f}",
+        flush=True,
+    )
     return {
-        "correlations": corr,
-        "recovery": rec,
-        "recovery_table": rec_table,
         "sbc": sbc,
         "sbc_table": sbc_table,
         "tarp": tarp,
         "tarp_figures": tarp_fig,
-        "timing": {"simulate_s": t_sim, "draw_s": t_draw, "draws_per_s": rate},
+        "hpd": hpd,
+        "bound_coverage": bound_cov,
+        "loop_sbc_table": loop_table,
+        "timing": {"simulate_s": t_sim, "draw_s": t_draw},
     }
 
 
-def pair_correlations(draws: np.ndarray, names: list[str], n_clips: int) -> pd.DataFrame:
-    """Median (over simulated sets) posterior correlation of every knob pair.
-
-    ``draws`` (n, M, K). A pair whose posteriors are strongly correlated set after set is
-    only identified as a combination: a candidate for merging into one knob.
-    """
-    centred = draws - draws.mean(axis=0)
-    cov = np.einsum("nmi,nmj->mij", centred, centred)
-    scale = np.sqrt(np.einsum("mii->mi", cov))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        corr = cov / (scale[:, :, None] * scale[:, None, :])
-    rows = []
-    for a in range(len(names)):
-        for b in range(a + 1, len(names)):
-            r = corr[:, a, b]
-            rows.append(
-                {
-                    "n_clips": n_clips,
-                    "knob_a": names[a],
-                    "knob_b": names[b],
-                    "median_r": float(np.nanmedian(r)),
-                    "share_abs_r_gt_05": float(np.mean(np.abs(r) > 0.5)),
-                }
-            )
-    out = pd.DataFrame(rows)
-    return out.reindex(out.median_r.abs().sort_values(ascending=False).index)
-
-
-def time_groove_fit(dataset: str, model: str | None, n_cap: int, keep: Path) -> dict:
-    """Wall time of ``technorhythm fit --by pack --add-all`` (packs and the whole corpus in
-    one command), in a fresh process as a user runs it (imports and loading included)."""
-    exe = str(Path(sys.executable).with_name("technorhythm"))
-    tmp = Path(tempfile.mkdtemp(prefix="technorhythm-validate-"))
-    try:
-        cmd = [
-            exe,
-            "fit",
-            dataset,
-            "--by",
-            "pack",
-            "--add-all",
-            "--n-cap",
-            str(n_cap),
-            "--no-check",
-            "--out",
-            str(tmp / "fit"),
-        ]
-        if model:
-            cmd += ["--model", model]
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        wall = time.perf_counter() - start
-        if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr}")
-        fit = tmp / "fit"
-        record = json.loads((fit / "fit.json").read_text())
-        shutil.copy(fit / "forest.png", keep / "groove_forest_by_pack.png")
-        for name in ("summary", "correlations"):
-            shutil.copy(fit / f"{name}.csv", keep / f"groove_{name}.csv")
-        (keep / "groove_fit_output.txt").write_text(proc.stdout, encoding="utf-8")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(
-        f"groove fit by pack + all: {wall:.1f} s wall, {record['n_groups']} groups; "
-        f"stages {record['timing_s']}"
-    )
+def headline(res: dict, n_params: int) -> dict:
+    """The bar's figures of one (N, kind) calibration run."""
+    s = res["sbc_table"]
+    b = res["bound_coverage"]
+    near = b[b.n_near > 0]
+    n_near = int(near.n_near.sum())
+    cover_near = float((near.coverage_near * near.n_near).sum() / max(n_near, 1))
     return {
-        "command": "technorhythm " + " ".join(cmd[1:]).replace(str(tmp / "fit"), "OUT"),
-        "wall_s": wall,
-        "groups": record["n_groups"],
-        "clips": record["n_clips"],
-        "timing_s": record["timing_s"],
+        "sbc_ks_fail": s.loc[s.ks_p_bonferroni <= 0.01, "knob"].tolist(),
+        "sbc_ks_min_p_bonferroni": round(float(s.ks_p_bonferroni.min()), 4),
+        "rank_mean_range": [round(float(s.rank_mean.min()), 3), round(float(s.rank_mean.max()), 3)],
+        "rank_mean_outside": s.loc[(s.rank_mean < 0.45) | (s.rank_mean > 0.55), "knob"].tolist(),
+        "tarp_atc": round(res["tarp_figures"]["atc"], 4),
+        "hpd50": round(float(res["hpd"].coverage.iloc[0]), 3),
+        "hpd90": round(float(res["hpd"].coverage.iloc[1]), 3),
+        "mean_hdi90_coverage": round(float(b.coverage.mean()), 3),
+        "near_bound_cases": n_near,
+        "near_bound_coverage90": round(cover_near, 3),
+        "loop_rank_mean_range": [
+            round(float(res["loop_sbc_table"].rank_mean.min()), 3),
+            round(float(res["loop_sbc_table"].rank_mean.max()), 3),
+        ],
+        "n_params": n_params,
     }
 
 
-def markdown_tables(results: dict[int, dict]) -> str:
-    """Recovery / SBC / TARP / correlations as Markdown tables."""
-    lines = ["### Recovery (posterior mean error and 90% interval coverage)", ""]
-    sizes = sorted(results)
-    head = "| knob | " + " | ".join(f"nRMSE N={n} | cover N={n}" for n in sizes) + " |"
-    lines += [head, "|" + " --- |" * (1 + 2 * len(sizes))]
-    tables = {n: results[n]["recovery_table"].set_index("knob") for n in sizes}
-    for knob in tables[sizes[0]].index:
-        cells = []
-        for n in sizes:
-            r = tables[n].loc[knob]
-            mark = "" if r.coverage_ok else " ✗"
-            cells += [f"{r.nrmse:.2f}", f"{r.coverage:.2f}{mark}"]
-        lines.append(f"| `{knob}` | " + " | ".join(cells) + " |")
-    lines += ["", "✗ = coverage differs from 0.90 (binomial test, p < 0.01).", ""]
-    sbc_sizes = [n for n in sizes if n > 1]
-    lines += ["### SBC (rank uniformity per knob)", ""]
-    head = "| knob | " + " | ".join(
-        f"KS p N={n} | mean rank N={n} | tails N={n} | C2ST DAP N={n}" for n in sbc_sizes
-    )
-    lines += [head + " |", "|" + " --- |" * (1 + 4 * len(sbc_sizes))]
-    stabs = {n: results[n]["sbc_table"].set_index("knob") for n in sbc_sizes}
-    for knob in stabs[sbc_sizes[0]].index:
-        cells = []
-        for n in sbc_sizes:
-            r = stabs[n].loc[knob]
-            mark = "" if r.calibrated else " ✗"
-            cells += [
-                f"{r.ks_p:.3f}{mark}",
-                f"{r.rank_mean:.2f}",
-                f"{r.tail_mass:.2f}",
-                f"{r.c2st_dap:.2f}",
-            ]
-        lines.append(f"| `{knob}` | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        "✗ = not calibrated (KS p below 0.05 / number of knobs). mean rank = mean of rank / L "
-        "(0.5 ideal; above 0.5 the posterior sits below the truth, i.e. underestimates the "
-        "knob). tails = share of ranks in the outer 5% on either side (0.10 ideal; more = "
-        "overconfident). C2ST DAP: prior vs data-averaged posterior (0.5 ideal).",
-        "",
-        "### TARP (expected coverage of the joint posterior)",
-        "",
-        "| N | ATC | max gap | DKW bound | KS p (sbi) | calibrated |",
-        "| --- | --- | --- | --- | --- | --- |",
+def calibration_markdown(results: dict) -> str:
+    """The calibration bar as a Markdown table, one row per (N, packs)."""
+    lines = [
+        "| N | packs | SBC KS p (Bonferroni) > 0.01 | mean rank in 0.45–0.55 | TARP ATC | "
+        "HPD 50% | HPD 90% | E[θ] 90% HDI | near a bound: cases, coverage | loop z mean rank |",
+        "|" + " --- |" * 10,
     ]
-    for n in sizes:
-        f = results[n]["tarp_figures"]
+    for (n, kind), h in results.items():
+        k = h["n_params"]
         lines.append(
-            f"| {n} | {f['atc']:+.3f} | {f['max_gap']:.3f} | {f['dkw_bound']:.3f} | "
-            f"{f['ks_p']:.3f} | {'yes' if f['calibrated'] else 'no'} |"
+            f"| {n} | {kind} | {k - len(h['sbc_ks_fail'])}/{k} "
+            f"(min {h['sbc_ks_min_p_bonferroni']:.3f}) "
+            f"| {k - len(h['rank_mean_outside'])}/{k} ({h['rank_mean_range'][0]:.2f}–"
+            f"{h['rank_mean_range'][1]:.2f}) | {h['tarp_atc']:+.3f} | {h['hpd50']:.2f} | "
+            f"{h['hpd90']:.2f} | {h['mean_hdi90_coverage']:.2f} | {h['near_bound_cases']}, "
+            f"{h['near_bound_coverage90']:.2f} | {h['loop_rank_mean_range'][0]:.2f}–"
+            f"{h['loop_rank_mean_range'][1]:.2f} |"
         )
-    lines += [
-        "",
-        "### Strongest posterior correlations (median over simulated sets)",
-        "",
-        "| N | pair | median r | sets with abs(r) > 0.5 |",
-        "| --- | --- | --- | --- |",
-    ]
-    for n in sizes:
-        for r in results[n]["correlations"].head(4).itertuples():
-            lines.append(
-                f"| {n} | `{r.knob_a}` – `{r.knob_b}` | {r.median_r:+.2f} | "
-                f"{r.share_abs_r_gt_05:.0%} |"
-            )
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", help="model directory (default: the shipped model)")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 16, 256])
-    parser.add_argument("--sets", type=int, default=500, help="simulated sets per size")
-    parser.add_argument("--draws", type=int, default=200, help="posterior draws per set")
-    parser.add_argument("--seed", type=int, default=20261125)
-    parser.add_argument("--no-c2st", action="store_true", help="skip sbi's C2ST checks")
-    parser.add_argument("--groove-dataset", help="ingested Groove dataset to time the fit on")
-    parser.add_argument("--n-cap", type=int, default=1024, help="--n-cap for the fit by all")
-    parser.add_argument(
-        "--out", default=str(Path(__file__).resolve().parents[1] / "docs" / "img" / "inference")
-    )
+    parser.add_argument("--model", help="population model directory (default: the shipped one)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 16, 256, 1024])
+    parser.add_argument("--sets", type=int, default=200, help="simulated packs per size and kind")
+    parser.add_argument("--draws", type=int, default=200, help="posterior draws per pack")
+    parser.add_argument("--seed", type=int, default=20261201)
+    parser.add_argument("--demo-dataset", help="the demo corpus (ingested)")
+    parser.add_argument("--groove-dataset", help="Groove by session (ingested, split)")
+    parser.add_argument("--bootstrap", type=int, default=20, help="pattern-bootstrap replicates")
+    parser.add_argument("--route2", action="store_true", help="also measure the PyMC route")
+    parser.add_argument("--route2-budget", type=int, default=50000, help="single-loop sims")
+    parser.add_argument("--skip-calibration", action="store_true")
+    parser.add_argument("--out", default=str(OUT_DEFAULT))
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    from technorhythm.diagnostics.plots import plot_recovery, plot_sbc_ranks, plot_tarp
+    from technorhythm.inference.packaged import SHIPPED_DIR, load_shipped
 
-    estimator = PosteriorEstimator.load(args.model) if args.model else load_shipped()
+    est = PopulationEstimator.load(args.model) if args.model else load_shipped()
     model_dir = args.model or str(SHIPPED_DIR)
-    manifest = getattr(estimator, "manifest_", {}) or {}
-    print(f"model: {model_dir} ({manifest.get('training', {}).get('n_simulations')} sims)")
-    results = {n: validate_size(estimator, n, args) for n in args.sizes}
-
-    rec = pd.concat([results[n]["recovery_table"] for n in args.sizes], ignore_index=True)
-    sbc_sizes = [n for n in args.sizes if n > 1]
-    sbc = pd.concat([results[n]["sbc_table"] for n in args.sizes], ignore_index=True)
-    tarp = pd.DataFrame([results[n]["tarp_figures"] for n in args.sizes])
-    rec.to_csv(out / "recovery.csv", index=False, float_format="%.4g")
-    sbc.to_csv(out / "sbc.csv", index=False, float_format="%.4g")
-    tarp.to_csv(out / "tarp.csv", index=False, float_format="%.4g")
-    corr = pd.concat([results[n]["correlations"] for n in args.sizes], ignore_index=True)
-    corr.to_csv(out / "posterior_correlations.csv", index=False, float_format="%.4g")
-    (out / "validation_tables.md").write_text(markdown_tables(results), encoding="utf-8")
-    plot_recovery([results[n]["recovery"] for n in args.sizes], out / "recovery.png")
-    plot_sbc_ranks([results[n]["sbc"] for n in sbc_sizes], out / "sbc_ecdf.png", kind="cdf")
-    for n in sbc_sizes:
-        plot_sbc_ranks([results[n]["sbc"]], out / f"sbc_hist_N{n}.png", kind="hist")
-    plot_tarp([results[n]["tarp"] for n in args.sizes], out / "tarp.png")
-
-    print(markdown_tables(results))
+    manifest = getattr(est, "manifest_", {}) or {}
     figures: dict = {
         "model": model_dir,
-        "model_n_simulations": manifest.get("training", {}).get("n_simulations"),
+        "model_n_sets": manifest.get("n_sets"),
+        "train_command": (manifest.get("data_reference") or {}).get("command"),
+        "knobs": len(est.theta_names),
         "sets_per_size": args.sets,
         "draws_per_set": args.draws,
         "seed": args.seed,
     }
-    for n in args.sizes:
-        t = results[n]["recovery_table"]
-        figures[f"N{n}"] = {
-            "median_nrmse": round(float(t.nrmse.median()), 3),
-            "median_nrmse_prior_baseline": 1.0,
-            "mean_coverage90": round(float(t.coverage.mean()), 3),
-            "knobs_coverage_ok": int(t.coverage_ok.sum()),
-            "knobs_coverage_failing": t.loc[~t.coverage_ok, "knob"].tolist(),
-            "draws_per_s": round(results[n]["timing"]["draws_per_s"]),
-            "tarp_atc": round(results[n]["tarp_figures"]["atc"], 4),
-            "tarp_calibrated": results[n]["tarp_figures"]["calibrated"],
-        }
-        top = results[n]["correlations"].head(3)
-        figures[f"N{n}"]["strongest_pairs"] = [
-            f"{r.knob_a}~{r.knob_b} r={r.median_r:+.2f}" for r in top.itertuples()
-        ]
-        if n > 1:
-            s = results[n]["sbc_table"]
-            figures[f"N{n}"]["sbc_knobs_calibrated"] = int(s.calibrated.sum())
-            figures[f"N{n}"]["sbc_knobs_failing"] = s.loc[~s.calibrated, "knob"].tolist()
-    figures["knobs"] = len(estimator.theta_names)
-    if args.groove_dataset:
-        fit = time_groove_fit(args.groove_dataset, args.model, args.n_cap, out)
-        figures["groove_fit"] = {
-            "wall_s": round(fit["wall_s"], 1),
-            "target_s": 60,
-            "ratio_to_target": round(fit["wall_s"] / 60, 2),
-            "groups": fit["groups"],
-            "command": fit["command"],
-            "stages_s": fit["timing_s"],
-        }
+    md = []
+    if not args.skip_calibration:
+        from technorhythm.diagnostics.plots import plot_sbc_ranks, plot_tarp
+
+        results, heads = {}, {}
+        for n in args.sizes:
+            for faces in (False, True):
+                kind = "faces" if faces else "prior"
+                results[(n, kind)] = calibrate(est, n, args, faces=faces)
+                heads[(n, kind)] = headline(results[(n, kind)], len(est.hyper_names))
+        sbc = pd.concat(
+            [r["sbc_table"].assign(packs=k[1]) for k, r in results.items()], ignore_index=True
+        )
+        sbc.to_csv(out / "sbc.csv", index=False, float_format="%.4g")
+        cov = pd.concat(
+            [r["bound_coverage"].assign(n_clips=k[0], packs=k[1]) for k, r in results.items()],
+            ignore_index=True,
+        )
+        cov.to_csv(out / "bound_coverage.csv", index=False, float_format="%.4g")
+        prior_runs = [results[(n, "prior")] for n in args.sizes]
+        plot_sbc_ranks([r["sbc"] for r in prior_runs], out / "sbc_ecdf.png", kind="cdf")
+        plot_tarp([r["tarp"] for r in prior_runs], out / "tarp.png")
+        md += ["### Calibration of the pack network", "", calibration_markdown(heads)]
+        figures["calibration"] = {f"N{n}_{kind}": h for (n, kind), h in heads.items()}
+    if args.demo_dataset or args.groove_dataset:
+        import validation_real
+
+        real = validation_real.run(est, args, out, model_dir)
+        md += [real.pop("markdown")]
+        figures["real"] = real
+    if args.route2:
+        import validation_route2
+
+        r2 = validation_route2.run(est, args, out)
+        md += [r2.pop("markdown")]
+        figures["route2"] = r2
+    (out / "validation_tables.md").write_text("\n".join(md), encoding="utf-8")
+    print("\n".join(md))
     (out / "validation.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(figures))
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from technorhythm.cli import main
-from technorhythm.inference import PosteriorEstimator, observe
+from technorhythm.inference import PopulationEstimator
+from technorhythm.inference.set_summaries import loop_features, observe_population
 from technorhythm.simulator import simulate
 from technorhythm.simulator.knobs import KNOB_NAMES, KNOBS
 
@@ -18,6 +19,7 @@ def model_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("model")
     args = ["train", "--budget", "120", "--n-max", "16", "--seed", "3", "--max-epochs", "2"]
     args += ["--hidden-features", "8", "--num-transforms", "1", "--quiet", "--force"]
+    args += ["--loop-hidden-features", "8", "--loop-transforms", "1", "--loop-max-epochs", "2"]
     with pytest.warns(UserWarning, match="not yet fully converged"):
         assert main([*args, "--out", str(out)]) == 0
     return out
@@ -25,7 +27,8 @@ def model_dir(tmp_path_factory):
 
 def test_train_writes_model_manifest_and_plot(model_dir):
     assert {p.name for p in model_dir.iterdir()} == {
-        "model.pt",
+        "pack.pt",
+        "loop.pt",
         "manifest.json",
         "training_loss.png",
     }
@@ -34,19 +37,25 @@ def test_train_writes_model_manifest_and_plot(model_dir):
     assert ref["plan"]["n_sets"] == 120 and ref["plan"]["seed"] == 3
     assert ref["plan"]["n_range"] == [1, 16]
     assert ref["command"].startswith("technorhythm train --budget 120 --seed 3 --n-min 1")
-    assert manifest["training"]["n_simulations"] == 120
-    assert manifest["theta"]["names"] == list(KNOB_NAMES)
+    assert "--loop-transforms 1" in ref["command"]
+    assert manifest["n_sets"] == 120 and manifest["n_loops"] > 120
+    assert manifest["population"]["knob_names"] == list(KNOB_NAMES)
 
 
-def test_trained_model_samples_knobs_within_bounds(model_dir):
-    est = PosteriorEstimator.load(model_dir)
-    x = observe(simulate({}, 8, seed=1), n_max=16)
-    samples = est.sample(x, 300, seed=0)
-    assert samples.shape == (300, len(KNOBS))
+def test_trained_model_samples_within_the_boxes(model_dir):
+    est = PopulationEstimator.load(model_dir)
+    clips = simulate({}, 8, seed=1)
+    x = observe_population(clips, n_max=16)
+    psi = est.sample_hyper(x, 300, seed=0)
+    assert psi.shape == (300, 1, 2 * len(KNOBS))
+    box = est.hyper_bounds
+    assert np.all(psi >= box[:, 0]) and np.all(psi <= box[:, 1])
+    np.testing.assert_array_equal(psi, est.sample_hyper(x, 300, seed=0))
+    loops = est.sample_loops(loop_features(clips), psi[:, 0], seed=1)
+    assert loops.shape == (300, 8, len(KNOBS))
     lows = np.array([k.low for k in KNOBS])
     highs = np.array([k.high for k in KNOBS])
-    assert np.all(samples >= lows) and np.all(samples <= highs)
-    np.testing.assert_array_equal(samples, est.sample(x, 300, seed=0))
+    assert np.all(loops >= lows) and np.all(loops <= highs)
 
 
 def test_train_refuses_to_overwrite(model_dir, capsys):

@@ -1,36 +1,50 @@
-"""An estimator with a known answer, for testing everything after the estimator.
+"""A population estimator with a known answer, for testing everything after the estimator.
 
-``OracleEstimator(theta0)`` ignores x and returns draws from Normal(θ0, (2% of each knob's
-range)²) clipped to the bounds: the posterior of an oracle that knows the truth. With it,
-fitting clips simulated at θ0 must not be flagged as misspecified, and clips simulated
-elsewhere must be. It implements the part of PosteriorEstimator that fitting uses.
+``OracleEstimator(theta0)`` ignores the observations. Its hyperparameter draws are
+locations Normal(θ0, (2% of each knob's range)²) with spreads of 1% of the range (clipped
+to the hyperprior box); its per-loop draws are θ0 plus 1% noise, clipped to the knob
+range: the posterior of an oracle that knows every loop sits at θ0. With it, fitting clips
+simulated at θ0 must not be flagged as misspecified, and clips simulated elsewhere must be.
+It implements the part of PopulationEstimator that fitting uses.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from technorhythm.simulator.knobs import KNOB_NAMES, KNOBS
+from technorhythm.inference.population import Population
+from technorhythm.inference.set_summaries import set_feature_names
 
 
 class OracleEstimator:
-    theta_names = KNOB_NAMES
+    population = Population.from_registry()
+    theta_names = population.names
+    theta_bounds = population.bounds
+    hyper_names = population.hyper_names
 
     def __init__(self, theta0: np.ndarray, n_max: int = 64) -> None:
         self.theta0 = np.asarray(theta0, dtype=float)
-        self.theta_bounds = np.array([[k.low, k.high] for k in KNOBS])
         self.data_reference_ = {"n_range": [1, n_max]}
-        self.n_simulations_ = 0
+        self.n_sets_ = 0
+        self.x_dim_ = len(set_feature_names())
         self.calls: list[np.ndarray] = []
 
-    def sample(self, x_obs: np.ndarray, n: int, *, seed: int) -> np.ndarray:
-        """(n, K) draws for one x_obs (D,), like PosteriorEstimator.sample."""
-        return self.sample_batched(np.asarray(x_obs)[None], n, seed=seed)[:, 0]
+    @property
+    def _width(self) -> np.ndarray:
+        return self.theta_bounds[:, 1] - self.theta_bounds[:, 0]
 
-    def sample_batched(self, x_obs: np.ndarray, n: int, *, seed: int) -> np.ndarray:
-        """(n, M, K) draws for x_obs (M, D), like PosteriorEstimator.sample_batched."""
-        x_obs = np.asarray(x_obs)
+    def sample_hyper(self, x_obs: np.ndarray, n: int, *, seed: int) -> np.ndarray:
+        """(n, G, 2K) draws for x_obs (G, D), like PopulationEstimator.sample_hyper."""
+        x_obs = np.atleast_2d(np.asarray(x_obs))
         self.calls.extend(x_obs)
-        lo, hi = self.theta_bounds.T
-        z = np.random.default_rng(seed).standard_normal((n, x_obs.shape[0], len(lo)))
-        return np.clip(self.theta0 + 0.02 * (hi - lo) * z, lo, hi)
+        z = np.random.default_rng(seed).standard_normal((n, x_obs.shape[0], len(self._width)))
+        loc = self.theta0 + 0.02 * self._width * z
+        spread = np.broadcast_to(0.01 * self._width, loc.shape)
+        box = self.population.hyper_bounds
+        return np.clip(np.concatenate([loc, spread], axis=-1), box[:, 0], box[:, 1])
+
+    def sample_loops(self, x_loop: np.ndarray, psi: np.ndarray, *, seed: int) -> np.ndarray:
+        """(S, B, K) per-loop draws, like PopulationEstimator.sample_loops."""
+        s, b = len(psi), len(x_loop)
+        z = np.random.default_rng(seed).standard_normal((s, b, len(self._width)))
+        return self.population.clip(self.theta0 + 0.01 * self._width * z)

@@ -1,97 +1,152 @@
-"""The ArviZ adapter: labelled InferenceData, netCDF round trip, summary and correlation tables."""
+"""The ArviZ adapter: the population layout, netCDF round trip, summary and population tables."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from technorhythm.inference.population import hyper_names
 from technorhythm.posteriors.arviz_adapter import (
     PosteriorFileError,
-    identification_table,
+    hyper_array,
     load_inference_data,
-    posterior_correlations,
-    samples_array,
+    loops_array,
     save_inference_data,
     select_group,
     summary_table,
     to_inference_data,
+)
+from technorhythm.posteriors.tables import (
+    identification_table,
+    loop_table,
+    population_table,
+    posterior_correlations,
     uniform_prior_sd,
 )
 from technorhythm.simulator.knobs import KNOB_NAMES, KNOBS
 
 K = len(KNOB_NAMES)
+LOW = np.array([k.low for k in KNOBS])
+WIDTH = np.array([k.high - k.low for k in KNOBS])
 
 
-def _samples(rng: np.random.Generator, n_groups: int = 2, n_draws: int = 4000) -> np.ndarray:
-    """Independent normal draws centred mid-range with sd = 5% of each knob's width."""
-    mid = np.array([(k.low + k.high) / 2 for k in KNOBS])
-    width = np.array([k.high - k.low for k in KNOBS])
-    out = mid + 0.05 * width * rng.standard_normal((n_groups, n_draws, K))
-    out[1:] += 0.1 * width  # later groups shifted by 10% of the range
-    return out
+def _hyper(rng: np.random.Generator, n_groups: int = 2, n_draws: int = 4000) -> np.ndarray:
+    """Locations ~ Normal(mid-range, (5% of the range)²), spreads ~ 10% ± 1% of the range."""
+    loc = LOW + 0.5 * WIDTH + 0.05 * WIDTH * rng.standard_normal((n_groups, n_draws, K))
+    loc[1:] += 0.1 * WIDTH  # later groups shifted by 10% of the range
+    spread = 0.1 * WIDTH * (1 + 0.1 * rng.standard_normal((n_groups, n_draws, K)))
+    return np.concatenate([loc, np.abs(spread)], axis=-1)
 
 
-def test_variables_dims_and_attrs(rng):
-    s = _samples(rng)
+def _loops(rng: np.random.Generator, n_draws: int, n_loops: int) -> np.ndarray:
+    return LOW + WIDTH * rng.random((n_draws, n_loops, K))
+
+
+def test_variables_dims_coords_and_attrs(rng):
+    h = _hyper(rng, n_draws=30)
+    loops = _loops(rng, 30, 5)
     idata = to_inference_data(
-        s, ["pack A", "pack/B"], by="pack", n_clips=[3, 2000], n_conditioned=[3, 1024],
+        h, ["pack A", "pack/B"], by="pack", n_clips=[3, 2000], n_conditioned=[3, 1024],
+        loops=loops, loop_ids=list("abcde"), loop_groups=["pack A"] * 3 + ["pack/B"] * 2,
         model_hash="deadbeef",
     )  # fmt: skip
     post = idata.posterior
-    assert list(post.data_vars) == list(KNOB_NAMES)
-    assert post["swing_16"].dims == ("chain", "draw", "group")
+    assert set(post.data_vars) == set(hyper_names()) | set(KNOB_NAMES)
+    assert post["swing_16_loc"].dims == ("chain", "draw", "group")
+    assert post["swing_16"].dims == ("chain", "draw", "loop")
     assert list(post["group"].values) == ["pack A", "pack/B"]
-    assert post.attrs["by"] == "pack"
+    assert list(post["loop_group"].values) == ["pack A"] * 3 + ["pack/B"] * 2
+    assert post.attrs["by"] == "pack" and post.attrs["model"] == "population"
     assert post.attrs["model_hash"] == "deadbeef"
     assert post.attrs["n_per_group"] == '{"pack A": 3, "pack/B": 2000}'
     assert idata.constant_data["n_conditioned"].values.tolist() == [3, 1024]
-    assert post["humanize_ms"].attrs["units"].startswith("ms")
-    np.testing.assert_array_equal(post["intensity"].values[0, :, 1], s[1, :, 2])
+    assert post["humanize_ms_spread"].attrs["units"].startswith("ms")
+    np.testing.assert_array_equal(post["intensity_loc"].values[0, :, 1], h[1, :, 2])
+    np.testing.assert_allclose(post["intensity"].values[0, :, 4], loops[:, 4, 2], rtol=1e-6)
 
 
 def test_netcdf_round_trip_is_exact(rng, tmp_path):
-    s = _samples(rng, n_draws=50)
+    h = _hyper(rng, n_draws=50)
     x_obs = rng.standard_normal((2, 3))
+    loops = _loops(rng, 50, 4)
     idata = to_inference_data(
-        s, ["a", "b"], n_clips=[1, 2], x_obs=x_obs, summary_names=["s0", "s1", "s2"]
-    )
+        h, ["a", "b"], n_clips=[1, 2], x_obs=x_obs, summary_names=["s0", "s1", "s2"],
+        loops=loops, loop_ids=["l0", "l1", "l2", "l3"], loop_groups=["a", "b", "b", "b"],
+    )  # fmt: skip
     path = save_inference_data(idata, tmp_path / "sub" / "post.nc")
     assert [p.name for p in path.parent.iterdir()] == ["post.nc"]  # no temp file left
     back = load_inference_data(path)
-    groups, knobs, arr = samples_array(back)
+    groups, knobs, arr = hyper_array(back)
     assert groups == ["a", "b"] and knobs == list(KNOB_NAMES)
-    np.testing.assert_array_equal(arr, s)
+    np.testing.assert_array_equal(arr, h)
+    ids, owners, got = loops_array(back)
+    assert ids == ["l0", "l1", "l2", "l3"] and owners == ["a", "b", "b", "b"]
+    np.testing.assert_allclose(got, loops, rtol=1e-6)  # stored as float32
+    ids_b, _, got_b = loops_array(back, "b")
+    assert ids_b == ["l1", "l2", "l3"] and got_b.shape == (50, 3, K)
     np.testing.assert_array_equal(back.observed_data["x_obs"].values, x_obs)
-    assert list(back.observed_data["summary"].values) == ["s0", "s1", "s2"]
 
 
 def test_summary_matches_known_normal(rng):
-    s = _samples(rng)
-    table = summary_table(to_inference_data(s, ["a", "b"]), prior_sd=uniform_prior_sd())
-    assert list(table.columns) == ["group", "knob", "mean", "sd", "hdi_3%", "hdi_97%", "sd_ratio"]
-    assert len(table) == 2 * K
-    row = table[(table.group == "b") & (table.knob == "intensity")].iloc[0]
+    h = _hyper(rng)
+    table = summary_table(to_inference_data(h, ["a", "b"]), prior_sd=uniform_prior_sd())
+    assert list(table.columns) == [
+        "group", "knob", "param", "mean", "sd", "hdi_3%", "hdi_97%", "sd_ratio"
+    ]  # fmt: skip
+    assert len(table) == 2 * 2 * K
+    row = table[(table.group == "b") & (table.knob == "intensity") & (table.param == "loc")]
+    row = row.iloc[0]
     # N(0.6, 0.05²): 94% HDI = mean ± 1.881 sd
     assert row["mean"] == pytest.approx(0.6, abs=0.005)
     assert row["sd"] == pytest.approx(0.05, rel=0.05)
     assert row["hdi_3%"] == pytest.approx(0.6 - 1.881 * 0.05, abs=0.01)
     assert row["hdi_97%"] == pytest.approx(0.6 + 1.881 * 0.05, abs=0.01)
-    # sd / prior sd for a uniform prior: 0.05 w / (w / √12)
-    assert row["sd_ratio"] == pytest.approx(0.05 * np.sqrt(12), rel=0.05)
+    # sd / hyperprior sd: the location's box is twice the knob range wide
+    assert row["sd_ratio"] == pytest.approx(0.05 * np.sqrt(12) / 2.0, rel=0.05)
+
+
+def test_population_table_knows_the_censored_normal(rng):
+    h = _hyper(rng, n_groups=1, n_draws=2000)
+    k = KNOB_NAMES.index("ride_density")
+    h[0, :, k] = -0.3  # every loop without ride
+    h[0, :, K + k] = 0.05
+    table = population_table(to_inference_data(h, ["p"]))
+    ride = table[table.knob == "ride_density"].iloc[0]
+    assert ride["mean"] == pytest.approx(0.0, abs=1e-6)
+    assert ride["share_at_low"] == pytest.approx(1.0, abs=1e-6)
+    assert ride["loops_5%"] == ride["loops_95%"] == 0.0
+    inten = table[table.knob == "intensity"].iloc[0]
+    # loc 0.5 ± 0.05, spread 0.1: a new loop is Normal(0.5, 0.1² + 0.05²) (clipping negligible)
+    sd = np.hypot(0.1, 0.05)
+    assert inten["loops_5%"] == pytest.approx(0.5 - 1.645 * sd, abs=0.01)
+    assert inten["loops_95%"] == pytest.approx(0.5 + 1.645 * sd, abs=0.01)
+
+
+def test_loop_table_rows_per_loop_and_knob(rng):
+    h = _hyper(rng, n_groups=1, n_draws=200)
+    loops = _loops(rng, 200, 3)
+    idata = to_inference_data(
+        h, ["p"], loops=loops, loop_ids=["x", "y", "z"], loop_groups=["p"] * 3
+    )
+    table = loop_table(idata)
+    assert len(table) == 3 * K
+    row = table[(table.loop == "y") & (table.knob == "intensity")].iloc[0]
+    assert row["mean"] == pytest.approx(loops[:, 1, 2].mean(), rel=1e-5)
+    assert loop_table(to_inference_data(h, ["p"])).empty
 
 
 def test_hdi_prob_names_columns(rng):
-    table = summary_table(to_inference_data(_samples(rng, n_draws=200), ["a", "b"]), hdi_prob=0.9)
+    table = summary_table(to_inference_data(_hyper(rng, n_draws=200), ["a", "b"]), hdi_prob=0.9)
     assert {"hdi_5%", "hdi_95%"} <= set(table.columns)
     with pytest.raises(ValueError, match="hdi_prob"):
-        summary_table(to_inference_data(_samples(rng, n_draws=10), ["a", "b"]), hdi_prob=1.5)
+        summary_table(to_inference_data(_hyper(rng, n_draws=10), ["a", "b"]), hdi_prob=1.5)
 
 
 def test_correlations_find_the_trade_off(rng):
-    s = rng.uniform(0.2, 0.8, (1, 5000, K))
+    h = _hyper(rng, n_groups=1, n_draws=5000)
     i, j = KNOB_NAMES.index("intensity"), KNOB_NAMES.index("hat_density")
-    s[0, :, j] = 1.0 - s[0, :, i] + 0.01 * rng.standard_normal(5000)  # strong negative r
-    corr = posterior_correlations(to_inference_data(s, ["all"]))
+    h[0, :, j] = 1.0 - h[0, :, i] + 0.001 * rng.standard_normal(5000)  # strong negative r
+    corr = posterior_correlations(to_inference_data(h, ["all"]))
     assert len(corr) == K * (K - 1) // 2
     top = corr.iloc[0]
     assert (top.knob_a, top.knob_b) == ("intensity", "hat_density")
@@ -100,37 +155,51 @@ def test_correlations_find_the_trade_off(rng):
 
 
 def test_identification_contraction(rng):
-    s = _samples(rng, n_groups=1)
-    ident = identification_table(to_inference_data(s, ["all"]))
-    assert ident.contraction.between(1 - 12 * 0.05**2 * 1.2, 1 - 12 * 0.05**2 * 0.8).all()
-    # a posterior equal to the prior contracts nothing
-    flat = np.stack([rng.uniform(k.low, k.high, 20000) for k in KNOBS], axis=-1)[None]
-    ident = identification_table(to_inference_data(flat, ["all"]))
-    np.testing.assert_allclose(ident.sd_ratio, 1.0, atol=0.03)
+    box_sd = uniform_prior_sd()
+    h = _hyper(rng, n_groups=1)
+    ident = identification_table(to_inference_data(h, ["all"]))
+    locs = ident[ident.param == "loc"]
+    expected = 1 - (0.05 * WIDTH / np.array([box_sd[f"{n}_loc"] for n in KNOB_NAMES])) ** 2
+    np.testing.assert_allclose(locs.contraction, expected, atol=0.01)
 
 
-def test_select_group(rng):
-    idata = to_inference_data(_samples(rng, n_draws=20), ["a", "b"])
+def test_select_group_keeps_its_loops(rng):
+    h = _hyper(rng, n_draws=20)
+    idata = to_inference_data(
+        h, ["a", "b"], loops=_loops(rng, 20, 3), loop_ids=["1", "2", "3"],
+        loop_groups=["a", "b", "b"],
+    )  # fmt: skip
     one = select_group(idata, "b")
     assert list(one.posterior["group"].values) == ["b"]
+    assert list(one.posterior["loop"].values) == ["2", "3"]
     with pytest.raises(KeyError, match="unknown group 'c'"):
         select_group(idata, "c")
 
 
 @pytest.mark.parametrize(
     ("shape", "groups", "match"),
-    [((2, 10, K - 1), ["a", "b"], "shape"), ((2, 10, K), ["a", "a"], "unique")],
+    [((2, 10, 2 * K - 1), ["a", "b"], "shape"), ((2, 10, 2 * K), ["a", "a"], "unique")],
 )
 def test_bad_input_is_named(shape, groups, match):
     with pytest.raises(ValueError, match=match):
         to_inference_data(np.zeros(shape), groups)
 
 
+def test_loops_must_match_and_name_their_groups(rng):
+    h = _hyper(rng, n_draws=10)
+    with pytest.raises(ValueError, match="matching"):
+        to_inference_data(h, ["a", "b"], loops=_loops(rng, 9, 2), loop_ids=["1", "2"],
+                          loop_groups=["a", "a"])  # fmt: skip
+    with pytest.raises(ValueError, match="not fitted"):
+        to_inference_data(h, ["a", "b"], loops=_loops(rng, 10, 2), loop_ids=["1", "2"],
+                          loop_groups=["a", "c"])  # fmt: skip
+
+
 def test_non_finite_samples_rejected():
-    s = np.zeros((1, 3, K))
-    s[0, 1, 2] = np.nan
+    h = np.zeros((1, 3, 2 * K))
+    h[0, 1, 2] = np.nan
     with pytest.raises(ValueError, match="NaN"):
-        to_inference_data(s, ["a"])
+        to_inference_data(h, ["a"])
 
 
 def test_load_rejects_foreign_files(tmp_path):

@@ -39,17 +39,29 @@ def oracle_shipped(monkeypatch):
 def test_fit_by_pack_writes_and_prints(demo_dataset, oracle_shipped, tmp_path, capsys):
     out = tmp_path / "fit"
     code = main(
-        ["fit", str(demo_dataset), "--out", str(out), "--verdict-sets", "20", "--no-plot"]
-    )  # the plots are tested with the fit and check folders
+        [
+            "fit",
+            str(demo_dataset),
+            "--out",
+            str(out),
+            "--verdict-sets",
+            "20",
+            "--no-plot",
+            "--n-samples",
+            "100",
+        ]
+    )  # fmt: skip  (the plots are tested with the fit and check folders)
     printed = capsys.readouterr().out
     assert code == 0
     for pack in ("detroit", "industrial", "minimal", "warehouse"):
         assert pack in printed
-    assert "posterior mean±sd" in printed and "written to" in printed
+    assert "range of 90% of loops" in printed and "written to" in printed
     record = json.loads((out / "fit.json").read_text())
     assert record["by"] == "pack" and record["n_groups"] == 4
     summary = pd.read_csv(out / "summary.csv")
-    assert len(summary) == 4 * len(KNOB_NAMES)
+    assert len(summary) == 4 * 2 * len(KNOB_NAMES)  # a location and a spread per knob
+    loops = pd.read_csv(out / "loops.csv")
+    assert len(loops) == record["n_clips"] * len(KNOB_NAMES)
     assert record["n_clips"] == summary.groupby("group").n_clips.first().sum()
     assert len(list((out / "groups").glob("*.nc"))) == 4
     # the checks ran at the end: one row per pack, and their table was printed
@@ -83,7 +95,7 @@ def test_fit_all_prints_the_long_table(demo_dataset, oracle_shipped, tmp_path, c
         == 0
     )
     printed = capsys.readouterr().out
-    assert "group 'all':" in printed and "hdi_97%" in printed
+    assert "group 'all':" in printed and "mean 94% HDI" in printed
     assert not (out / "forest.png").exists() and not (out / "check").exists()
 
 
@@ -113,13 +125,11 @@ def test_fit_errors_are_for_people(demo_dataset, oracle_shipped, tmp_path, capsy
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Maximum number of epochs:UserWarning")
 def test_fit_with_a_trained_model(demo_dataset, tmp_path, capsys):
-    """A real (tiny) NPE model saved and loaded through --model."""
-    from technorhythm.inference import PosteriorEstimator
-    from technorhythm.inference.training_data import simulate_training_set
+    """A real (tiny) population model saved and loaded through --model."""
+    from technorhythm.inference.population_training import train_population
 
-    theta, x = simulate_training_set(300, seed=0, n_range=(1, 32))
-    est = PosteriorEstimator(hidden_features=8, num_transforms=1, max_num_epochs=3, seed=0)
-    est.fit(theta, x, data_reference={"n_range": [1, 32]})
+    tiny = {"hidden_features": 8, "num_transforms": 1, "max_num_epochs": 3}
+    est = train_population(300, seed=0, n_range=(1, 32), pack=tiny, loop=tiny)
     est.save(tmp_path / "model")
     out = tmp_path / "fit"
     assert (

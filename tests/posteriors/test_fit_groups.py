@@ -41,33 +41,42 @@ def two_packs() -> ClipBatch:
     )
 
 
-def test_groups_sizes_and_samples(two_packs):
+K = len(KNOB_NAMES)
+
+
+def test_groups_sizes_hyperparameters_and_loops(two_packs):
     est = OracleEstimator(THETA0)
     res = fit_groups(two_packs, estimator=est, by="pack", n_samples=300, seed=1)
     assert res.group_names() == ["at_theta0", "elsewhere"]
     assert [g.n_clips for g in res.groups] == [40, 30]
     assert [g.n_conditioned for g in res.groups] == [40, 30]
-    assert res.groups[0].samples.shape == (300, len(KNOB_NAMES))
+    g0 = res.groups[0]
+    assert g0.hyper.shape == (300, 2 * K)
+    assert g0.loops.shape == (300, 40, K)
+    assert g0.loop_ids[:2] == ("at_theta0/0", "at_theta0/1")
     # the estimator saw each pack's own observation: last entry log2(N)/10
     np.testing.assert_allclose([c[-1] for c in est.calls], np.log2([40, 30]) / 10)
-    np.testing.assert_allclose(res.groups[0].samples.mean(axis=0), THETA0, atol=0.05 * 8)
-    assert res.skipped.empty and res.groups[0].clip_ids == ()
+    np.testing.assert_allclose(g0.hyper[:, :K].mean(axis=0), THETA0, atol=0.05 * 8)
+    assert res.skipped.empty and g0.clip_ids == ()
+    no_loops = fit_groups(two_packs, estimator=est, by="pack", n_samples=10, loops=False)
+    assert all(g.loops is None and g.loop_ids == () for g in no_loops.groups)
 
 
 def test_group_draws_do_not_depend_on_other_groups(two_packs):
     est = OracleEstimator(THETA0)
-    both = fit_groups(two_packs, estimator=est, by="pack", seed=3)
-    only = fit_groups(two_packs[40:], estimator=est, by="pack", seed=3)
-    np.testing.assert_array_equal(both.groups[1].samples, only.groups[0].samples)
-    again = fit_groups(two_packs, estimator=est, by="pack", seed=4)
-    assert not np.array_equal(both.groups[0].samples, again.groups[0].samples)
+    both = fit_groups(two_packs, estimator=est, by="pack", seed=3, n_samples=50)
+    only = fit_groups(two_packs[40:], estimator=est, by="pack", seed=3, n_samples=50)
+    np.testing.assert_array_equal(both.groups[1].hyper, only.groups[0].hyper)
+    np.testing.assert_array_equal(both.groups[1].loops, only.groups[0].loops)
+    again = fit_groups(two_packs, estimator=est, by="pack", seed=4, n_samples=50)
+    assert not np.array_equal(both.groups[0].hyper, again.groups[0].hyper)
 
 
 def test_n_beyond_training_range_needs_an_explicit_cap():
     batch = _batch([(THETA0, 80, {"pack": "big"})])
     with pytest.raises(ValueError, match="n_cap"):
         fit_groups(batch, estimator=OracleEstimator(THETA0, n_max=64))
-    res = fit_groups(batch, estimator=OracleEstimator(THETA0, n_max=64), n_cap=64)
+    res = fit_groups(batch, estimator=OracleEstimator(THETA0, n_max=64), n_cap=64, n_samples=20)
     g = res.groups[0]
     assert (g.n_clips, g.n_conditioned) == (80, 64)
     assert g.x_obs[-1] == pytest.approx(np.log2(64) / 10)
@@ -89,21 +98,26 @@ def test_by_all_split_and_style(two_packs):
 
 def test_add_all_fits_the_whole_selection_beside_the_groups(two_packs):
     est = OracleEstimator(THETA0, n_max=64)
-    res = fit_groups(two_packs, estimator=est, by="pack", add_all=True, n_cap=64)
+    res = fit_groups(two_packs, estimator=est, by="pack", add_all=True, n_cap=64, n_samples=20)
     assert res.group_names() == ["at_theta0", "elsewhere", "all"]
     assert [g.n_clips for g in res.groups] == [40, 30, 70]
     assert [g.n_conditioned for g in res.groups] == [40, 30, 64]
     assert res.n_clips_fitted() == 70
-    from technorhythm.inference.observe import observe
+    from technorhythm.inference.set_summaries import observe_population
 
-    np.testing.assert_allclose(res.groups[2].x_obs, observe(two_packs, n_cap=64))
+    np.testing.assert_allclose(res.groups[2].x_obs, observe_population(two_packs, n_cap=64))
+    # loops belong to their packs; the whole corpus has hyperparameters only
+    assert res.groups[2].loops is None
+    idata = res.to_inference_data()
+    assert idata.posterior.sizes["loop"] == 70
+    assert set(idata.posterior["loop_group"].values) == {"at_theta0", "elsewhere"}
 
 
 def test_unlabelled_and_small_groups_are_accounted_for():
     batch = _batch(
         [(THETA0, 5, {"pack": "a"}), (THETA0, 2, {"pack": "b"}), (THETA0, 3, {"pack": None})]
     )
-    res = fit_groups(batch, estimator=OracleEstimator(THETA0), min_clips=4)
+    res = fit_groups(batch, estimator=OracleEstimator(THETA0), min_clips=4, n_samples=20)
     assert res.group_names() == ["a"]
     skipped = res.skipped.set_index("group")
     assert skipped.loc["b", "n_clips"] == 2 and "fewer than 4" in skipped.loc["b", "reason"]
@@ -152,6 +166,9 @@ def test_fit_folder_round_trip(two_packs, tmp_path):
         "posterior.nc",
         "summary.csv",
         "summary.parquet",
+        "population.csv",
+        "loops.csv",
+        "loops.parquet",
         "members.parquet",
         "correlations.csv",
         "skipped.csv",
@@ -169,33 +186,43 @@ def test_fit_folder_round_trip(two_packs, tmp_path):
     rec, idata, summary = load_fit(out)
     assert rec["by"] == "pack" and rec["model"]["model_hash"] == "unsaved"
     assert list(idata.posterior["group"].values) == ["at_theta0", "elsewhere"]
-    row = summary[(summary.group == "elsewhere") & (summary.knob == "intensity")].iloc[0]
+    locs = summary[summary.param == "loc"]
+    row = locs[(locs.group == "elsewhere") & (locs.knob == "intensity")].iloc[0]
     j = KNOB_NAMES.index("intensity")
-    assert row["mean"] == pytest.approx(res.groups[1].samples[:, j].mean())
+    assert row["mean"] == pytest.approx(res.groups[1].hyper[:, j].mean())
     assert row["n_clips"] == 30
-    assert summary.sd_ratio.between(0.0, 0.2).all()  # the oracle is sharp: sd = 2% of range
+    assert locs.sd_ratio.between(0.0, 0.2).all()  # the oracle is sharp: sd = 2% of range
+    loops = pd.read_parquet(out / "loops.parquet")
+    assert len(loops) == 70 * K and set(loops.group) == {"at_theta0", "elsewhere"}
+    population = pd.read_csv(out / "population.csv")
+    assert len(population) == 2 * K
     from technorhythm.posteriors import load_inference_data
 
     one = load_inference_data(out / "groups" / "001_elsewhere.nc")
     assert list(one.posterior["group"].values) == ["elsewhere"]
+    assert one.posterior.sizes["loop"] == 30
 
 
 def test_format_summary(two_packs):
-    res = fit_groups(two_packs, estimator=OracleEstimator(THETA0), by="pack")
+    res = fit_groups(two_packs, estimator=OracleEstimator(THETA0), by="pack", n_samples=200)
     checks = pd.DataFrame(
         {"group": ["at_theta0", "elsewhere"], "verdict_p": [0.6, 0.0099], "flagged": [False, True]}
     )
     text = format_summary(res, checks=checks)
-    assert "group 'elsewhere': 30 clips; misspecification p = 0.010 (MISSPECIFIED)" in text
-    assert "group 'at_theta0': 40 clips; misspecification p = 0.600 (ok)" in text
-    assert "hdi_3%" in text and all(k in text for k in KNOB_NAMES)
+    assert "group 'elsewhere': 30 loops; misspecification p = 0.010 (MISSPECIFIED)" in text
+    assert "group 'at_theta0': 40 loops; misspecification p = 0.600 (ok)" in text
+    assert "90% of loops" in text and all(k in text for k in KNOB_NAMES)
     assert "1 group(s) flagged as misspecified: elsewhere" in text
     assert "misspecification" not in format_summary(res)  # no checks, no verdict
     columns = format_summary(res, checks=checks, max_long_groups=1)
-    assert "posterior mean±sd" in columns and "misspecification p" in columns
+    assert "range of 90% of loops" in columns and "misspecification p" in columns
     row = next(line for line in columns.splitlines() if line.startswith("intensity"))
     j = KNOB_NAMES.index("intensity")
-    mean, sd = res.groups[1].samples[:, j].mean(), res.groups[1].samples[:, j].std(ddof=1)
-    assert row.split()[-1] == f"{mean:.3f}±{sd:.3f}"
+    # oracle: loops at θ0 ± (2% loc, 1% spread) → a new loop ~ Normal(θ0, 0.022²)
+    t0 = THETA0[j]
+    assert float(row.split()[-2]) == pytest.approx(t0, abs=0.01)
+    lo, hi = (float(v) for v in row.split()[-1].strip("[]").split("–"))
+    assert lo == pytest.approx(t0 - 1.645 * np.hypot(0.02, 0.01), abs=0.015)
+    assert hi == pytest.approx(t0 + 1.645 * np.hypot(0.02, 0.01), abs=0.015)
     pivot = format_summary(res, checks=checks, max_long_groups=1, max_column_groups=1)
-    assert "posterior means" in pivot and "misspec_p" in pivot
+    assert "loops' mean value per knob" in pivot and "misspec_p" in pivot

@@ -1,4 +1,4 @@
-"""``technorhythm fit``: posteriors over the knobs for the packs/styles/splits of a dataset."""
+"""``technorhythm fit``: population posteriors for the packs/styles/splits of a dataset."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ def _fit(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from technorhythm.corpus import load_dataset
-    from technorhythm.inference import PosteriorEstimator
-    from technorhythm.inference.packaged import load_shipped
+    from technorhythm.inference import packaged
+    from technorhythm.inference.population_estimator import PopulationEstimator
     from technorhythm.posteriors import check_fit, fit_groups, format_summary, save_checks, save_fit
     from technorhythm.posteriors.check_io import format_checks
 
@@ -24,7 +24,7 @@ def _fit(args: argparse.Namespace) -> int:
         raise FileExistsError(f"{out} already holds a fit; pass --force to replace it")
     start = time.perf_counter()
     dataset = load_dataset(args.dataset)
-    estimator = PosteriorEstimator.load(args.model) if args.model else load_shipped()
+    estimator = PopulationEstimator.load(args.model) if args.model else packaged.load_shipped()
     loaded = time.perf_counter()
     result = fit_groups(
         dataset,
@@ -36,6 +36,7 @@ def _fit(args: argparse.Namespace) -> int:
         n_cap=args.n_cap,
         min_clips=args.min_clips,
         add_all=args.add_all,
+        loops=not args.no_loops,
     )
     fitted = time.perf_counter()
     checks = None
@@ -81,13 +82,17 @@ def _fit(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "fit",
-        help="posteriors over the knobs for each pack/style/split of a dataset (or all of it)",
+        help="population posteriors for each pack/style/split of a dataset (or all of it)",
         description=(
-            "Fit DATASET_DIR with a trained posterior estimator (default: the shipped one). "
-            "Each group of clips (--by) gets posterior samples as ArviZ InferenceData "
-            "(netCDF) and a summary row per knob (mean, sd, 94% HDI); then the posterior "
+            "Fit DATASET_DIR with a trained population model (default: the shipped one). "
+            "Each group of clips (--by) is a population of loops: its posterior holds a "
+            "location and a spread per knob (the loops' knobs are a normal censored to the "
+            "knob range, so whole groups can sit on a bound), and every loop's own knobs "
+            "(partial pooling), as ArviZ InferenceData (netCDF), with tables per group "
+            "(summary.csv, population.csv) and per loop (loops.csv). Then the posterior "
             "predictive checks of `technorhythm check` run on every group (written to "
-            "OUT/check; --no-check skips them), with the misspecification verdict. Groups "
+            "OUT/check; --no-check skips them), with the misspecification verdict. With "
+            "--add-all the whole corpus is checked as packs within the corpus. Groups "
             "larger than the model's training range need --n-cap (a deliberately tempered "
             "posterior)."
         ),
@@ -103,7 +108,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--add-all",
         action="store_true",
-        help="also fit all selected clips as one extra group 'all' (packs and corpus in one go)",
+        help=(
+            "also fit all selected clips as one extra group 'all' (packs and corpus in one "
+            "go; the corpus is checked as packs within the corpus)"
+        ),
     )
     p.add_argument(
         "--split",
@@ -111,7 +119,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="only use the clips of this split (needs `technorhythm split` first)",
     )
     p.add_argument(
-        "--model", metavar="MODEL_DIR", help="model from `technorhythm train` (default: shipped)"
+        "--model",
+        metavar="MODEL_DIR",
+        help="population model from `technorhythm train` (default: shipped)",
     )
     p.add_argument(
         "--n-cap",
@@ -125,8 +135,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--n-samples",
         type=int_at_least(1),
-        default=1000,
-        help="posterior draws per group (default 1000)",
+        default=400,
+        help="posterior draws per group and per loop (default 400)",
+    )
+    p.add_argument(
+        "--no-loops",
+        action="store_true",
+        help="keep the groups' hyperparameters only, without every loop's own knobs",
     )
     p.add_argument("--seed", type=int_at_least(0), default=0, help="master seed (default 0)")
     p.add_argument(

@@ -1,4 +1,4 @@
-"""``technorhythm train``: simulate a training budget and fit the posterior estimator."""
+"""``technorhythm train``: simulate a budget of packs and train the population model."""
 
 from __future__ import annotations
 
@@ -18,55 +18,91 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _embedding(text: str) -> tuple[int, ...]:
+    """``"128,64"`` → (128, 64); ``"none"`` → ()."""
+    if text.strip().lower() in ("", "none"):
+        return ()
+    try:
+        widths = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated layer widths such as 128,64 (or none); got {text!r}"
+        ) from None
+    if any(w < 1 for w in widths):
+        raise argparse.ArgumentTypeError(f"layer widths must be positive; got {text!r}")
+    return widths
+
+
+def _passes(text: str) -> int | None:
+    """``"none"`` → None (fully autoregressive); ``"2"`` → 2 (coupling)."""
+    if text.strip().lower() == "none":
+        return None
+    value = _positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"passes must be none or at least 2; got {text!r}")
+    return value
+
+
 def _train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from technorhythm.inference.persistence import MANIFEST_NAME
     from technorhythm.inference.plots import plot_training_history
-    from technorhythm.inference.training import train_estimator
+    from technorhythm.inference.population_training import train_population
 
     out = Path(args.out)
     if (out / MANIFEST_NAME).exists() and not args.force:
         raise FileExistsError(f"{out} already holds a model; pass --force to replace it")
-    params = {
-        "estimator": args.estimator,
+    pack = {
         "hidden_features": args.hidden_features,
         "num_transforms": args.num_transforms,
         "num_bins": args.num_bins,
+        "embedding_features": list(args.embedding),
+        "passes": args.passes,
         "training_batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
         "stop_after_epochs": args.stop_after_epochs,
         "max_num_epochs": args.max_epochs,
-        "validation_fraction": args.validation_fraction,
-        "unconstrained": not args.bounded,
+    }
+    loop = {
+        "model": args.loop_model,
+        "hidden_features": args.loop_hidden_features,
+        "num_transforms": args.loop_transforms,
+        "max_num_epochs": args.loop_max_epochs,
     }
     progress = not args.quiet and sys.stderr.isatty()
-    estimator = train_estimator(
+    estimator = train_population(
         args.budget,
         seed=args.seed,
         n_range=(args.n_min, args.n_max),
+        loops_per_set=args.loops_per_set,
         workers=args.workers,
         scheduler=args.scheduler,
-        estimator_params=params,
+        pack=pack,
+        loop=loop,
         out=str(args.out),
         progress=progress,
     )
     estimator.save(out, overwrite=args.force)
     ref = estimator.data_reference_
-    history = estimator.training_history_
     plot_path = Path(args.plot) if args.plot else out / "training_loss.png"
     if not args.no_plot:
-        plot_training_history(history, plot_path, title=f"NPE training ({args.budget} sets)")
+        plot_training_history(
+            estimator.pack_.history_, plot_path, title=f"pack network ({args.budget} sets)"
+        )
     if not args.quiet:
         print(f"model written to {out}")
         print(
-            f"  simulated {args.budget} sets ({ref['n_clips']} clips) in "
-            f"{ref['simulation_time_s']:.1f} s"
+            f"  simulated {args.budget} sets ({ref['plan']['n_sets']} packs, "
+            f"{ref['n_loops']} loops for the loop network) in {ref['simulation_time_s']:.1f} s"
         )
-        print(
-            f"  trained {history['epochs_trained']} epochs in {estimator.training_time_s_:.1f} s;"
-            f" best validation loss {history['best_validation_loss']:.3f}"
-        )
+        for name in ("pack", "loop"):
+            flow = getattr(estimator, f"{name}_")
+            print(
+                f"  {name} network: {flow.history_['epochs_trained']} epochs in "
+                f"{flow.training_time_s_:.1f} s; best validation loss "
+                f"{flow.history_['best_validation_loss']:.3f}"
+            )
         if not args.no_plot:
             print(f"  loss plot: {plot_path}")
         print(f"  reproduce with: {ref['command']}")
@@ -74,47 +110,80 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from technorhythm.inference.estimator import ESTIMATORS
+    from technorhythm.inference.population_estimator import LOOP_DEFAULTS, PACK_DEFAULTS
 
     p = sub.add_parser(
         "train",
-        help="train the neural posterior estimator on simulated sets",
+        help="train the population model (pack and loop networks) on simulated packs",
         description=(
-            "Simulate BUDGET sets of clips (θ from the uniform knob prior, set size N "
-            "log-uniform over --n-min…--n-max), summarise each set, and train sbi's neural "
-            "posterior estimation on (θ, summaries + log2(N)/10). Writes MODEL_DIR/model.pt "
-            "(state_dict) and MODEL_DIR/manifest.json (configuration, seeds, budget, version "
-            "hash of prior/simulator/summaries, SHA-256 of the weights) and a loss plot."
+            "Simulate BUDGET packs: hyperparameters ψ (a location and a spread per knob) from "
+            "their uniform prior, a pack size N log-uniform over --n-min…--n-max, every "
+            "loop's knobs from the censored-normal population, and the loops themselves. "
+            "Train the pack network p(ψ | pack observation) and the loop network "
+            "p(loop knobs | loop features, ψ) with sbi. Writes MODEL_DIR/pack.pt, loop.pt "
+            "(state_dicts), manifest.json (configuration, seeds, budget, version hash of "
+            "prior/simulator/summaries, SHA-256 of the weights, the reproducing command) "
+            "and a loss plot."
         ),
-        epilog="example: technorhythm train --budget 20000 --workers 2 --out models/npe",
+        epilog="example: technorhythm train --budget 20000 --workers 2 --out models/population",
     )
-    p.add_argument("--budget", type=_positive_int, required=True, help="number of simulated sets")
+    p.add_argument("--budget", type=_positive_int, required=True, help="number of simulated packs")
     p.add_argument("--out", required=True, metavar="MODEL_DIR", help="model directory to write")
     p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
     p.add_argument("--workers", type=_positive_int, default=1, help="simulation processes")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address for simulation")
-    p.add_argument("--n-min", type=_positive_int, default=1, help="smallest set size (default 1)")
+    p.add_argument("--n-min", type=_positive_int, default=1, help="smallest pack size (default 1)")
     p.add_argument(
-        "--n-max", type=_positive_int, default=1024, help="largest set size (default 1024)"
+        "--n-max", type=_positive_int, default=1024, help="largest pack size (default 1024)"
     )
-    g = p.add_argument_group("estimator")
-    g.add_argument("--estimator", choices=ESTIMATORS, default="nsf", help="density estimator")
-    g.add_argument("--hidden-features", type=_positive_int, default=64)
-    g.add_argument("--num-transforms", type=_positive_int, default=5)
-    g.add_argument("--num-bins", type=_positive_int, default=8, help="spline bins (nsf)")
-    g.add_argument("--batch-size", type=_positive_int, default=512)
-    g.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument(
+        "--loops-per-set",
+        type=_positive_int,
+        default=4,
+        help="loops of every simulated pack given to the loop network (default 4)",
+    )
+    g = p.add_argument_group("pack network")
+    g.add_argument(
+        "--hidden-features", type=_positive_int, default=PACK_DEFAULTS["hidden_features"]
+    )
+    g.add_argument("--num-transforms", type=_positive_int, default=PACK_DEFAULTS["num_transforms"])
+    g.add_argument("--num-bins", type=_positive_int, default=PACK_DEFAULTS["num_bins"])
+    g.add_argument(
+        "--embedding",
+        type=_embedding,
+        default=tuple(PACK_DEFAULTS["embedding_features"]),
+        metavar="W1,W2",
+        help="hidden widths of a fully connected embedding of the observation, or none "
+        f"(default {','.join(map(str, PACK_DEFAULTS['embedding_features'])) or 'none'})",
+    )
+    g.add_argument(
+        "--passes",
+        type=_passes,
+        default=PACK_DEFAULTS["passes"],
+        help="2: coupling transforms (fast to sample); none: fully autoregressive "
+        f"(default {PACK_DEFAULTS['passes']})",
+    )
+    g.add_argument("--batch-size", type=_positive_int, default=PACK_DEFAULTS["training_batch_size"])
+    g.add_argument("--learning-rate", type=float, default=PACK_DEFAULTS["learning_rate"])
     g.add_argument(
         "--stop-after-epochs",
         type=_positive_int,
-        default=20,
+        default=PACK_DEFAULTS["stop_after_epochs"],
         help="early stopping patience on the validation loss",
     )
-    g.add_argument("--max-epochs", type=_positive_int, default=1000)
-    g.add_argument("--validation-fraction", type=float, default=0.1)
+    g.add_argument("--max-epochs", type=_positive_int, default=PACK_DEFAULTS["max_num_epochs"])
+    g = p.add_argument_group("loop network")
     g.add_argument(
-        "--bounded", action="store_true", help="train on z-scored θ instead of logit-transformed θ"
+        "--loop-model",
+        choices=("mdn", "nsf"),
+        default=LOOP_DEFAULTS["model"],
+        help="mixture density network (fast) or neural spline flow",
     )
+    g.add_argument(
+        "--loop-hidden-features", type=_positive_int, default=LOOP_DEFAULTS["hidden_features"]
+    )
+    g.add_argument("--loop-transforms", type=_positive_int, default=LOOP_DEFAULTS["num_transforms"])
+    g.add_argument("--loop-max-epochs", type=_positive_int, default=LOOP_DEFAULTS["max_num_epochs"])
     p.add_argument(
         "--plot", metavar="PNG", help="loss plot path (default MODEL_DIR/training_loss.png)"
     )

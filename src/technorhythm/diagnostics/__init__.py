@@ -13,6 +13,11 @@ here that import matplotlib.
 """
 
 from technorhythm.diagnostics.c2st import C2STResult, check_c2st, run_c2st
+from technorhythm.diagnostics.coverage import (
+    check_hpd_coverage,
+    check_interval_coverage,
+    run_hpd_ranks,
+)
 from technorhythm.diagnostics.histograms import HistogramCheck, check_histograms, run_histograms
 from technorhythm.diagnostics.overlap import run_overlap
 from technorhythm.diagnostics.predictive import (
@@ -37,6 +42,9 @@ __all__ = [
     "PredictiveCheck",
     "Verdict",
     "check_c2st",
+    "check_hpd_coverage",
+    "check_interval_coverage",
+    "run_hpd_ranks",
     "check_histograms",
     "check_predictive",
     "check_verdict",

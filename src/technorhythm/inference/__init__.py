@@ -1,4 +1,16 @@
-"""Neural posterior estimation (sbi) of the simulator knobs from set-level summaries.
+"""Neural posterior estimation (sbi) of the simulator knobs: the population model.
+
+* :class:`Population` — a pack as a population of loops: per knob a censored normal with
+  a location and a spread (ψ), mass on the bounds included.
+* :class:`PopulationEstimator` — amortised p(ψ | pack) and p(θ_i | loop, pack);
+  :func:`simulate_population_sets` makes its training data, :func:`train_population` trains
+  it, :func:`load_shipped` loads the packaged model.
+* :mod:`technorhythm.inference.loop_npe` — the one-loop posterior of the per-loop route,
+  whose draws :mod:`technorhythm.posteriors.hierarchical_pymc` combines in PyMC (the
+  measured alternative to the amortised route).
+
+The one-θ :class:`PosteriorEstimator` (every clip of a set from one θ) remains for sets
+that are known to come from one knob setting.
 
 * :func:`prior` — uniform over the knob registry's bounds (knob units).
 * :func:`observe` / :func:`observe_sets` — x of a set of clips: summaries + log2(N)/10,
@@ -23,7 +35,21 @@ from technorhythm.inference.persistence import (
     ModelIntegrityError,
     ModelVersionError,
 )
+from technorhythm.inference.population import Population, hyper_bounds, hyper_names
+from technorhythm.inference.population_data import (
+    PopulationData,
+    PopulationPlan,
+    simulate_population_sets,
+)
+from technorhythm.inference.population_estimator import PopulationEstimator
+from technorhythm.inference.population_training import train_population
 from technorhythm.inference.prior import knob_bounds, prior, sample_prior
+from technorhythm.inference.set_summaries import (
+    loop_features,
+    observe_population,
+    observe_population_sets,
+    set_feature_names,
+)
 from technorhythm.inference.training_data import (
     TrainingPlan,
     simulate_sets,
@@ -32,6 +58,18 @@ from technorhythm.inference.training_data import (
 from technorhythm.inference.version import current_versions, version_hash
 
 __all__ = [
+    "Population",
+    "PopulationData",
+    "PopulationEstimator",
+    "PopulationPlan",
+    "hyper_bounds",
+    "hyper_names",
+    "loop_features",
+    "observe_population",
+    "observe_population_sets",
+    "set_feature_names",
+    "simulate_population_sets",
+    "train_population",
     "ESTIMATORS",
     "N_FEATURE_NAME",
     "N_MAX",

@@ -1,4 +1,4 @@
-"""The posterior estimator shipped inside the package (``technorhythm/inference/shipped/``).
+"""The population model shipped inside the package (``technorhythm/inference/shipped/``).
 
 It was trained by the project's own ``technorhythm train``; the exact command, budget,
 seeds and timings are in its ``manifest.json`` (``data_reference``) and in
@@ -9,23 +9,22 @@ checks (see :mod:`technorhythm.inference.persistence`).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from technorhythm.inference.estimator import PosteriorEstimator
-from technorhythm.inference.persistence import (
-    MANIFEST_NAME,
-    ModelError,
-    load_estimator,
-)
+from technorhythm.inference.persistence import MANIFEST_NAME, ModelError
+from technorhythm.inference.population_estimator import PopulationEstimator
+from technorhythm.inference.population_io import POPULATION_FORMAT, load_population
 
-__all__ = ["SHIPPED_DIR", "SHIPPED_RETRAIN_COMMAND", "load_shipped"]
+__all__ = ["SHIPPED_DIR", "SHIPPED_RETRAIN_COMMAND", "load_shipped", "shipped_is_population"]
 
 SHIPPED_DIR = Path(__file__).resolve().with_name("shipped")
 """Folder of the shipped model (package data)."""
 SHIPPED_RETRAIN_COMMAND = (
-    "technorhythm train --budget 30000 --seed 0 --n-min 1 --n-max 1024 --estimator nsf "
-    "--hidden-features 64 --num-transforms 5 --num-bins 8 --batch-size 512 "
-    "--learning-rate 0.001 --stop-after-epochs 10 --max-epochs 100 --validation-fraction 0.1 "
+    "technorhythm train --budget 20000 --seed 0 --n-min 1 --n-max 1024 --loops-per-set 4 "
+    "--hidden-features 64 --num-transforms 6 --num-bins 8 --embedding 256,128 --passes 2 "
+    "--batch-size 512 --learning-rate 0.001 --stop-after-epochs 10 --max-epochs 80 "
+    "--loop-model mdn --loop-hidden-features 64 --loop-transforms 5 --loop-max-epochs 80 "
     "--workers 2 --force --plot docs/img/inference/training_loss.png "
     "--out src/technorhythm/inference/shipped"
 )
@@ -35,8 +34,19 @@ The manifest's ``data_reference.command`` records the same settings (without the
 that do not change the result: ``--workers``, ``--force``, ``--plot``)."""
 
 
-def load_shipped() -> PosteriorEstimator:
-    """Load the shipped posterior estimator.
+def shipped_is_population() -> bool:
+    """Whether the shipped folder holds a population model (not a one-θ model from before)."""
+    path = SHIPPED_DIR / MANIFEST_NAME
+    if not path.is_file():
+        return False
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("format") == POPULATION_FORMAT
+    except (OSError, ValueError):
+        return False
+
+
+def load_shipped() -> PopulationEstimator:
+    """Load the shipped population model.
 
     Raises
     ------
@@ -44,11 +54,12 @@ def load_shipped() -> PosteriorEstimator:
         The installed prior/simulator/summaries differ from those it was trained for; the
         message gives the command that retrains it.
     ModelError
-        The package has no shipped model (e.g. a source checkout without it).
+        The package has no shipped population model (e.g. a source checkout without it, or
+        a one-θ model from before the population model).
     """
-    if not (SHIPPED_DIR / MANIFEST_NAME).is_file():
+    if not (SHIPPED_DIR / MANIFEST_NAME).is_file() or not shipped_is_population():
         raise ModelError(
-            f"no shipped model found in {SHIPPED_DIR}; train one with `{SHIPPED_RETRAIN_COMMAND}`"
-            " or pass your own model directory"
+            f"no shipped population model found in {SHIPPED_DIR}; train one with "
+            f"`{SHIPPED_RETRAIN_COMMAND}` or pass your own model directory (--model)"
         )
-    return load_estimator(SHIPPED_DIR)
+    return load_population(SHIPPED_DIR)

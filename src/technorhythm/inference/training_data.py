@@ -195,8 +195,15 @@ def simulate_training_set(
     return theta, np.concatenate(results, axis=0)
 
 
-def _run_jobs(jobs: list[tuple], *, workers: int, scheduler: str | None, progress: bool):
-    """Run ``_chunk_job`` over ``jobs`` in order, locally or on a Dask cluster."""
+def _run_jobs(
+    jobs: list[tuple],
+    *,
+    workers: int,
+    scheduler: str | None,
+    progress: bool,
+    func=_chunk_job,
+):
+    """Run ``func`` (default ``_chunk_job``) over ``jobs`` in order, locally or on Dask."""
     from joblib import Parallel, delayed, parallel_config
     from tqdm.auto import tqdm
 
@@ -218,12 +225,12 @@ def _run_jobs(jobs: list[tuple], *, workers: int, scheduler: str | None, progres
         if n_jobs == 1 and scheduler is None:
             results = []
             for job in jobs:
-                results.append(_chunk_job(*job))
+                results.append(func(*job))
                 bar.update()
         else:
             parallel = Parallel(n_jobs=n_jobs, return_as="generator")
             results = []
-            for res in parallel(delayed(_chunk_job)(*job) for job in jobs):
+            for res in parallel(delayed(func)(*job) for job in jobs):
                 results.append(res)
                 bar.update()
     bar.close()

@@ -1,7 +1,9 @@
-"""Posteriors for packs, splits and corpora: fitting groups, InferenceData and summary tables.
+"""Population posteriors for packs, splits and corpora: fitting, InferenceData, tables, checks.
 
-* :func:`fit_groups` — posterior of every pack/style/split (or the whole corpus) with a
-  trained estimator.
+* :func:`fit_groups` — the population posterior of every pack/style/split (or the whole
+  corpus): hyperparameters per group and every loop's own knobs, with a trained
+  :class:`~technorhythm.inference.PopulationEstimator`.
+* :class:`PopulationPredictive` / :class:`CorpusPredictive` — what a fitted group predicts.
 * :func:`check_fit` / :func:`save_checks` — posterior predictive checks of every fitted
   group (C2ST, D against its noise floor, histogram bands, the misspecification verdict).
 * :func:`save_fit` / :func:`load_fit` / :func:`format_summary` — the fit folder and the
@@ -11,24 +13,32 @@
 
 from technorhythm.posteriors.arviz_adapter import (
     PosteriorFileError,
-    identification_table,
+    hyper_array,
     load_inference_data,
-    posterior_correlations,
-    samples_array,
+    loops_array,
     save_inference_data,
     select_group,
     summary_table,
     to_inference_data,
-    uniform_prior_sd,
 )
 from technorhythm.posteriors.check_io import check_fit, load_checks, save_checks
 from technorhythm.posteriors.checks import CheckResult, GroupCheck, PredictiveModel, check_groups
 from technorhythm.posteriors.fit import BY_CHOICES, FitResult, GroupFit, fit_groups, model_identity
+from technorhythm.posteriors.predictive_models import CorpusPredictive, PopulationPredictive
 from technorhythm.posteriors.report import format_summary, load_fit, save_fit
+from technorhythm.posteriors.tables import (
+    identification_table,
+    loop_table,
+    population_table,
+    posterior_correlations,
+    uniform_prior_sd,
+)
 
 __all__ = [
     "BY_CHOICES",
     "CheckResult",
+    "CorpusPredictive",
+    "PopulationPredictive",
     "FitResult",
     "GroupCheck",
     "GroupFit",
@@ -44,7 +54,10 @@ __all__ = [
     "load_inference_data",
     "model_identity",
     "posterior_correlations",
-    "samples_array",
+    "hyper_array",
+    "loop_table",
+    "loops_array",
+    "population_table",
     "save_checks",
     "save_fit",
     "save_inference_data",

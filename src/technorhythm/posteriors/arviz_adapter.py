@@ -1,25 +1,34 @@
-"""The one module that talks to ArviZ: posterior samples ↔ labelled InferenceData.
+"""The one module that talks to ArviZ: population posteriors ↔ labelled InferenceData.
 
 ArviZ 1.x needs Python ≥ 3.12, so on 3.11 we use arviz 0.23; keeping every ArviZ
 call here means a later upgrade touches one file. ArviZ (and the matplotlib it pulls
 in) is imported lazily inside the functions, so importing this module is cheap. Drawing
-lives in :mod:`technorhythm.posteriors.plots`; ``az.plot_forest(idata, combined=True)``
-works directly on these objects too.
+lives in :mod:`technorhythm.posteriors.plots`; ``az.plot_forest(idata, var_names=[...],
+combined=True)`` works directly on these objects too.
 
-Layout of a technorhythm posterior (``schema = "technorhythm.posterior"``):
+Layout of a technorhythm posterior (``schema = "technorhythm.posterior"``, version 2;
+the population model of :mod:`technorhythm.inference.population`):
 
 ``posterior``
-    One variable per knob (registry names, knob units), dims ``(chain, draw, group)``.
-    NPE draws are independent, so there is one chain; ``group`` holds the pack,
-    style or split names (or ``"all"``), so ``az.plot_forest`` compares groups directly.
+    *Hyperparameters*, per knob ``<knob>_loc`` and ``<knob>_spread`` with dims
+    ``(chain, draw, group)``, knob units: the loops of a group have knob values
+    ``clip(Normal(loc, spread), low, high)``. ``group`` holds the pack, style or split
+    names (or ``"all"``).
+    *Per-loop knobs*, per knob ``<knob>`` with dims ``(chain, draw, loop)``, knob units:
+    the partial-pooling posterior of each loop's own θ_i (exactly on a bound where the
+    population puts the loop there). ``loop`` holds clip ids; the non-dimension
+    coordinate ``loop_group(loop)`` names the group each loop was pooled in. Draw d of
+    a loop is conditioned on draw d of its group's hyperparameters (joint draws).
+    Amortised draws are independent, so there is one chain.
 ``constant_data``
     ``n_clips(group)``: clips in the group; ``n_conditioned(group)``: the set size the
     estimator was conditioned on (differs from ``n_clips`` only when capped).
 ``observed_data`` (optional)
-    ``x_obs(group, summary)``: the observed summary vector of each group.
+    ``x_obs(group, summary)``: the observed set observation of each group.
 attrs
-    ``schema``, ``schema_version``, ``by``, ``model_hash`` (the estimator's manifest hash),
-    ``n_per_group`` (JSON: group → clips) and anything else the caller passes.
+    ``schema``, ``schema_version``, ``model = "population"``, ``family``, ``knobs``
+    (JSON list), ``by``, ``model_hash`` (the estimator's manifest hash), ``n_per_group``
+    (JSON: group → clips) and anything else the caller passes.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from technorhythm.atomic import atomic_path
+from technorhythm.inference.population import hyper_names
 from technorhythm.simulator.knobs import KNOB_NAMES, KNOBS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,20 +54,24 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "SCHEMA",
     "SCHEMA_VERSION",
+    "FAMILY",
     "PosteriorFileError",
     "to_inference_data",
     "save_inference_data",
     "load_inference_data",
-    "samples_array",
+    "hyper_array",
+    "loops_array",
+    "knob_names_of",
     "select_group",
     "summary_table",
-    "posterior_correlations",
-    "identification_table",
-    "uniform_prior_sd",
+    "convergence_summary",
+    "hdi_intervals",
+    "hdi_names",
 ]
 
 SCHEMA = "technorhythm.posterior"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+FAMILY = "censored normal per knob: theta = clip(Normal(loc, spread), low, high)"
 NETCDF_ENGINE = "netcdf4"
 DEFAULT_HDI_PROB = 0.94
 """ArviZ's default credible mass: a 94% HDI, columns ``hdi_3%`` and ``hdi_97%``."""
@@ -82,12 +96,74 @@ def _az():
     return arviz
 
 
+def _with_chain(a: np.ndarray, ndim: int, axis: int) -> np.ndarray:
+    """Insert a chain axis of length 1 at ``axis`` when ``a`` has ``ndim`` dimensions."""
+    return np.expand_dims(a, axis) if a.ndim == ndim else a
+
+
+def _knob_attrs(var, name: str) -> None:
+    knob = next((kb for kb in KNOBS if kb.name == name), None)
+    if knob is not None:
+        var.attrs.update(units=knob.unit, long_name=knob.label)
+
+
+def _hyper_dataset(hyper: np.ndarray, groups: list[str], knob_names: list[str]):
+    """(G, C, S, 2K) → Dataset of ``<knob>_loc``/``<knob>_spread`` (chain, draw, group)."""
+    import xarray as xr
+
+    _, n_chain, n_draw, _ = hyper.shape
+    coords = {"chain": np.arange(n_chain), "draw": np.arange(n_draw), "group": groups}
+    names = hyper_names(tuple(knob_names))
+    data = xr.Dataset(
+        {
+            n: (("chain", "draw", "group"), np.moveaxis(hyper[..., j], 0, -1))
+            for j, n in enumerate(names)
+        },
+        coords=coords,
+    )
+    for n in names:
+        _knob_attrs(data[n], n.rsplit("_", 1)[0])
+    return data
+
+
+def _loops_dataset(
+    loops: np.ndarray, loop_ids: Sequence[str], loop_groups: Sequence[str], knob_names: list[str]
+):
+    """(C, S, B, K) → Dataset of per-knob variables (chain, draw, loop)."""
+    import xarray as xr
+
+    n_chain, n_draw, n_loops, _ = loops.shape
+    ids = [str(i) for i in loop_ids]
+    if len(ids) != n_loops or len(loop_groups) != n_loops:
+        raise ValueError(f"loop_ids and loop_groups need {n_loops} entries each")
+    if len(set(ids)) != len(ids):
+        raise ValueError("loop ids must be unique")
+    data = xr.Dataset(
+        {
+            n: (("chain", "draw", "loop"), loops[..., k].astype(np.float32))
+            for k, n in enumerate(knob_names)
+        },
+        coords={
+            "chain": np.arange(n_chain),
+            "draw": np.arange(n_draw),
+            "loop": ids,
+            "loop_group": ("loop", [str(g) for g in loop_groups]),
+        },
+    )
+    for n in knob_names:
+        _knob_attrs(data[n], n)
+    return data
+
+
 def to_inference_data(
-    samples: np.ndarray,
+    hyper: np.ndarray,
     groups: Sequence[str],
     *,
     by: str = "all",
     knob_names: Sequence[str] = KNOB_NAMES,
+    loops: np.ndarray | None = None,
+    loop_ids: Sequence[str] | None = None,
+    loop_groups: Sequence[str] | None = None,
     n_clips: Sequence[int] | None = None,
     n_conditioned: Sequence[int] | None = None,
     x_obs: np.ndarray | None = None,
@@ -95,55 +171,65 @@ def to_inference_data(
     model_hash: str = "",
     attrs: Mapping[str, Any] | None = None,
 ) -> arviz.InferenceData:
-    """Posterior samples of several groups → one labelled InferenceData.
+    """Population posteriors of several groups → one labelled InferenceData.
 
     Parameters
     ----------
-    samples : ndarray, shape (G, draws, K) or (G, chains, draws, K)
-        Posterior draws in knob units, one slab per group, knobs in ``knob_names`` order.
+    hyper : ndarray, shape (G, draws, 2K) or (G, chains, draws, 2K)
+        Hyperparameter draws in knob units: every knob's location, then every knob's
+        spread (:func:`technorhythm.inference.population.hyper_names` order).
     groups : sequence of str, length G
         Group names (pack, style or split names); must be unique.
     by : str
         What the groups are (``"pack"``, ``"style"``, ``"split"`` or ``"all"``).
+    knob_names : sequence of str, length K
+    loops : ndarray, shape (draws, B, K) or (chains, draws, B, K), optional
+        Per-loop knob draws, draw d conditioned on hyperparameter draw d of the loop's group.
+    loop_ids, loop_groups : sequence of str, length B
+        Loop ids (unique) and the group each loop belongs to (needed with ``loops``).
     n_clips, n_conditioned : sequence of int, length G, optional
         Clips per group and the set size the estimator was conditioned on.
     x_obs : ndarray, shape (G, S), optional
-        Observed summary vectors; needs ``summary_names`` (length S).
+        Observed set observations; needs ``summary_names`` (length S).
     model_hash : str
         Hash of the estimator's manifest, recorded in the attrs.
     attrs : mapping, optional
-        Extra attributes (str, int, float); stored on the posterior group.
+        Extra attributes (str, int, float; others stored as JSON) on the posterior group.
     """
     import xarray as xr
 
-    samples = np.asarray(samples, dtype=np.float64)
-    if samples.ndim == 3:
-        samples = samples[:, None]
     groups = [str(g) for g in groups]
     knob_names = list(knob_names)
-    if samples.ndim != 4 or samples.shape[0] != len(groups) or samples.shape[3] != len(knob_names):
+    hyper = _with_chain(np.asarray(hyper, dtype=np.float64), 3, 1)
+    if hyper.ndim != 4 or hyper.shape[0] != len(groups) or hyper.shape[3] != 2 * len(knob_names):
         raise ValueError(
-            f"samples must have shape (G={len(groups)}, [chains,] draws, K={len(knob_names)}); "
-            f"got {np.shape(samples)}"
+            f"hyper must have shape (G={len(groups)}, [chains,] draws, 2K={2 * len(knob_names)});"
+            f" got {np.shape(hyper)}"
         )
     if len(set(groups)) != len(groups):
         raise ValueError(f"group names must be unique; got {groups}")
-    if not np.all(np.isfinite(samples)):
-        raise ValueError("posterior samples contain NaN or infinite values")
-    _, n_chain, n_draw, _ = samples.shape
-    coords = {"chain": np.arange(n_chain), "draw": np.arange(n_draw), "group": groups}
-    # (G, C, D, K) → per knob (C, D, G)
-    posterior = xr.Dataset(
-        {
-            name: (("chain", "draw", "group"), np.moveaxis(samples[..., k], 0, -1))
-            for k, name in enumerate(knob_names)
-        },
-        coords=coords,
-    )
-    for name in knob_names:
-        knob = next((kb for kb in KNOBS if kb.name == name), None)
-        if knob is not None:
-            posterior[name].attrs.update(units=knob.unit, long_name=knob.label)
+    if not np.all(np.isfinite(hyper)):
+        raise ValueError("hyperparameter draws contain NaN or infinite values")
+    posterior = _hyper_dataset(hyper, groups, knob_names)
+    if loops is not None:
+        loops = _with_chain(np.asarray(loops), 3, 0)
+        if (
+            loops.ndim != 4
+            or loops.shape[:2] != hyper.shape[1:3]
+            or loops.shape[3] != len(knob_names)
+        ):
+            raise ValueError(
+                f"loops must have shape ([chains,] draws, B, K) matching the hyperparameter "
+                f"draws {hyper.shape[1:3]}; got {loops.shape}"
+            )
+        if not np.all(np.isfinite(loops)):
+            raise ValueError("per-loop draws contain NaN or infinite values")
+        if loop_ids is None or loop_groups is None:
+            raise ValueError("loops need loop_ids and loop_groups")
+        unknown = set(map(str, loop_groups)) - set(groups)
+        if unknown:
+            raise ValueError(f"loop_groups names groups that are not fitted: {sorted(unknown)}")
+        posterior = xr.merge([posterior, _loops_dataset(loops, loop_ids, loop_groups, knob_names)])
     n_clips_arr = np.asarray(n_clips if n_clips is not None else [0] * len(groups), dtype=np.int64)
     n_cond_arr = np.asarray(
         n_conditioned if n_conditioned is not None else n_clips_arr, dtype=np.int64
@@ -157,13 +243,16 @@ def to_inference_data(
     all_attrs: dict[str, Any] = {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
+        "model": "population",
+        "family": FAMILY,
+        "knobs": json.dumps(knob_names),
         "by": str(by),
         "model_hash": str(model_hash),
         "n_per_group": json.dumps(dict(zip(groups, n_clips_arr.tolist(), strict=True))),
     }
     for key, value in (attrs or {}).items():
         all_attrs[str(key)] = value if isinstance(value, int | float | str) else json.dumps(value)
-    posterior.attrs.update(all_attrs)
+    posterior.attrs = all_attrs
     parts: dict[str, xr.Dataset] = {"posterior": posterior, "constant_data": constant}
     if x_obs is not None:
         x_obs = np.asarray(x_obs, dtype=np.float64)
@@ -219,28 +308,74 @@ def load_inference_data(path: str | os.PathLike[str]) -> arviz.InferenceData:
     return idata
 
 
-def samples_array(idata: arviz.InferenceData) -> tuple[list[str], list[str], np.ndarray]:
-    """InferenceData → (group names, knob names, samples of shape (G, chains·draws, K))."""
+def knob_names_of(idata: arviz.InferenceData) -> list[str]:
+    """The knob names of a population posterior (registry order)."""
+    return list(json.loads(idata.posterior.attrs["knobs"]))
+
+
+def hyper_array(idata: arviz.InferenceData) -> tuple[list[str], list[str], np.ndarray]:
+    """InferenceData → (group names, knob names, hyperparameters (G, chains·draws, 2K))."""
     post = idata.posterior
-    knobs = list(post.data_vars)
+    knobs = knob_names_of(idata)
     groups = [str(g) for g in post["group"].values]
-    stacked = np.stack([post[k].transpose("group", "chain", "draw").values for k in knobs], axis=-1)
-    return groups, knobs, stacked.reshape(len(groups), -1, len(knobs))
+    names = hyper_names(tuple(knobs))
+    stacked = np.stack([post[n].transpose("group", "chain", "draw").values for n in names], -1)
+    return groups, knobs, stacked.reshape(len(groups), -1, len(names))
+
+
+def loops_array(
+    idata: arviz.InferenceData, group: str | None = None
+) -> tuple[list[str], list[str], np.ndarray] | None:
+    """Per-loop draws → (loop ids, loop groups, θ (chains·draws, B, K)); None without loops.
+
+    ``group`` keeps only the loops pooled in that group.
+    """
+    post = idata.posterior
+    if "loop" not in post.dims:
+        return None
+    knobs = knob_names_of(idata)
+    ids = [str(v) for v in post["loop"].values]
+    owners = [str(v) for v in post["loop_group"].values]
+    keep = np.array([group is None or g == group for g in owners], dtype=bool)
+    arr = np.stack([post[k].transpose("chain", "draw", "loop").values for k in knobs], -1)
+    arr = arr.reshape(-1, len(ids), len(knobs))[:, keep]
+    return (
+        [i for i, k in zip(ids, keep, strict=True) if k],
+        [g for g in owners if group in (None, g)],
+        arr,
+    )
 
 
 def select_group(idata: arviz.InferenceData, group: str) -> arviz.InferenceData:
-    """The InferenceData restricted to one group (the group coordinate is kept, length 1)."""
+    """The InferenceData restricted to one group and its loops (group coordinate kept)."""
     groups = [str(g) for g in idata.posterior["group"].values]
     if group not in groups:
         raise KeyError(f"unknown group {group!r}; groups are {groups}")
     with _quiet():
-        return idata.isel(group=[groups.index(group)])
+        out = idata.isel(group=[groups.index(group)])
+        if "loop" in out.posterior.dims:
+            owners = out.posterior["loop_group"].values.astype(str)
+            out = out.isel(loop=np.flatnonzero(owners == group))
+    return out
 
 
-def uniform_prior_sd(knob_names: Sequence[str] = KNOB_NAMES) -> dict[str, float]:
-    """Standard deviation of a uniform prior over each knob's registry bounds (knob units)."""
-    by_name = {k.name: k for k in KNOBS}
-    return {n: (by_name[n].high - by_name[n].low) / np.sqrt(12.0) for n in knob_names}
+def hdi_names(hdi_prob: float) -> tuple[str, str]:
+    if not 0.0 < hdi_prob < 1.0:
+        raise ValueError(f"hdi_prob must be in (0, 1); got {hdi_prob}")
+    return (
+        f"hdi_{100 * (1 - hdi_prob) / 2:g}%",
+        f"hdi_{100 * (1 - (1 - hdi_prob) / 2):g}%",
+    )
+
+
+def hdi_intervals(draws: np.ndarray, hdi_prob: float) -> np.ndarray:
+    """HDI of draws (S, ...) along the first axis → (..., 2), via ``az.hdi``."""
+    az = _az()
+    moved = np.moveaxis(np.asarray(draws, dtype=np.float64), 0, -1)
+    flat = moved.reshape(-1, moved.shape[-1])
+    with _quiet():
+        out = np.stack([az.hdi(row, hdi_prob=hdi_prob) for row in flat])
+    return out.reshape(*moved.shape[:-1], 2)
 
 
 def summary_table(
@@ -249,91 +384,50 @@ def summary_table(
     hdi_prob: float = DEFAULT_HDI_PROB,
     prior_sd: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
-    """Posterior summary per group and knob: mean, sd and the HDI (via ``az.hdi``).
+    """Hyperparameter summary per group and knob: location and spread (via ``az.hdi``).
 
-    Returns a long DataFrame with columns ``group, knob, mean, sd, hdi_<lo>%, hdi_<hi>%``
-    and, when ``prior_sd`` is given, ``sd_ratio`` = posterior sd / prior sd (1 = the data
-    says nothing about the knob, near 0 = sharply identified). Rows are in group order,
-    knobs in registry order; values in knob units.
+    Columns ``group, knob, param, mean, sd, hdi_<lo>%, hdi_<hi>%`` with ``param`` in
+    ``loc``/``spread`` and, when ``prior_sd`` (keyed by ``<knob>_<param>``) is given,
+    ``sd_ratio`` = posterior sd / hyperprior sd. Knob units, registry order.
     """
-    if not 0.0 < hdi_prob < 1.0:
-        raise ValueError(f"hdi_prob must be in (0, 1); got {hdi_prob}")
+    lo_name, hi_name = hdi_names(hdi_prob)
     az = _az()
-    post = idata.posterior
+    names = [n for n in idata.posterior.data_vars if n.endswith(("_loc", "_spread"))]
+    post = idata.posterior[names]
     with _quiet():
-        hdi = az.hdi(idata, hdi_prob=hdi_prob)
-    lo_name = f"hdi_{100 * (1 - hdi_prob) / 2:g}%"
-    hi_name = f"hdi_{100 * (1 - (1 - hdi_prob) / 2):g}%"
+        hdi = az.hdi(post, hdi_prob=hdi_prob)
     mean = post.mean(dim=("chain", "draw"))
     sd = post.std(dim=("chain", "draw"), ddof=1)
     rows = []
+    knobs = knob_names_of(idata)
     for g in post["group"].values:
-        for knob in post.data_vars:
-            row = {
-                "group": str(g),
-                "knob": knob,
-                "mean": float(mean[knob].sel(group=g)),
-                "sd": float(sd[knob].sel(group=g)),
-                lo_name: float(hdi[knob].sel(group=g, hdi="lower")),
-                hi_name: float(hdi[knob].sel(group=g, hdi="higher")),
-            }
-            if prior_sd is not None:
-                row["sd_ratio"] = row["sd"] / float(prior_sd[knob])
-            rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def posterior_correlations(idata: arviz.InferenceData) -> pd.DataFrame:
-    """Pairwise Pearson correlations of the knobs within each group's posterior.
-
-    A strong correlation (|r| ≳ 0.5) means the data constrains a combination of the
-    two knobs rather than each one: the pair trades off and is a candidate for merging.
-    Returns columns ``group, knob_a, knob_b, r`` for every pair a < b (registry order),
-    sorted by group and then by decreasing ``|r|``. Knobs with zero posterior spread get
-    ``r = NaN``.
-    """
-    groups, knobs, samples = samples_array(idata)
-    rows = []
-    iu = np.triu_indices(len(knobs), k=1)
-    for g, s in zip(groups, samples, strict=True):
-        centred = s - s.mean(axis=0)
-        scale = np.sqrt((centred**2).sum(axis=0))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            corr = (centred.T @ centred) / np.outer(scale, scale)
-        corr[~np.isfinite(corr)] = np.nan
-        for a, b in zip(*iu, strict=True):
-            rows.append({"group": g, "knob_a": knobs[a], "knob_b": knobs[b], "r": corr[a, b]})
-    out = pd.DataFrame(rows, columns=["group", "knob_a", "knob_b", "r"])
-    out["_abs"] = out["r"].abs()
-    out = out.sort_values(["group", "_abs"], ascending=[True, False], kind="stable")
-    return out.drop(columns="_abs").reset_index(drop=True)
-
-
-def identification_table(
-    idata: arviz.InferenceData, prior_sd: Mapping[str, float] | None = None
-) -> pd.DataFrame:
-    """How strongly each group's data identifies each knob.
-
-    Columns ``group, knob, post_sd, prior_sd, sd_ratio, contraction`` with
-    ``sd_ratio = post_sd / prior_sd`` and ``contraction = 1 − post_var / prior_var``
-    (0 = nothing learnt, 1 = pinned down). ``prior_sd`` defaults to a uniform prior
-    over the registry bounds.
-    """
-    groups, knobs, samples = samples_array(idata)
-    prior_sd = dict(prior_sd) if prior_sd is not None else uniform_prior_sd(knobs)
-    post_sd = samples.std(axis=1, ddof=1)
-    rows = []
-    for gi, g in enumerate(groups):
-        for ki, k in enumerate(knobs):
-            ratio = post_sd[gi, ki] / prior_sd[k]
-            rows.append(
-                {
-                    "group": g,
-                    "knob": k,
-                    "post_sd": post_sd[gi, ki],
-                    "prior_sd": prior_sd[k],
-                    "sd_ratio": ratio,
-                    "contraction": 1.0 - ratio**2,
+        for knob in knobs:
+            for param in ("loc", "spread"):
+                v = f"{knob}_{param}"
+                row = {
+                    "group": str(g),
+                    "knob": knob,
+                    "param": param,
+                    "mean": float(mean[v].sel(group=g)),
+                    "sd": float(sd[v].sel(group=g)),
+                    lo_name: float(hdi[v].sel(group=g, hdi="lower")),
+                    hi_name: float(hdi[v].sel(group=g, hdi="higher")),
                 }
-            )
+                if prior_sd is not None:
+                    row["sd_ratio"] = row["sd"] / float(prior_sd[v])
+                rows.append(row)
     return pd.DataFrame(rows)
+
+
+def convergence_summary(idata: arviz.InferenceData, var_names: Sequence[str]) -> dict[str, float]:
+    """Largest R-hat and smallest bulk/tail ESS over ``var_names`` of an MCMC posterior."""
+    az = _az()
+    with _quiet():
+        rhat = az.rhat(idata, var_names=list(var_names))
+        bulk = az.ess(idata, var_names=list(var_names), method="bulk")
+        tail = az.ess(idata, var_names=list(var_names), method="tail")
+    return {
+        "rhat_max": float(max(float(rhat[v].max()) for v in var_names)),
+        "ess_bulk_min": float(min(float(bulk[v].min()) for v in var_names)),
+        "ess_tail_min": float(min(float(tail[v].min()) for v in var_names)),
+    }

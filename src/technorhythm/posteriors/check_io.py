@@ -30,11 +30,11 @@ from technorhythm.clips import ClipBatch
 from technorhythm.posteriors.checks import (
     CheckResult,
     GroupCheck,
-    PredictiveModel,
     check_groups,
     split_table,
 )
 from technorhythm.posteriors.fit import FitResult, group_clips
+from technorhythm.posteriors.predictive_models import CorpusPredictive, PopulationPredictive
 
 __all__ = ["CHECK_SCHEMA", "check_fit", "save_checks", "load_checks", "format_checks"]
 
@@ -67,18 +67,43 @@ def _members_from_ids(
     return out
 
 
-def _fit_from_folder(fit_dir: Path) -> tuple[dict[str, Any], list[str], np.ndarray, dict]:
-    from technorhythm.posteriors.arviz_adapter import samples_array
+def _fit_from_folder(
+    fit_dir: Path,
+) -> tuple[dict[str, Any], list[str], list[str], np.ndarray, dict]:
+    from technorhythm.posteriors.arviz_adapter import hyper_array
     from technorhythm.posteriors.report import load_fit
 
     record, idata, _ = load_fit(fit_dir)
-    names, _, samples = samples_array(idata)
+    names, knobs, hyper = hyper_array(idata)
     members_path = fit_dir / "members.parquet"
     if not members_path.is_file():
         raise FileNotFoundError(f"{members_path} is missing: fit the dataset again to check it")
     members = pd.read_parquet(members_path)
     ids = {n: members.loc[members["group"] == n, "clip_id"].astype(str).tolist() for n in names}
-    return record, names, samples, ids
+    return record, names, knobs, hyper, ids
+
+
+def predictive_models(
+    names: list[str],
+    hyper: list[np.ndarray],
+    knob_names: list[str],
+    sizes: list[int],
+    *,
+    corpus: bool,
+) -> list[PopulationPredictive | CorpusPredictive]:
+    """The predictive model of every group: its population; with ``corpus``, the last
+    group (``"all"``) as packs within the corpus (:class:`CorpusPredictive`)."""
+    from technorhythm.inference.population import Population
+    from technorhythm.simulator.knobs import get_knob
+
+    bounds = np.array([[get_knob(n).low, get_knob(n).high] for n in knob_names])
+    population = Population(bounds, tuple(knob_names))
+    models: list[PopulationPredictive | CorpusPredictive] = [
+        PopulationPredictive(np.asarray(h), population) for h in hyper
+    ]
+    if corpus and len(names) > 1 and names[-1] == "all":
+        models[-1] = CorpusPredictive(models[:-1], sizes[:-1])
+    return models
 
 
 def check_fit(
@@ -109,14 +134,15 @@ def check_fit(
 
     if isinstance(fit, FitResult):
         names = fit.group_names()
-        samples = [g.samples for g in fit.groups]
+        hyper = [g.hyper for g in fit.groups]
+        knobs = list(fit.knob_names)
         ids = {g.name: list(g.clip_ids) for g in fit.groups}
         fit_seed = int(fit.options["seed"])
         options = {"by": fit.by, "split": fit.split, **fit.options}
         dataset = None
     else:
-        record, names, stacked, ids = _fit_from_folder(Path(fit))
-        samples = list(stacked)
+        record, names, knobs, stacked, ids = _fit_from_folder(Path(fit))
+        hyper = list(stacked)
         fit_seed = int(record["options"]["seed"])
         options = {"by": record["by"], "split": record["split"], **record["options"]}
         dataset = record.get("dataset")
@@ -136,9 +162,11 @@ def check_fit(
             add_all=bool(options.get("add_all", False)),
         )
         members = dict(zip(grouping.names, grouping.members, strict=True))
+    sizes = [len(members[name]) for name in names]
+    corpus = bool(options.get("add_all")) and options["by"] != "all"
+    models = predictive_models(names, hyper, knobs, sizes, corpus=corpus)
     groups = [
-        (name, batch[members[name]], PredictiveModel(np.asarray(s)))
-        for name, s in zip(names, samples, strict=True)
+        (name, batch[members[name]], model) for name, model in zip(names, models, strict=True)
     ]
     return check_groups(
         groups,

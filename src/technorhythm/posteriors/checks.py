@@ -5,9 +5,12 @@ them to :mod:`technorhythm.diagnostics.predictive` and
 :mod:`technorhythm.diagnostics.verdict`:
 
 * the real clips of the group;
-* the **posterior predictive**: knob settings drawn from the group's posterior
-  (:class:`PredictiveModel`), one clip simulated per setting, with tempos drawn from the
-  group's own tempos;
+* the **posterior predictive**: knob settings for sets of loops drawn from the group's
+  predictive model — anything with ``draw(n_sets, n_clips, rng)``: the population model's
+  :class:`~technorhythm.posteriors.predictive_models.PopulationPredictive` /
+  :class:`~technorhythm.posteriors.predictive_models.CorpusPredictive` for fits, or the
+  one-θ :class:`PredictiveModel` — one clip simulated per setting, with tempos drawn
+  from the group's own tempos;
 * the **prior predictive**: the same with θ from the uniform knob prior.
 
 It also simulates ``n_verdict_sets`` predictive *sets* of the group's size for the
@@ -48,10 +51,12 @@ __all__ = [
 
 @dataclass(frozen=True)
 class PredictiveModel:
-    """What a fitted group predicts: knob settings for sets of loops.
+    """The one-θ predictive: every loop of a set shares one knob vector.
 
-    ``samples`` (S, K) are posterior draws of one θ per set (the one-θ model): a predictive
-    set of ``n`` clips takes one draw for all its clips.
+    ``samples`` (S, K) are draws of one θ per set: a predictive set of ``n`` clips takes one
+    draw for all its clips. Fits use the population model's predictives
+    (:mod:`technorhythm.posteriors.predictive_models`); this one serves sets known to come
+    from one θ (a preset, a test oracle).
     """
 
     samples: np.ndarray

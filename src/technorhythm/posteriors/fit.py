@@ -1,14 +1,19 @@
-"""Fitting groups of real clips with a trained estimator: ``fit_groups``.
+"""Fitting groups of real clips with the population model: ``fit_groups``.
 
 A dataset (or any :class:`~technorhythm.clips.ClipBatch` with metadata) is cut into groups
-— packs, styles, splits or everything at once — and each group becomes one observation
-x (:func:`technorhythm.inference.observe.observe_sets`: summaries + set size). The amortised
-estimator then gives every group's posterior in milliseconds. Per group the result holds
-posterior samples and the clips that took part; whether loops generated from the
+— packs, styles, splits or everything at once. Each group is a population of loops
+(:mod:`technorhythm.inference.population`): the amortised
+:class:`~technorhythm.inference.PopulationEstimator` gives the posterior of its
+hyperparameters ψ (a location and a spread per knob) from the group's set observation
+(:func:`technorhythm.inference.set_summaries.observe_population_sets`), and every loop's
+own knobs θ_i under partial pooling, draw for draw. Whether loops generated from the
 posterior measure like the group is the job of :mod:`technorhythm.posteriors.checks`.
 
 The work runs in named phases: :func:`group_clips` (which clips form which group),
-:func:`observe_groups` (x per group) and :func:`draw_posteriors` (posterior draws).
+:func:`observe_groups` (x per group), :func:`draw_hyper` (ψ draws) and
+:func:`draw_loops` (per-loop draws). Loops belong to the groups of the partition; the
+extra ``"all"`` group of ``add_all`` (the whole corpus as one population) has ψ draws
+and no loops of its own.
 
 Set sizes beyond the training range follow the explicit ``n_cap`` policy of
 :func:`technorhythm.inference.observe.effective_n`: without ``n_cap`` such a group is an
@@ -38,7 +43,8 @@ __all__ = [
     "FitResult",
     "GroupFit",
     "Grouping",
-    "draw_posteriors",
+    "draw_hyper",
+    "draw_loops",
     "fit_groups",
     "group_clips",
     "group_seed",
@@ -60,17 +66,22 @@ class GroupFit:
     ----------
     name : group label (pack, style, split name or ``"all"``).
     n_clips : clips in the group; ``n_conditioned``: the set size given to the estimator.
-    x_obs : observation (S + 1,).
-    samples : posterior draws (n_samples, K), knob units.
+    x_obs : set observation (D,).
+    hyper : hyperparameter draws (n_samples, 2K), knob units (locations, then spreads).
+    loops : per-loop knob draws (n_samples, B, K), draw d conditioned on ``hyper[d]``;
+        None when the group owns no loops (the extra ``"all"`` group) or they were not drawn.
     clip_ids : ``clip_id`` of the group's clips (empty when the clips carry none).
+    loop_ids : ids of the loops in ``loops`` (clip ids, or ``<group>/<row>`` without them).
     """
 
     name: str
     n_clips: int
     n_conditioned: int
     x_obs: np.ndarray
-    samples: np.ndarray
+    hyper: np.ndarray
+    loops: np.ndarray | None = None
     clip_ids: tuple[str, ...] = ()
+    loop_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,14 +112,19 @@ class FitResult:
         return int(sum(g.n_clips for g in self.groups))
 
     def to_inference_data(self):
-        """All groups as one InferenceData (group coordinate), via the ArviZ adapter."""
+        """All groups as one InferenceData (group and loop coordinates), via the adapter."""
         from technorhythm.posteriors.arviz_adapter import to_inference_data
 
+        owners = [g for g in self.groups if g.loops is not None]
+        loops = np.concatenate([g.loops for g in owners], axis=1) if owners else None
         return to_inference_data(
-            np.stack([g.samples for g in self.groups]),
+            np.stack([g.hyper for g in self.groups]),
             self.group_names(),
             by=self.by,
             knob_names=self.knob_names,
+            loops=loops,
+            loop_ids=[i for g in owners for i in g.loop_ids] if owners else None,
+            loop_groups=[g.name for g in owners for _ in g.loop_ids] if owners else None,
             n_clips=[g.n_clips for g in self.groups],
             n_conditioned=[g.n_conditioned for g in self.groups],
             x_obs=np.stack([g.x_obs for g in self.groups]),
@@ -143,14 +159,16 @@ def model_identity(estimator) -> dict[str, Any]:
         return {
             "model_hash": hashlib.sha256(blob).hexdigest()[:16],
             "version_hash": manifest.get("versions", {}).get("version_hash", ""),
-            "weights_sha256": manifest.get("weights", {}).get("sha256", ""),
-            "n_simulations": manifest.get("training", {}).get("n_simulations"),
+            "weights_sha256": {
+                k: v.get("sha256", "") for k, v in manifest.get("networks", {}).items()
+            },
+            "n_simulations": manifest.get("n_sets"),
         }
     return {
         "model_hash": "unsaved",
         "version_hash": "",
-        "weights_sha256": "",
-        "n_simulations": getattr(estimator, "n_simulations_", None),
+        "weights_sha256": {},
+        "n_simulations": getattr(estimator, "n_sets_", None),
     }
 
 
@@ -171,15 +189,6 @@ def group_seed(seed: int, name: str, stream: int) -> int:
     key = int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:4], "little")
     ss = np.random.SeedSequence(int(seed), spawn_key=(key, stream))
     return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
-
-
-def _draw(estimator, x: np.ndarray, n: int, *, seeds: list[int]) -> list[np.ndarray]:
-    """``n`` posterior draws (n, K) for every row of ``x`` (G, D), one call per group.
-
-    One ``sample`` call per group (the estimator's own torch thread setting applies); see
-    docs/inference.md for the measured alternatives.
-    """
-    return [estimator.sample(row, n, seed=s) for row, s in zip(x, seeds, strict=True)]
 
 
 def _labels(batch: ClipBatch, by: str, split: str | None) -> tuple[np.ndarray, np.ndarray]:
@@ -265,30 +274,64 @@ def group_clips(
 
 
 def observe_groups(
-    batch: ClipBatch, grouping: Grouping, *, n_cap: int | None, n_max: int
+    batch: ClipBatch,
+    grouping: Grouping,
+    *,
+    n_cap: int | None,
+    n_max: int,
+    features: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """x (G, S + 1) of every group and the set size each is conditioned on (G,)."""
-    from technorhythm.inference.observe import effective_n, observe_sets
+    """Set observation (G, D) of every group and the set size each is conditioned on (G,).
+
+    ``features`` (len(batch), F): the clips' per-loop features, when already computed.
+    """
+    from technorhythm.inference.observe import effective_n
+    from technorhythm.inference.set_summaries import observe_population_sets
 
     xs = []
-    # groups of a partition go through observe_sets in one call; the extra 'all' on its own
+    # groups of a partition go through one call; the extra 'all' on its own
     parts = [list(range(len(grouping.names)))]
     if len(grouping.names) > 1 and grouping.names[-1] == "all":
         parts = [parts[0][:-1], [len(grouping.names) - 1]]
     for part in parts:
         idx = np.concatenate([grouping.members[g] for g in part])
         ids = np.repeat(np.arange(len(part)), [len(grouping.members[g]) for g in part])
-        xs.append(observe_sets(batch[idx], ids, n_sets=len(part), n_cap=n_cap, n_max=n_max))
+        f = None if features is None else features[idx]
+        xs.append(
+            observe_population_sets(
+                batch[idx], ids, n_sets=len(part), n_cap=n_cap, n_max=n_max, features=f
+            )
+        )
     x = np.concatenate(xs)
     return x, effective_n(grouping.sizes, n_cap=n_cap, n_max=n_max)
 
 
-def draw_posteriors(
+def draw_hyper(
     estimator, x: np.ndarray, names: tuple[str, ...], *, n_samples: int, seed: int
 ) -> list[np.ndarray]:
-    """``n_samples`` posterior draws (n_samples, K) per group; seeds from (seed, name)."""
-    seeds = [group_seed(seed, name, 0) for name in names]
-    return _draw(estimator, x, n_samples, seeds=seeds)
+    """``n_samples`` hyperparameter draws (n_samples, 2K) per group; seeds from (seed, name)."""
+    return [
+        estimator.sample_hyper(row[None], n_samples, seed=group_seed(seed, name, 0))[:, 0]
+        for row, name in zip(x, names, strict=True)
+    ]
+
+
+def draw_loops(
+    estimator, features: np.ndarray, hyper: np.ndarray, name: str, *, seed: int
+) -> np.ndarray:
+    """Per-loop knob draws (S, B, K) of one group's loops (features (B, F)), given its ψ draws."""
+    return estimator.sample_loops(features, hyper, seed=group_seed(seed, name, 1))
+
+
+def _owns_loops(grouping: Grouping, g: int, add_all: bool) -> bool:
+    """Loops belong to the partition's groups, not to the extra whole-corpus group."""
+    return not (add_all and grouping.names[g] == "all" and g == len(grouping.names) - 1)
+
+
+def _loop_ids(ids: np.ndarray | None, name: str, members: np.ndarray) -> tuple[str, ...]:
+    if ids is not None:
+        return tuple(ids[members])
+    return tuple(f"{name}/{int(m)}" for m in members)
 
 
 def _as_batch(data) -> ClipBatch:
@@ -310,25 +353,26 @@ def fit_groups(
     estimator,
     by: str = "pack",
     split: str | None = None,
-    n_samples: int = 1000,
+    n_samples: int = 400,
     seed: int = 0,
     n_cap: int | None = None,
     min_clips: int = 1,
     add_all: bool = False,
+    loops: bool = True,
 ) -> FitResult:
-    """Posterior of every group of clips in ``data`` (a Dataset or a ClipBatch).
+    """Population posterior of every group of clips in ``data`` (a Dataset or a ClipBatch).
 
     Parameters
     ----------
     data : technorhythm.corpus.Dataset, dataset folder (str or path) or ClipBatch
         Clips with metadata columns ``pack``/``style``/``split`` as needed by ``by``.
-    estimator : technorhythm.inference.PosteriorEstimator
-        A trained (or loaded) estimator.
+    estimator : technorhythm.inference.PopulationEstimator
+        A trained (or loaded) population estimator.
     by : {"pack", "style", "split", "all"}
     split : {"train", "valid", "test"}, optional
         Only use clips of this split.
     n_samples : int
-        Posterior draws per group.
+        Posterior draws per group (hyperparameters, and per-loop knobs draw for draw).
     seed : int
         Master seed; see the module docstring.
     n_cap : int, optional
@@ -338,10 +382,11 @@ def fit_groups(
         Groups with fewer clips are skipped (reported in ``skipped``).
     add_all : bool
         Also fit every selected clip as one extra group named ``"all"`` (the whole corpus
-        beside its packs, in one pass; needs ``n_cap`` for corpora beyond the training range).
+        as one population beside its packs; needs ``n_cap`` beyond the training range).
+    loops : bool
+        Draw every loop's own knobs (partial pooling). False keeps hyperparameters only.
     """
-    from technorhythm.inference.observe import N_FEATURE_NAME
-    from technorhythm.summaries import SUMMARY_NAMES
+    from technorhythm.inference.set_summaries import loop_features, set_feature_names
 
     batch = _as_batch(data)
     for name, value in (("n_samples", n_samples), ("min_clips", min_clips)):
@@ -351,36 +396,51 @@ def fit_groups(
     t0 = time.perf_counter()
     grouping = group_clips(batch, by=by, split=split, min_clips=min_clips, add_all=add_all)
     n_max = _training_n_max(estimator)
-    x_all, n_cond = observe_groups(batch, grouping, n_cap=n_cap, n_max=n_max)
-    summary_names = (*SUMMARY_NAMES, N_FEATURE_NAME)
-    if len(summary_names) != x_all.shape[1]:
+    used = np.unique(np.concatenate(grouping.members))
+    features_used = loop_features(batch[used])
+    features = np.zeros((len(batch), features_used.shape[1]))
+    features[used] = features_used
+    x_all, n_cond = observe_groups(batch, grouping, n_cap=n_cap, n_max=n_max, features=features)
+    summary_names = set_feature_names()
+    if len(summary_names) != x_all.shape[1] or x_all.shape[1] != estimator.x_dim_:
         raise ValueError(
-            f"observations have {x_all.shape[1]} entries but the summaries define "
-            f"{len(summary_names)}; the estimator and the installed summaries disagree"
+            f"observations have {x_all.shape[1]} entries, the installed summaries define "
+            f"{len(summary_names)} and the estimator expects {estimator.x_dim_}: the "
+            "estimator and the installed summaries disagree; retrain it"
         )
     timing["observe_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    samples = draw_posteriors(estimator, x_all, grouping.names, n_samples=n_samples, seed=seed)
-    timing["sample_s"] = time.perf_counter() - t1
-    timing["total_s"] = time.perf_counter() - t0
+    hyper = draw_hyper(estimator, x_all, grouping.names, n_samples=n_samples, seed=seed)
+    timing["sample_hyper_s"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
     ids = batch.meta["clip_id"].astype(str).to_numpy() if "clip_id" in batch.meta else None
-    fits = tuple(
-        GroupFit(
-            name=name,
-            n_clips=int(len(members)),
-            n_conditioned=int(n_cond[g]),
-            x_obs=x_all[g],
-            samples=samples[g],
-            clip_ids=tuple(ids[members]) if ids is not None else (),
+    fits = []
+    for g, (name, members) in enumerate(zip(grouping.names, grouping.members, strict=True)):
+        owns = loops and _owns_loops(grouping, g, add_all)
+        fits.append(
+            GroupFit(
+                name=name,
+                n_clips=int(len(members)),
+                n_conditioned=int(n_cond[g]),
+                x_obs=x_all[g],
+                hyper=hyper[g],
+                loops=(
+                    draw_loops(estimator, features[members], hyper[g], name, seed=seed)
+                    if owns
+                    else None
+                ),
+                clip_ids=tuple(ids[members]) if ids is not None else (),
+                loop_ids=_loop_ids(ids, name, members) if owns else (),
+            )
         )
-        for g, (name, members) in enumerate(zip(grouping.names, grouping.members, strict=True))
-    )
+    timing["sample_loops_s"] = time.perf_counter() - t2
+    timing["total_s"] = time.perf_counter() - t0
     return FitResult(
         by=by,
         split=split,
         knob_names=tuple(estimator.theta_names),
         summary_names=summary_names,
-        groups=fits,
+        groups=tuple(fits),
         skipped=grouping.skipped,
         model=model_identity(estimator),
         options={
@@ -390,6 +450,7 @@ def fit_groups(
             "n_max": int(n_max),
             "min_clips": int(min_clips),
             "add_all": bool(add_all),
+            "loops": bool(loops),
         },
         timing=timing,
     )

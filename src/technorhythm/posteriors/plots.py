@@ -1,8 +1,10 @@
 """Drawing fits (the only module of this package that imports matplotlib).
 
-:func:`plot_forest` draws the same picture as ``az.plot_forest(idata, combined=True)`` —
-one panel per knob, one row per group, posterior mean and HDI — from the summary table,
-in a fraction of the time (two artists per panel instead of several per group).
+:func:`plot_forest` draws the population posterior of every group from its population
+table (:func:`technorhythm.posteriors.arviz_adapter.population_table`): one panel per
+knob, one row per group; a thin line spans the range of 90% of the group's loops, a thick
+line the HDI of the loops' mean value, a dot its posterior mean. Three artists per panel,
+whatever the number of groups.
 """
 
 from __future__ import annotations
@@ -32,12 +34,13 @@ def plot_forest(
     ncols: int = 4,
     dpi: int = 90,
 ):
-    """Forest plot from a summary table (columns group, knob, mean, hdi_<lo>%, hdi_<hi>%).
+    """Forest plot from a population table (columns group, knob, mean, mean_hdi_<lo>%,
+    mean_hdi_<hi>%, loops_5%, loops_95%).
 
     Groups in ``flagged`` (misspecified) are drawn in red. Axes span each knob's registry
     range. Returns the figure, or writes the PNG atomically and returns the path.
     """
-    lo_col, hi_col = [c for c in summary.columns if c.startswith("hdi_")][:2]
+    lo_col, hi_col = [c for c in summary.columns if c.startswith("mean_hdi_")][:2]
     knobs = list(dict.fromkeys(summary["knob"]))
     groups = list(dict.fromkeys(summary["group"]))
     flagged = flagged or set()
@@ -61,7 +64,8 @@ def plot_forest(
     by_name = {k.name: k for k in KNOBS}
     for i, (ax, knob) in enumerate(zip(axes.flat, knobs, strict=False)):
         rows = summary[summary["knob"] == knob].set_index("group").loc[groups]
-        ax.hlines(y, rows[lo_col], rows[hi_col], colors=colors, lw=1.5)
+        ax.hlines(y, rows["loops_5%"], rows["loops_95%"], colors="0.6", lw=0.8)
+        ax.hlines(y, rows[lo_col], rows[hi_col], colors=colors, lw=2.5)
         ax.scatter(rows["mean"], y, c=colors, s=10, zorder=3)
         knob_def = by_name.get(knob)
         ax.set_title(knob_def.label if knob_def else knob, fontsize=9)
@@ -75,8 +79,9 @@ def plot_forest(
     for ax in list(axes.flat)[len(knobs) :]:
         ax.set_visible(False)
     note = "; red = flagged as misspecified" if flagged else ""
+    span = hdi_span(lo_col.removeprefix("mean_"), hi_col.removeprefix("mean_"))
     fig.suptitle(
-        f"{title}: mean and HDI ({hdi_span(lo_col, hi_col)}){note}",
+        f"{title}: loops' mean value with its {span} HDI; grey: 90% of loops{note}",
         fontsize=10,
         y=1 - 0.12 / height,
     )

@@ -2,14 +2,20 @@
 
 Output folder of ``technorhythm fit`` (schema ``technorhythm.fit``, version in ``fit.json``):
 
-``posterior.nc``            every group in one InferenceData (``group`` coordinate)
-``groups/<nnn>_<name>.nc``  one InferenceData per group (names made file-safe)
-``summary.csv``/``.parquet`` mean, sd, 94% HDI and sd/prior-sd per group and knob
-``members.parquet``         the clips (``clip_id``) each group was fitted on
-``correlations.csv``        pairwise posterior correlations per group (trade-offs)
-``skipped.csv``             groups not fitted and why (every clip accounted for)
-``forest.png``              one forest panel per knob, one row per group
-``fit.json``                options, model identity, timing, file index
+``posterior.nc``              every group in one InferenceData (``group`` and ``loop``
+                              coordinates; see :mod:`.arviz_adapter` for the layout)
+``groups/<nnn>_<name>.nc``    one InferenceData per group with its loops (file-safe names)
+``summary.csv``/``.parquet``  hyperparameters per group and knob: location and spread
+                              (mean, sd, 94% HDI, sd / hyperprior sd, contraction)
+``population.csv``            what each group says about its loops per knob: mean value
+                              with its HDI, the range of 90% of loops, shares on the bounds
+``loops.csv``/``.parquet``    every loop's own knobs (mean, sd, 94% HDI), partial pooling
+``members.parquet``           the clips (``clip_id``) each group was fitted on
+``correlations.csv``          pairwise correlations of the knobs' locations (trade-offs)
+``skipped.csv``               groups not fitted and why (every clip accounted for)
+``forest.png``                one panel per knob, one row per group: loops' 90% range
+                              and the HDI of their mean
+``fit.json``                  options, model identity, timing, file index
 """
 
 from __future__ import annotations
@@ -25,19 +31,24 @@ import pandas as pd
 
 from technorhythm.atomic import atomic_path, atomic_write_text
 from technorhythm.posteriors.arviz_adapter import (
-    identification_table,
     load_inference_data,
-    posterior_correlations,
     save_inference_data,
     select_group,
     summary_table,
 )
 from technorhythm.posteriors.fit import FitResult
+from technorhythm.posteriors.tables import (
+    identification_table,
+    loop_table,
+    population_table,
+    posterior_correlations,
+    uniform_prior_sd,
+)
 
 __all__ = ["FIT_SCHEMA", "FIT_SCHEMA_VERSION", "save_fit", "load_fit", "format_summary"]
 
 FIT_SCHEMA = "technorhythm.fit"
-FIT_SCHEMA_VERSION = 1
+FIT_SCHEMA_VERSION = 2
 
 
 def _slug(name: str) -> str:
@@ -45,23 +56,26 @@ def _slug(name: str) -> str:
 
 
 def _prior_sd(result: FitResult) -> dict[str, float]:
-    from technorhythm.posteriors.arviz_adapter import uniform_prior_sd
-
     return uniform_prior_sd(result.knob_names)
 
 
-def tables(result: FitResult, idata=None) -> dict[str, pd.DataFrame]:
-    """The fit's tables: ``summary``, ``correlations``, ``skipped``."""
+def tables(result: FitResult, idata=None, *, loops: bool = True) -> dict[str, pd.DataFrame]:
+    """The fit's tables: ``summary``, ``population``, ``loops``, ``correlations``, ``skipped``."""
     idata = result.to_inference_data() if idata is None else idata
     summary = summary_table(idata, prior_sd=_prior_sd(result))
     ident = identification_table(idata, _prior_sd(result))
     summary["contraction"] = ident["contraction"].to_numpy()
     summary = summary.merge(result.groups_table(), on="group")
-    return {
+    population = population_table(idata, seed=int(result.options.get("seed", 0)))
+    out = {
         "summary": summary,
+        "population": population.merge(result.groups_table(), on="group"),
         "correlations": posterior_correlations(idata),
         "skipped": result.skipped,
     }
+    if loops:
+        out["loops"] = loop_table(idata)
+    return out
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -100,17 +114,18 @@ def save_fit(
     frames = tables(result, idata)
     for key, frame in frames.items():
         _write_csv(frame, out / f"{key}.csv")
-    with atomic_path(out / "summary.parquet") as tmp:
-        frames["summary"].to_parquet(tmp, index=False)
+    for key in ("summary", "loops"):
+        with atomic_path(out / f"{key}.parquet") as tmp:
+            frames[key].to_parquet(tmp, index=False)
     with atomic_path(out / "members.parquet") as tmp:
         result.members().to_parquet(tmp, index=False)
     if forest:
         from technorhythm.posteriors.plots import plot_forest
 
         plot_forest(
-            frames["summary"],
+            frames["population"],
             out / "forest.png",
-            title=f"posterior by {result.by}",
+            title=f"population posterior by {result.by}",
             flagged=flagged,
         )
     for stale in (out / "groups").glob("*.nc"):
@@ -130,7 +145,7 @@ def save_fit(
         "n_skipped_clips": int(result.skipped["n_clips"].sum()),
         "group_files": files,
         "files": ["posterior.nc", *(f"{k}.csv" for k in frames), "summary.parquet"]
-        + ["members.parquet"]
+        + ["loops.parquet", "members.parquet"]
         + (["forest.png"] if forest else []),
     }
     atomic_write_text(out / "fit.json", json.dumps(record, indent=2, default=str) + "\n")
@@ -160,21 +175,24 @@ def format_summary(
     max_long_groups: int = 3,
     max_column_groups: int = 8,
 ) -> str:
-    """The posterior summary as text, shaped by the number of groups G.
+    """The population posterior as text, shaped by the number of groups G.
 
-    G ≤ ``max_long_groups``: per group, one row per knob (mean, sd, HDI, sd/prior).
-    G ≤ ``max_column_groups``: one row per knob, one ``mean±sd`` column per group.
-    More: one row per group, posterior means per knob. ``checks`` (the table of
-    :meth:`technorhythm.posteriors.CheckResult.table`) adds the misspecification verdict.
+    G ≤ ``max_long_groups``: per group, one row per knob: the loops' mean value with its
+    HDI, the range of 90% of the loops, the shares of loops on the bounds and the spread.
+    G ≤ ``max_column_groups``: one row per knob, one ``mean [5%–95% of loops]`` column per
+    group. More: one row per group, the loops' mean value per knob. ``checks`` (the table
+    of :meth:`technorhythm.posteriors.CheckResult.table`) adds the misspecification verdict.
     """
-    frames = tables(result)
-    summary = frames["summary"]
+    frames = tables(result, loops=False)
+    pop = frames["population"]
+    spread = frames["summary"]
+    spread = spread[spread["param"] == "spread"].set_index(["group", "knob"])["mean"]
     verdict = _verdicts(checks)
-    hdi_lo, hdi_hi = [c for c in summary.columns if c.startswith("hdi_")]
+    lo, hi = [c for c in pop.columns if c.startswith("mean_hdi_")]
     lines = []
     if len(result.groups) <= max_long_groups:
         for g in result.groups:
-            head = f"group {g.name!r}: {g.n_clips} clips"
+            head = f"group {g.name!r}: {g.n_clips} loops"
             if g.n_conditioned != g.n_clips:
                 head += f" (conditioned on N = {g.n_conditioned})"
             if g.name in verdict:
@@ -182,33 +200,40 @@ def format_summary(
                 head += f"; misspecification p = {p:.3f} ({'MISSPECIFIED' if flag else 'ok'})"
             lines.append(head)
             lines.append(
-                f"  {'knob':<20}{'mean':>9}{'sd':>9}{hdi_lo:>10}{hdi_hi:>10}{'sd/prior':>10}"
+                f"  {'knob':<20}{'mean':>8}{'mean 94% HDI':>18}{'90% of loops':>18}"
+                f"{'at low':>8}{'at high':>8}{'spread':>8}"
             )
-            for d in summary[summary.group == g.name].to_dict("records"):
+            for d in pop[pop.group == g.name].to_dict("records"):
+                mean_hdi = f"{d[lo]:.3f}–{d[hi]:.3f}"
+                loop_range = f"{d['loops_5%']:.3f}–{d['loops_95%']:.3f}"
                 lines.append(
-                    f"  {d['knob']:<20}{d['mean']:>9.3f}{d['sd']:>9.3f}"
-                    f"{d[hdi_lo]:>10.3f}{d[hdi_hi]:>10.3f}{d['sd_ratio']:>10.2f}"
+                    f"  {d['knob']:<20}{d['mean']:>8.3f}{mean_hdi:>18}{loop_range:>18}"
+                    f"{d['share_at_low']:>8.0%}{d['share_at_high']:>8.0%}"
+                    f"{spread[(g.name, d['knob'])]:>8.3f}"
                 )
             lines.append("")
     elif len(result.groups) <= max_column_groups:
         names = result.group_names()
-        width = max(12, *(len(n) + 2 for n in names))
-        lines.append("posterior mean±sd per knob (knob units); summary.csv has the 94% HDI")
+        width = max(20, *(len(n) + 2 for n in names))
+        lines.append(
+            "loops' mean value [range of 90% of loops] per knob (knob units); population.csv "
+            "has the HDIs and the shares on the bounds"
+        )
         lines.append(f"{'':<20}" + "".join(f"{n:>{width}}" for n in names))
-        lines.append(f"{'clips':<20}" + "".join(f"{g.n_clips:>{width}}" for g in result.groups))
+        lines.append(f"{'loops':<20}" + "".join(f"{g.n_clips:>{width}}" for g in result.groups))
         if verdict:
             cells = [f"{verdict[n][0]:.3f}" if n in verdict else "-" for n in names]
             lines.append(f"{'misspecification p':<20}" + "".join(f"{c:>{width}}" for c in cells))
-        table = summary.set_index(["knob", "group"])
+        table = pop.set_index(["knob", "group"])
         for knob in result.knob_names:
             cells = []
             for n in names:
-                mean, sd = table.loc[(knob, n), ["mean", "sd"]]
-                digits = 2 if abs(mean) >= 10 or sd >= 1 else 3
-                cells.append(f"{mean:.{digits}f}±{sd:.{digits}f}")
+                mean, q05, q95 = table.loc[(knob, n), ["mean", "loops_5%", "loops_95%"]]
+                digits = 1 if max(abs(q05), abs(q95)) >= 10 else 2
+                cells.append(f"{mean:.{digits}f} [{q05:.{digits}f}–{q95:.{digits}f}]")
             lines.append(f"{knob:<20}" + "".join(f"{c:>{width}}" for c in cells))
     else:
-        pivot = summary.pivot(index="group", columns="knob", values="mean")[list(result.knob_names)]
+        pivot = pop.pivot(index="group", columns="knob", values="mean")[list(result.knob_names)]
         pivot.columns.name = None
         pivot.insert(0, "N", result.groups_table().set_index("group")["n_clips"])
         if verdict:
@@ -216,7 +241,10 @@ def format_summary(
                 1, "misspec_p", [round(verdict.get(g, (np.nan,))[0], 3) for g in pivot.index]
             )
         with pd.option_context("display.width", 250, "display.max_columns", 40):
-            lines.append("posterior means (knob units); see summary.csv for sd and 94% HDI")
+            lines.append(
+                "loops' mean value per knob (knob units); population.csv has HDIs, loop ranges "
+                "and shares on the bounds"
+            )
             lines.append(pivot.round(3).to_string())
     bad = [n for n, (_, flag) in verdict.items() if flag]
     if bad:

@@ -1,0 +1,78 @@
+"""What a fitted group predicts: knob settings for sets of loops, under the population model.
+
+Both models here have the interface of :class:`technorhythm.posteriors.checks.PredictiveModel`
+(``draw(n_sets, n_clips, rng) -> (n_sets · n_clips, K)``, set-major), which the posterior
+predictive checks use:
+
+* :class:`PopulationPredictive` — one pack: each set takes one hyperparameter draw ψ from
+  the pack's posterior, and each of its loops its own θ_i = clip(Normal(loc, spread)).
+  Replicated packs therefore vary the way the pack's loops vary, and a replicated pack's
+  spread carries the posterior uncertainty about ψ.
+* :class:`CorpusPredictive` — a corpus as packs within the corpus: each set takes one ψ
+  draw of *every* pack, and its loops are shared out among the packs in proportion to
+  their sizes. A corpus of two very different packs is predicted as both modes, not as
+  one wide population between them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from technorhythm.inference.population import Population
+
+__all__ = ["PopulationPredictive", "CorpusPredictive"]
+
+
+@dataclass(frozen=True)
+class PopulationPredictive:
+    """Sets of loops from one group's population posterior.
+
+    ``hyper`` (S, 2K): hyperparameter draws in knob units; ``population``: the family.
+    """
+
+    hyper: np.ndarray
+    population: Population
+
+    def draw(self, n_sets: int, n_clips: int, rng: np.random.Generator) -> np.ndarray:
+        """θ for ``n_sets`` sets of ``n_clips`` loops, shape (n_sets · n_clips, K), set-major."""
+        rows = rng.integers(0, len(self.hyper), size=int(n_sets))
+        return self.population.sample_loops(self.hyper[rows], int(n_clips), rng)
+
+
+@dataclass(frozen=True)
+class CorpusPredictive:
+    """Sets of loops from a corpus of packs, each pack its own population.
+
+    ``packs``: the packs' :class:`PopulationPredictive`; ``sizes``: their loop counts
+    (the shares of a replicated corpus's loops).
+    """
+
+    packs: Sequence[PopulationPredictive]
+    sizes: Sequence[int]
+
+    def __post_init__(self) -> None:
+        if len(self.packs) != len(self.sizes) or not self.packs:
+            raise ValueError("a corpus needs one size per pack and at least one pack")
+        if min(self.sizes) < 1:
+            raise ValueError("every pack needs at least one loop")
+
+    def draw(self, n_sets: int, n_clips: int, rng: np.random.Generator) -> np.ndarray:
+        """θ for ``n_sets`` sets of ``n_clips`` loops, shape (n_sets · n_clips, K), set-major.
+
+        Within a set, the loops of one pack share that pack's ψ draw; the order of the
+        loops inside a set is shuffled.
+        """
+        share = np.asarray(self.sizes, dtype=np.float64)
+        share /= share.sum()
+        out = []
+        for _ in range(int(n_sets)):
+            counts = rng.multinomial(int(n_clips), share)
+            parts = [
+                pack.draw(1, int(c), rng) for pack, c in zip(self.packs, counts, strict=True) if c
+            ]
+            theta = np.concatenate(parts)
+            out.append(theta[rng.permutation(len(theta))])
+        return np.concatenate(out)

@@ -1,0 +1,72 @@
+"""The censored-normal population: sampling, mass on the bounds, mean, hyperprior box."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from technorhythm.inference.population import (
+    LOC_MARGIN,
+    SPREAD_MAX,
+    Population,
+    hyper_bounds,
+    hyper_names,
+)
+from technorhythm.simulator.knobs import KNOB_NAMES, KNOBS
+
+
+def test_hyper_box_follows_the_registry():
+    box = hyper_bounds()
+    k = len(KNOBS)
+    assert box.shape == (2 * k, 2)
+    for i, knob in enumerate(KNOBS):
+        width = knob.high - knob.low
+        assert box[i] == pytest.approx(
+            [knob.low - LOC_MARGIN * width, knob.high + LOC_MARGIN * width]
+        )
+        assert box[k + i] == pytest.approx([0.0, SPREAD_MAX * width])
+    names = hyper_names()
+    assert names[0] == f"{KNOB_NAMES[0]}_loc" and names[k] == f"{KNOB_NAMES[0]}_spread"
+
+
+def test_loops_are_clipped_and_pile_up_on_the_bounds(rng):
+    pop = Population(np.array([[0.0, 1.0], [0.0, 8.0]]), ("a", "b"))
+    # a: location below the range → every loop exactly at 0; b: interior, spread 0.5
+    psi = np.array([-0.3, 4.0, 0.05, 0.5])
+    theta = pop.sample_loops(psi[None], 20000, rng)
+    assert theta.shape == (20000, 2)
+    assert np.all(theta[:, 0] == 0.0)
+    assert theta[:, 1].mean() == pytest.approx(4.0, abs=0.02)
+    assert theta[:, 1].std() == pytest.approx(0.5, rel=0.03)
+    low, high = pop.mass_at_bounds(psi)
+    assert low[0] == pytest.approx(1.0) and high[1] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_censored_mean_matches_simulation(rng):
+    pop = Population(np.array([[0.0, 1.0]]), ("a",))
+    for loc, spread in [(0.1, 0.3), (0.9, 0.4), (-0.2, 0.2), (0.5, 1e-9)]:
+        psi = np.array([loc, spread])
+        sim = pop.sample_loops(psi[None], 200000, rng).mean()
+        assert pop.mean(psi)[0] == pytest.approx(sim, abs=0.003)
+        share = (pop.sample_loops(psi[None], 200000, rng) == 0).mean()
+        assert pop.mass_at_bounds(psi)[0][0] == pytest.approx(share, abs=0.004)
+
+
+def test_sets_share_their_own_psi(rng):
+    pop = Population.from_registry()
+    psi = pop.sample_hyper(3, rng)
+    box = pop.hyper_bounds
+    assert np.all((psi >= box[:, 0]) & (psi <= box[:, 1]))
+    psi[:, pop.n_knobs :] = 0.0  # no spread: every loop of a set is its location, clipped
+    z = pop.sample_latent(psi, [2, 1, 4], rng)
+    assert z.shape == (7, pop.n_knobs)
+    np.testing.assert_allclose(z[:2], np.repeat(psi[:1, : pop.n_knobs], 2, axis=0))
+    np.testing.assert_allclose(z[3:], np.repeat(psi[2:, : pop.n_knobs], 4, axis=0))
+
+
+def test_bad_psi_is_named():
+    pop = Population.from_registry()
+    with pytest.raises(ValueError, match="2K"):
+        pop.split(np.zeros(3))
+    with pytest.raises(ValueError, match="names"):
+        Population(np.array([[0.0, 1.0]]), ("a", "b"))
