@@ -26,6 +26,8 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "fit",
     "check",
     "generate",
+    "listening",
+    "serve",
 )
 
 
