@@ -113,7 +113,6 @@ def _knobs() -> dict[str, Any]:
                 "unit": k.unit,
                 "meaning": k.meaning,
                 "effect": k.effect,
-                "step": (k.high - k.low) / 200.0,
             }
             for k in KNOBS
         ],

@@ -62,7 +62,7 @@
       slider.name = knob.name;
       slider.min = String(knob.low);
       slider.max = String(knob.high);
-      slider.step = String(knob.step);
+      slider.step = "any";  // every value, the default and posterior draws included
       slider.value = String(knob.default);
       slider.addEventListener("input", function () {
         state.theta[knob.name] = Number(slider.value);
