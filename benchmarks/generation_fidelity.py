@@ -3,7 +3,7 @@
 Run::
 
     .venv/bin/python benchmarks/generation_fidelity.py FIT_DIR [--groups NAME ...]
-        [--n 256] [--seed 0] [--spreads 0 1 2]
+        [--n 256] [--seed 0] [--repeats 1] [--spreads 0 1 2]
 
 For every group of the fit (a ``technorhythm fit`` folder whose dataset is still where
 ``fit.json`` says), this compares two generated sets with the group's real clips, through
@@ -21,6 +21,10 @@ with the same seed, and the headline figures of ``check.csv`` are reported side 
 C2ST accuracy (0.5 = indistinguishable), D / real-half floor, closer than the prior,
 onset-position bins inside the real band. It also reports the between-loop spread of the
 generated knobs (sd over loops as a share of each knob's range, averaged over knobs).
+
+With ``--repeats R`` everything runs for the seeds S … S + R − 1 (new predictive sets, new
+prior sets, new loops) and the table gives the mean and sd over the repeats: the run-to-run
+noise of the fit's own figures is the yardstick for "as well as the fit".
 
 The last line printed is one JSON object with the figures.
 """
@@ -58,64 +62,71 @@ def measure(real, posterior, prior, seed: int, name: str) -> dict[str, object]:
     return {c: row.get(c) for c in COLUMNS}
 
 
+def one_repeat(pack, name: str, n: int, seed: int, spreads: list[float], width) -> list[dict]:
+    """The fit's own predictive set and the generated sets of one group, for one seed."""
+    real = pack.real_clips()
+    n = max(n, len(real))
+    fit_set, prior = simulate_predictive(real, pack.model, n_clips=n, seed=seed, name=name)
+    base = {"group": name, "n_real": len(real), "seed": seed}
+    rows = [base | {"source": "fit", "spread": np.nan} | measure(real, fit_set, prior, seed, name)]
+    for spread in spreads:
+        clips, theta = generated_clips(pack, n, seed, spread)
+        rows.append(
+            base
+            | {"source": "generate", "spread": spread}
+            | measure(real, clips, prior, seed, name)
+            | {"knob_sd_share": float((theta.std(axis=0) / width).mean())}
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("fit_dir")
     parser.add_argument("--groups", nargs="*")
     parser.add_argument("--n", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--spreads", type=float, nargs="*", default=[1.0])
     args = parser.parse_args()
     packs = load_packs(args.fit_dir)
     names = args.groups or list(packs)
     width = np.diff(knob_bounds(), axis=1)[:, 0]
-    rows = []
     t0 = time.perf_counter()
+    rows = []
     with limit_threads(1):
         for name in names:
-            pack = packs[name]
-            real = pack.real_clips()
-            n = max(args.n, len(real))
-            fit_set, prior = simulate_predictive(
-                real, pack.model, n_clips=n, seed=args.seed, name=name
-            )
-            rows.append(
-                {"group": name, "n_real": len(real), "source": "fit (check)", "spread": np.nan}
-                | measure(real, fit_set, prior, args.seed, name)
-            )
-            for spread in args.spreads:
-                clips, theta = generated_clips(pack, n, args.seed, spread)
-                rows.append(
-                    {
-                        "group": name,
-                        "n_real": len(real),
-                        "source": "generate",
-                        "spread": spread,
-                        "knob_sd_share": float((theta.std(axis=0) / width).mean()),
-                    }
-                    | measure(real, clips, prior, args.seed, name)
-                )
-    table = pd.DataFrame(rows)
-    with pd.option_context("display.width", 200, "display.max_columns", 20):
+            for r in range(args.repeats):
+                rows += one_repeat(packs[name], name, args.n, args.seed + r, args.spreads, width)
+    raw = pd.DataFrame(rows)
+    raw["closer_than_prior"] = raw["closer_than_prior"].astype(float)
+    keys = ["group", "n_real", "source", "spread"]
+    cols = [*COLUMNS, "knob_sd_share"]
+    table = raw.groupby(keys, dropna=False, sort=False)[cols].agg(["mean", "std"])
+    table.columns = [f"{c}_{stat}" for c, stat in table.columns]
+    table = table.reset_index()
+    with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(table.round(3).to_string(index=False))
-    fit_rows = table[table.source == "fit (check)"].set_index("group")
+    fit_rows = table[table.source == "fit"].set_index("group")
     gen_rows = table[(table.source == "generate") & (table.spread == 1.0)].set_index("group")
     summary = {}
     if not gen_rows.empty:
-        diff = gen_rows["c2st"] - fit_rows.loc[gen_rows.index, "c2st"]
-        ratio = gen_rows["d_ratio"] / fit_rows.loc[gen_rows.index, "d_ratio"]
-        band = gen_rows["onset_in_band"] - fit_rows.loc[gen_rows.index, "onset_in_band"]
+        fit_rows = fit_rows.loc[gen_rows.index]
         summary = {
-            "c2st_generated_minus_fit_median": round(float(diff.median()), 4),
-            "d_ratio_generated_over_fit_median": round(float(ratio.median()), 4),
-            "onset_in_band_generated_minus_fit_median": round(float(band.median()), 4),
-            "closer_than_prior_generated": int(gen_rows["closer_than_prior"].sum()),
-            "closer_than_prior_fit": int(fit_rows["closer_than_prior"].sum()),
-            "knob_sd_share_median": round(float(gen_rows["knob_sd_share"].median()), 4),
+            "c2st_generated_minus_fit_median": gen_rows["c2st_mean"] - fit_rows["c2st_mean"],
+            "d_ratio_generated_over_fit_median": gen_rows["d_ratio_mean"]
+            / fit_rows["d_ratio_mean"],
+            "onset_in_band_generated_minus_fit_median": gen_rows["onset_in_band_mean"]
+            - fit_rows["onset_in_band_mean"],
+            "closer_than_prior_generated_mean": gen_rows["closer_than_prior_mean"],
+            "closer_than_prior_fit_mean": fit_rows["closer_than_prior_mean"],
+            "knob_sd_share_median": gen_rows["knob_sd_share_mean"],
         }
+        summary = {k: round(float(v.median()), 4) for k, v in summary.items()}
         print(
-            "generated (spread 1) vs the fit's own predictive, median over groups: "
-            f"C2ST {summary['c2st_generated_minus_fit_median']:+.3f}, D ratio "
+            "generated (spread 1) vs the fit's own predictive, median over groups of the means "
+            f"over {args.repeats} repeat(s): C2ST "
+            f"{summary['c2st_generated_minus_fit_median']:+.3f}, D ratio "
             f"×{summary['d_ratio_generated_over_fit_median']:.2f}, onsets in band "
             f"{summary['onset_in_band_generated_minus_fit_median']:+.3f}"
         )
@@ -125,9 +136,10 @@ def main() -> None:
         "groups": names,
         "n": args.n,
         "seed": args.seed,
+        "repeats": args.repeats,
         "seconds": round(time.perf_counter() - t0, 1),
         **summary,
-        "rows": json.loads(table.to_json(orient="records")),
+        "table": json.loads(table.to_json(orient="records")),
     }
     print(json.dumps(result))
 

@@ -64,6 +64,9 @@ def test_the_page_plays_and_swaps_loops(server, open_page, tmp_path):
     assert page.evaluate("window.audition.audio.ctx.state") == "running"
     midi = page.get_attribute("#download-midi", "href")
     assert midi.startswith("/api/loop.mid?") and httpx.get(server + midi).status_code == 200
+    presets = [o for o in page.eval_on_selector_all("#preset option", "os => os.map(o => o.value)")]
+    page.select_option("#preset", presets[-1])  # a preset for the picture (the last one)
+    _wait_renders(page, 3)
     shot = tmp_path / "audition.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000

@@ -144,6 +144,38 @@ def _simulated(theta: np.ndarray, sim_seed: int, bpm: float) -> np.ndarray:
     return _render(loop.clips, bpm)
 
 
+def _real_items(trial: int, real, ids, ref: int, other: int, bpm: float) -> list[ListeningItem]:
+    """The open reference, the hidden reference (the same audio) and the Real item."""
+    ref_audio = _render(real[ref : ref + 1], bpm)
+    return [
+        ListeningItem(trial, "reference", "", ids[ref], None, None, ref_audio),
+        ListeningItem(trial, "hidden_reference", "", ids[ref], None, None, ref_audio),
+        ListeningItem(
+            trial, "real", "", ids[other], None, None, _render(real[other : other + 1], bpm)
+        ),
+    ]
+
+
+def _simulated_items(
+    trial: int, gen, t: int, ablated: pd.DataFrame, anchor: np.ndarray, bpm: float
+) -> list[ListeningItem]:
+    """Gen (loop ``t`` of ``gen``), one Ablated item per knob, and the Randomized anchor; all
+    on the gen loop's simulator seed."""
+    theta, sim_seed = gen.theta[t], gen.sim_seeds[t]
+    out = [
+        ListeningItem(
+            trial, "gen", "", "posterior", theta, sim_seed, _render(gen.loops[t].clips, bpm)
+        )
+    ]
+    for knob, default in zip(ablated["knob"], ablated["default"], strict=True):
+        held = hold_knobs(theta[None], {knob: default})[0]
+        audio = _simulated(held, sim_seed, bpm)
+        out.append(ListeningItem(trial, "ablated", knob, "posterior", held, sim_seed, audio))
+    audio = _simulated(anchor, sim_seed, bpm)
+    out.append(ListeningItem(trial, "randomized", "", "prior", anchor, sim_seed, audio))
+    return out
+
+
 def build_listening_set(
     pack: PackPosterior,
     *,
@@ -173,49 +205,10 @@ def build_listening_set(
     ids = real.meta["clip_id"].astype(str).to_numpy()
     out: list[ListeningItem] = []
     for t in range(items):
-        trial, theta, sim_seed = t + 1, gen.theta[t], gen.sim_seeds[t]
-        ref = real[rows[t] : rows[t] + 1]
-        other = real[rows[items + t] : rows[items + t] + 1]
-        ref_audio = _render(ref, tempo)
-        out.append(ListeningItem(trial, "reference", "", ids[rows[t]], None, None, ref_audio))
-        out.append(
-            ListeningItem(trial, "hidden_reference", "", ids[rows[t]], None, None, ref_audio)
-        )
-        out.append(
-            ListeningItem(
-                trial, "real", "", ids[rows[items + t]], None, None, _render(other, tempo)
-            )
-        )
-        out.append(
-            ListeningItem(
-                trial, "gen", "", "posterior", theta, sim_seed, _render(gen.loops[t].clips, tempo)
-            )
-        )
-        for knob, default in zip(ablated["knob"], ablated["default"], strict=True):
-            held = hold_knobs(theta[None], {knob: default})[0]
-            out.append(
-                ListeningItem(
-                    trial,
-                    "ablated",
-                    knob,
-                    "posterior",
-                    held,
-                    sim_seed,
-                    _simulated(held, sim_seed, tempo),
-                )  # fmt: skip
-            )
+        ref, other = int(rows[t]), int(rows[items + t])
+        out += _real_items(t + 1, real, ids, ref, other, tempo)
         anchor = sample_prior(1, prior_rng)[0]
-        out.append(
-            ListeningItem(
-                trial,
-                "randomized",
-                "",
-                "prior",
-                anchor,
-                sim_seed,
-                _simulated(anchor, sim_seed, tempo),
-            )  # fmt: skip
-        )
+        out += _simulated_items(t + 1, gen, t, ablated, anchor, tempo)
     matched = match_loudness([i.samples for i in out], target_lufs=target_lufs)
     out = [
         ListeningItem(i.trial, i.condition, i.knob, i.source, i.theta, i.sim_seed, s)
