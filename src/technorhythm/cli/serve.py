@@ -19,7 +19,15 @@ def _run(args: argparse.Namespace) -> int:
 
         packs = load_packs(args.fit)
         print(f"fit {args.fit}: packs {', '.join(packs)}", file=sys.stderr)
-    app = create_app(packs, fit_dir=args.fit)
+    try:
+        import uvicorn  # noqa: F401  (the server)
+
+        app = create_app(packs, fit_dir=args.fit)
+    except ImportError as exc:
+        raise ValueError(
+            f"{exc.name or 'a web package'} is missing: the audition page needs the audition "
+            "extra (pip install 'technorhythm[audition]')"
+        ) from None
     if not is_loopback(args.host):
         print(
             f"warning: serving on {args.host}: other machines on the network can reach the "
