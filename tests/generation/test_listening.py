@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -147,6 +150,10 @@ def test_the_rating_page_plays_rates_and_downloads(folder, open_page, tmp_path):
     page.wait_for_function("window.mushra.player.readyState >= 1")  # the WAV loaded
     for i in range(6):
         rows.nth(i).locator("input[type=range]").fill(str(10 * (i + 1)))
+    shot = tmp_path / "mushra.png"
+    page.screenshot(path=str(shot), full_page=True)
+    if os.environ.get("TECHNORHYTHM_SCREENSHOT_DIR"):  # how docs/img/generation is made
+        shutil.copy(shot, Path(os.environ["TECHNORHYTHM_SCREENSHOT_DIR"]) / "mushra.png")
     page.click("#next")
     assert page.inner_text("#trial-label") == f"Trial 2 of {ITEMS}"
     assert "6 of 18 items rated" in page.inner_text("#progress")
