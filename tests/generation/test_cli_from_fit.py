@@ -90,6 +90,18 @@ def test_a_fit_from_another_registry_is_refused(fit_dir, tmp_path, capsys):
     assert "fit the dataset again" in capsys.readouterr().err
 
 
+def test_a_fit_for_another_simulator_is_refused(fit_dir, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "fit"
+    shutil.copytree(fit_dir, copy)
+    record = json.loads((copy / "fit.json").read_text())
+    record["model"]["version_hash"] = "0123456789abcdef"
+    (copy / "fit.json").write_text(json.dumps(record))
+    assert main(["generate", "--from-fit", str(copy), "--group", "steady", "--out", "x"]) == 2
+    assert "its loops would come from a different simulator" in capsys.readouterr().err
+
+
 def test_listening_command(fit_dir, tmp_path, capsys):
     out = tmp_path / "test"
     argv = ["listening", str(fit_dir), "--group", "edge", "--out", str(out), "--items", "2"]
