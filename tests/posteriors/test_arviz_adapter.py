@@ -61,8 +61,9 @@ def test_variables_dims_coords_and_attrs(rng):
     assert post.attrs["n_per_group"] == '{"pack A": 3, "pack/B": 2000}'
     assert idata.constant_data["n_conditioned"].values.tolist() == [3, 1024]
     assert post["humanize_ms_spread"].attrs["units"].startswith("ms")
-    np.testing.assert_array_equal(post["intensity_loc"].values[0, :, 1], h[1, :, 2])
-    np.testing.assert_allclose(post["intensity"].values[0, :, 4], loops[:, 4, 2], rtol=1e-6)
+    i = KNOB_NAMES.index("intensity")
+    np.testing.assert_array_equal(post["intensity_loc"].values[0, :, 1], h[1, :, i])
+    np.testing.assert_allclose(post["intensity"].values[0, :, 4], loops[:, 4, i], rtol=1e-6)
 
 
 def test_netcdf_round_trip_is_exact(rng, tmp_path):
@@ -107,11 +108,11 @@ def test_summary_matches_known_normal(rng):
 
 def test_population_table_knows_the_censored_normal(rng):
     h = _hyper(rng, n_groups=1, n_draws=2000)
-    k = KNOB_NAMES.index("ride_density")
+    k = KNOB_NAMES.index("ride")
     h[0, :, k] = -0.3  # every loop without ride
     h[0, :, K + k] = 0.05
     table = population_table(to_inference_data(h, ["p"]))
-    ride = table[table.knob == "ride_density"].iloc[0]
+    ride = table[table.knob == "ride"].iloc[0]
     assert ride["mean"] == pytest.approx(0.0, abs=1e-6)
     assert ride["share_at_low"] == pytest.approx(1.0, abs=1e-6)
     assert ride["loops_5%"] == ride["loops_95%"] == 0.0
@@ -144,12 +145,12 @@ def test_hdi_prob_names_columns(rng):
 
 def test_correlations_find_the_trade_off(rng):
     h = _hyper(rng, n_groups=1, n_draws=5000)
-    i, j = KNOB_NAMES.index("intensity"), KNOB_NAMES.index("hat_density")
+    i, j = KNOB_NAMES.index("intensity"), KNOB_NAMES.index("hat_8ths")
     h[0, :, j] = 1.0 - h[0, :, i] + 0.001 * rng.standard_normal(5000)  # strong negative r
     corr = posterior_correlations(to_inference_data(h, ["all"]))
     assert len(corr) == K * (K - 1) // 2
     top = corr.iloc[0]
-    assert (top.knob_a, top.knob_b) == ("intensity", "hat_density")
+    assert (top.knob_a, top.knob_b) == ("intensity", "hat_8ths")
     assert top.r == pytest.approx(-1.0, abs=0.01)
     assert corr.iloc[1:].r.abs().max() < 0.1  # the rest are independent
 

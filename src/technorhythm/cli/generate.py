@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from pathlib import Path
 
 from technorhythm.cli._args import int_at_least
 
-__all__ = ["register", "knob_help", "parse_sets"]
+__all__ = ["knob_help", "parse_sets", "register"]
 
 
 def knob_help() -> str:
@@ -145,6 +146,29 @@ def parse_sets(items: list[str]) -> dict[str, float]:
     return out
 
 
+def _write_all(loops, midis, wavs, soundfont) -> None:
+    from technorhythm.cli import describe_error
+    from technorhythm.simulator.render import write_loop
+
+    written: list[str] = []
+    for loop, midi, wav in zip(loops, midis, wavs, strict=True):
+        try:
+            write_loop(loop, midi, None)
+            if midi is not None:
+                written.append(str(midi))
+            write_loop(loop, None, wav, soundfont=soundfont)
+        except (OSError, ValueError, RuntimeError) as exc:
+            done = (
+                f"; complete files written before the failure: {', '.join(written)}"
+                if written
+                else "; nothing was written"
+            )
+            raise ValueError(f"{describe_error(exc)}{done}") from exc
+        if wav is not None:
+            written.append(str(wav))
+        print(" ".join(str(p) for p in (midi, wav) if p is not None) + f"  ({_hits(loop)} hits)")
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.list_presets:
         from technorhythm.simulator.preset_io import list_presets, preset_description
@@ -176,8 +200,9 @@ def _tempo_option(text: str | None, default: str | float) -> str | float:
 
 
 def _run_preset(args: argparse.Namespace) -> int:
+    from technorhythm.cli.paths import check_writable
     from technorhythm.simulator.preset_io import load_preset, load_theta_file
-    from technorhythm.simulator.render import generate_loops, loop_paths, write_loop
+    from technorhythm.simulator.render import generate_loops, loop_paths
 
     if args.wav is True:
         raise ValueError("--wav needs a file name (FILE.wav) unless you generate --from-fit")
@@ -191,20 +216,28 @@ def _run_preset(args: argparse.Namespace) -> int:
         raise ValueError(f"--out must name a .mid file; got {args.out!r}")
     if args.wav and not args.wav.lower().endswith(".wav"):
         raise ValueError(f"--wav must name a .wav file; got {args.wav!r}")
+    midis = loop_paths(args.out, n) if args.out else [None] * n
+    wavs = loop_paths(args.wav, n) if args.wav else [None] * n
+    for paths, option in ((midis, "--out"), (wavs, "--wav")):
+        for path in paths:
+            if path is not None:
+                check_writable(path, option)
+    _check_soundfont(args.soundfont)
     theta = load_theta_file(args.theta) if args.theta else load_preset(args.preset or "default")
     theta.update(parse_sets(args.sets))
     loops = generate_loops(
         theta, seed=args.seed, n_loops=n, bars=args.bars, bpm=bpm, rotate=args.rotate
     )
-    midis = loop_paths(args.out, n) if args.out else [None] * n
-    wavs = loop_paths(args.wav, n) if args.wav else [None] * n
     source = f"θ file {args.theta}" if args.theta else f"preset {args.preset or 'default'}"
     print(f"{source}, seed {args.seed}, {bpm:g} bpm, {args.bars} bars", file=sys.stderr)
     print("θ: " + ", ".join(f"{k}={v:g}" for k, v in theta.items()), file=sys.stderr)
-    for loop, midi, wav in zip(loops, midis, wavs, strict=True):
-        write_loop(loop, midi, wav, soundfont=args.soundfont)
-        print(" ".join(str(p) for p in (midi, wav) if p is not None) + f"  ({_hits(loop)} hits)")
+    _write_all(loops, midis, wavs, args.soundfont)
     return 0
+
+
+def _check_soundfont(soundfont: str | None) -> None:
+    if soundfont and not Path(soundfont).is_file():
+        raise ValueError(f"--soundfont {soundfont!r} is not a file")
 
 
 def _hits(loop) -> int:
@@ -234,7 +267,13 @@ def from_fit_command(args: argparse.Namespace, n: int, bpm: str | float) -> str:
 
 
 def _run_from_fit(args: argparse.Namespace) -> int:
-    from technorhythm.generation import generate_from_pack, load_pack, write_generated
+    from technorhythm.cli.paths import check_writable
+    from technorhythm.generation import (
+        check_generated_folder,
+        generate_from_pack,
+        load_pack,
+        write_generated,
+    )
 
     if not args.out:
         raise ValueError("--from-fit writes a folder of loops: give --out DIR")
@@ -242,6 +281,9 @@ def _run_from_fit(args: argparse.Namespace) -> int:
         raise ValueError(
             "with --from-fit, --wav takes no file name: one WAV per loop goes into --out"
         )
+    check_writable(args.out, "--out", folder=True)
+    check_generated_folder(args.out, args.force)
+    _check_soundfont(args.soundfont)
     n = args.n or 16
     bpm = _tempo_option(args.bpm, "from-pack")
     pack = load_pack(args.from_fit, args.group)
