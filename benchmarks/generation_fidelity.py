@@ -42,8 +42,8 @@ from technorhythm.clips import ClipBatch
 from technorhythm.diagnostics.predictive import check_predictive, run_predictive_check
 from technorhythm.generation import generate_from_pack, load_packs
 from technorhythm.inference.prior import knob_bounds
+from technorhythm.posteriors import group_seed
 from technorhythm.posteriors.checks import simulate_predictive
-from technorhythm.posteriors.fit import group_seed
 from technorhythm.threads import limit_threads
 
 COLUMNS = ("c2st", "d_ratio", "closer_than_prior", "onset_in_band")

@@ -3,7 +3,7 @@
 A fit folder (``technorhythm fit``) holds, per group, draws of the population
 hyperparameters ψ. :class:`PackPosterior` keeps one group's draws together with the
 predictive model that the posterior predictive checks use for that group
-(:func:`technorhythm.posteriors.check_io.predictive_models`): a pack's population, or, for
+(:func:`technorhythm.posteriors.predictive_models`): a pack's population, or, for
 the extra ``"all"`` group of a fit made with ``--add-all``, the corpus as packs within the
 corpus. Loops generated here therefore come from exactly the model the checks judged.
 
@@ -22,8 +22,7 @@ import numpy as np
 import pandas as pd
 
 from technorhythm.clips import ClipBatch
-from technorhythm.posteriors import PopulationPredictive
-from technorhythm.posteriors.predictive_models import CorpusPredictive
+from technorhythm.posteriors import CorpusPredictive, PopulationPredictive
 
 __all__ = ["PackPosterior", "load_pack", "load_packs", "predictive_mean"]
 
@@ -156,8 +155,7 @@ def _members(fit_dir: Path) -> dict[str, tuple[str, ...]]:
 
 def load_packs(fit_dir: str | os.PathLike[str]) -> dict[str, PackPosterior]:
     """The posterior of every group of a fit folder, by name, in fit order."""
-    from technorhythm.posteriors import hyper_array, load_fit
-    from technorhythm.posteriors.check_io import predictive_models
+    from technorhythm.posteriors import hyper_array, load_fit, predictive_models
 
     fit_dir = Path(fit_dir)
     record, idata, _ = load_fit(fit_dir)

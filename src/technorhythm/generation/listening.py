@@ -106,7 +106,7 @@ def identified_knobs(
 
 
 def _streams(seed: int, group: str, stream: int) -> np.random.Generator:
-    from technorhythm.posteriors.fit import group_seed
+    from technorhythm.posteriors import group_seed
 
     return np.random.default_rng(group_seed(int(seed), group, stream))
 

@@ -37,14 +37,14 @@ __all__ = ["apply_spread", "check_spread", "draw_theta", "hold_knobs", "loop_str
 
 _THETA, _SIMULATOR, _TEMPO = range(3)
 _STREAM = 40
-"""Stream number of generation in :func:`technorhythm.posteriors.fit.group_seed`."""
+"""Stream number of generation in :func:`technorhythm.posteriors.group_seed`."""
 
 
 def loop_streams(
     seed: int, group: str, index: int
 ) -> tuple[np.random.Generator, int, np.random.Generator]:
     """Randomness of loop ``index``: (θ generator, simulator seed, tempo generator)."""
-    from technorhythm.posteriors.fit import group_seed
+    from technorhythm.posteriors import group_seed
 
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
