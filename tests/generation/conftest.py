@@ -3,6 +3,9 @@ MIDI, ingested like any corpus, and fitted (with the whole corpus as ``all``) by
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from population_oracle import EDGE, SIZES, STEADY, PopulationOracle, population_pack
@@ -55,3 +58,33 @@ def rows_equal():
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
     return check
+
+
+_HOLDER = """
+import sys, time
+from technorhythm.outdir import folder_lock
+with folder_lock(sys.argv[1]):
+    print("locked", flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.fixture
+def hold_lock():
+    """``hold_lock(folder)`` has another process take the folder's write lock (as a running
+    command would) and returns its pid; the process is killed after the test."""
+    procs: list[subprocess.Popen] = []
+
+    def hold(path) -> int:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _HOLDER, str(path)], stdout=subprocess.PIPE, text=True
+        )
+        procs.append(proc)
+        assert proc.stdout.readline().strip() == "locked"
+        return proc.pid
+
+    yield hold
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()

@@ -112,3 +112,17 @@ def test_listening_command(fit_dir, tmp_path, capsys):
     assert len(record["ablated_knobs"]) == 1
     assert main(argv) == 2
     assert "--force" in capsys.readouterr().err
+
+
+def test_output_problems_are_found_before_any_work(fit_dir, tmp_path, capsys, hold_lock):
+    (tmp_path / "file").write_text("x")
+    base = ["generate", "--from-fit", str(fit_dir), "--group", "steady", "--out"]
+    assert main([*base, str(tmp_path / "file")]) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
+    assert main(["listening", str(fit_dir), "--group", "steady", "--out", str(tmp_path / "file")])
+    assert "exists and is not a folder" in capsys.readouterr().err
+    holder = hold_lock(tmp_path / "busy")
+    assert main([*base, str(tmp_path / "busy"), "--n", "1", "--bpm", "120"]) == 2
+    err = capsys.readouterr().err
+    assert f"is being written by pid {holder}" in err and "Traceback" not in err
+    assert not (tmp_path / "busy").exists()

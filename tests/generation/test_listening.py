@@ -131,6 +131,33 @@ def test_a_pack_too_small_is_refused(steady):
         build_listening_set(steady, items=21, seed=0)
 
 
+def test_a_listening_folder_is_written_whole_by_one_writer(
+    lset, steady, folder, tmp_path, hold_lock, monkeypatch
+):
+    from technorhythm.outdir import FolderLockedError
+
+    out, _ = folder
+    copy = tmp_path / "listening"
+    shutil.copytree(out, copy)
+    before = {p.relative_to(copy): p.read_bytes() for p in copy.rglob("*") if p.is_file()}
+    with pytest.raises(FileExistsError, match="--force"):
+        write_listening(lset, copy, fit_dir=steady.fit_dir)
+    import technorhythm.simulator.audio as audio
+
+    def full_disk(samples, path, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(audio, "write_wav", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        write_listening(lset, copy, fit_dir=steady.fit_dir, overwrite=True)
+    after = {p.relative_to(copy): p.read_bytes() for p in copy.rglob("*") if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["listening"]
+    holder = hold_lock(tmp_path / "other")
+    with pytest.raises(FolderLockedError, match=f"pid {holder}"):
+        write_listening(lset, tmp_path / "other", fit_dir=steady.fit_dir)
+
+
 @pytest.mark.browser
 def test_the_rating_page_plays_rates_and_downloads(folder, open_page, tmp_path):
     out, _ = folder

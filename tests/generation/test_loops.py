@@ -79,3 +79,45 @@ def test_a_folder_is_not_overwritten_without_force(steady, tmp_path):
     )
     assert sorted(p.name for p in tmp_path.glob("loop_*")) == ["loop_000.mid"]
     assert len(pd.read_csv(tmp_path / "theta.csv")) == 1
+
+
+def test_a_crash_while_writing_keeps_the_previous_folder(steady, tmp_path, monkeypatch):
+    out = tmp_path / "loops"
+    write_generated(generate_from_pack(steady, 2, seed=1, bpm=126.0), steady, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    import technorhythm.simulator.render as render
+
+    real = render.write_loop
+    calls = []
+
+    def failing(loop, midi, wav, **kwargs):
+        calls.append(midi)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real(loop, midi, wav, **kwargs)
+
+    monkeypatch.setattr(render, "write_loop", failing)
+    gen = generate_from_pack(steady, 3, seed=9, bpm=126.0)
+    with pytest.raises(OSError, match="No space"):
+        write_generated(gen, steady, out, overwrite=True)
+    assert len(calls) == 2
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loops"]  # no staging, no lock
+
+
+def test_a_second_writer_is_refused(steady, tmp_path, hold_lock):
+    from technorhythm.outdir import FolderLockedError
+
+    out = tmp_path / "loops"
+    holder = hold_lock(out)
+    with pytest.raises(FolderLockedError, match=f"pid {holder}"):
+        write_generated(generate_from_pack(steady, 1, seed=1, bpm=126.0), steady, out)
+    assert not out.exists()
+
+
+def test_a_folder_of_other_files_is_never_replaced(steady, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    gen = generate_from_pack(steady, 1, seed=1, bpm=126.0)
+    with pytest.raises(FileExistsError, match="holds no generated loops"):
+        write_generated(gen, steady, tmp_path, overwrite=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]

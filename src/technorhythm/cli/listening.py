@@ -28,8 +28,16 @@ def _command(args: argparse.Namespace) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from technorhythm.generation import build_listening_set, load_pack, write_listening
+    from technorhythm.cli.paths import check_writable
+    from technorhythm.generation import (
+        build_listening_set,
+        check_listening_folder,
+        load_pack,
+        write_listening,
+    )
 
+    check_writable(args.out, "--out", folder=True)
+    check_listening_folder(args.out, args.force)
     pack = load_pack(args.fit_dir, args.group)
     lset = build_listening_set(
         pack,

@@ -5,7 +5,8 @@
 * :func:`draw_theta` — knob settings for new loops: one posterior predictive draw each,
   with a ``spread`` from the posterior mean setting (0) through the posterior (1) to wider.
 * :func:`generate_from_pack` / :func:`write_generated` — loops as MIDI (and WAV) files with
-  ``theta.csv`` and ``index.json``; the same seed gives the same bytes.
+  ``theta.csv`` and ``index.json``; the same seed gives the same bytes. Output folders are
+  written whole or not at all, one writer at a time (:mod:`technorhythm.outdir`).
 * :func:`build_listening_set` / :func:`write_listening` — a blinded MUSHRA-style test
   (reference, hidden reference, real, generated, ablated, randomized anchor) with an
   offline rating page and a separate key.
@@ -23,11 +24,12 @@ from technorhythm.generation.listening import (
 from technorhythm.generation.loops import (
     FROM_PACK,
     GeneratedLoops,
+    check_generated_folder,
     generate_from_pack,
     loop_tempos,
     write_generated,
 )
-from technorhythm.generation.mushra import mushra_page, write_listening
+from technorhythm.generation.mushra import check_listening_folder, mushra_page, write_listening
 from technorhythm.generation.sampling import (
     apply_spread,
     check_spread,
@@ -45,6 +47,8 @@ __all__ = [
     "PackPosterior",
     "apply_spread",
     "build_listening_set",
+    "check_generated_folder",
+    "check_listening_folder",
     "check_spread",
     "draw_theta",
     "generate_from_pack",

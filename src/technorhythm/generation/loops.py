@@ -1,7 +1,7 @@
 """Loops from a fitted group: :func:`generate_from_pack`, and the folder :func:`write_generated`.
 
-Output folder of ``technorhythm generate --from-fit`` (``index.json`` is written last; a
-folder with it is complete):
+Output folder of ``technorhythm generate --from-fit``, written whole or not at all
+(:func:`technorhythm.outdir.replacing_folder`):
 
 ``loop_000.mid`` …    one General MIDI drum loop per draw (and ``loop_000.wav`` … with WAVs)
 ``theta.csv``         one row per loop: ``loop``, ``bpm``, ``seed`` (the simulator seed) and
@@ -31,6 +31,7 @@ from technorhythm.atomic import atomic_write_text
 from technorhythm.checksums import sha256_file
 from technorhythm.generation.fitted import PackPosterior
 from technorhythm.generation.sampling import check_spread, draw_theta, hold_knobs, loop_streams
+from technorhythm.outdir import replacing_folder
 from technorhythm.simulator.knobs import KNOB_NAMES
 from technorhythm.simulator.render import Loop, generate_loops
 
@@ -38,6 +39,7 @@ __all__ = [
     "FROM_PACK",
     "GENERATED_SCHEMA",
     "GeneratedLoops",
+    "check_generated_folder",
     "generate_from_pack",
     "loop_tempos",
     "write_generated",
@@ -154,15 +156,6 @@ def generate_from_pack(
     return GeneratedLoops(theta, tempos, sim_seeds, loops, options)
 
 
-def _stale_loops(out: Path, keep: set[str]) -> list[Path]:
-    return [
-        p
-        for pattern in ("loop_*.mid", "loop_*.wav")
-        for p in sorted(out.glob(pattern))
-        if p.name not in keep
-    ]
-
-
 def write_generated(
     gen: GeneratedLoops,
     pack: PackPosterior,
@@ -175,27 +168,50 @@ def write_generated(
 ) -> dict[str, Any]:
     """Write the folder described in the module docstring; returns the ``index.json`` record.
 
-    A folder that already holds generated loops is refused unless ``overwrite``; then loop
-    files of the old set that the new one lacks are removed.
+    The files are written into a staging folder that replaces ``out_dir`` in one atomic
+    step, under a lock that refuses a second writer
+    (:func:`technorhythm.outdir.replacing_folder`): a crash leaves the previous folder as
+    it was, never a mix. A folder that already holds generated loops is refused unless
+    ``overwrite``; a non-empty folder without ``index.json`` is never replaced.
     """
+    out = Path(out_dir)
+    check_generated_folder(out, overwrite)
+    with replacing_folder(out, _is_generated, what="generated loops") as staging:
+        check_generated_folder(out, overwrite)  # written while we waited for the lock
+        return _write_files(gen, pack, staging, wav=wav, command=command, soundfont=soundfont)
+
+
+def _is_generated(folder: Path) -> bool:
+    return (folder / "index.json").is_file()
+
+
+def check_generated_folder(out: str | os.PathLike[str], overwrite: bool) -> None:
+    """Refuse ``out`` when it is a file, or holds generated loops and not ``overwrite``."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out} exists and is not a directory")
+    if _is_generated(out) and not overwrite:
+        raise FileExistsError(f"{out} already holds generated loops; pass --force to replace them")
+
+
+def _write_files(
+    gen: GeneratedLoops,
+    pack: PackPosterior,
+    out: Path,
+    *,
+    wav: bool,
+    command: str,
+    soundfont: str | os.PathLike[str] | None,
+) -> dict[str, Any]:
     from technorhythm.simulator import SIMULATOR_VERSION
     from technorhythm.simulator.knobs import registry_hash
     from technorhythm.simulator.render import write_loop
 
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"{out} exists and is not a directory")
-    if (out / "index.json").exists() and not overwrite:
-        raise FileExistsError(f"{out} already holds generated loops; pass --force to replace them")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "index.json").unlink(missing_ok=True)  # incomplete until written again
     files: list[str] = []
     for name, loop in zip(gen.names(), gen.loops, strict=True):
         midi, audio = out / f"{name}.mid", (out / f"{name}.wav") if wav else None
         write_loop(loop, midi, audio, soundfont=soundfont)
         files += [midi.name] + ([audio.name] if audio is not None else [])
-    for stale in _stale_loops(out, set(files)):
-        stale.unlink()
     table = gen.theta_table()
     atomic_write_text(out / "theta.csv", table.to_csv(index=False, float_format="%.6g"))
     files.append("theta.csv")

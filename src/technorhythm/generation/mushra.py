@@ -1,7 +1,7 @@
 """The listening-test folder and its offline MUSHRA page: :func:`write_listening`.
 
-Output folder of ``technorhythm listening`` (``listening.json`` is written last; a folder
-with it is complete):
+Output folder of ``technorhythm listening``, written whole or not at all
+(:func:`technorhythm.outdir.replacing_folder`):
 
 ``items/<code>.wav``  every item under a blinded name (random hex codes, in no order)
 ``mushra.html``       the rating page: open it in a browser, no server or network needed
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,9 @@ import numpy as np
 from technorhythm.atomic import atomic_write_text
 from technorhythm.checksums import sha256_file
 from technorhythm.generation.listening import ListeningSet, key_table
+from technorhythm.outdir import replacing_folder
 
-__all__ = ["LISTENING_SCHEMA", "mushra_page", "write_listening"]
+__all__ = ["LISTENING_SCHEMA", "check_listening_folder", "mushra_page", "write_listening"]
 
 LISTENING_SCHEMA = "technorhythm.listening"
 LISTENING_SCHEMA_VERSION = 1
@@ -93,20 +93,40 @@ def write_listening(
     overwrite: bool = False,
 ) -> dict[str, Any]:
     """Write the folder described in the module docstring; returns the ``listening.json``
-    record. A folder that already holds a listening set is refused unless ``overwrite``
-    (then its items are replaced)."""
-    from technorhythm.posteriors.fit import group_seed
-    from technorhythm.simulator.audio import write_wav
+    record.
 
+    The files are written into a staging folder that replaces ``out_dir`` in one atomic
+    step, under a lock that refuses a second writer
+    (:func:`technorhythm.outdir.replacing_folder`). A folder that already holds a
+    listening set is refused unless ``overwrite``; a non-empty folder without
+    ``listening.json`` is never replaced.
+    """
     out = Path(out_dir)
+    check_listening_folder(out, overwrite)
+    with replacing_folder(out, _is_listening, what="listening set") as staging:
+        check_listening_folder(out, overwrite)  # written while we waited for the lock
+        return _write_files(lset, staging, fit_dir=fit_dir, command=command)
+
+
+def _is_listening(folder: Path) -> bool:
+    return (folder / "listening.json").is_file()
+
+
+def check_listening_folder(out: str | os.PathLike[str], overwrite: bool) -> None:
+    """Refuse ``out`` when it is a file, or holds a listening set and not ``overwrite``."""
+    out = Path(out)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out} exists and is not a directory")
-    if (out / "listening.json").exists() and not overwrite:
+    if _is_listening(out) and not overwrite:
         raise FileExistsError(f"{out} already holds a listening set; pass --force to replace it")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "listening.json").unlink(missing_ok=True)
-    if (out / "items").is_dir():
-        shutil.rmtree(out / "items")
+
+
+def _write_files(
+    lset: ListeningSet, out: Path, *, fit_dir: str | os.PathLike[str], command: str
+) -> dict[str, Any]:
+    from technorhythm.posteriors import group_seed
+    from technorhythm.simulator.audio import write_wav
+
     rng = np.random.default_rng(group_seed(int(lset.options["seed"]), lset.options["group"], 43))
     files = [f"items/{code}.wav" for code in _codes(len(lset.items), rng)]
     for item, name in zip(lset.items, files, strict=True):
