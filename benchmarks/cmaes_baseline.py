@@ -11,10 +11,11 @@ registry (mapped to each knob's bounds) for the θ minimising D(pack, 128 clips 
 θ) — the same seed set at every evaluation (common random numbers), tempos drawn from the
 pack. The θ reached is then scored on fresh clips.
 
-The NPE side, on the same packs, in the same run: the estimator's posterior for the pack
-(1000 draws, as ``technorhythm fit`` takes them), and loops simulated from it — one
-posterior draw per clip (the posterior predictive) and the posterior mean for every clip
-(a point estimate like CMA-ES's).
+The NPE side, on the same packs, in the same run: the population model's posterior for the
+pack (1000 draws of the pack's hyperparameters ψ, as ``technorhythm fit`` takes them), and
+loops simulated from it — the posterior predictive (one ψ draw for the replicated pack, each
+loop its own θ from that population, as the checks draw it) and the population mean E[θ]
+at the posterior-mean ψ for every clip (a point estimate like CMA-ES's).
 
 Scores are D(pack, 256 fresh generated clips) for all three (the same seed, the same
 tempos), plus D(real half, real half) as the noise floor. Costs: simulations used and wall
@@ -35,8 +36,11 @@ import pandas as pd
 
 from technorhythm.clips import ClipBatch
 from technorhythm.corpus import load_dataset
-from technorhythm.inference import PosteriorEstimator, load_shipped, observe
+from technorhythm.inference import load_shipped
+from technorhythm.inference.population_io import load_population
 from technorhythm.inference.prior import knob_bounds
+from technorhythm.inference.set_summaries import observe_population
+from technorhythm.posteriors.predictive_models import PopulationPredictive
 from technorhythm.simulator import simulate
 from technorhythm.summaries import distance
 
@@ -87,11 +91,11 @@ def cmaes_pack(real: ClipBatch, *, evals: int, clips: int, seed: int) -> dict:
 
 
 def npe_pack(estimator, real: ClipBatch, *, draws: int, seed: int) -> dict:
-    """Posterior draws for the pack (observe + sample), with the wall time."""
+    """Hyperparameter draws ψ for the pack (observe + sample), with the wall time."""
     start = time.perf_counter()
-    x = observe(real, n_cap=1024)
-    samples = estimator.sample(x, draws, seed=seed)
-    return {"samples": samples, "wall_s": time.perf_counter() - start, "simulations": 0}
+    x = observe_population(real, n_cap=1024)
+    hyper = estimator.sample_hyper(x, draws, seed=seed)[:, 0, :]
+    return {"hyper": hyper, "wall_s": time.perf_counter() - start, "simulations": 0}
 
 
 def floor(real: ClipBatch, seed: int, n_splits: int = 5) -> float:
@@ -131,7 +135,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)  # the MMD inside D: many small tensors, fastest on one thread
-    estimator = PosteriorEstimator.load(args.model) if args.model else load_shipped()
+    estimator = load_population(args.model) if args.model else load_shipped()
     corpora = [("demo", p) for p in packs_of(Path(args.demo_dataset), None, args.seed)]
     if args.groove_dataset:
         picked = packs_of(Path(args.groove_dataset), args.groove_packs, args.seed)
@@ -142,7 +146,9 @@ def main() -> None:
         score_bpm = np.random.default_rng(seed + 1).choice(real.bpm, size=SCORE_CLIPS)
         c = cmaes_pack(real, evals=args.evals, clips=args.clips, seed=seed)
         n = npe_pack(estimator, real, draws=args.draws, seed=seed)
-        draw_rows = np.random.default_rng(seed + 2).integers(0, len(n["samples"]), SCORE_CLIPS)
+        predictive = PopulationPredictive(n["hyper"], estimator.population)
+        theta_pred = predictive.draw(1, SCORE_CLIPS, np.random.default_rng(seed + 2))
+        theta_mean = estimator.population.mean(n["hyper"].mean(axis=0))
         row = {
             "corpus": corpus,
             "pack": name,
@@ -150,10 +156,8 @@ def main() -> None:
             "d_floor": floor(real, seed),
             "d_cmaes": _d(real, np.tile(c["theta"], (SCORE_CLIPS, 1)), score_bpm, SCORE_SEED),
             "d_cmaes_search": c["d_search"],
-            "d_npe_predictive": _d(real, n["samples"][draw_rows], score_bpm, SCORE_SEED),
-            "d_npe_mean": _d(
-                real, np.tile(n["samples"].mean(axis=0), (SCORE_CLIPS, 1)), score_bpm, SCORE_SEED
-            ),
+            "d_npe_predictive": _d(real, theta_pred, score_bpm, SCORE_SEED),
+            "d_npe_mean": _d(real, np.tile(theta_mean, (SCORE_CLIPS, 1)), score_bpm, SCORE_SEED),
             "cmaes_evals": c["evals"],
             "cmaes_simulations": c["simulations"],
             "cmaes_s": c["wall_s"],

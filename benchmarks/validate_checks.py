@@ -8,9 +8,11 @@ Run::
 For each set size N it simulates packs the simulator made and fits them like real packs
 (``fit_groups`` with the model, then the verdict of ``check_fit(..., verdict_only=True)``):
 
-* **interior**: ``--interior`` packs, each at its own θ drawn from the prior;
-* **faces**: for every knob in turn and each of its two bounds, ``--face-reps`` packs at a θ
-  drawn from the prior with that knob set to the bound (ride 0, crash 0, swing 0, …).
+* **interior**: ``--interior`` packs, each a population ψ = (loc, spread) drawn from the
+  model's hyperprior, every loop its own θ_i from that population;
+* **faces**: for every knob in turn and each of its two bounds, ``--face-reps`` packs at a ψ
+  drawn from the hyperprior with that knob's population collapsed onto the bound (every
+  loop at ride 0, crash 0, swing 0, …).
 
 A calibrated verdict flags about ``alpha`` = 5 % of them. The baseline measured in the
 same run is that nominal rate: the table gives each observed rate with its exact binomial
@@ -41,8 +43,9 @@ from scipy.stats import binomtest
 
 from technorhythm.clips import ClipBatch
 from technorhythm.diagnostics.verdict import VerdictCalibration
-from technorhythm.inference import PosteriorEstimator, load_shipped
-from technorhythm.inference.prior import sample_prior
+from technorhythm.inference import load_shipped
+from technorhythm.inference.population import Population
+from technorhythm.inference.population_io import load_population
 from technorhythm.posteriors import check_fit, fit_groups
 from technorhythm.simulator import simulate
 
@@ -51,25 +54,27 @@ START_INDEX = 3 << 40
 """First clip-stream index: far beyond the training and validation streams."""
 
 
-def design(n_interior: int, face_reps: int, bounds: np.ndarray, names, seed: int):
-    """θ (M, K) and a label per pack: ``interior`` or ``<knob>=low|high``."""
+def design(n_interior: int, face_reps: int, population: Population, seed: int):
+    """ψ (M, 2K) and a label per pack: ``interior`` or ``<knob>=low|high``."""
     rng = np.random.default_rng(seed)
-    theta = [sample_prior(n_interior, rng, bounds)]
+    bounds, k_all = population.bounds, population.n_knobs
+    psi = [population.sample_hyper(n_interior, rng)]
     labels = ["interior"] * n_interior
-    for k, name in enumerate(names):
+    for k, name in enumerate(population.names):
         for side, value in (("low", bounds[k, 0]), ("high", bounds[k, 1])):
-            t = sample_prior(face_reps, rng, bounds)
-            t[:, k] = value
-            theta.append(t)
+            p = population.sample_hyper(face_reps, rng)
+            p[:, k], p[:, k_all + k] = value, 0.0
+            psi.append(p)
             labels += [f"{name}={side}"] * face_reps
-    return np.concatenate(theta), labels
+    return np.concatenate(psi), labels
 
 
-def packs(theta: np.ndarray, n_clips: int, seed: int) -> ClipBatch:
-    """One pack of ``n_clips`` clips per θ row, labelled ``p00000``, …"""
-    batch = simulate(np.repeat(theta, n_clips, axis=0), seed=seed, start_index=START_INDEX)
-    names = np.repeat([f"p{i:05d}" for i in range(len(theta))], n_clips)
-    ids = [f"{p}#{j}" for p, j in zip(names, np.tile(np.arange(n_clips), len(theta)), strict=True)]
+def packs(psi: np.ndarray, population: Population, n_clips: int, seed: int) -> ClipBatch:
+    """One pack of ``n_clips`` clips per ψ row, labelled ``p00000``, …"""
+    theta = population.sample_loops(psi, n_clips, np.random.default_rng([seed, 1]))
+    batch = simulate(theta, seed=seed, start_index=START_INDEX)
+    names = np.repeat([f"p{i:05d}" for i in range(len(psi))], n_clips)
+    ids = [f"{p}#{j}" for p, j in zip(names, np.tile(np.arange(n_clips), len(psi)), strict=True)]
     meta = pd.DataFrame({"pack": names, "clip_id": ids})
     return ClipBatch(batch.velocity, batch.offset, batch.bpm, meta)
 
@@ -101,16 +106,22 @@ def main() -> None:
     )
     parser.add_argument("--out", default=str(ROOT / "docs" / "img" / "checks"))
     args = parser.parse_args()
-    estimator = PosteriorEstimator.load(args.model) if args.model else load_shipped()
-    bounds = np.asarray(estimator.theta_bounds)
-    theta, labels = design(args.interior, args.face_reps, bounds, estimator.theta_names, args.seed)
+    estimator = load_population(args.model) if args.model else load_shipped()
+    population = estimator.population
+    psi, labels = design(args.interior, args.face_reps, population, args.seed)
     rows = []
     figures: dict = {"model": args.model or "shipped", "alpha": args.alpha, "sizes": {}}
     for n in args.sizes:
         start = time.perf_counter()
-        batch = packs(theta, n, args.seed + n)
+        batch = packs(psi, population, n, args.seed + n)
         fit = fit_groups(
-            batch, estimator=estimator, by="pack", n_samples=args.draws, seed=args.seed, n_cap=1024
+            batch,
+            estimator=estimator,
+            by="pack",
+            n_samples=args.draws,
+            seed=args.seed,
+            n_cap=1024,
+            loops=False,  # the verdict needs the pack's hyperparameters only
         )
         fit.model.pop("verdict_calibration", None)  # measure the raw verdict
         result = check_fit(
