@@ -23,8 +23,8 @@ SHIPPED_DIR = Path(__file__).resolve().with_name("shipped")
 SHIPPED_RETRAIN_COMMAND = (
     "technorhythm train --budget 20000 --seed 0 --n-min 1 --n-max 1024 --loops-per-set 4 "
     "--hidden-features 64 --num-transforms 6 --num-bins 8 --embedding 256,128 --passes 2 "
-    "--batch-size 512 --learning-rate 0.001 --stop-after-epochs 10 --max-epochs 80 "
-    "--loop-model mdn --loop-hidden-features 64 --loop-transforms 5 --loop-max-epochs 80 "
+    "--batch-size 256 --learning-rate 0.001 --stop-after-epochs 10 --max-epochs 80 "
+    "--loop-model mdn --loop-hidden-features 64 --loop-transforms 5 --loop-max-epochs 30 "
     "--workers 2 --force --plot docs/img/inference/training_loss.png "
     "--out src/technorhythm/inference/shipped"
 )
