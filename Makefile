@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulator.py
 	$(BIN)/python benchmarks/bench_summaries.py
 	$(BIN)/python benchmarks/bench_inference.py
+	$(BIN)/python benchmarks/bench_audition.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -27,6 +27,8 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "fit",
     "check",
     "generate",
+    "listening",
+    "serve",
 )
 
 

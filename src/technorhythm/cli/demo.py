@@ -127,6 +127,49 @@ def step_check(ctx: DemoContext) -> None:
     ctx.say(f"check.csv, check.json, plots per group → {ctx.out / 'fit' / 'check'}")
 
 
+def step_generate_from_fit(ctx: DemoContext) -> None:
+    """Write 4 loops from the whole corpus's posterior (``all``) and say how to audition."""
+    import shlex
+    import sys
+
+    from technorhythm.generation import generate_from_pack, load_pack, write_generated
+
+    fit_dir, out = ctx.out / "fit", ctx.out / "from_fit"
+    pack = load_pack(fit_dir, "all")
+    gen = generate_from_pack(pack, 4, seed=ctx.seed)
+    command = shlex.join(
+        ["technorhythm", "generate", "--from-fit", str(fit_dir), "--group", "all", "--n", "4"]
+        + ["--seed", str(ctx.seed), "--out", str(out), "--wav", "--force"]
+    )
+    write_generated(gen, pack, out, wav=True, command=command, overwrite=True)
+    table = gen.theta_table()
+    ctx.say(f"4 loops from the posterior of 'all' ({pack.n_clips} clips) → {out}")
+    with _wide_tables():
+        ctx.say(table.round(3).to_string(index=False))
+    ctx.say(f"same loops from the command line: {command}")
+    exe = Path(sys.executable).with_name("technorhythm")
+    serve = shlex.join([_shown(exe) if exe.is_file() else "technorhythm", "serve"])
+    ctx.say(
+        f"\naudition the knobs and sample loops from each pack in a browser:\n"
+        f"  {serve} --fit {shlex.quote(str(fit_dir))}\n"
+        f"  then open http://127.0.0.1:8765/ (Ctrl-C stops the server)"
+    )
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _wide_tables():
+    import pandas as pd
+
+    return pd.option_context("display.width", 200, "display.max_columns", 40)
+
+
 STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("render the built-in demo corpus to MIDI", step_render_corpus),
     ("ingest it into a dataset", step_ingest),
@@ -134,6 +177,7 @@ STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("generate loops from the simulator presets (MIDI + WAV)", step_generate),
     ("fit every pack and the whole corpus with the shipped posterior estimator", step_fit),
     ("check the fits: loops generated from each posterior against the pack", step_check),
+    ("generate loops from the whole corpus's posterior; the audition page", step_generate_from_fit),
 ]
 """Demo steps in order: (title, function). Append to extend the demo."""
 

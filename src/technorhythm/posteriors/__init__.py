@@ -3,7 +3,9 @@
 * :func:`fit_groups` — the population posterior of every pack/style/split (or the whole
   corpus): hyperparameters per group and every loop's own knobs, with a trained
   :class:`~technorhythm.inference.PopulationEstimator`.
-* :class:`PopulationPredictive` / :class:`CorpusPredictive` — what a fitted group predicts.
+* :class:`PopulationPredictive` / :class:`CorpusPredictive` — what a fitted group predicts;
+  :func:`predictive_models` builds them for the groups of a fit (the model the checks and
+  generated loops use).
 * :func:`check_fit` / :func:`save_checks` — posterior predictive checks of every fitted
   group (C2ST, D against its noise floor, histogram bands, the misspecification verdict).
 * :func:`save_fit` / :func:`load_fit` / :func:`format_summary` — the fit folder and the
@@ -21,9 +23,21 @@ from technorhythm.posteriors.arviz_adapter import (
     summary_table,
     to_inference_data,
 )
-from technorhythm.posteriors.check_io import check_fit, load_checks, save_checks
+from technorhythm.posteriors.check_io import (
+    check_fit,
+    load_checks,
+    predictive_models,
+    save_checks,
+)
 from technorhythm.posteriors.checks import CheckResult, GroupCheck, PredictiveModel, check_groups
-from technorhythm.posteriors.fit import BY_CHOICES, FitResult, GroupFit, fit_groups, model_identity
+from technorhythm.posteriors.fit import (
+    BY_CHOICES,
+    FitResult,
+    GroupFit,
+    fit_groups,
+    group_seed,
+    model_identity,
+)
 from technorhythm.posteriors.predictive_models import CorpusPredictive, PopulationPredictive
 from technorhythm.posteriors.report import format_summary, load_fit, save_fit
 from technorhythm.posteriors.tables import (
@@ -48,6 +62,7 @@ __all__ = [
     "check_groups",
     "fit_groups",
     "format_summary",
+    "group_seed",
     "identification_table",
     "load_fit",
     "load_checks",
@@ -58,6 +73,7 @@ __all__ = [
     "loop_table",
     "loops_array",
     "population_table",
+    "predictive_models",
     "save_checks",
     "save_fit",
     "save_inference_data",

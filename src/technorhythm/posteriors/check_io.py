@@ -36,7 +36,14 @@ from technorhythm.posteriors.checks import (
 from technorhythm.posteriors.fit import FitResult, group_clips
 from technorhythm.posteriors.predictive_models import CorpusPredictive, PopulationPredictive
 
-__all__ = ["CHECK_SCHEMA", "check_fit", "save_checks", "load_checks", "format_checks"]
+__all__ = [
+    "CHECK_SCHEMA",
+    "check_fit",
+    "format_checks",
+    "load_checks",
+    "predictive_models",
+    "save_checks",
+]
 
 CHECK_SCHEMA = "technorhythm.check"
 CHECK_SCHEMA_VERSION = 1

@@ -7,6 +7,11 @@ inharmonic partials; crash: long bright noise), mixed at the exact onset times
 ``(step + offset) × step length`` with gain ``(velocity / 127)²``, and written as
 16-bit mono PCM with the standard-library :mod:`wave` module.
 
+Listening tests need items of equal loudness: :func:`loudness_lufs` measures integrated
+loudness after ITU-R BS.1770-4 (K-weighting and gating, by ``pyloudnorm``) and
+:func:`match_loudness` brings a set of tracks to one common level that none of them has to
+clip to reach.
+
 When the user has ``fluidsynth`` installed and passes a SoundFont, the clip is
 written as MIDI and rendered by FluidSynth instead (:func:`fluidsynth_command`).
 """
@@ -14,16 +19,20 @@ written as MIDI and rendered by FluidSynth instead (:func:`fluidsynth_command`).
 from __future__ import annotations
 
 import functools
+import io
+import math
 import os
 import shutil
 import subprocess
 import tempfile
 import wave
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from technorhythm.atomic import atomic_path
+from technorhythm.atomic import atomic_path, atomic_write_bytes
 from technorhythm.clips import CYMBAL, HH_CLOSED, HH_OPEN, KICK, N_STEPS, SNARE, ClipBatch
 from technorhythm.midi import GM_CRASH, crash_mask, write_midi
 
@@ -31,7 +40,11 @@ __all__ = [
     "SAMPLE_RATE",
     "drum_voices",
     "synthesize",
+    "wav_bytes",
     "write_wav",
+    "LoudnessMatch",
+    "loudness_lufs",
+    "match_loudness",
     "read_wav",
     "fluidsynth_command",
     "render_wav",
@@ -198,16 +211,23 @@ def _choke(tracks, batch, total, step_samples, sample_rate) -> None:
     tracks["hh_open"] = opened * gain
 
 
-def write_wav(
-    samples: np.ndarray, path: str | os.PathLike[str], *, sample_rate: int = SAMPLE_RATE
-) -> None:
-    """Write float samples in [-1, 1] (mono) as 16-bit PCM WAV, atomically."""
+def wav_bytes(samples: np.ndarray, *, sample_rate: int = SAMPLE_RATE) -> bytes:
+    """Float samples in [-1, 1] (mono) as the bytes of a 16-bit PCM WAV file."""
     pcm = np.clip(np.rint(np.asarray(samples, dtype=np.float64) * 32767), -32768, 32767)
-    with atomic_path(path) as tmp, wave.open(str(tmp), "wb") as out:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(int(sample_rate))
         out.writeframes(pcm.astype("<i2").tobytes())
+    return buf.getvalue()
+
+
+def write_wav(
+    samples: np.ndarray, path: str | os.PathLike[str], *, sample_rate: int = SAMPLE_RATE
+) -> None:
+    """Write float samples in [-1, 1] (mono) as 16-bit PCM WAV, atomically."""
+    atomic_write_bytes(path, wav_bytes(samples, sample_rate=sample_rate))
 
 
 def read_wav(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
@@ -288,3 +308,71 @@ def render_wav(
                     f"fluidsynth failed ({done.returncode}): {done.stderr.strip()[-500:]}"
                 )
     return "fluidsynth"
+
+
+def loudness_lufs(samples: np.ndarray, *, sample_rate: int = SAMPLE_RATE) -> float:
+    """Integrated loudness of mono samples in LUFS (ITU-R BS.1770-4); ``-inf`` for silence.
+
+    Tracks shorter than one 400 ms gating block are measured as if padded with silence.
+    """
+    import pyloudnorm
+
+    x = np.asarray(samples, dtype=np.float64).reshape(-1)
+    block = int(math.ceil(0.4 * sample_rate))
+    if x.size < block:
+        x = np.pad(x, (0, block - x.size))
+    if not np.any(x):
+        return float("-inf")
+    return float(pyloudnorm.Meter(int(sample_rate)).integrated_loudness(x))
+
+
+@dataclass(frozen=True)
+class LoudnessMatch:
+    """Tracks brought to one loudness.
+
+    ``samples``: the gained tracks; ``target_lufs``: the common level; ``input_lufs`` and
+    ``gain_db``: each track's measured loudness and the gain applied (0 for silent tracks,
+    which cannot be matched and are left silent); ``peak_dbfs``: the sample-peak ceiling.
+    """
+
+    samples: tuple[np.ndarray, ...]
+    target_lufs: float
+    input_lufs: np.ndarray
+    gain_db: np.ndarray
+    peak_dbfs: float
+
+
+def match_loudness(
+    tracks: Sequence[np.ndarray],
+    *,
+    sample_rate: int = SAMPLE_RATE,
+    target_lufs: float = -16.0,
+    peak_dbfs: float = -1.0,
+) -> LoudnessMatch:
+    """Gain every track to one integrated loudness (LUFS), without clipping any of them.
+
+    The common level is ``target_lufs``, or lower when a track would otherwise peak above
+    ``peak_dbfs`` (sample peak, dBFS): the loudest level every track can reach. A gain is
+    a plain multiplication, so a track's dynamics are untouched.
+    """
+    if not tracks:
+        raise ValueError("no tracks to match")
+    if not (math.isfinite(target_lufs) and math.isfinite(peak_dbfs) and peak_dbfs <= 0):
+        raise ValueError(
+            f"target_lufs must be finite and peak_dbfs finite and <= 0; got {target_lufs!r}, "
+            f"{peak_dbfs!r}"
+        )
+    arrays = [np.asarray(t, dtype=np.float32).reshape(-1) for t in tracks]
+    lufs = np.array([loudness_lufs(a, sample_rate=sample_rate) for a in arrays])
+    peaks = np.array([float(np.abs(a).max()) if a.size else 0.0 for a in arrays])
+    audible = np.isfinite(lufs) & (peaks > 0)
+    level = float(target_lufs)
+    if audible.any():
+        headroom = peak_dbfs - 20.0 * np.log10(peaks[audible])
+        level = min(level, float(np.min(lufs[audible] + headroom)))
+    gain_db = np.where(audible, level - np.where(audible, lufs, 0.0), 0.0)
+    out = tuple(
+        (a * np.float32(10.0 ** (g / 20.0))).astype(np.float32)
+        for a, g in zip(arrays, gain_db, strict=True)
+    )
+    return LoudnessMatch(out, level, lufs, gain_db, float(peak_dbfs))

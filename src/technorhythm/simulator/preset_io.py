@@ -29,6 +29,7 @@ __all__ = [
     "preset_description",
     "load_theta_file",
     "save_theta_file",
+    "theta_document",
 ]
 
 PRESET_SCHEMA = "technorhythm.preset/1"
@@ -99,14 +100,20 @@ def load_theta_file(path: str | os.PathLike[str]) -> dict[str, float]:
         raise PresetError(f"{path}: {err}") from None
 
 
+def theta_document(theta: dict[str, float], *, name: str, description: str = "") -> str:
+    """A complete θ as the text of a preset-format JSON file (validated)."""
+    doc = {
+        "schema": PRESET_SCHEMA,
+        "name": name,
+        "description": description,
+        "theta": validate_theta(theta),
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
 def save_theta_file(
     theta: dict[str, float], path: str | os.PathLike[str], *, name: str = "", description: str = ""
 ) -> None:
     """Write a complete θ as a preset-format JSON file (atomically)."""
-    doc = {
-        "schema": PRESET_SCHEMA,
-        "name": name or Path(path).stem,
-        "description": description,
-        "theta": validate_theta(theta),
-    }
-    atomic_write_text(path, json.dumps(doc, indent=2) + "\n")
+    text = theta_document(theta, name=name or Path(path).stem, description=description)
+    atomic_write_text(path, text)

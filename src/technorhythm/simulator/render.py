@@ -29,7 +29,9 @@ __all__ = [
     "Loop",
     "demo_generate",
     "generate_loops",
+    "loop_midi_bytes",
     "loop_paths",
+    "loop_wav_bytes",
     "rotate_loop",
     "write_loop",
 ]
@@ -127,6 +129,24 @@ def write_loop(
         from technorhythm.simulator.audio import render_wav
 
         render_wav(loop.clips, wav_path, n_steps=loop.n_steps, soundfont=soundfont)
+
+
+def loop_midi_bytes(loop: Loop) -> bytes:
+    """The bytes :func:`write_loop` writes as the loop's MIDI file (for serving in memory)."""
+    import io
+
+    from technorhythm.midi import to_midi_file
+
+    buf = io.BytesIO()
+    to_midi_file(loop.clips, crash_pitch=GM_CRASH, n_steps=loop.n_steps).save(file=buf)
+    return buf.getvalue()
+
+
+def loop_wav_bytes(loop: Loop) -> bytes:
+    """The bytes :func:`write_loop` writes as the loop's WAV with the built-in synth."""
+    from technorhythm.simulator.audio import synthesize, wav_bytes
+
+    return wav_bytes(synthesize(loop.clips, n_steps=loop.n_steps))
 
 
 DEMO_PRESETS = ("minimal", "peak-time", "broken-electro", "live-kit")

@@ -1,0 +1,202 @@
+"""One fitted group of a fit folder, ready to generate loops from: :func:`load_pack`.
+
+A fit folder (``technorhythm fit``) holds, per group, draws of the population
+hyperparameters ψ. :class:`PackPosterior` keeps one group's draws together with the
+predictive model that the posterior predictive checks use for that group
+(:func:`technorhythm.posteriors.predictive_models`): a pack's population, or, for
+the extra ``"all"`` group of a fit made with ``--add-all``, the corpus as packs within the
+corpus. Loops generated here therefore come from exactly the model the checks judged.
+
+The group's real clips (for tempos and the listening test's Real condition) are read from
+the dataset the fit records, only when asked for.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from technorhythm.clips import ClipBatch
+from technorhythm.posteriors import CorpusPredictive, PopulationPredictive
+
+__all__ = ["PackPosterior", "load_pack", "load_packs", "predictive_mean"]
+
+
+@dataclass(frozen=True)
+class PackPosterior:
+    """The posterior of one fitted group.
+
+    Attributes
+    ----------
+    fit_dir : the fit folder.
+    group : the group's name; ``groups``: every group of the fit, in fit order.
+    knob_names : knobs of the fit (the installed registry's, in registry order).
+    hyper : ψ draws (S, 2K) of the group, knob units (locations, then spreads).
+    model : the group's predictive model (``draw(n_sets, n_clips, rng)``).
+    clip_ids : ids of the clips the group was fitted on.
+    dataset : the dataset folder recorded in the fit (None when the fit names none).
+    record : the fit's ``fit.json``.
+    idata : the fit's InferenceData (all groups).
+    """
+
+    fit_dir: Path
+    group: str
+    groups: tuple[str, ...]
+    knob_names: tuple[str, ...]
+    hyper: np.ndarray
+    model: PopulationPredictive | CorpusPredictive
+    clip_ids: tuple[str, ...]
+    dataset: str | None
+    record: dict[str, Any]
+    idata: Any
+
+    @property
+    def n_clips(self) -> int:
+        """Clips the group was fitted on."""
+        return len(self.clip_ids)
+
+    def center(self) -> np.ndarray:
+        """The posterior mean setting (K,): the mean knob value of the group's loops."""
+        return predictive_mean(self.model)
+
+    def identification(self) -> pd.DataFrame:
+        """The identifiability table of this group
+        (:func:`technorhythm.posteriors.identification_table`): one row per knob and
+        hyperparameter (``loc``/``spread``) with its posterior contraction."""
+        from technorhythm.posteriors import identification_table
+
+        table = identification_table(self.idata)
+        return table[table["group"] == self.group].reset_index(drop=True)
+
+    def real_clips(self, data=None) -> ClipBatch:
+        """The group's own clips, in the fit's order, from ``data`` (a Dataset, a dataset
+        folder or a ClipBatch) or else from the dataset the fit records."""
+        from technorhythm.corpus import load_dataset
+
+        source = data if data is not None else self.dataset
+        if source is None:
+            raise ValueError(
+                f"the fit in {self.fit_dir} names no dataset; pass the dataset the fit was "
+                "made from"
+            )
+        if isinstance(source, str | os.PathLike):
+            if not Path(source).is_dir():
+                raise FileNotFoundError(
+                    f"the dataset of the fit in {self.fit_dir} is not at {source} any more; "
+                    "pass --bpm N (or the dataset) instead"
+                )
+            source = load_dataset(source)
+        batch = getattr(source, "clips", source)
+        if "clip_id" not in batch.meta:
+            raise ValueError("the dataset's clips have no clip_id column; cannot match the fit")
+        rows = pd.Index(batch.meta["clip_id"].astype(str)).get_indexer(list(self.clip_ids))
+        if (rows < 0).any():
+            missing = self.clip_ids[int(np.flatnonzero(rows < 0)[0])]
+            raise ValueError(
+                f"clip {missing!r} of group {self.group!r} is not in the dataset: the dataset "
+                "changed since the fit; fit it again"
+            )
+        return batch[rows]
+
+
+def predictive_mean(model: PopulationPredictive | CorpusPredictive) -> np.ndarray:
+    """Mean knob value (K,) of the loops a predictive model makes, averaged over its ψ draws.
+
+    For a pack, the posterior mean of its population's mean (the censored-normal mean,
+    :meth:`technorhythm.inference.population.Population.mean`); for a corpus, the packs'
+    means weighted by their sizes, as the corpus model shares its loops out.
+    """
+    if isinstance(model, CorpusPredictive):
+        share = np.asarray(model.sizes, dtype=np.float64)
+        share /= share.sum()
+        means = np.stack([predictive_mean(p) for p in model.packs])
+        center = share @ means
+        bounds = model.packs[0].population.bounds
+    else:
+        center = model.population.mean(model.hyper).mean(axis=0)
+        bounds = model.population.bounds
+    return np.clip(center, bounds[:, 0], bounds[:, 1])
+
+
+def _check_compatible(record: dict[str, Any], knobs: list[str], fit_dir: Path) -> None:
+    """Refuse fits made for another knob registry or simulator than the installed one."""
+    from technorhythm.inference.version import current_versions
+    from technorhythm.simulator.knobs import KNOB_NAMES
+
+    if tuple(knobs) != KNOB_NAMES:
+        raise ValueError(
+            f"the fit in {fit_dir} has the knobs {', '.join(knobs)}; the installed simulator "
+            f"has {', '.join(KNOB_NAMES)}: fit the dataset again with a model trained for it"
+        )
+    recorded = (record.get("model") or {}).get("version_hash") or ""
+    installed = current_versions()["version_hash"]
+    if recorded and recorded != installed:
+        raise ValueError(
+            f"the fit in {fit_dir} was made with a model for another prior/simulator/summaries "
+            f"(version {recorded}; installed {installed}): its loops would come from a "
+            "different simulator; fit the dataset again"
+        )
+
+
+def _members(fit_dir: Path) -> dict[str, tuple[str, ...]]:
+    path = fit_dir / "members.parquet"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: fit the dataset again to generate from it")
+    frame = pd.read_parquet(path)
+    return {
+        str(g): tuple(part["clip_id"].astype(str)) for g, part in frame.groupby("group", sort=False)
+    }
+
+
+def load_packs(fit_dir: str | os.PathLike[str]) -> dict[str, PackPosterior]:
+    """The posterior of every group of a fit folder, by name, in fit order."""
+    from technorhythm.posteriors import hyper_array, load_fit, predictive_models
+
+    fit_dir = Path(fit_dir)
+    record, idata, _ = load_fit(fit_dir)
+    names, knobs, hyper = hyper_array(idata)
+    _check_compatible(record, knobs, fit_dir)
+    members = _members(fit_dir)
+    sizes = [max(1, len(members.get(n, ()))) for n in names]
+    options = record.get("options") or {}
+    corpus = bool(options.get("add_all")) and record.get("by") != "all"
+    models = predictive_models(names, list(hyper), knobs, sizes, corpus=corpus)
+    return {
+        name: PackPosterior(
+            fit_dir=fit_dir,
+            group=name,
+            groups=tuple(names),
+            knob_names=tuple(knobs),
+            hyper=np.asarray(hyper[g]),
+            model=models[g],
+            clip_ids=members.get(name, ()),
+            dataset=record.get("dataset"),
+            record=record,
+            idata=idata,
+        )
+        for g, name in enumerate(names)
+    }
+
+
+def load_pack(fit_dir: str | os.PathLike[str], group: str | None = None) -> PackPosterior:
+    """The posterior of one group of a fit folder.
+
+    ``group`` may be left out when the fit has a single group; an unknown name raises a
+    ``ValueError`` listing the fit's groups.
+    """
+    packs = load_packs(fit_dir)
+    names = list(packs)
+    if group is None:
+        if len(names) != 1:
+            raise ValueError(
+                f"the fit has {len(names)} groups; choose one with --group: {', '.join(names)}"
+            )
+        group = names[0]
+    if group not in packs:
+        raise ValueError(f"the fit has no group {group!r}; its groups are: {', '.join(names)}")
+    return packs[group]
