@@ -101,6 +101,7 @@ def fit_and_check(dataset: Path, out: Path, model: str | None, split: str | None
 def figures(packs: pd.DataFrame) -> dict:
     """Headline figures over the packs (rows) of a check table."""
     big = packs[packs["n_real"] >= MIN_CLIPS_CLOSER]
+    big = big[big["closer_than_prior"].notna()]  # no noise floor (too few files): no answer
     closer = big["closer_than_prior"].astype(bool)
     prior_ratio = packs["d_prior"] / packs["d_floor"]
     return {
