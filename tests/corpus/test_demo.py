@@ -64,6 +64,9 @@ def test_demo_command_renders_ingests_and_splits(tmp_path, capsys):
     assert "C2ST" in out and "verdict p" in out
     checks = pd.read_csv(tmp_path / "demo" / "fit" / "check" / "check.csv")
     assert checks.group.tolist() == ["detroit", "industrial", "minimal", "warehouse", "all"]
+    # and writes the diagnostic report, printing where it is
+    report = tmp_path / "demo" / "report.html"
+    assert report.is_file() and f"diagnostic report → {report}" in out
     ds = load_dataset(tmp_path / "demo" / "dataset")
     assert len(ds.manifest) == len(load_demo_patterns())
     assert set(ds.manifest["status"]) <= {"ok", "duplicate"}

@@ -215,3 +215,50 @@ def test_load_rejects_foreign_files(tmp_path):
         load_inference_data(garbage)
     with pytest.raises(FileNotFoundError):
         load_inference_data(tmp_path / "missing.nc")
+
+
+def test_derived_draws_per_group_are_labelled(rng):
+    from technorhythm.posteriors.arviz_adapter import group_draws_to_inference_data
+
+    draws = {"x": rng.normal(size=(3, 50)), "y": rng.normal(size=(3, 2, 25))}
+    with pytest.raises(ValueError, match="shape"):
+        group_draws_to_inference_data(draws, ["a", "b", "c"])  # chains differ: 1 vs 2
+    draws["y"] = rng.normal(size=(3, 50))
+    idata = group_draws_to_inference_data(draws, ["a", "b", "c"], units={"x": "ms"})
+    post = idata.posterior
+    assert dict(post["x"].sizes) == {"chain": 1, "draw": 50, "group": 3}
+    assert post["x"].attrs["units"] == "ms"
+    np.testing.assert_array_equal(post["y"].sel(group="b").values[0], draws["y"][1])
+    with pytest.raises(ValueError, match="G=2"):
+        group_draws_to_inference_data({"x": draws["x"]}, ["a", "b"])
+
+
+def test_report_plots_return_figures_of_the_asked_variables(rng):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from technorhythm.posteriors.arviz_adapter import (
+        group_draws_to_inference_data,
+        plot_forest_by_group,
+        plot_marginals,
+        plot_pair,
+    )
+
+    idata = group_draws_to_inference_data(
+        {n: rng.normal(size=(2, 100)) for n in ("p", "q", "r")}, ["a", "b"]
+    )
+    fig = plot_marginals(idata, ["p", "q", "r"], group="b", ncols=2, xlims={"p": (-5, 5)})
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles == ["p", "q", "r"] and fig.axes[0].get_xlim() == (-5, 5)
+    plt.close(fig)
+    fig = plot_pair(idata, ["p", "r"], group="a")
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == 1
+    plt.close(fig)
+    fig = plot_forest_by_group(idata, "q")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert sorted(labels) == ["a", "b"]  # one row per group, named by the group alone
+    plt.close(fig)
+    with pytest.raises(ValueError, match="two variables"):
+        plot_pair(idata, ["p"])
