@@ -1,4 +1,4 @@
-"""Simulator throughput: vectorised engine vs the per-clip Python reference.
+"""Simulator throughput: the compiled engine vs the per-clip Python reference of its rules.
 
 Run: ``.venv/bin/python benchmarks/bench_simulator.py [--n 200000] [--repeats 5]``
 
@@ -10,9 +10,9 @@ so each figure is measured ``--repeats`` times and the best and median are
 reported, together with clips per CPU-second of this process (``time.process_time``,
 less sensitive to other users of the machine; with an idle machine and perfect
 scaling, 2 cores give twice the single-thread figure). The baseline is
-``benchmarks/reference_simulator.py`` (same rules, one clip at a time in Python),
-measured in the same run. The last line is one JSON
-object with every figure.
+:mod:`technorhythm.simulator.reference` (the same rules, one clip at a time in Python,
+the definition the engine is tested against), measured in the same run. The last line
+is one JSON object with every figure.
 """
 
 from __future__ import annotations
@@ -22,17 +22,13 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from reference_simulator import simulate_reference  # noqa: E402
-from technorhythm.clips import ClipBatch  # noqa: E402
-from technorhythm.simulator import KNOB_NAMES, KNOBS, default_theta, simulate  # noqa: E402
+from technorhythm.clips import ClipBatch
+from technorhythm.simulator import KNOB_NAMES, KNOBS, default_theta, simulate
+from technorhythm.simulator.reference import simulate_clip
 
 
 def prior_thetas(n: int, seed: int = 0) -> np.ndarray:
@@ -107,7 +103,7 @@ def main() -> None:
 
     def reference() -> None:
         for i, t in enumerate(named):
-            simulate_reference(t, 1, seed=7, start_index=i)
+            simulate_clip(t, 7, i)
 
     ref_seconds, _ = timed(reference, 3)
     ref_best = args.ref_clips / min(ref_seconds)

@@ -39,7 +39,7 @@ def test_same_theta_is_chance():
 
 def test_different_theta_is_told_apart():
     a = simulate(default_theta(), N, seed=1)
-    b = simulate({**default_theta(), "hat_density": 1.0, "swing_16": 0.3}, N, seed=2)
+    b = simulate({**default_theta(), "hat_16ths": 1.0, "swing_16": 0.3}, N, seed=2)
     head = check_c2st(run_c2st(a, b, seed=0))
     assert head["accuracy"] > 0.97 and head["p_value"] < 1e-10
 

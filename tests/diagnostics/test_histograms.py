@@ -67,7 +67,7 @@ def test_same_generator_is_inside_the_band_and_near_its_floor():
     assert res["onset"].in_band > 0.85
     for name in ("onset", "velocity", "timing"):
         assert res[name].rel_error < 1.5 * res[name].rel_error_floor + 0.02
-    other = simulate({**theta, "hat_density": 1.0}, 1000, seed=2)
+    other = simulate({**theta, "hat_16ths": 1.0}, 1000, seed=2)
     worse = run_histograms(real, other, seed=0)
     assert worse["onset"].in_band < res["onset"].in_band
     assert worse["onset"].rel_error > 3 * worse["onset"].rel_error_floor

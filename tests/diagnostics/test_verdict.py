@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from technorhythm.diagnostics.verdict import aspect_of, run_verdict, tail_probabilities
@@ -50,7 +51,11 @@ def test_a_shifted_set_is_flagged_and_graded_by_aspect():
     aspects = v.aspects.set_index("aspect")
     assert aspects.loc["velocity", "p_value"] < 0.02
     assert aspects.loc["velocity", "n_outside"] == velocity.sum()
-    assert (aspects.drop(index="velocity")["n_outside"] <= 2).all()
+    # the other aspects: at most a fifth of their summaries outside by chance (they are
+    # strongly correlated in this toy, so chance exceedances come in small clusters)
+    others = aspects.drop(index="velocity")
+    sizes = pd.Series([aspect_of(n) for n in NAMES]).value_counts()
+    assert (others["n_outside"] <= 0.2 * sizes[others.index]).all()
     assert all(aspect_of(n) == "velocity" for n, _ in v.worst(3))
 
 

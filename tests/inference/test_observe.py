@@ -13,7 +13,7 @@ from technorhythm.summaries import SUMMARY_NAMES, summarize
 
 @pytest.fixture(scope="module")
 def clips() -> ClipBatch:
-    return simulate({"kick_density": 4.0}, 40, seed=3)
+    return simulate({"kick_pulses": 4.0}, 40, seed=3)
 
 
 def test_observe_is_summary_plus_log2_n(clips):

@@ -37,7 +37,10 @@ def two_packs() -> ClipBatch:
 
 @pytest.fixture(scope="module")
 def checked(two_packs):
-    fit = fit_groups(two_packs, estimator=OracleEstimator(THETA0), by="pack", n_samples=300)
+    # 0.5 % of each range: a posterior as sharp as 40 clips make it for the millisecond
+    # knobs (2 % of push_ms's 60 ms range would already be visible to the classifier)
+    oracle = OracleEstimator(THETA0, width=0.005)
+    fit = fit_groups(two_packs, estimator=oracle, by="pack", n_samples=300)
     return fit, check_fit(fit, two_packs, n_verdict_sets=60)
 
 
@@ -48,15 +51,17 @@ def test_the_oracles_pack_passes_and_the_other_is_flagged(checked):
     assert not good.flagged and good.verdict_p > 0.05
     assert bad.flagged and bad.verdict_p < 0.05
     assert good.c2st < 0.7 and bad.c2st > 0.97
-    assert good.d_ratio < 2 < 3 < bad.d_ratio  # the oracle is 2% of each range wide
+    assert good.d_ratio < 2 < 3 < bad.d_ratio  # the oracle is 0.5 % of each range wide
     assert good.closer_than_prior and not bad.closer_than_prior
-    assert good.onset_in_band > 0.8 > bad.onset_in_band
+    # even the exact θ reaches only 0.85-0.88 against 40 clips: their band misses rare bins
+    assert good.onset_in_band >= 0.75 > bad.onset_in_band
     assert bad.n_outside > 20 and good.n_outside < 5
 
 
 def test_checks_do_not_depend_on_other_groups(checked, two_packs):
     fit, result = checked
-    alone = fit_groups(two_packs[40:], estimator=OracleEstimator(THETA0), by="pack", n_samples=300)
+    oracle = OracleEstimator(THETA0, width=0.005)
+    alone = fit_groups(two_packs[40:], estimator=oracle, by="pack", n_samples=300)
     again = check_fit(alone, two_packs[40:], n_verdict_sets=60).table().iloc[0]
     row = result.table().set_index("group").loc["elsewhere"]
     for col in ("c2st", "d_ratio", "onset_in_band", "verdict_p"):

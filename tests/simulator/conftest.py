@@ -9,13 +9,18 @@ from technorhythm.simulator.knobs import KNOB_NAMES, KNOBS
 
 LOW = np.array([k.low for k in KNOBS])
 HIGH = np.array([k.high for k in KNOBS])
-KICK_DENSITY = KNOB_NAMES.index("kick_density")
+KICK_PULSES = KNOB_NAMES.index("kick_pulses")
+INTENSITY = KNOB_NAMES.index("intensity")
+JITTER = KNOB_NAMES.index("velocity_jitter")
 
 
 def _prior_thetas(rng: np.random.Generator, m: int, *, kick_min: float = 1.0) -> np.ndarray:
     theta = LOW + rng.random((m, len(KNOBS))) * (HIGH - LOW)
-    span = HIGH[KICK_DENSITY] - kick_min
-    theta[:, KICK_DENSITY] = kick_min + rng.random(m) * span
+    span = HIGH[KICK_PULSES] - kick_min
+    theta[:, KICK_PULSES] = kick_min + rng.random(m) * span
+    if kick_min >= 1.0:
+        theta[:, INTENSITY] = 0.4 + 0.6 * rng.random(m)
+        theta[:, JITTER] = 5.0 * rng.random(m)
     return theta
 
 
@@ -23,7 +28,9 @@ def _prior_thetas(rng: np.random.Generator, m: int, *, kick_min: float = 1.0) ->
 def prior_thetas():
     """``f(rng, m, kick_min=1.0)``: ``m`` θ rows uniform over the registry bounds.
 
-    ``kick_density >= kick_min`` (default 1) keeps a kick on every bar downbeat, so
-    canonical rotation is 0 and clips of different θ stay aligned step by step.
+    ``kick_pulses >= kick_min`` (default 1) puts an accented kick on every bar downbeat;
+    with ``kick_min >= 1`` the rows also keep ``intensity >= 0.4`` and
+    ``velocity_jitter <= 5``, so that downbeat stays the clip's strong kick, canonical
+    rotation is 0 and clips of different θ stay aligned step by step.
     """
     return _prior_thetas

@@ -45,7 +45,7 @@ def test_n_loops_and_bars(tmp_path):
                 "--set",
                 "swing_16=0.2",
                 "--set",
-                "hat_density=1",
+                "hat_8ths=1",
             ]
         )
         == 0
@@ -63,7 +63,7 @@ def test_same_seed_same_file(tmp_path):
 
 def test_theta_file(tmp_path):
     theta = tmp_path / "t.json"
-    theta.write_text('{"kick_density": 8}')
+    theta.write_text('{"kick_pulses": 8, "kick_extra": 0}')
     out = tmp_path / "t.mid"
     assert main(["generate", "--theta", str(theta), "--out", str(out)]) == 0
     kicks = [

@@ -11,19 +11,24 @@ from technorhythm.simulator.patterns import EUCLID_8THS, euclidean_pattern
 
 IDX = {name: i for i, name in enumerate(KNOB_NAMES)}
 
-PLAIN = {  # a deterministic four-on-the-floor: every probability 0 or 1, no noise in time
+PLAIN = {  # a deterministic four-on-the-floor: every probability 0 or 1, no noise
     "swing_16": 0.0,
     "humanize_ms": 0.0,
+    "push_ms": 0.0,
+    "hat_push_ms": 0.0,
     "intensity": 1.0,
-    "kick_density": 4.0,
-    "kick_syncopation": 0.0,
-    "backbeat_strength": 1.0,
-    "snare_sync": 0.0,
-    "hat_density": 1 / 3,
-    "openness": 0.0,
-    "ratchet_prob": 0.0,
-    "ride_density": 0.0,
-    "crash_prob": 0.0,
+    "kick_level": 1.0,
+    "accent": 0.0,
+    "velocity_jitter": 0.0,
+    "kick_pulses": 4.0,
+    "kick_extra": 0.0,
+    "backbeat": 1.0,
+    "snare_ghosts": 0.0,
+    "hat_8ths": 0.5,
+    "hat_16ths": 0.0,
+    "open_hat": 0.0,
+    "ride": 0.0,
+    "crash": 0.0,
     "variation": 0.0,
 }
 
@@ -51,36 +56,88 @@ def test_plain_theta_gives_the_textbook_pattern():
         assert steps(b, HH_CLOSED, c) == list(range(2, 64, 4))
         assert steps(b, HH_OPEN, c) == [] and steps(b, CYMBAL, c) == []
     assert np.all(b.offset == 0)
-    # intensity 1: full accents (127) minus at most 7 of noise
-    assert b.velocity[:, KICK, 0].min() >= 120
+    # no accent, no jitter: a step sequencer, every hit at velocity 127
+    assert set(b.velocity[b.onsets].tolist()) == {127}
     assert b.meta["index"].tolist() == [0, 1, 2] and (b.meta["seed"] == 5).all()
     assert (b.meta["rotation"] == 0).all()
 
 
 def test_grids_at_knob_extremes():
     full = simulate(
-        {**PLAIN, "hat_density": 1.0, "ride_density": 1.0, "crash_prob": 1.0}, 2, seed=1
+        {**PLAIN, "hat_8ths": 1.0, "hat_16ths": 1.0, "ride": 1.0, "crash": 1.0}, 2, seed=1
     )
     assert full.onsets[:, HH_CLOSED].all()
     assert full.onsets[:, CYMBAL].all()  # ride 16ths, crashes on the downbeats
-    opened = simulate({**PLAIN, "openness": 1.0}, 2, seed=1)
-    assert steps(opened, HH_OPEN) == list(range(2, 64, 4)) and steps(opened, HH_CLOSED) == []
-    quarters = simulate({**PLAIN, "ride_density": 1 / 3}, 1, seed=1)
+    opened = simulate({**PLAIN, "open_hat": 1.0}, 2, seed=1)
+    assert set(range(2, 64, 4)) <= set(steps(opened, HH_OPEN))  # every off-beat 8th
+    assert steps(opened, HH_CLOSED) == []  # choked
+    quarters = simulate({**PLAIN, "ride": 1 / 3}, 1, seed=1)
     assert steps(quarters, CYMBAL) == list(range(0, 64, 4))
-    tresillo = simulate({**PLAIN, "kick_density": 3.0}, 1, seed=1)
+    eighths = simulate({**PLAIN, "ride": 2 / 3, "hat_8ths": 1.0}, 1, seed=1)
+    assert steps(eighths, CYMBAL) == steps(eighths, HH_CLOSED) == list(range(0, 64, 2))
+    tresillo = simulate({**PLAIN, "kick_pulses": 3.0}, 1, seed=1)
     assert steps(tresillo, KICK) == [s + 16 * b for b in range(4) for s in (0, 6, 12)]
-    silent = simulate({**PLAIN, "kick_density": 0.0, "backbeat_strength": 0.0}, 1, seed=1)
-    assert steps(silent, KICK) == [] and steps(silent, SNARE) == []
+    rock = simulate({**PLAIN, "kick_pulses": 2.0}, 1, seed=1)
+    assert steps(rock, KICK) == [s + 16 * b for b in range(4) for s in (0, 8)]
+    silent = simulate({**PLAIN, "kick_pulses": 0.0, "backbeat": 0.0, "hat_8ths": 0.0}, 1, seed=1)
+    assert not silent.onsets.any()
+
+
+def test_a_knob_at_its_bound_means_none_exactly(rng, prior_thetas):
+    theta = prior_thetas(rng, 2000, kick_min=0.0)
+    for name in ("ride", "crash", "open_hat", "kick_extra", "snare_ghosts", "hat_16ths"):
+        theta[:, IDX[name]] = 0.0
+    b = simulate(theta, seed=6)
+    on = b.onsets
+    assert not on[:, CYMBAL].any() and not on[:, HH_OPEN].any()
+    assert not on[:, HH_CLOSED, 1::2].any()  # no 16th hats
+    assert not on[:, SNARE][:, ~np.isin(np.arange(64) % 16, (4, 12))].any()  # no ghosts
+
+
+def test_hat_grid_is_the_same_in_every_beat_of_a_loop_not_of_a_drummer(rng, prior_thetas):
+    theta = prior_thetas(rng, 500, kick_min=0.0)
+    theta[:, IDX["open_hat"]] = 0.0
+    theta[:, IDX["variation"]] = 0.0
+    loop = simulate(theta, seed=8)
+    theta[:, IDX["variation"]] = 1.0
+    drummer = simulate(theta, seed=8)
+    for row in (HH_CLOSED, CYMBAL):
+        beats = loop.onsets[:, row].reshape(-1, 4, 4, 4)[:, :, :, 1:]  # skip the crash step
+        assert (beats == beats[:, :, :1]).all()
+        beats = drummer.onsets[:, row].reshape(-1, 4, 4, 4)[:, :, :, 1:]
+        assert not (beats == beats[:, :, :1]).all(axis=(2, 3)).all()
+
+
+def test_accent_and_jitter_make_flat_and_human_dynamics():
+    busy = {**PLAIN, "hat_8ths": 1.0, "hat_16ths": 1.0, "snare_ghosts": 1.0}
+    flat = simulate({**busy, "kick_level": 0.5}, 50, seed=2)
+    assert np.unique(flat.velocity[flat.onsets]).tolist() == [64, 127]  # kick, the rest
+    accented = simulate({**busy, "accent": 0.6}, 50, seed=2)
+    hats = accented.velocity[:, HH_CLOSED]
+    assert hats[:, 0::4].min() == 127 and hats[:, 1::2].max() == round(0.4 * 127)
+    human = simulate({**busy, "accent": 0.3, "velocity_jitter": 25.0}, 200, seed=2)
+    assert 20 < human.velocity[human.onsets].std() < 45
+    loud_hats = simulate({**busy, "kick_level": 0.5, "intensity": 0.5}, 5, seed=2)
+    v = loud_hats.velocity
+    assert v[:, HH_CLOSED][loud_hats.onsets[:, HH_CLOSED]].min() > v[:, KICK].max()
 
 
 def test_swing_is_an_exact_time_warp_of_the_off_16ths():
-    b = simulate({**PLAIN, "hat_density": 1.0, "swing_16": 0.25}, 2, seed=3)
+    b = simulate({**PLAIN, "hat_8ths": 1.0, "hat_16ths": 1.0, "swing_16": 0.25}, 2, seed=3)
     hats = b.offset[:, HH_CLOSED]
     assert np.all(hats[:, 1::2] == np.float32(0.25)) and np.all(hats[:, 0::2] == 0)
 
 
+def test_push_moves_kick_snare_and_hats_separately():
+    b = simulate({**PLAIN, "push_ms": -10.0, "hat_push_ms": 12.0}, 3, seed=3, bpm=120.0)
+    ms = b.offset_ms
+    np.testing.assert_allclose(ms[:, KICK][b.onsets[:, KICK]], -10.0, atol=1e-3)
+    np.testing.assert_allclose(ms[:, SNARE][b.onsets[:, SNARE]], -10.0, atol=1e-3)
+    np.testing.assert_allclose(ms[:, HH_CLOSED][b.onsets[:, HH_CLOSED]], 12.0, atol=1e-3)
+
+
 def test_humanize_sd_in_milliseconds_follows_bpm():
-    theta = {**PLAIN, "hat_density": 1.0, "humanize_ms": 10.0}
+    theta = {**PLAIN, "hat_8ths": 1.0, "humanize_ms": 10.0}
     for bpm in (90.0, 128.0, 174.0):
         b = simulate(theta, 400, seed=11, bpm=bpm)
         ms = b.offset_ms[b.onsets]
@@ -99,7 +156,7 @@ def test_every_clip_is_valid_and_choked(rng, prior_thetas):
     assert b.velocity.max() <= 127
     # canonical: a second canonicalisation is a no-op
     assert b.canonical().equals(b)
-    assert (b.meta["rotation"] > 0).any()  # bars without kicks do occur at kick_density < 1
+    assert (b.meta["rotation"] > 0).any()  # bars without a strong downbeat kick do occur
 
 
 def test_same_seed_same_clips_other_seed_other_clips():
@@ -142,9 +199,9 @@ def test_invariant_to_process_workers(rng, prior_thetas):
 
 
 def test_mapping_may_be_partial_and_array_order_is_the_registry():
-    named = simulate({"hat_density": 1.0}, 3, seed=1)
+    named = simulate({"hat_8ths": 1.0}, 3, seed=1)
     arr = np.array([k.default for k in KNOBS])
-    arr[IDX["hat_density"]] = 1.0
+    arr[IDX["hat_8ths"]] = 1.0
     assert named.equals(simulate(arr, 3, seed=1))
     assert len(simulate(default_theta(), seed=1)) == 1
     assert len(simulate(default_theta(), 0, seed=1)) == 0
@@ -167,8 +224,8 @@ def test_bad_theta_names_knob_value_and_range(theta, n, kwargs, message):
 
 def test_bad_array_row_is_reported(rng, prior_thetas):
     theta = prior_thetas(rng, 5)
-    theta[3, IDX["kick_density"]] = 9.5
-    with pytest.raises(KnobError, match=r"'kick_density' knob must be in \[0.0, 8.0\].*9.5.*row 3"):
+    theta[3, IDX["kick_pulses"]] = 9.5
+    with pytest.raises(KnobError, match=r"'kick_pulses' knob must be in \[0.0, 8.0\].*9.5.*row 3"):
         simulate(theta, seed=1)
 
 
@@ -187,17 +244,33 @@ def test_bad_arguments(kwargs, message):
         simulate(default_theta(), 2, **kwargs)
 
 
-@pytest.mark.skipif(not engine._kernel.AVAILABLE, reason="numba is not installed")
-def test_numba_kernel_and_numpy_path_agree_bit_for_bit(monkeypatch, rng, prior_thetas):
-    theta = prior_thetas(rng, 500, kick_min=0.0)
-    bpm = rng.uniform(70, 180, 500)
-    fast = simulate(theta, seed=12, start_index=3, bpm=bpm)
-    shared = simulate(theta[0], 200, seed=12)
-    monkeypatch.setattr(engine, "USE_KERNEL", False)
-    slow = simulate(theta, seed=12, start_index=3, bpm=bpm)
-    assert fast.equals(slow)
-    assert np.array_equal(fast.offset.view(np.uint32), slow.offset.view(np.uint32))
-    assert simulate(theta[0], 200, seed=12).equals(shared)
+def test_the_fast_path_is_taken(monkeypatch):
+    """simulate() runs the numba-compiled kernel, once per block, and nothing else."""
+    from numba.core.registry import CPUDispatcher
+
+    from technorhythm.simulator import _kernel
+
+    assert engine.FAST_PATH and _kernel.AVAILABLE
+    assert isinstance(_kernel.simulate_kernel, CPUDispatcher)
+    calls = []
+    compiled = _kernel.simulate_kernel
+
+    def spy(*args):
+        calls.append(len(args[0]))
+        return compiled(*args)
+
+    monkeypatch.setattr(_kernel, "simulate_kernel", spy)
+    monkeypatch.setattr(engine, "BLOCK_SIZE", 40)
+    simulate(default_theta(), 100, seed=1)
+    assert calls == [40, 40, 20]
+    assert compiled.signatures  # compiled, not run as Python
+
+
+def test_kernel_layout_is_read_from_the_registry():
+    from technorhythm.simulator import _kernel
+
+    assert sorted(_kernel.KERNEL_KNOBS) == sorted(KNOB_NAMES)
+    assert [KNOB_NAMES[c] for c in _kernel.COLUMNS] == list(_kernel.KERNEL_KNOBS)
 
 
 def test_partial_canonicalisation_equals_canonicalize(rng, prior_thetas):

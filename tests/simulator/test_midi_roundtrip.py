@@ -4,7 +4,7 @@ Onsets and velocities come back exactly; timing within half a MIDI tick. The one
 documented exception: a hit pulled *before* step 0 of the first clip cannot be
 written before tick 0, so it is written at tick 0 (offset 0). (read_midi honours the
 end-of-track event only when the notes reach the last bar of a window, see
-docs/data_pipeline.md; simulated clips with kick_density >= 1 always do.)
+docs/data_pipeline.md; simulated clips with kick_pulses >= 1 always do.)
 """
 
 import numpy as np
@@ -21,7 +21,7 @@ TICKS_PER_BEAT = 480
 HALF_TICK = 0.5 / (TICKS_PER_BEAT / 4)
 
 theta_strategy = st.tuples(
-    *[st.floats(max(k.low, 1.0) if k.name == "kick_density" else k.low, k.high) for k in KNOBS]
+    *[st.floats(max(k.low, 1.0) if k.name == "kick_pulses" else k.low, k.high) for k in KNOBS]
 )
 
 
@@ -39,7 +39,7 @@ def test_simulated_clips_survive_midi_export_and_ingest(tmp_path, theta, seed, n
     batch = simulate(np.array(theta), n, seed=seed, bpm=bpm)
     path = tmp_path / f"roundtrip-{seed}-{n}.mid"
     write_midi(batch, path, ticks_per_beat=TICKS_PER_BEAT, crash_pitch=GM_CRASH if crash else None)
-    # kick_density >= 1 puts a kick on every bar downbeat, so the notes reach the last
+    # kick_pulses >= 1 puts a kick on every bar downbeat, so the notes reach the last
     # bar and read_midi ends the file at its end-of-track event: every clip comes back.
     assert batch.onsets[-1, :, 48:].any()
     back = read_midi(path, config=IngestConfig(min_onsets=1))

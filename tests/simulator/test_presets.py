@@ -39,10 +39,14 @@ def test_default_preset_is_the_registry_default():
 def test_presets_differ_where_their_descriptions_say():
     minimal, peak = load_preset("minimal"), load_preset("peak-time")
     electro = load_preset("broken-electro")
+    live = load_preset("live-kit")
     assert peak["intensity"] > minimal["intensity"]
-    assert peak["hat_density"] > minimal["hat_density"]
-    assert electro["kick_syncopation"] > minimal["kick_syncopation"]
-    assert electro["kick_density"] < minimal["kick_density"]
+    assert peak["hat_16ths"] > minimal["hat_16ths"]
+    assert electro["kick_extra"] > minimal["kick_extra"]
+    assert electro["kick_pulses"] < minimal["kick_pulses"]
+    assert minimal["ride"] == minimal["crash"] == 0.0  # "no cymbals"
+    assert live["kick_level"] < 1.0 < minimal["kick_level"]  # a drummer's hats over the kick
+    assert live["variation"] > 0.5 > minimal["variation"]
 
 
 def test_unknown_preset_lists_the_available_ones():
@@ -61,8 +65,8 @@ def test_theta_files(tmp_path):
     assert load_theta_file(saved) == load_preset("minimal")
 
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"theta": {"openness": 2.0}}))
-    with pytest.raises(PresetError, match=r"bad.json.*'openness' knob must be in \[0.0, 1.0\]"):
+    bad.write_text(json.dumps({"theta": {"open_hat": 2.0}}))
+    with pytest.raises(PresetError, match=r"bad.json.*'open_hat' knob must be in \[0.0, 1.0\]"):
         load_theta_file(bad)
     (tmp_path / "broken.json").write_text("{not json")
     with pytest.raises(PresetError, match="cannot read"):

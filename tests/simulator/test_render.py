@@ -20,14 +20,15 @@ from technorhythm.simulator.audio import (
 from technorhythm.simulator.render import generate_loops, loop_paths, rotate_loop, write_loop
 
 ONE_KICK = {
-    "kick_density": 1.0,
-    "kick_syncopation": 0.0,
-    "backbeat_strength": 0.0,
-    "snare_sync": 0.0,
-    "hat_density": 0.0,
-    "ratchet_prob": 0.0,
-    "ride_density": 0.0,
-    "crash_prob": 0.0,
+    "kick_pulses": 1.0,
+    "kick_extra": 0.0,
+    "backbeat": 0.0,
+    "snare_ghosts": 0.0,
+    "hat_8ths": 0.0,
+    "hat_16ths": 0.0,
+    "open_hat": 0.0,
+    "ride": 0.0,
+    "crash": 0.0,
     "variation": 0.0,
     "humanize_ms": 0.0,
 }

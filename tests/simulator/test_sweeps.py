@@ -12,7 +12,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def test_sweep_levels_and_common_random_numbers():
-    assert sweep_levels("kick_density") == (0.0, 4.0, 8.0)
+    assert sweep_levels("kick_pulses") == (0.0, 4.0, 8.0)
     clips = knob_sweep("intensity", seed=5)
     low, mid, high = clips.values()
     assert np.array_equal(low.onsets, high.onsets)  # same uniforms, only dynamics move

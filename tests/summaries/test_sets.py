@@ -145,3 +145,19 @@ def test_property_finite_bounded_and_consistent_with_single_sets(seed, n, densit
     assert np.abs(x[:, ms]).max() <= 2.5
     for g in range(x.shape[0]):
         np.testing.assert_allclose(x[g], summarize(batch[np.flatnonzero(groups == g)]), atol=1e-6)
+
+
+def test_vel_cell_spread_separates_noise_from_accent_patterns():
+    """0 for velocities fixed by bar position; the within-cell sd (÷ 64) otherwise."""
+    col = SUMMARY_NAMES.index("vel_cell_spread")
+    v = np.zeros((1, 5, 64), np.uint8)
+    v[0, 2, 0::2] = np.tile([100, 40], 16)  # accented hat pattern, same in every bar
+    v[0, 0, 0::16] = 120
+    flat = ClipBatch(v, np.zeros(v.shape, np.float32), 128.0)
+    assert summarize(flat)[col] == 0.0
+    noisy = v.copy()
+    noisy[0, 0, 0::16] = [110, 127, 110, 127]  # kick cell on step 0: mean 118.5
+    x = summarize(ClipBatch(noisy, np.zeros(v.shape, np.float32), 128.0))
+    dev = np.array([110, 127, 110, 127]) - 118.5
+    expected = np.sqrt((dev**2).sum() / (32 + 4)) / 64
+    assert x[col] == pytest.approx(expected, rel=1e-6)

@@ -1,10 +1,13 @@
-"""Numba kernel of the simulator rules: one fused loop per clip (the engine's fast path).
+"""The engine's fast path: the rules of :mod:`technorhythm.simulator.reference`, fused per clip.
 
-The rules, thresholds, constants and float32 arithmetic are exactly those of the
-numpy path in :mod:`technorhythm.simulator.engine` (a test checks the two agree
-bit for bit, and both agree with ``benchmarks/reference_simulator.py``). Numba is
-already installed with PyMC (through pytensor); without it the engine uses its
-numpy path. Compiled code is cached next to this file (``cache=True``).
+:func:`simulate_kernel` is compiled with numba (a declared dependency; compiled code is
+cached next to this file). It reproduces the reference clip by clip, bit for bit, which
+``tests/simulator/test_reference.py`` checks; read the reference for what the rules are.
+
+The knob layout is not written here: :data:`COLUMNS` maps the kernel's named slots to
+the registry's columns by name, at import, and is passed to the kernel as an argument,
+so reordering the registry cannot leave a stale compiled layout behind, and renaming or
+dropping a knob the kernel reads fails at import with the knob's name.
 """
 
 from __future__ import annotations
@@ -13,33 +16,74 @@ import math
 
 import numpy as np
 
-try:  # pragma: no cover - exercised whenever numba is installed
+from technorhythm.simulator.knobs import KNOB_NAMES
+
+try:  # numba is a declared dependency; without it the same function runs interpreted
     from numba import njit
 except ImportError:  # pragma: no cover
     njit = None
 
-__all__ = ["AVAILABLE", "simulate_kernel"]
+__all__ = ["AVAILABLE", "KERNEL_KNOBS", "COLUMNS", "simulate_kernel"]
 
 AVAILABLE = njit is not None
+"""Whether the kernel is compiled (the fast path) rather than interpreted."""
 
-# knob columns, in registry order (checked against KNOB_NAMES by the engine at import)
-SWING, HUMANIZE, INTENSITY, KICK_D, KICK_S, BACKBEAT, SNARE_S = 0, 1, 2, 3, 4, 5, 6
-HAT_D, OPEN, RATCHET, RIDE_D, CRASH, VARIATION = 7, 8, 9, 10, 11, 12
-KERNEL_KNOBS = (
+KERNEL_KNOBS: tuple[str, ...] = (
     "swing_16",
     "humanize_ms",
+    "push_ms",
+    "hat_push_ms",
     "intensity",
-    "kick_density",
-    "kick_syncopation",
-    "backbeat_strength",
-    "snare_sync",
-    "hat_density",
-    "openness",
-    "ratchet_prob",
-    "ride_density",
-    "crash_prob",
+    "kick_level",
+    "accent",
+    "velocity_jitter",
+    "kick_pulses",
+    "kick_extra",
+    "backbeat",
+    "snare_ghosts",
+    "hat_8ths",
+    "hat_16ths",
+    "open_hat",
+    "ride",
+    "crash",
     "variation",
 )
+"""The knobs the kernel reads, in the order of its slots (the constants below)."""
+(
+    SWING,
+    HUMANIZE,
+    PUSH,
+    HAT_PUSH,
+    INTENSITY,
+    KICK_LEVEL,
+    ACCENT,
+    JITTER,
+    PULSES,
+    EXTRA,
+    BACKBEAT,
+    GHOSTS,
+    HAT_8,
+    HAT_16,
+    OPEN,
+    RIDE,
+    CRASH,
+    VARIATION,
+) = range(len(KERNEL_KNOBS))
+
+
+def _columns() -> np.ndarray:
+    missing = [name for name in KERNEL_KNOBS if name not in KNOB_NAMES]
+    extra = [name for name in KNOB_NAMES if name not in KERNEL_KNOBS]
+    if missing or extra:
+        raise ImportError(
+            f"the simulator kernel and the knob registry disagree: kernel knobs missing from "
+            f"the registry {missing}, registry knobs the kernel ignores {extra}"
+        )
+    return np.array([KNOB_NAMES.index(name) for name in KERNEL_KNOBS], dtype=np.int64)
+
+
+COLUMNS: np.ndarray = _columns()
+"""Registry column of each kernel slot: ``theta[:, COLUMNS[SWING]]`` is ``swing_16``."""
 
 
 def _thr(p):
@@ -50,129 +94,115 @@ def _thr(p):
     return math.floor(p * 32768.0)
 
 
-def _kernel(dec, timing, vbits, theta, spread, accent, snare_w, normal, euclid, limit, vel, off):
+def _clip01(x):
+    return min(max(x, 0.0), 1.0)
+
+
+def _kernel(
+    dec, z_time, z_vel, theta, cols, step, extra_w, ghost_w, open_w, weakness, row_layers,
+    kick_layer, normal, euclid, limit, floor_, range_, vel, off,
+):  # fmt: skip
     n = dec.shape[0]
     per_clip = theta.shape[0] > 1
     src = np.zeros(4, np.int64)
-    kick = np.zeros(64, np.bool_)
-    snare = np.zeros(64, np.bool_)
-    closed = np.zeros(64, np.bool_)
-    opened = np.zeros(64, np.bool_)
-    ride = np.zeros(64, np.bool_)
-    crash = np.zeros(64, np.bool_)
-    ratchet = np.zeros(64, np.bool_)
-    late = np.zeros(8, np.bool_)
-    early = np.zeros(8, np.bool_)
-    t_snare = np.zeros(16, np.int64)
-    t_hat = np.zeros(16, np.int64)
-    t_ride = np.zeros(16, np.int64)
-    base = np.zeros((7, 16), np.int64)
+    own = np.zeros(4, np.bool_)
+    on = np.zeros((8, 64), np.bool_)
+    t_extra = np.zeros(16, np.int64)
+    t_ghost = np.zeros(16, np.int64)
+    t_open = np.zeros(16, np.int64)
+    t_hat = np.zeros(4, np.int64)
+    t_ride = np.zeros(4, np.int64)
+    push = np.zeros(5, np.float32)
     lim = np.float32(limit)
     for c in range(n):
         r = c if per_clip else 0
         if c == 0 or per_clip:
-            t_var = _thr(theta[r, VARIATION])
-            t_ks = _thr(theta[r, KICK_S])
-            t_open = _thr(theta[r, OPEN])
-            t_rat = _thr(theta[r, RATCHET])
-            kd = theta[r, KICK_D]
-            h3 = 3.0 * theta[r, HAT_D]
-            r3 = 3.0 * theta[r, RIDE_D]
+            th = theta[r]
             for p in range(16):
-                if p == 4 or p == 12:
-                    t_snare[p] = _thr(theta[r, BACKBEAT])
-                else:
-                    t_snare[p] = _thr(theta[r, SNARE_S] * snare_w[p])
-                sub = p % 4
-                if sub == 2:
-                    t_hat[p] = _thr(h3)
-                    t_ride[p] = _thr(r3 - 1.0)
-                elif sub == 0:
-                    t_hat[p] = _thr(h3 - 1.0)
-                    t_ride[p] = _thr(r3)
-                else:
-                    t_hat[p] = _thr(h3 - 2.0)
-                    t_ride[p] = _thr(r3 - 2.0)
-            cp = theta[r, CRASH]
-            t_crash0 = _thr(min(1.0, 2.0 * cp))
-            t_crash = _thr(cp)
-            scale = 30.0 + 97.0 * theta[r, INTENSITY]
-            for layer in range(7):
-                for p in range(16):
-                    base[layer, p] = np.int64(np.rint(accent[layer, p] * scale))
-            swing = np.float32(theta[r, SWING])
+                t_extra[p] = _thr(th[cols[EXTRA]] * extra_w[p])
+                t_ghost[p] = _thr(th[cols[GHOSTS]] * ghost_w[p])
+                t_open[p] = _thr(th[cols[OPEN]] * open_w[p])
+            h = 2.0 * th[cols[HAT_8]]
+            t_hat[0] = _thr(_clip01(h - 1.0))
+            t_hat[1] = _thr(th[cols[HAT_16]])
+            t_hat[2] = _thr(_clip01(h))
+            t_hat[3] = t_hat[1]
+            q = 3.0 * th[cols[RIDE]]
+            t_ride[0] = _thr(_clip01(q))
+            t_ride[1] = _thr(_clip01(q - 2.0))
+            t_ride[2] = _thr(_clip01(q - 1.0))
+            t_ride[3] = t_ride[1]
+            t_back = _thr(th[cols[BACKBEAT]])
+            t_var = _thr(th[cols[VARIATION]])
+            t_own = _thr(th[cols[VARIATION]] * th[cols[VARIATION]])
+            t_crash0 = _thr(min(1.0, 2.0 * th[cols[CRASH]]))
+            t_crash = _thr(th[cols[CRASH]])
+            pulses = th[cols[PULSES]]
+            level = floor_ + range_ * th[cols[INTENSITY]]
+            kick = min(127.0, level * th[cols[KICK_LEVEL]])
+            accent = th[cols[ACCENT]]
+            jitter = th[cols[JITTER]]
+            swing = np.float32(th[cols[SWING]])
+            humanize_ms = th[cols[HUMANIZE]]
+            push_ms = th[cols[PUSH]]
+            hat_push_ms = th[cols[HAT_PUSH]]
+        # timing in steps at this clip's tempo (float32, like the reference)
+        sp = np.float32(humanize_ms / step[c])
+        push[0] = np.float32(push_ms / step[c])
+        push[1] = push[0]
+        push[2] = np.float32(hat_push_ms / step[c])
+        push[3] = push[2]
+        push[4] = push[2]
         for b in range(4):
             src[b] = b if (b == 0 or dec[c, b, 0, 0] < t_var) else 0
-        for s in range(64):
-            kick[s] = False
-            ratchet[s] = False
         for b in range(4):
             sb = src[b]
             o = 16 * b
-            count = math.floor(kd + dec[c, sb, 1, 0] * (1.0 / 32768.0))
-            count = min(max(count, 0), 8)
-            for j in range(8):
-                late[j] = False
-                early[j] = False
-                if j > 0 and euclid[count, j] and dec[c, sb, 1, 2 * j] < t_ks:
-                    if dec[c, sb, 1, 2 * j + 1] < 16384:
-                        early[j] = True
-                    else:
-                        late[j] = True
-            for j in range(1, 8):
-                if early[j] and late[j - 1]:
-                    early[j] = False
-            for j in range(8):
-                if euclid[count, j] and not (late[j] or early[j]):
-                    kick[o + 2 * j] = True
-                if late[j]:
-                    kick[o + 2 * j + 1] = True
-                if early[j]:
-                    kick[o + 2 * j - 1] = True
+            k = math.floor(pulses + dec[c, sb, 0, 2] / 32768.0)
+            k = min(max(k, 0), 8)
+            own[0] = False
+            for j in range(1, 4):
+                own[j] = dec[c, sb, 0, 2 + j] < t_own
             for p in range(16):
                 s = o + p
-                snare[s] = dec[c, sb, 2, p] < t_snare[p]
-                hat = dec[c, sb, 3, p] < t_hat[p]
-                is_open = hat and p % 4 == 2 and dec[c, sb, 4, p] < t_open
-                opened[s] = is_open
-                closed[s] = hat and not is_open
-                ride[s] = dec[c, sb, 6, p] < t_ride[p]
-            crash[o] = dec[c, b, 0, 1] < (t_crash0 if b == 0 else t_crash)
-            if crash[o]:
-                ride[o] = False
-        for s in range(64):
-            if closed[s] and dec[c, src[s // 16], 5, s % 16] < t_rat:
-                t = (s + 1) % 64
-                if not closed[t] and not opened[t]:
-                    ratchet[t] = True
-        sp = spread[c]
-        for s in range(64):
-            p = s % 16
-            off16 = np.float32(1.0) if s % 2 == 1 else np.float32(0.0)
-            for row in range(5):
-                v = 0
-                if row == 0 and kick[s]:
-                    v = base[0, p]
-                elif row == 1 and snare[s]:
-                    v = base[1, p]
-                elif row == 2 and closed[s]:
-                    v = base[2, p]
-                elif row == 2 and ratchet[s]:
-                    v = base[5, p]
-                elif row == 3 and opened[s]:
-                    v = base[3, p]
-                elif row == 4 and crash[s] and p == 0:
-                    v = base[6, p]
-                elif row == 4 and ride[s]:
-                    v = base[4, p]
-                if v == 0:
+                cls = p % 4
+                grid = p if own[p // 4] else cls
+                is_base = p % 2 == 0 and euclid[k, p // 2]
+                on[0, s] = is_base
+                on[1, s] = (not is_base) and dec[c, sb, 1, p] < t_extra[p]
+                if p == 4 or p == 12:
+                    on[2, s] = dec[c, sb, 2, p] < t_back
+                    on[3, s] = False
+                else:
+                    on[2, s] = False
+                    on[3, s] = dec[c, sb, 2, p] < t_ghost[p]
+                on[5, s] = dec[c, sb, 4, p] < t_open[p]
+                on[4, s] = dec[c, sb, 3, grid] < t_hat[cls] and not on[5, s]
+                on[6, s] = dec[c, sb, 5, grid] < t_ride[cls]
+                on[7, s] = False
+            crash = dec[c, b, 0, 1] < (t_crash0 if b == 0 else t_crash)
+            on[7, o] = crash
+            if crash:
+                on[6, o] = False
+        # every cell written once: each row has at most one sounding layer per step
+        for row in range(5):
+            first = row_layers[row, 0]
+            second = row_layers[row, 1]
+            for s in range(64):
+                layer = -1
+                if on[first, s]:
+                    layer = first
+                elif second >= 0 and on[second, s]:
+                    layer = second
+                if layer < 0:
                     vel[c, row, s] = 0
                     off[c, row, s] = np.float32(0.0)
                     continue
-                bits = vbits[c, row, s]
-                v = v + (bits & 7) - ((bits >> 3) & 7)
-                vel[c, row, s] = min(max(v, 1), 127)
-                x = normal[timing[c, row, s]] * sp + swing * off16
+                lv = kick if kick_layer[layer] else level
+                v = lv * (1.0 - accent * weakness[layer, s % 16])
+                v = v + jitter * np.float64(normal[z_vel[c, row, s]])
+                vel[c, row, s] = min(max(np.int64(np.rint(v)), 1), 127)
+                x = normal[z_time[c, row, s]] * sp + swing * np.float32(s % 2) + push[row]
                 if x > lim:
                     x = lim
                 elif x < -lim:
@@ -180,5 +210,7 @@ def _kernel(dec, timing, vbits, theta, spread, accent, snare_w, normal, euclid, 
                 off[c, row, s] = x
 
 
-simulate_kernel = njit(cache=True, nogil=True)(_kernel) if AVAILABLE else None
+simulate_kernel = njit(cache=True, nogil=True)(_kernel) if AVAILABLE else _kernel
+"""Fill ``vel`` (n, 5, 64) uint8 and ``off`` (n, 5, 64) float32 with raw (uncanonical) clips."""
 _thr = njit(cache=True, inline="always")(_thr) if AVAILABLE else _thr
+_clip01 = njit(cache=True, inline="always")(_clip01) if AVAILABLE else _clip01

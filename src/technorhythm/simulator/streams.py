@@ -11,20 +11,22 @@ the data or on θ.
 The words are split (little-endian) into 16-bit integers. The decision part is
 masked to 15-bit uniforms ``u ∈ {0..32767}``, and an event happens when
 ``u < floor(p · 32768)``. Timing noise is a 16-bit index into a 65 536-entry
-normal quantile table; velocity noise is 8 bits. Layout per clip, in order:
+normal quantile table, and so is velocity noise. Layout per clip, in order:
 
 ==============================  ======  ============================================
 field, shape                    type    use
 ==============================  ======  ============================================
-``decisions`` (4 bars, 7, 16)   uint16  per bar, fields in :data:`FIELDS` order
- - ``bar``                              [0] variation, [1] crash
- - ``kick``                             [0] pulse count; even pos: syncopation;
-                                        odd pos: direction (early if u < 16384)
- - ``snare``                            pos 4, 12: backbeat; others: syncopated snare
- - ``hat``, ``open``, ``ratchet``       closed-hat grid, open promotion, ratchet
- - ``ride``                             ride grid
+``decisions`` (4 bars, 6, 16)   uint16  per bar, fields in :data:`FIELDS` order
+ - ``bar``                              [0] variation, [1] crash, [2] kick pulse count,
+                                        [3..5] beats 2-4 decide hats and ride alone
+ - ``kick``                             extra kick per position
+ - ``snare``                            pos 4, 12: backbeat; others: ghost snare
+ - ``hat``                              [0..3] closed hat per beat class, [4..15] per
+                                        position of a beat that decides alone
+ - ``open``                             open hat per position
+ - ``ride``                             as ``hat``, for the ride
 ``timing`` (5, 64)              uint16  Gaussian timing noise per instrument and step
-``velocity`` (5, 64)            uint8   velocity noise per instrument and step
+``velocity`` (5, 64)            uint16  Gaussian velocity noise per instrument and step
 ==============================  ======  ============================================
 """
 
@@ -39,32 +41,28 @@ from technorhythm.clips import N_BARS, N_INSTRUMENTS, N_STEPS, STEPS_PER_BAR
 
 __all__ = [
     "FIELDS",
-    "STRUCTURE_FIELDS",
+    "PULSE_UNIFORM",
     "BLOCKS_PER_CLIP",
     "WORDS_PER_CLIP",
     "NORMAL_TABLE",
     "Streams",
     "clip_streams",
     "probability_threshold",
-    "DIRECTION_SPLIT",
     "check_seed",
 ]
 
-FIELDS: tuple[str, ...] = ("bar", "kick", "snare", "hat", "open", "ratchet", "ride")
+FIELDS: tuple[str, ...] = ("bar", "kick", "snare", "hat", "open", "ride")
 """Names of the decision fields, in layout order (16 values per bar each)."""
-STRUCTURE_FIELDS = slice(1, len(FIELDS))
-"""Fields that ``variation`` copies from bar 1 into repeated bars."""
-DIRECTION_SPLIT = 16384
-"""A syncopated kick is anticipated (early) when its direction uniform is below this."""
+PULSE_UNIFORM = 2
+"""Position, in the ``bar`` field, of the uniform that rounds the kick pulse count."""
 
 _U16_DECISIONS = len(FIELDS) * N_STEPS
 _U16_TIMING = N_INSTRUMENTS * N_STEPS
-_U8_VELOCITY = N_INSTRUMENTS * N_STEPS
-_U16_WORDS = (_U16_DECISIONS + _U16_TIMING) // 4
-WORDS_PER_CLIP = _U16_WORDS + _U8_VELOCITY // 8
-"""64-bit words of randomness each clip consumes (232)."""
+_U16_VELOCITY = N_INSTRUMENTS * N_STEPS
+WORDS_PER_CLIP = (_U16_DECISIONS + _U16_TIMING + _U16_VELOCITY) // 4
+"""64-bit words of randomness each clip consumes (256)."""
 BLOCKS_PER_CLIP = WORDS_PER_CLIP // 4
-"""Philox counter steps per clip (58)."""
+"""Philox counter steps per clip (64)."""
 assert BLOCKS_PER_CLIP * 4 == WORDS_PER_CLIP
 
 NORMAL_TABLE: np.ndarray = ndtri((np.arange(65536) + 0.5) / 65536).astype(np.float32)
@@ -88,13 +86,12 @@ class Streams:
 
     Attributes
     ----------
-    decisions : ndarray, shape (n, 4, 7, 16), uint16
-        15-bit decision uniforms per bar, fields in :data:`FIELDS` order (writable:
-        ``variation`` copies bar 1 into repeated bars in place).
+    decisions : ndarray, shape (n, 4, 6, 16), uint16
+        15-bit decision uniforms per bar, fields in :data:`FIELDS` order.
     timing : ndarray, shape (n, 5, 64), uint16
-        Indices into :data:`NORMAL_TABLE`.
-    velocity : ndarray, shape (n, 5, 64), uint8
-        Velocity noise bits.
+        Indices into :data:`NORMAL_TABLE` (timing noise).
+    velocity : ndarray, shape (n, 5, 64), uint16
+        Indices into :data:`NORMAL_TABLE` (velocity noise).
     raw : ndarray, shape (n, WORDS_PER_CLIP), little-endian uint64
         The whole buffer the views above point into.
     """
@@ -103,11 +100,6 @@ class Streams:
     timing: np.ndarray
     velocity: np.ndarray
     raw: np.ndarray
-
-    def timing_at(self, clip: np.ndarray, cell: np.ndarray) -> np.ndarray:
-        """Standard-normal noise (float32) of ``(clip, cell)``, ``cell = row · 64 + step``."""
-        flat = self.raw.reshape(-1).view("<u2")
-        return NORMAL_TABLE[flat[clip * (WORDS_PER_CLIP * 4) + _U16_DECISIONS + cell]]
 
 
 def clip_streams(seed: int, start: int, n: int) -> Streams:
@@ -125,7 +117,8 @@ def clip_streams(seed: int, start: int, n: int) -> Streams:
     timing = u16[:, _U16_DECISIONS : _U16_DECISIONS + _U16_TIMING].reshape(
         n, N_INSTRUMENTS, N_STEPS
     )
-    velocity = raw[:, _U16_WORDS:].view(np.uint8).reshape(n, N_INSTRUMENTS, N_STEPS)
+    start_v = _U16_DECISIONS + _U16_TIMING
+    velocity = u16[:, start_v : start_v + _U16_VELOCITY].reshape(n, N_INSTRUMENTS, N_STEPS)
     return Streams(decisions, timing, velocity, raw)
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from technorhythm.clips import INSTRUMENTS, N_INSTRUMENTS, N_STEPS, step_ms
+from technorhythm.clips import INSTRUMENTS, N_BARS, N_INSTRUMENTS, N_STEPS, STEPS_PER_BAR, step_ms
 
 __all__ = [
     "ACF_LAGS",
@@ -70,6 +70,7 @@ STAT_BLOCKS: tuple[tuple[str, int], ...] = (
     ("vhist", VELOCITY_BINS),  # onsets (all instruments) per velocity bin
     ("n_beat", 1),  # onsets (all instruments) on quarter beats
     ("vsum_beat", 1),  # their velocity sum
+    ("vss_cell", N_INSTRUMENTS),  # Σ squared deviations from the clip's (bar position) mean
     ("ng2", 4 * N_INSTRUMENTS),  # circular triples (a, b, 1) for ab = 00, 01, 10, 11
     ("acf", len(ACF_LAGS) * N_INSTRUMENTS),  # Σ_t x_t x_{t+k}, instrument-major
     ("cooc_hat", len(COOC_LAGS)),  # Σ_t kick_t hat_{t+d} (hat = closed ∪ open)
@@ -143,6 +144,23 @@ def popcount(bits: np.ndarray) -> np.ndarray:
     return np.bitwise_count(bits).astype(np.int64)
 
 
+def _cell_sum_of_squares(vf: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """Per clip and instrument, Σ (v − cell mean)² over the onsets, (B, I) float64.
+
+    A *cell* is one instrument at one position of the bar; its mean is over the clip's
+    bars that have an onset there. Zero for a clip whose velocities depend only on the
+    position in the bar (an accent pattern without velocity noise).
+    """
+    b = len(vf)
+    cells = vf.reshape(b, N_INSTRUMENTS, N_BARS, STEPS_PER_BAR)
+    count = on.reshape(b, N_INSTRUMENTS, N_BARS, STEPS_PER_BAR).sum(axis=2)
+    total = cells.sum(axis=2, dtype=np.float64)
+    squares = np.einsum("bikp,bikp->bip", cells, cells, dtype=np.float64)
+    mean_sq = np.zeros_like(total)
+    np.divide(total**2, count, out=mean_sq, where=count > 0)
+    return np.maximum(squares - mean_sq, 0.0).sum(axis=2)
+
+
 def clip_stats(velocity: np.ndarray, offset: np.ndarray, bpm: np.ndarray) -> np.ndarray:
     """Additive statistics of each clip, shape ``(B, N_STATS)`` float64, columns :data:`STAT_NAMES`.
 
@@ -202,6 +220,7 @@ def clip_stats(velocity: np.ndarray, offset: np.ndarray, bpm: np.ndarray) -> np.
         out[_SLICES["vhist"].start + k] = popcount(sel).sum(axis=0)
     put("n_beat", popcount(x & MASK_BEAT).sum(axis=0))
     put("vsum_beat", vf[:, :, ::4].sum(axis=(1, 2)))
+    put("vss_cell", _cell_sum_of_squares(vf, on).T)
 
     x1 = rotate(x, 1)
     x2 = rotate(x, 2)

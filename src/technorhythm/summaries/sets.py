@@ -7,6 +7,10 @@ simulated from one θ). Its summary is a fixed-length float32 vector named
 * **pooled** entries: a feature of :mod:`.features` computed from the
   statistics summed over the set's clips (pooled counts, so a set of 1 and a
   set of 1000 use the same definition and large sets are simply less noisy);
+* **derived** entries computed from the pooled statistics without a per-clip feature
+  (:data:`DERIVED_DOCS`): ``vel_cell_spread``, the velocity spread around each clip's
+  per-(instrument, bar position) mean, which separates velocity noise from accent
+  patterns;
 * **spread** entries (suffix ``_sd``): the between-clip standard deviation
   (population, ddof = 0; 0 for a set of one) of a per-clip feature, which
   carries the within-θ variability a set of clips reveals.
@@ -52,7 +56,7 @@ __all__ = [
     "group_sum",
 ]
 
-SUMMARY_VERSION = 2
+SUMMARY_VERSION = 3
 """Bumped on any change of a summary definition (names, scales, formulas)."""
 MS_SCALE = 50.0
 """Milliseconds are divided by this in the summary vector."""
@@ -101,6 +105,25 @@ def _spread_spec() -> list[tuple[str, float]]:
     return spec
 
 
+DERIVED_DOCS: dict[str, str] = {
+    "vel_cell_spread": (
+        "pooled over the set: standard deviation of velocities around the mean of their "
+        "(instrument, bar position) cell within each clip [velocity] ÷ 64; 0 when velocities "
+        "depend only on the position in the bar (accents without noise)"
+    ),
+}
+"""Derived summary name → definition (computed in :func:`_derived`)."""
+
+
+def _derived(stat_sum: np.ndarray) -> np.ndarray:
+    """The :data:`DERIVED_DOCS` entries from summed statistics ``(G, N_STATS)`` → ``(G, D)``."""
+    n = stat_block(stat_sum, "n").sum(axis=1)
+    ss = stat_block(stat_sum, "vss_cell").sum(axis=1)
+    var = np.zeros_like(n)
+    np.divide(ss, n, out=var, where=n > 0)
+    return (np.sqrt(var) / 64.0)[:, None]
+
+
 _POOLED = _pooled_spec()
 _SPREAD = _spread_spec()
 _FIDX = {n: k for k, n in enumerate(FEATURE_NAMES)}
@@ -109,7 +132,9 @@ _POOLED_SCALE = np.array([s for _, s in _POOLED])
 _SPREAD_IDX = np.array([_FIDX[n] for n, _ in _SPREAD])
 _SPREAD_SCALE = np.array([s for _, s in _SPREAD])
 
-SUMMARY_NAMES: tuple[str, ...] = tuple(n for n, _ in _POOLED) + tuple(f"{n}_sd" for n, _ in _SPREAD)
+SUMMARY_NAMES: tuple[str, ...] = (
+    tuple(n for n, _ in _POOLED) + tuple(DERIVED_DOCS) + tuple(f"{n}_sd" for n, _ in _SPREAD)
+)
 """Names of the set-level summary vector, in order."""
 
 
@@ -124,6 +149,7 @@ SUMMARY_DOCS: dict[str, str] = {
         n: f"pooled over the set: {FEATURE_DOCS[n]}{_scale_note(s, n.endswith('_ms'))}"
         for n, s in _POOLED
     },
+    **DERIVED_DOCS,
     **{
         f"{n}_sd": f"between-clip std of: {FEATURE_DOCS[n]}{_scale_note(s, n.endswith('_ms'))}"
         for n, s in _SPREAD
@@ -174,6 +200,7 @@ def summaries_hash() -> str:
         {
             "version": SUMMARY_VERSION,
             "pooled": _POOLED,
+            "derived": DERIVED_DOCS,
             "spread": _SPREAD,
             "features": FEATURE_NAMES,
             "alpha": NGRAM_ALPHA,
@@ -265,7 +292,7 @@ def summarize_sets(
     size = stat_sum[:, :1]
     mean = f_sum / size
     spread = np.sqrt(np.maximum(f_sq / size - mean**2, 0.0))
-    return np.concatenate([pooled, spread], axis=1).astype(np.float32)
+    return np.concatenate([pooled, _derived(stat_sum), spread], axis=1).astype(np.float32)
 
 
 def summarize(batch: ClipBatch) -> np.ndarray:

@@ -1,0 +1,159 @@
+"""The simulator's rules, written once to be read: one clip at a time, in plain Python.
+
+This is the definition of what a clip is for knob settings θ, a seed and a clip index.
+The engine's fast path (the numba kernel of :mod:`technorhythm.simulator._kernel`) must
+produce the very same clip; ``tests/simulator/test_reference.py`` checks that, clip by
+clip, for θ drawn from the whole prior and at the knobs' bounds. The benchmark uses this
+module as its baseline.
+
+Per bar of 16 sixteenths (``pos % 4``: 0 beat, 2 off-beat 8th, 1 and 3 off-beat 16ths),
+every decision is ``u < floor(p · 32768)`` for one 15-bit uniform ``u`` of the clip's own
+stream (:mod:`technorhythm.simulator.streams`):
+
+bars
+    bar 1 is drawn; each of bars 2–4 is drawn afresh with probability ``variation`` and
+    otherwise repeats bar 1's pattern decisions (crashes, velocity and timing noise stay
+    its own). Within a bar, each of beats 2–4 plays the hat and ride decisions of beat 1
+    unless, with probability ``variation²``, it decides on its own (a drummer's beats
+    differ; those of a loop, even one whose bars vary, hardly ever do).
+kick
+    a metric base of ``k = floor(kick_pulses + u)`` Euclidean pulses E(k, 8) on the
+    bar's 8th notes (accented), plus extra kicks on the other steps with
+    ``kick_extra × KICK_EXTRA_WEIGHT[pos]`` (unaccented).
+snare
+    beats 2 and 4 with ``backbeat`` (accented); ghost notes on every other step with
+    ``snare_ghosts × GHOST_WEIGHT[pos]`` (unaccented).
+closed hats
+    one decision per beat class, shared by the beats of the bar that do not decide on
+    their own (see bars): the off-beat 8th and the beat follow ``hat_8ths``, the 'e' and
+    the 'a' follow ``hat_16ths``.
+open hats
+    each step with ``open_hat × OPEN_WEIGHT[pos]``; an open hat chokes the closed hat on
+    its step.
+cymbals
+    ride per beat class, shared like the hats: quarters, 8ths, 16ths as
+    ``ride`` rises through thirds; a crash on each bar downbeat with ``crash``
+    (``min(1, 2·crash)`` on bar 1), replacing the ride there.
+velocity
+    ``rint(level × (1 − accent × WEAKNESS[layer, pos]) + velocity_jitter × z)``, clipped to
+    1..127, with level ``30 + 97·intensity`` for snare, hats and cymbals and
+    ``kick_level`` times that (at most 127) for the kick; ``z`` is standard normal.
+timing
+    ``swing_16 · [off-beat 16th] + humanize · z' + push``, in steps, with humanize and
+    push (``push_ms`` for kick and snare, ``hat_push_ms`` for hats and cymbals) converted
+    from ms at the clip's tempo, computed in float32 and clipped to ±15/32 of a step.
+
+Finally the clip goes through :func:`technorhythm.clips.canonicalize`, like ingested clips.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from technorhythm.clips import N_BARS, N_INSTRUMENTS, N_STEPS, STEPS_PER_BAR, canonicalize, step_ms
+from technorhythm.simulator import patterns as pt
+from technorhythm.simulator.knobs import validate_theta
+from technorhythm.simulator.streams import NORMAL_TABLE, PULSE_UNIFORM, clip_streams
+
+__all__ = ["OFFSET_LIMIT", "simulate_clip", "thresholds"]
+
+OFFSET_LIMIT = 15.0 / 32.0
+"""Timing offsets are clipped to ±15/32 of a step, so every onset keeps a unique nearest grid
+step even after MIDI tick quantisation (and stays inside the clip type's [-0.5, 0.5))."""
+
+BAR, KICK, SNARE, HAT, OPEN, RIDE = range(6)  # decision fields, as in streams.FIELDS
+VARIATION_U, CRASH_U = 0, 1  # positions in the bar field (PULSE_UNIFORM is 2)
+OWN_BEAT_U = 3  # bar field positions 3, 4, 5: does beat 2, 3, 4 decide hats and ride alone
+
+
+def threshold(p: float) -> int:
+    """``u < threshold(p)`` has probability ``p`` for a 15-bit uniform ``u``."""
+    return math.floor(min(max(p, 0.0), 1.0) * 32768.0)
+
+
+def thresholds(p: np.ndarray) -> list[int]:
+    """:func:`threshold` of every entry of ``p``."""
+    return [threshold(float(x)) for x in np.ravel(p)]
+
+
+def _bar_sources(dec: np.ndarray, variation: float) -> list[int]:
+    """Which bar's pattern decisions each bar uses: its own, or bar 1's when it repeats."""
+    return [b if b == 0 or dec[b, BAR, VARIATION_U] < threshold(variation) else 0 for b in range(4)]
+
+
+def _onsets(theta: Mapping[str, float], dec: np.ndarray) -> np.ndarray:
+    """Onset layers, bool (len(LAYERS), 64): which layer sounds on which step."""
+    on = np.zeros((len(pt.LAYERS), N_STEPS), dtype=bool)
+    t_hat = thresholds(pt.hat_class_probabilities(theta["hat_8ths"], theta["hat_16ths"]))
+    t_ride = thresholds(pt.ride_class_probabilities(theta["ride"]))
+    t_extra = thresholds(theta["kick_extra"] * pt.KICK_EXTRA_WEIGHT)
+    t_ghost = thresholds(theta["snare_ghosts"] * pt.GHOST_WEIGHT)
+    t_open = thresholds(theta["open_hat"] * pt.OPEN_WEIGHT)
+    crash_p = [min(1.0, 2.0 * theta["crash"])] + [theta["crash"]] * (N_BARS - 1)
+    for b, src in enumerate(_bar_sources(dec, theta["variation"])):
+        d = dec[src]
+        pulses = math.floor(theta["kick_pulses"] + d[BAR, PULSE_UNIFORM] / 32768.0)
+        base = pt.EUCLID_8THS[min(max(pulses, 0), 8)]
+        t_own = threshold(theta["variation"] * theta["variation"])
+        own_beat = [False] + [d[BAR, OWN_BEAT_U + j] < t_own for j in range(3)]
+        for pos in range(STEPS_PER_BAR):
+            s = STEPS_PER_BAR * b + pos
+            cls = pos % 4
+            grid = pos if own_beat[pos // 4] else cls  # which hat/ride uniform decides
+            is_base = pos % 2 == 0 and bool(base[pos // 2])
+            on[0, s] = is_base
+            on[1, s] = not is_base and d[KICK, pos] < t_extra[pos]
+            if pos in (4, 12):
+                on[2, s] = d[SNARE, pos] < threshold(theta["backbeat"])
+            else:
+                on[3, s] = d[SNARE, pos] < t_ghost[pos]
+            on[5, s] = d[OPEN, pos] < t_open[pos]
+            on[4, s] = d[HAT, grid] < t_hat[cls] and not on[5, s]  # the open hat chokes
+            on[6, s] = d[RIDE, grid] < t_ride[cls]
+        crash = dec[b, BAR, CRASH_U] < threshold(crash_p[b])  # the bar's own, never repeated
+        on[7, STEPS_PER_BAR * b] = crash
+        if crash:
+            on[6, STEPS_PER_BAR * b] = False
+    return on
+
+
+def _levels(theta: Mapping[str, float]) -> list[float]:
+    """Velocity of an accented hit of each layer (before jitter)."""
+    level = pt.VELOCITY_FLOOR + pt.VELOCITY_RANGE * theta["intensity"]
+    kick = min(127.0, level * theta["kick_level"])
+    return [kick if layer in pt.KICK_LAYERS else level for layer in range(len(pt.LAYERS))]
+
+
+def simulate_clip(
+    theta: Mapping[str, float], seed: int, index: int, bpm: float = 128.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Clip ``index`` of ``seed`` for knob settings ``theta`` (a mapping; defaults fill in).
+
+    Returns the canonical ``velocity`` (5, 64) uint8 and ``offset`` (5, 64) float32.
+    """
+    theta = validate_theta(theta, partial=True)
+    streams = clip_streams(seed, index, 1)
+    dec, z_time, z_vel = streams.decisions[0], streams.timing[0], streams.velocity[0]
+    on = _onsets(theta, dec)
+    levels = _levels(theta)
+    spread = np.float32(theta["humanize_ms"] / step_ms(bpm))
+    push = [np.float32(theta["push_ms"] / step_ms(bpm))] * 2
+    push += [np.float32(theta["hat_push_ms"] / step_ms(bpm))] * 3
+    swing = np.float32(theta["swing_16"])
+    limit = np.float32(OFFSET_LIMIT)
+    velocity = np.zeros((N_INSTRUMENTS, N_STEPS), np.uint8)
+    offset = np.zeros((N_INSTRUMENTS, N_STEPS), np.float32)
+    for layer in range(len(pt.LAYERS)):
+        row = int(pt.ROW_OF_LAYER[layer])
+        for s in np.flatnonzero(on[layer]):
+            weak = pt.WEAKNESS[layer, s % STEPS_PER_BAR]
+            v = levels[layer] * (1.0 - theta["accent"] * weak)
+            v += theta["velocity_jitter"] * float(NORMAL_TABLE[z_vel[row, s]])
+            velocity[row, s] = min(max(int(np.rint(v)), 1), 127)
+            x = NORMAL_TABLE[z_time[row, s]] * spread + swing * np.float32(s % 2) + push[row]
+            offset[row, s] = min(max(x, -limit), limit)
+    v, o, _ = canonicalize(velocity[None], offset[None])
+    return v[0], o[0]
