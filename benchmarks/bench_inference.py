@@ -1,21 +1,19 @@
-"""Benchmark: training-set simulation, NPE training and posterior sampling.
+"""Benchmark: population training data, network sampling speed, and one corpus-scale fit.
 
-Run: ``.venv/bin/python benchmarks/bench_inference.py [--sets 1000] [--train-sets 3000]``
+Run: ``.venv/bin/python benchmarks/bench_inference.py [--model MODEL_DIR] [--sets 300]``
 
 Measures, on this machine:
 
-* **simulation**: :func:`technorhythm.inference.simulate_training_set` of ``--sets`` sets
-  (set sizes log-uniform over 1…1024, about 148 clips per set on average) with 1 worker
-  (the baseline) and with ``--workers`` joblib processes: seconds per training set, clips/s,
-  and the speed-up of the parallel run over the baseline; plus the projected simulation time
-  of the shipped model's budget;
-* **training**: a :class:`PosteriorEstimator` with the shipped model's architecture trained
-  on ``--train-sets`` simulated sets for ``--epochs`` epochs: seconds per epoch and per
-  1000 training examples per epoch; plus the shipped model's own recorded training time;
-* **sampling**: posterior samples per second of the shipped model, for one observation
-  (``sample``) and for 100 observations at once (``sample_batched``);
-* **one fit**: observe + 1000 samples for one set of 256 clips (the per-group cost of
-  ``technorhythm fit``).
+* **simulation**: :func:`technorhythm.inference.simulate_population_sets` of ``--sets``
+  packs (sizes log-uniform over 1…1024) with 1 worker (the baseline) and with
+  ``--workers``; packs/s and the speed-up, and the projected time of a 20 000-pack budget;
+* **sampling speed of the architectures** (untrained networks of the same shapes, so the
+  figure is architecture only): the pack network as a fully autoregressive spline flow on
+  the raw 404-entry observation (the baseline) against the shipped choice (coupling
+  transforms on an embedding); the loop network as an autoregressive spline flow (the
+  baseline) against the mixture density network;
+* with ``--model``: draws per second of the trained model, and the cost of every loop of a
+  4952-loop corpus (Groove's size) at 200 draws each.
 
 The last line printed is one JSON object with the figures.
 """
@@ -29,14 +27,9 @@ import warnings
 
 import numpy as np
 
-from technorhythm.inference import (
-    PosteriorEstimator,
-    TrainingPlan,
-    observe,
-    simulate_training_set,
-)
-from technorhythm.inference.packaged import load_shipped
-from technorhythm.simulator import simulate
+from technorhythm.inference import PopulationPlan, simulate_population_sets
+from technorhythm.inference.flows import ConditionalFlow
+from technorhythm.inference.population_estimator import LOOP_DEFAULTS, PACK_DEFAULTS
 
 
 def _timed(fn, *args, **kwargs):
@@ -45,110 +38,89 @@ def _timed(fn, *args, **kwargs):
     return out, time.perf_counter() - start
 
 
-def bench_simulation(n_sets: int, workers: int, shipped_budget: int) -> dict:
-    n_clips = int(TrainingPlan(n_sets=n_sets, seed=101).draw()[1].sum())
-    simulate_training_set(20, seed=100)  # warm-up (imports, caches)
-    (_, x1), t1 = _timed(simulate_training_set, n_sets, seed=101, workers=1)
-    (_, xw), tw = _timed(simulate_training_set, n_sets, seed=101, workers=workers)
-    assert np.array_equal(x1, xw), "parallel simulation must reproduce the serial one"
-    per_set = min(t1, tw) / n_sets
-    print(f"simulation: {n_sets} sets, {n_clips} clips")
-    print(
-        f"  1 worker (baseline): {t1:.2f} s = {1e3 * t1 / n_sets:.2f} ms/set, "
-        f"{n_clips / t1:,.0f} clips/s"
-    )
-    print(
-        f"  {workers} workers:          {tw:.2f} s = {1e3 * tw / n_sets:.2f} ms/set, "
-        f"{n_clips / tw:,.0f} clips/s (x{t1 / tw:.2f} vs baseline)"
-    )
-    print(
-        f"  projected for the shipped budget of {shipped_budget} sets: "
-        f"{per_set * shipped_budget:.0f} s"
-    )
+def bench_simulation(n_sets: int, workers: int) -> dict:
+    plan = PopulationPlan(n_sets, seed=101)
+    simulate_population_sets(PopulationPlan(10, seed=100))  # warm-up
+    d1, t1 = _timed(simulate_population_sets, plan, workers=1)
+    dw, tw = _timed(simulate_population_sets, plan, workers=workers)
+    assert np.array_equal(d1.x_set, dw.x_set), "parallel simulation must reproduce the serial"
+    print(f"simulation of {n_sets} packs: 1 worker {t1:.1f} s, {workers} workers {tw:.1f} s")
     return {
-        "sim_sets": n_sets,
-        "sim_clips": n_clips,
-        "sim_s_per_set_1worker": t1 / n_sets,
-        "sim_clips_per_s_1worker": n_clips / t1,
-        f"sim_s_per_set_{workers}workers": tw / n_sets,
-        f"sim_clips_per_s_{workers}workers": n_clips / tw,
-        "sim_parallel_speedup": t1 / tw,
-        "sim_projected_s_shipped_budget": per_set * shipped_budget,
+        "packs": n_sets,
+        "serial_s": round(t1, 2),
+        "parallel_s": round(tw, 2),
+        "speedup": round(t1 / tw, 2),
+        "projected_20000_packs_s": round(20000 * min(t1, tw) / n_sets, 1),
     }
 
 
-def bench_training(n_sets: int, epochs: int, config: dict) -> dict:
-    theta, x = simulate_training_set(n_sets, seed=202, workers=2)
-    params = {k: v for k, v in config.items() if k not in ("bounds", "names")}
-    params.update(max_num_epochs=epochs, stop_after_epochs=epochs + 1, seed=0)
-    est = PosteriorEstimator(**params)
+def _draw_rate(params: dict, t_dim: int, c_dim: int, rows: int) -> float:
+    rng = np.random.default_rng(0)
+    flow = ConditionalFlow(**{**params, "max_num_epochs": 1})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _, t = _timed(est.fit, theta, x)
-    done = len(est.training_history_["training_loss"])
-    per_epoch = t / done
-    n_train = n_sets * (1 - params["validation_fraction"])
-    print(
-        f"training: {n_sets} sets, {done} epochs in {t:.1f} s = {per_epoch:.2f} s/epoch "
-        f"({1e3 * per_epoch / n_train:.2f} s per 1000 examples per epoch)"
-    )
-    return {
-        "train_sets": n_sets,
-        "train_epochs": done,
-        "train_s": t,
-        "train_s_per_epoch": per_epoch,
-        "train_s_per_1000_examples_epoch": 1e3 * per_epoch / n_train,
-    }
+        flow.fit(rng.standard_normal((600, t_dim)), rng.standard_normal((600, c_dim)))
+    cond = rng.standard_normal((rows, c_dim))
+    flow.sample(cond[:10], 1, seed=0)  # warm-up
+    _, dt = _timed(flow.sample, cond, 1, seed=1)
+    return rows / dt
 
 
-def bench_sampling(est: PosteriorEstimator) -> dict:
-    x = observe(simulate({}, 256, seed=7))
-    est.sample(x, 100, seed=0)  # warm-up
-    n = 20_000
-    _, t = _timed(est.sample, x, n, seed=1)
-    xs = np.stack([observe(simulate({}, 32, seed=8, start_index=32 * i)) for i in range(100)])
-    _, tb = _timed(est.sample_batched, xs, 1000, seed=2)
-    clips = simulate({}, 256, seed=9)
-    _, tfit = _timed(lambda: est.sample(observe(clips), 1000, seed=3))
-    print(
-        f"sampling: {n / t:,.0f} samples/s (one x); {100 * 1000 / tb:,.0f} samples/s "
-        f"(100 x at once); one set of 256 clips observed + 1000 samples in {1e3 * tfit:.0f} ms"
-    )
-    return {
-        "sample_per_s_single": n / t,
-        "sample_per_s_batched_100": 1e5 / tb,
-        "fit_one_set_1000_samples_s": tfit,
+def bench_architectures(k: int, x_dim: int, f_dim: int, rows: int) -> dict:
+    shape = ("model", "hidden_features", "num_transforms", "num_bins", "embedding_features")
+    pack = {key: PACK_DEFAULTS[key] for key in (*shape, "passes")}
+    loop = {key: LOOP_DEFAULTS[key] for key in (*shape, "passes")}
+    base_pack = {**pack, "embedding_features": (), "passes": None}
+    base_loop = {**loop, "model": "nsf", "num_transforms": 3}
+    out = {
+        "pack_autoregressive_raw": _draw_rate(base_pack, 2 * k, x_dim, rows),
+        "pack_shipped": _draw_rate(pack, 2 * k, x_dim, rows),
+        "loop_autoregressive": _draw_rate(base_loop, k, f_dim + 2 * k, rows),
+        "loop_shipped": _draw_rate(loop, k, f_dim + 2 * k, rows),
     }
+    out = {key: round(v) for key, v in out.items()}
+    out["pack_speedup"] = round(out["pack_shipped"] / out["pack_autoregressive_raw"], 1)
+    out["loop_speedup"] = round(out["loop_shipped"] / out["loop_autoregressive"], 1)
+    print(f"draws/s (baseline → shipped): {out}")
+    return out
+
+
+def bench_model(model_dir: str) -> dict:
+    from technorhythm.inference import PopulationEstimator
+
+    est = PopulationEstimator.load(model_dir)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((25, est.x_dim_))
+    est.sample_hyper(x[:1], 10, seed=0)
+    psi, t_hyper = _timed(est.sample_hyper, x, 400, seed=1)
+    feats = rng.standard_normal((4952, est.loop_dim_))
+    _, t_loops = _timed(est.sample_loops, feats, psi[:200, 0], seed=2)
+    print(
+        f"trained model: 25 packs × 400 ψ draws {t_hyper:.1f} s; 4952 loops × 200 {t_loops:.1f} s"
+    )
+    return {"hyper_25x400_s": round(t_hyper, 2), "loops_4952x200_s": round(t_loops, 2)}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", type=int, default=1000, help="sets for the simulation timing")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sets", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--train-sets", type=int, default=3000)
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--rows", type=int, default=5000, help="conditions per speed test")
+    parser.add_argument("--model", help="a trained population model to time")
     args = parser.parse_args()
+    from technorhythm.inference.set_summaries import set_feature_names
+    from technorhythm.simulator.knobs import KNOB_NAMES
+    from technorhythm.summaries import FEATURE_NAMES
 
-    shipped = load_shipped()
-    manifest = shipped.manifest_
-    budget = manifest["data_reference"]["plan"]["n_sets"]
-    figures: dict = {}
-    figures.update(bench_simulation(args.sets, args.workers, budget))
-    figures.update(bench_training(args.train_sets, args.epochs, manifest["config"]))
-    figures.update(bench_sampling(shipped))
-    recorded = {
-        "shipped_budget": budget,
-        "shipped_simulation_s": manifest["data_reference"]["simulation_time_s"],
-        "shipped_training_s": manifest["training"]["training_time_s"],
-        "shipped_epochs": manifest["training"]["history"]["epochs_trained"],
+    figures = {
+        "simulation": bench_simulation(args.sets, args.workers),
+        "draws_per_s": bench_architectures(
+            len(KNOB_NAMES), len(set_feature_names()), len(FEATURE_NAMES), args.rows
+        ),
     }
-    print(
-        f"shipped model (recorded at training time): {budget} sets simulated in "
-        f"{recorded['shipped_simulation_s']:.0f} s, trained {recorded['shipped_epochs']} "
-        f"epochs in {recorded['shipped_training_s']:.0f} s"
-    )
-    figures.update(recorded)
-    print(json.dumps({k: round(v, 6) if isinstance(v, float) else v for k, v in figures.items()}))
+    if args.model:
+        figures["model"] = bench_model(args.model)
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

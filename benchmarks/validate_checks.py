@@ -15,7 +15,15 @@ For each set size N it simulates packs the simulator made and fits them like rea
 A calibrated verdict flags about ``alpha`` = 5 % of them. The baseline measured in the
 same run is that nominal rate: the table gives each observed rate with its exact binomial
 95 % interval, and the ratio to 5 %. Packs use clip streams far from any training stream.
-Writes ``verdict_false_alarms.csv`` (one row per pack) and ``verdict_calibration.json`` to
+
+The raw verdict is a posterior predictive p-value, conservative by construction. The run
+also calibrates it (technorhythm.diagnostics.verdict.VerdictCalibration): the packs of
+each size are split in two at random; the raw p-values of one half define the
+calibration, and the calibrated false-alarm rate is measured on the other half (held out).
+With ``--record MODEL_DIR`` the calibration built from all packs is written into the model
+folder as ``verdict_calibration.json``, where ``fit`` and ``check`` find it.
+
+Writes ``verdict_false_alarms.csv`` (one row per pack) and ``verdict_validation.json`` to
 ``--out``; the last line printed is one JSON object with the figures.
 """
 
@@ -23,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -31,6 +40,7 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from technorhythm.clips import ClipBatch
+from technorhythm.diagnostics.verdict import VerdictCalibration
 from technorhythm.inference import PosteriorEstimator, load_shipped
 from technorhythm.inference.prior import sample_prior
 from technorhythm.posteriors import check_fit, fit_groups
@@ -86,6 +96,9 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=300, help="posterior draws per pack")
     parser.add_argument("--alpha", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=20261201)
+    parser.add_argument(
+        "--record", metavar="MODEL_DIR", help="write the calibration into this model folder"
+    )
     parser.add_argument("--out", default=str(ROOT / "docs" / "img" / "checks"))
     args = parser.parse_args()
     estimator = PosteriorEstimator.load(args.model) if args.model else load_shipped()
@@ -99,6 +112,7 @@ def main() -> None:
         fit = fit_groups(
             batch, estimator=estimator, by="pack", n_samples=args.draws, seed=args.seed, n_cap=1024
         )
+        fit.model.pop("verdict_calibration", None)  # measure the raw verdict
         result = check_fit(
             fit, batch, n_verdict_sets=args.verdict_sets, alpha=args.alpha, verdict_only=True
         )
@@ -117,7 +131,18 @@ def main() -> None:
             "faces_most_flagged": {k: round(float(v), 2) for k, v in by_face.head(5).items()},
             "seconds": round(time.perf_counter() - start, 1),
         }
+        raw = table["verdict_p_raw"].to_numpy(float)
+        half = np.random.default_rng(args.seed + n).permutation(len(raw)) < len(raw) // 2
+        cal = VerdictCalibration((n,), (raw[half],))
+        held_out = np.array([cal.calibrate(p, n) < args.alpha for p in raw[~half]])
+        figures["sizes"][f"N{n}"]["calibrated_held_out"] = rate(held_out, args.alpha)
         f = figures["sizes"][f"N{n}"]
+        print(
+            f"N = {n}: calibrated on half the packs, held-out false alarms "
+            f"{f['calibrated_held_out']['flagged']}/{f['calibrated_held_out']['n']} "
+            f"({f['calibrated_held_out']['rate']:.3f}, {f['calibrated_held_out']['ci95']})",
+            flush=True,
+        )
         print(
             f"N = {n}: interior {f['interior']['flagged']}/{f['interior']['n']} flagged "
             f"({f['interior']['rate']:.3f}, 95% CI {f['interior']['ci95']}), faces "
@@ -128,12 +153,28 @@ def main() -> None:
         )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    keep = ["n_clips", "kind", "label", "group", "verdict_p", "flagged", "n_outside"]
+    keep = ["n_clips", "kind", "label", "group", "verdict_p_raw", "flagged", "n_outside"]
     keep += [c for c in rows[0].columns if c.startswith("p_")]
     pd.concat(rows, ignore_index=True)[keep].to_csv(
         out / "verdict_false_alarms.csv", index=False, float_format="%.4g"
     )
-    (out / "verdict_calibration.json").write_text(json.dumps(figures, indent=2) + "\n")
+    (out / "verdict_validation.json").write_text(json.dumps(figures, indent=2) + "\n")
+    if args.record:
+        from technorhythm.atomic import atomic_write_text
+        from technorhythm.inference.persistence import VERDICT_CALIBRATION_NAME
+
+        everything = pd.concat(rows, ignore_index=True)
+        calibration = VerdictCalibration(
+            tuple(args.sizes),
+            tuple(
+                everything.loc[everything.n_clips == n, "verdict_p_raw"].to_numpy(float)
+                for n in args.sizes
+            ),
+        )
+        record = {**calibration.to_dict(), "command": " ".join(sys.argv), "design": figures}
+        path = Path(args.record) / VERDICT_CALIBRATION_NAME
+        atomic_write_text(path, json.dumps(record) + "\n")
+        print(f"calibration written to {path}")
     print(json.dumps(figures))
 
 

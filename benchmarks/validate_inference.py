@@ -55,6 +55,7 @@ from technorhythm.diagnostics import (  # noqa: E402
     run_sbc,
     run_tarp,
 )
+from technorhythm.inference.flows import BoxLogit  # noqa: E402
 from technorhythm.inference.population import Population  # noqa: E402
 from technorhythm.inference.population_estimator import PopulationEstimator  # noqa: E402
 from technorhythm.inference.set_summaries import (  # noqa: E402
@@ -130,12 +131,20 @@ def calibrate(est: PopulationEstimator, n_clips: int, args, *, faces: bool) -> d
     sbc_table["ks_p_bonferroni"] = np.minimum(1.0, sbc_table["ks_p"] * len(names))
     tarp = run_tarp(cached, psi, x, n_samples=args.draws, seed=args.seed, n_clips=n_clips)
     tarp_fig = check_tarp(tarp)
-    lq_true = est.log_prob_hyper(psi[None], x)[0]
-    lq_draws = np.concatenate(
-        [est.log_prob_hyper(draws[:, i : i + 64], x[i : i + 64]) for i in range(0, len(x), 64)],
-        axis=1,
-    )
-    hpd = check_hpd_coverage(run_hpd_ranks(lq_true, lq_draws))
+    # highest-density regions in the flow's own (logit) space and in knob units
+    box = BoxLogit(est.hyper_bounds)
+    hpd = {}
+    for space, lp in (
+        ("flow", lambda p, xx: est.pack_.log_prob(box.forward(p), xx)),
+        ("knob", est.log_prob_hyper),
+    ):
+        lq_true = lp(psi[None], x)[0]
+        lq_draws = np.concatenate(
+            [lp(draws[:, i : i + 64], x[i : i + 64]) for i in range(0, len(x), 64)], axis=1
+        )
+        hpd[space] = check_hpd_coverage(run_hpd_ranks(lq_true, lq_draws))
+    hpd_knob = hpd["knob"]
+    hpd = hpd["flow"]
     # the loops' mean value per knob: 90% HDI coverage, near the knob bounds included
     mean_true = pop.mean(psi)
     mean_draws = pop.mean(draws)  # (L, M, K)
@@ -162,7 +171,8 @@ def calibrate(est: PopulationEstimator, n_clips: int, args, *, faces: bool) -> d
     print(
         f"N = {n_clips} ({label}): simulated {args.sets} packs in {t_sim:.1f} s, drew "
         f"{args.draws} ψ each in {t_draw:.1f} s; TARP ATC {tarp_fig['atc']:+.3f}; HPD 50/90 "
-        f"{hpd.coverage.iloc[0]:.2f}/{hpd.coverage.iloc[1]:.2f}",
+        f"{hpd.coverage.iloc[0]:.2f}/{hpd.coverage.iloc[1]:.2f} (flow space), "
+        f"{hpd_knob.coverage.iloc[0]:.2f}/{hpd_knob.coverage.iloc[1]:.2f} (knob units)",
         flush=True,
     )
     return {
@@ -171,6 +181,7 @@ def calibrate(est: PopulationEstimator, n_clips: int, args, *, faces: bool) -> d
         "tarp": tarp,
         "tarp_figures": tarp_fig,
         "hpd": hpd,
+        "hpd_knob": hpd_knob,
         "bound_coverage": bound_cov,
         "loop_sbc_table": loop_table,
         "timing": {"simulate_s": t_sim, "draw_s": t_draw},
@@ -192,6 +203,8 @@ def headline(res: dict, n_params: int) -> dict:
         "tarp_atc": round(res["tarp_figures"]["atc"], 4),
         "hpd50": round(float(res["hpd"].coverage.iloc[0]), 3),
         "hpd90": round(float(res["hpd"].coverage.iloc[1]), 3),
+        "hpd50_knob_units": round(float(res["hpd_knob"].coverage.iloc[0]), 3),
+        "hpd90_knob_units": round(float(res["hpd_knob"].coverage.iloc[1]), 3),
         "mean_hdi90_coverage": round(float(b.coverage.mean()), 3),
         "near_bound_cases": n_near,
         "near_bound_coverage90": round(cover_near, 3),
@@ -207,8 +220,9 @@ def calibration_markdown(results: dict) -> str:
     """The calibration bar as a Markdown table, one row per (N, packs)."""
     lines = [
         "| N | packs | SBC KS p (Bonferroni) > 0.01 | mean rank in 0.45–0.55 | TARP ATC | "
-        "HPD 50% | HPD 90% | E[θ] 90% HDI | near a bound: cases, coverage | loop z mean rank |",
-        "|" + " --- |" * 10,
+        "HPD 50% | HPD 90% | HPD 50/90% in knob units | E[θ] 90% HDI | near a bound: cases, "
+        "coverage | loop z mean rank |",
+        "|" + " --- |" * 11,
     ]
     for (n, kind), h in results.items():
         k = h["n_params"]
@@ -217,7 +231,8 @@ def calibration_markdown(results: dict) -> str:
             f"(min {h['sbc_ks_min_p_bonferroni']:.3f}) "
             f"| {k - len(h['rank_mean_outside'])}/{k} ({h['rank_mean_range'][0]:.2f}–"
             f"{h['rank_mean_range'][1]:.2f}) | {h['tarp_atc']:+.3f} | {h['hpd50']:.2f} | "
-            f"{h['hpd90']:.2f} | {h['mean_hdi90_coverage']:.2f} | {h['near_bound_cases']}, "
+            f"{h['hpd90']:.2f} | {h['hpd50_knob_units']:.2f}/{h['hpd90_knob_units']:.2f} | "
+            f"{h['mean_hdi90_coverage']:.2f} | {h['near_bound_cases']}, "
             f"{h['near_bound_coverage90']:.2f} | {h['loop_rank_mean_range'][0]:.2f}–"
             f"{h['loop_rank_mean_range'][1]:.2f} |"
         )

@@ -114,7 +114,7 @@ def round_trips(model_dir: str, out: Path) -> dict:
     result: dict = {}
     try:
         midi = tmp / "midi"
-        zero = ["--set", "ride_density=0", "--set", "crash_prob=0", "--set", "swing_16=0"]
+        zero = ["--set", "ride=0", "--set", "crash=0", "--set", "swing_16=0"]
         for pack, preset, extra in (("bounds", "minimal", zero), ("other", "peak-time", [])):
             (midi / pack).mkdir(parents=True)
             _run([exe, "generate", "--preset", preset, *extra, "--n", "48", "--seed", "5",
@@ -133,7 +133,7 @@ def round_trips(model_dir: str, out: Path) -> dict:
         mean_hdi = hdi_intervals(pop.mean(hyper[g]), 0.94)  # (K, 2)
         ids, owners, loops = loops_array(idata, "bounds")
         loop_hdi = hdi_intervals(loops, 0.94)  # (B, K, 2)
-        for knob in ("ride_density", "crash_prob", "swing_16"):
+        for knob in ("ride", "crash", "swing_16"):
             k = knobs.index(knob)
             low = pop.bounds[k, 0]
             result[knob] = {

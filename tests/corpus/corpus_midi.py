@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import mido
@@ -57,3 +58,56 @@ def four_on_floor(bars: int, *, step_offset_ticks: int = 0) -> list[tuple[int, i
         notes.append((beat * TPQ + step_offset_ticks, 36, 100))
         notes.append((beat * TPQ + 2 * STEP + step_offset_ticks, 42, 70))
     return notes
+
+
+# -- raw bytes: for the cases mido cannot or will not write ------------------------
+
+
+def vlq(value: int) -> bytes:
+    """MIDI variable-length quantity."""
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))
+
+
+def header(fmt: int = 0, ntracks: int = 1, division: int = TPQ, extra: bytes = b"") -> bytes:
+    """An MThd chunk; ``extra`` bytes make it longer than 6 (the standard allows it)."""
+    return b"MThd" + struct.pack(">IHHH", 6 + len(extra), fmt, ntracks, division) + extra
+
+
+def chunk(kind: bytes, body: bytes) -> bytes:
+    return kind + struct.pack(">I", len(body)) + body
+
+
+def track(body: bytes) -> bytes:
+    return chunk(b"MTrk", body)
+
+
+def note_events(
+    notes: list[tuple[int, int, int]], *, channel: int = 9, between: bytes = b"", gate: int = 1
+) -> bytes:
+    """Events for ``notes`` = [(tick, pitch, velocity)] sorted by tick, each with a note-off
+    ``gate`` ticks later; ``between`` (whole events with delta 0) follows every note-on."""
+    events: list[tuple[int, int, bytes]] = []
+    for tick, pitch, vel in notes:
+        events.append((tick, 1, bytes([0x90 | channel, pitch, vel]) + between))
+        if gate is not None:
+            events.append((tick + gate, 0, bytes([0x80 | channel, pitch, 0])))
+    events.sort(key=lambda e: (e[0], e[1]))
+    body, now = bytearray(), 0
+    for tick, _, data in events:
+        body += vlq(tick - now) + data
+        now = tick
+    return bytes(body)
+
+
+END_OF_TRACK = b"\x00\xff\x2f\x00"
+
+
+def raw_drum_file(path: Path, notes, *, prefix: bytes = b"", **kwargs) -> Path:
+    """A format-0 file written byte by byte: ``prefix`` events, the notes, end of track."""
+    path.write_bytes(header() + track(prefix + note_events(notes, **kwargs) + END_OF_TRACK))
+    return path

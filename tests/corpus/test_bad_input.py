@@ -125,37 +125,46 @@ def test_drums_on_channel_1_can_be_refused(tmp_path):
 
 _FAULTY_WORKER = textwrap.dedent(
     """
-    import os, pickle, sys, time
-    sys.path.insert(0, {worker_dir!r})
-    import _symusic_worker as w
-    for path in pickle.load(sys.stdin.buffer):
+    import os, time
+    from technorhythm.corpus import _worker
+    from technorhythm.corpus.file_job import process_file
+
+    def faulty(path, config):
         name = os.path.basename(path)
         if "crash" in name:
             os.abort()
         if "hang" in name:
             time.sleep(120)
-        with open(path, "rb") as fh:
-            w._send(sys.stdout.buffer, ("ok", w.score_arrays(fh.read())))
+        if "memory" in name:
+            b"x" * (4 * 2**30)  # beyond the worker's address-space limit
+        return process_file(path, config)
+
+    _worker.die_with_parent()
+    _worker.serve(faulty)
     """
 )
 
 
-def test_parser_crash_and_hang_become_rejected_rows(tmp_path, monkeypatch):
+def test_worker_crash_hang_and_memory_become_rejected_rows(tmp_path, monkeypatch):
     root = tmp_path / "in"
     root.mkdir()
-    for name in ("a-good", "b-crash", "c-good", "d-hang", "e-good"):
+    for name in ("a-good", "b-crash", "c-good", "d-hang", "e-good", "f-memory", "g-good"):
         drum_file(root / f"{name}.mid", four_on_floor(4))
     script = tmp_path / "faulty_worker.py"
-    script.write_text(_FAULTY_WORKER.format(worker_dir=str(guard_module._WORKER.parent)))
+    script.write_text(_FAULTY_WORKER)
     monkeypatch.setattr(guard_module, "worker_command", lambda: [sys.executable, str(script)])
-    config = IngestConfig(parse_timeout=1.0)
+    config = IngestConfig(parse_timeout=1.0, max_file_memory_mb=256)
     report = ingest(root, tmp_path / "out", config=config, workers=1)
     manifest = pd.read_parquet(tmp_path / "out" / "manifest.parquet").set_index("path")
     assert manifest.loc["b-crash.mid", "code"] == "parser-crash"
     assert "SIGABRT" in manifest.loc["b-crash.mid", "reason"]
     assert manifest.loc["d-hang.mid", "code"] == "parser-timeout"
-    # the good files parsed before and after the faults are kept (identical clips are
+    assert manifest.loc["f-memory.mid", "code"] == "internal-error"
+    assert "MemoryError" in manifest.loc["f-memory.mid", "reason"]
+    # the good files read before and after the faults are kept (identical clips are
     # duplicates across files, so the first is ok and the rest are marked duplicate)
-    good = manifest.loc[["a-good.mid", "c-good.mid", "e-good.mid"], "status"].tolist()
-    assert good == ["ok", "duplicate", "duplicate"]
-    assert report.status_counts == {"ok": 1, "rejected": 2, "duplicate": 2, "excluded": 0}
+    good = manifest.loc[["a-good.mid", "c-good.mid", "e-good.mid", "g-good.mid"], "status"]
+    assert good.tolist() == ["ok", "duplicate", "duplicate", "duplicate"]
+    assert report.status_counts == {
+        "ok": 1, "rejected": 3, "duplicate": 3, "excluded": 0, "skipped": 0,
+    }  # fmt: skip

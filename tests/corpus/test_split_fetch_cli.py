@@ -126,7 +126,7 @@ def test_cli_ingest_split_fetch(tmp_path, capsys):
         main(["ingest", str(tmp_path / "in"), "--out", str(tmp_path / "ds"), "--no-progress"]) == 0
     )
     out = capsys.readouterr().out
-    assert "files: 12 (ok 12, rejected 0, duplicate 0, excluded 0)" in out
+    assert "files: 12 (ok 12, rejected 0, duplicate 0, excluded 0, skipped 0)" in out
     assert main(["split", str(tmp_path / "ds"), "--seed", "2"]) == 0
     assert "verified: 0 packs and 0 files" in capsys.readouterr().out
     archive, sha = _zip(tmp_path / "g.zip", _groove_members(tmp_path))

@@ -10,6 +10,7 @@ from technorhythm.diagnostics.c2st import (
     FAMILIES,
     c2st_features,
     check_c2st,
+    corrected_t_p,
     family_columns,
     run_c2st,
 )
@@ -26,22 +27,36 @@ def _band(n: int) -> float:
 
 def test_same_theta_is_chance():
     theta = default_theta()
-    a = simulate(theta, N, seed=1)
-    b = simulate(theta, N, seed=2)
-    res = run_c2st(a, b, seed=0)
-    overall = res.table[res.table.family == "all"]
-    assert set(overall.classifier) == {"gb", "lr"}
-    for acc in overall.accuracy:
-        assert abs(acc - 0.5) < _band(2 * N)
-    head = check_c2st(res)
-    assert head["p_value"] > 0.01
+    accuracies, p_values = [], []
+    for rep in range(3):  # one cross-validated accuracy varies more than a binomial
+        a = simulate(theta, N, seed=1 + 2 * rep)
+        b = simulate(theta, N, seed=2 + 2 * rep)
+        res = run_c2st(a, b, families=("all",), seed=rep)
+        assert set(res.table.classifier) == {"gb", "lr"}
+        accuracies.extend(res.table.accuracy)
+        p_values.append(check_c2st(res)["p_value"])
+    assert abs(np.mean(accuracies) - 0.5) < _band(6 * 2 * N)
+    assert min(p_values) > 0.01
+
+
+def test_corrected_t_p_values_hold_their_level():
+    """On sets of the same distribution the p-value rejects at most at its nominal rate
+    (a binomial test on the pooled count rejected 11-13 % of 80 such pairs at 5 %)."""
+    rng = np.random.default_rng(0)
+    # fold accuracies of a null classifier: folds share training data, so they co-vary
+    shared = rng.normal(0, 0.02, size=(2000, 1))
+    folds = 0.5 + shared + rng.normal(0, 0.5 / np.sqrt(48), size=(2000, 5))
+    p = np.array([corrected_t_p(f, np.full(5, 48)) for f in folds])
+    assert np.mean(p < 0.05) <= 0.05
+    assert corrected_t_p(np.full(5, 1.0), np.full(5, 48)) < 1e-3  # perfect separation
+    assert corrected_t_p(np.full(5, 0.5), np.full(5, 48)) == pytest.approx(0.5)
 
 
 def test_different_theta_is_told_apart():
     a = simulate(default_theta(), N, seed=1)
     b = simulate({**default_theta(), "hat_16ths": 1.0, "swing_16": 0.3}, N, seed=2)
     head = check_c2st(run_c2st(a, b, seed=0))
-    assert head["accuracy"] > 0.97 and head["p_value"] < 1e-10
+    assert head["accuracy"] > 0.97 and head["p_value"] < 0.01
 
 
 def test_the_family_that_differs_gives_it_away():
@@ -68,7 +83,7 @@ def test_agrees_with_sbi_c2st():
         c2st(
             torch.as_tensor(xa, dtype=torch.float32),
             torch.as_tensor(xb, dtype=torch.float32),
-            classifier="mlp",
+            classifier="rf",
             seed=0,
         )
     )

@@ -52,11 +52,14 @@ def test_band_is_widened_where_the_real_set_never_plays():
     real = _clips([0, 4, 8, 12], 20)
     counts = clip_counts(real)["onset"]
     lo, hi = band("onset", counts, seed=0)
-    trials = 4 * 20
-    edge = 1 - 0.025 ** (1 / trials)
-    assert hi[1] == pytest.approx(edge)  # never struck: [0, 1 − 0.025^(1/80)]
-    assert lo[0] == pytest.approx(1 - edge)  # always struck: [0.025^(1/80), 1]
+    edge = 1 - 0.025 ** (1 / 20)  # one trial per clip (each its own file here)
+    assert hi[1] == pytest.approx(edge)  # never struck: [0, 1 − 0.025^(1/20)]
+    assert lo[0] == pytest.approx(1 - edge)  # always struck: [0.025^(1/20), 1]
     assert lo[1] == 0 and hi[0] == 1
+    # clips of one file count once: 20 clips from 4 files widen the band to 4 trials
+    files = np.repeat(np.arange(4), 5)
+    lo4, hi4 = band("onset", counts, groups=files, seed=0)
+    assert hi4[1] == pytest.approx(1 - 0.025 ** (1 / 4))
 
 
 def test_same_generator_is_inside_the_band_and_near_its_floor():

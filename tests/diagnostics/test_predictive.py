@@ -38,7 +38,7 @@ def test_a_different_theta_is_far_from_its_floor():
     check = run_predictive_check(real, simulate(other, 256, seed=2), simulate(THETA, 256, seed=3))
     row = check_predictive(check)
     assert row["d_ratio"] > 3 and not row["closer_than_prior"]
-    assert row["c2st"] > 0.97 and row["c2st_p"] < 1e-6
+    assert row["c2st"] > 0.97 and row["c2st_p"] < 0.01  # 5 folds: p cannot go much lower
     err, floor = check.histograms["onset"].rel_error_by_instrument["kick"]
     assert err > 3 * floor  # the kick row moved
     snare_err, snare_floor = check.histograms["onset"].rel_error_by_instrument["snare"]

@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from technorhythm.diagnostics.verdict import aspect_of, run_verdict, tail_probabilities
+from technorhythm.diagnostics.verdict import (
+    VerdictCalibration,
+    aspect_of,
+    run_verdict,
+    tail_probabilities,
+)
 from technorhythm.summaries import SUMMARY_NAMES
 
 NAMES = list(SUMMARY_NAMES)
@@ -79,3 +84,40 @@ def test_aspects_cover_every_summary_and_errors_are_named():
         aspect_of("tom_density")
     with pytest.raises(ValueError, match="at least 20"):
         run_verdict(np.zeros(len(NAMES)), np.zeros((5, len(NAMES))), summary_names=NAMES)
+
+
+def test_calibration_makes_a_conservative_p_value_uniform():
+    rng = np.random.default_rng(3)
+    null = rng.uniform(0.3, 1.0, 400)  # a conservative raw p-value: never below 0.3
+    cal = VerdictCalibration((16,), (null,))
+    fresh = rng.uniform(0.3, 1.0, 2000)
+    calibrated = np.array([cal.calibrate(p, 16) for p in fresh])
+    assert np.mean(fresh < 0.05) == 0  # raw: no false alarm, and no power either
+    assert 0.03 < np.mean(calibrated < 0.05) < 0.07  # calibrated: the nominal rate
+    assert cal.calibrate(0.0, 16) == pytest.approx(1 / 401)
+
+
+def test_calibration_picks_the_nearest_size_and_round_trips():
+    low = np.full(50, 0.9)
+    high = np.linspace(0, 1, 50)
+    cal = VerdictCalibration((256, 1), (high, low))  # any order
+    assert cal.sizes == (1, 256)
+    assert cal.calibrate(0.5, 2) == pytest.approx(1 / 51)  # N = 2 uses the N = 1 sample
+    assert cal.calibrate(0.5, 100) == pytest.approx((1 + 25) / 51)
+    again = VerdictCalibration.from_dict(cal.to_dict())
+    assert again.calibrate(0.5, 100) == cal.calibrate(0.5, 100)
+    with pytest.raises(ValueError, match="verdict calibration"):
+        VerdictCalibration.from_dict({"kind": "other"})
+    with pytest.raises(ValueError, match="at least 20"):
+        VerdictCalibration((1,), (np.zeros(5),))
+
+
+def test_run_verdict_applies_the_calibration():
+    rng = np.random.default_rng(4)
+    obs, pred = _toy(rng, 50)
+    raw = run_verdict(obs, pred, summary_names=NAMES)
+    strict = VerdictCalibration((50,), (np.full(30, 1.0),))  # every null set had p = 1
+    v = run_verdict(obs, pred, summary_names=NAMES, calibration=strict, n_real=50)
+    assert v.calibrated and not raw.calibrated and v.p_raw == raw.p_value
+    assert v.p_value == pytest.approx(1 / 31 if raw.p_value < 1 else 1.0)
+    assert v.as_row()["verdict_p_raw"] == raw.p_value

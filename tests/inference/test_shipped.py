@@ -78,18 +78,18 @@ def test_shipped_posterior_finds_a_preset_pack_and_its_bounds():
     # bounds are inside the loops' 94% range, and the spread is small.
     est = load_shipped()
     truth = {k.name: k.default for k in KNOBS}
-    truth.update(kick_density=4.0, hat_density=0.8, intensity=0.6, humanize_ms=10.0)
-    truth.update(ride_density=0.0, crash_prob=0.0)
+    truth.update(kick_pulses=4.0, hat_8ths=0.8, intensity=0.6, humanize_ms=10.0)
+    truth.update(ride=0.0, crash=0.0)
     x = observe_population(simulate(truth, 256, seed=12345, start_index=10**9))
     psi = est.sample_hyper(x, 2000, seed=0)[:, 0]
     mean = est.population.mean(psi)
     names = list(KNOB_NAMES)
-    for name in ("kick_density", "hat_density", "intensity", "humanize_ms"):
+    for name in ("kick_pulses", "hat_8ths", "intensity", "humanize_ms"):
         col = mean[:, names.index(name)]
         lo, hi = np.quantile(col, [0.005, 0.995])
         width = next(k.high - k.low for k in KNOBS if k.name == name)
         assert lo <= truth[name] <= hi, f"{name}: {truth[name]} outside 99% interval [{lo}, {hi}]"
         assert hi - lo < 0.25 * width
-    for name in ("ride_density", "crash_prob"):
+    for name in ("ride", "crash"):
         col = mean[:, names.index(name)]
         assert np.quantile(col, 0.03) <= 1e-3, f"{name}: the bound 0 is outside the 94% range"

@@ -61,8 +61,9 @@ def test_variables_dims_coords_and_attrs(rng):
     assert post.attrs["n_per_group"] == '{"pack A": 3, "pack/B": 2000}'
     assert idata.constant_data["n_conditioned"].values.tolist() == [3, 1024]
     assert post["humanize_ms_spread"].attrs["units"].startswith("ms")
-    np.testing.assert_array_equal(post["intensity_loc"].values[0, :, 1], h[1, :, 2])
-    np.testing.assert_allclose(post["intensity"].values[0, :, 4], loops[:, 4, 2], rtol=1e-6)
+    i = KNOB_NAMES.index("intensity")
+    np.testing.assert_array_equal(post["intensity_loc"].values[0, :, 1], h[1, :, i])
+    np.testing.assert_allclose(post["intensity"].values[0, :, 4], loops[:, 4, i], rtol=1e-6)
 
 
 def test_netcdf_round_trip_is_exact(rng, tmp_path):
@@ -107,11 +108,11 @@ def test_summary_matches_known_normal(rng):
 
 def test_population_table_knows_the_censored_normal(rng):
     h = _hyper(rng, n_groups=1, n_draws=2000)
-    k = KNOB_NAMES.index("ride_density")
+    k = KNOB_NAMES.index("ride")
     h[0, :, k] = -0.3  # every loop without ride
     h[0, :, K + k] = 0.05
     table = population_table(to_inference_data(h, ["p"]))
-    ride = table[table.knob == "ride_density"].iloc[0]
+    ride = table[table.knob == "ride"].iloc[0]
     assert ride["mean"] == pytest.approx(0.0, abs=1e-6)
     assert ride["share_at_low"] == pytest.approx(1.0, abs=1e-6)
     assert ride["loops_5%"] == ride["loops_95%"] == 0.0
@@ -144,12 +145,12 @@ def test_hdi_prob_names_columns(rng):
 
 def test_correlations_find_the_trade_off(rng):
     h = _hyper(rng, n_groups=1, n_draws=5000)
-    i, j = KNOB_NAMES.index("intensity"), KNOB_NAMES.index("hat_density")
+    i, j = KNOB_NAMES.index("intensity"), KNOB_NAMES.index("hat_8ths")
     h[0, :, j] = 1.0 - h[0, :, i] + 0.001 * rng.standard_normal(5000)  # strong negative r
     corr = posterior_correlations(to_inference_data(h, ["all"]))
     assert len(corr) == K * (K - 1) // 2
     top = corr.iloc[0]
-    assert (top.knob_a, top.knob_b) == ("intensity", "hat_density")
+    assert (top.knob_a, top.knob_b) == ("intensity", "hat_8ths")
     assert top.r == pytest.approx(-1.0, abs=0.01)
     assert corr.iloc[1:].r.abs().max() < 0.1  # the rest are independent
 
@@ -215,50 +216,3 @@ def test_load_rejects_foreign_files(tmp_path):
         load_inference_data(garbage)
     with pytest.raises(FileNotFoundError):
         load_inference_data(tmp_path / "missing.nc")
-
-
-def test_derived_draws_per_group_are_labelled(rng):
-    from technorhythm.posteriors.arviz_adapter import group_draws_to_inference_data
-
-    draws = {"x": rng.normal(size=(3, 50)), "y": rng.normal(size=(3, 2, 25))}
-    with pytest.raises(ValueError, match="shape"):
-        group_draws_to_inference_data(draws, ["a", "b", "c"])  # chains differ: 1 vs 2
-    draws["y"] = rng.normal(size=(3, 50))
-    idata = group_draws_to_inference_data(draws, ["a", "b", "c"], units={"x": "ms"})
-    post = idata.posterior
-    assert dict(post["x"].sizes) == {"chain": 1, "draw": 50, "group": 3}
-    assert post["x"].attrs["units"] == "ms"
-    np.testing.assert_array_equal(post["y"].sel(group="b").values[0], draws["y"][1])
-    with pytest.raises(ValueError, match="G=2"):
-        group_draws_to_inference_data({"x": draws["x"]}, ["a", "b"])
-
-
-def test_report_plots_return_figures_of_the_asked_variables(rng):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from technorhythm.posteriors.arviz_adapter import (
-        group_draws_to_inference_data,
-        plot_forest_by_group,
-        plot_marginals,
-        plot_pair,
-    )
-
-    idata = group_draws_to_inference_data(
-        {n: rng.normal(size=(2, 100)) for n in ("p", "q", "r")}, ["a", "b"]
-    )
-    fig = plot_marginals(idata, ["p", "q", "r"], group="b", ncols=2, xlims={"p": (-5, 5)})
-    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
-    assert titles == ["p", "q", "r"] and fig.axes[0].get_xlim() == (-5, 5)
-    plt.close(fig)
-    fig = plot_pair(idata, ["p", "r"], group="a")
-    assert len([ax for ax in fig.axes if ax.get_visible()]) == 1
-    plt.close(fig)
-    fig = plot_forest_by_group(idata, "q")
-    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert sorted(labels) == ["a", "b"]  # one row per group, named by the group alone
-    plt.close(fig)
-    with pytest.raises(ValueError, match="two variables"):
-        plot_pair(idata, ["p"])

@@ -105,3 +105,19 @@ def test_a_changed_dataset_is_refused(checked, two_packs, tmp_path):
         check_fit(tmp_path / "fit", fewer)
     with pytest.raises(ValueError, match="pass the clips"):
         check_fit(tmp_path / "fit")
+
+
+def test_the_models_verdict_calibration_travels_with_the_fit(two_packs, tmp_path):
+    from technorhythm.diagnostics.verdict import VerdictCalibration
+
+    est = OracleEstimator(THETA0)
+    strict = VerdictCalibration((40,), (np.full(30, 1.0),))  # every null set had raw p = 1
+    est.verdict_calibration_ = strict.to_dict()
+    fit = fit_groups(two_packs[:40], estimator=est, by="pack", n_samples=200)
+    assert fit.model["verdict_calibration"]["sizes"] == [40]
+    row = check_fit(fit, two_packs, n_verdict_sets=30, verdict_only=True).table().iloc[0]
+    assert row.verdict_calibrated
+    assert row.verdict_p == pytest.approx(1 / 31 if row.verdict_p_raw < 1 else 1.0)
+    save_fit(fit, tmp_path / "fit", forest=False)  # and through the fit folder
+    again = check_fit(tmp_path / "fit", two_packs, n_verdict_sets=30, verdict_only=True)
+    assert again.table().iloc[0].verdict_p == row.verdict_p

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "describe_error", "main"]
 
 # Module name in this package for each group of subcommands, in --help order.
 _COMMAND_MODULES: tuple[str, ...] = (
@@ -48,8 +49,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def describe_error(exc: BaseException) -> str:
+    """A one-line message for people from an error of the file system or of the input.
+
+    ``OSError`` becomes "what failed: path" (``strerror`` and ``filename``), text the
+    user can act on; other errors keep their own message, which our code writes for
+    people.
+    """
+    if isinstance(exc, OSError) and exc.strerror:
+        names = [n for n in (exc.filename, exc.filename2) if n is not None]
+        where = " → ".join(repr(os.fsdecode(n)) for n in names)
+        return f"{exc.strerror}: {where}" if where else exc.strerror
+    text = str(exc) or ("out of memory" if isinstance(exc, MemoryError) else type(exc).__name__)
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``technorhythm`` script; returns the exit status."""
+    """Entry point of the ``technorhythm`` script; returns the exit status.
+
+    Errors of the input, of the file system and of resources end the command with a
+    one-line message and status 2 (no traceback); Ctrl-C with status 130.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -57,10 +77,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError) as exc:
-        # Our errors are ValueError subclasses with messages written for people.
-        print(f"technorhythm {args.command}: error: {exc}", file=sys.stderr)
+    except BrokenPipeError:  # the reader went away (`technorhythm … | head`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except (ValueError, OSError, MemoryError, _arrow_error()) as exc:
+        # Our errors are ValueError subclasses with messages written for people;
+        # OSError covers every file-system failure (permissions, full disk, a folder
+        # where a file should be, ...).
+        print(f"technorhythm {args.command}: error: {describe_error(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _arrow_error() -> type[BaseException]:
+    """pyarrow's base error when pyarrow is already imported (it is never imported here)."""
+    arrow = sys.modules.get("pyarrow")
+    return getattr(arrow, "ArrowException", ValueError) if arrow is not None else ValueError

@@ -15,6 +15,15 @@ __all__ = ["register"]
 
 
 def _eda(args: argparse.Namespace) -> int:
+    from technorhythm.cli.paths import check_writable
+    from technorhythm.outdir import folder_lock
+
+    check_writable(args.out, "--out", folder=True)
+    with folder_lock(args.out):  # one writer per output folder
+        return _eda_locked(args)
+
+
+def _eda_locked(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 

@@ -25,8 +25,10 @@ def _load_clips(path: str):
 def _features(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from technorhythm.cli.paths import check_writable
     from technorhythm.summaries.features import FEATURE_NAMES, features_frame, save_features
 
+    check_writable(args.out, "--out")
     clips = _load_clips(args.dataset)
     frame = features_frame(clips, fill=np.nan if args.nan else 0.0, meta=True)
     save_features(frame, args.out)
@@ -38,8 +40,10 @@ def _features(args: argparse.Namespace) -> int:
 
 
 def _targets(args: argparse.Namespace) -> int:
+    from technorhythm.cli.paths import check_writable
     from technorhythm.summaries.targets import corpus_targets, save_targets
 
+    check_writable(args.out, "--out")
     clips = _load_clips(args.dataset)
     by = None if args.by == "none" else args.by
     frame = corpus_targets(clips, by=by, n_boot=args.n_boot, ci=args.ci, seed=args.seed)

@@ -10,6 +10,15 @@ __all__ = ["register"]
 
 
 def _fit(args: argparse.Namespace) -> int:
+    from technorhythm.cli.paths import check_writable
+    from technorhythm.outdir import folder_lock
+
+    check_writable(args.out, "--out", folder=True)
+    with folder_lock(args.out):  # refuse a second writer now, not after the fit
+        return _fit_locked(args)
+
+
+def _fit_locked(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
@@ -51,6 +60,9 @@ def _fit(args: argparse.Namespace) -> int:
     checked = time.perf_counter()
     table = checks.table() if checks is not None else None
     flagged = set(table.loc[table["flagged"], "group"]) if table is not None else None
+    extras = []
+    if checks is not None:
+        extras.append(lambda folder: save_checks(checks, folder / "check", plots=not args.no_plot))
     record = save_fit(
         result,
         out,
@@ -58,9 +70,8 @@ def _fit(args: argparse.Namespace) -> int:
         forest=not args.no_plot,
         overwrite=args.force,
         flagged=flagged,
+        extras=extras,
     )
-    if checks is not None:
-        save_checks(checks, out / "check", plots=not args.no_plot)
     if args.report:
         from technorhythm.report import build_report
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-__all__ = ["register", "knob_help", "parse_sets"]
+__all__ = ["knob_help", "parse_sets", "register"]
 
 
 def knob_help() -> str:
@@ -93,6 +94,31 @@ def parse_sets(items: list[str]) -> dict[str, float]:
     return out
 
 
+def _write_all(loops, midis, wavs, soundfont) -> None:
+    from technorhythm.cli import describe_error
+    from technorhythm.simulator.render import write_loop
+
+    written: list[str] = []
+    for loop, midi, wav in zip(loops, midis, wavs, strict=True):
+        try:
+            write_loop(loop, midi, None)
+            if midi is not None:
+                written.append(str(midi))
+            write_loop(loop, None, wav, soundfont=soundfont)
+        except (OSError, ValueError, RuntimeError) as exc:
+            done = (
+                f"; complete files written before the failure: {', '.join(written)}"
+                if written
+                else "; nothing was written"
+            )
+            raise ValueError(f"{describe_error(exc)}{done}") from exc
+        if wav is not None:
+            written.append(str(wav))
+        line = loop.clips.onsets.transpose(1, 0, 2).reshape(5, -1)
+        onsets = int(line[:, : loop.n_steps].sum())
+        print(" ".join(str(p) for p in (midi, wav) if p is not None) + f"  ({onsets} hits)")
+
+
 def _run(args: argparse.Namespace) -> int:
     from technorhythm.simulator.preset_io import (
         list_presets,
@@ -100,7 +126,7 @@ def _run(args: argparse.Namespace) -> int:
         load_theta_file,
         preset_description,
     )
-    from technorhythm.simulator.render import generate_loops, loop_paths, write_loop
+    from technorhythm.simulator.render import generate_loops, loop_paths
 
     if args.list_presets:
         for name in list_presets():
@@ -121,12 +147,16 @@ def _run(args: argparse.Namespace) -> int:
     )
     midis = loop_paths(args.out, args.n) if args.out else [None] * args.n
     wavs = loop_paths(args.wav, args.n) if args.wav else [None] * args.n
+    from technorhythm.cli.paths import check_writable
+
+    for paths, option in ((midis, "--out"), (wavs, "--wav")):
+        for path in paths:
+            if path is not None:
+                check_writable(path, option)
+    if args.soundfont and not Path(args.soundfont).is_file():
+        raise ValueError(f"--soundfont {args.soundfont!r} is not a file")
     source = f"θ file {args.theta}" if args.theta else f"preset {args.preset or 'default'}"
     print(f"{source}, seed {args.seed}, {args.bpm:g} bpm, {args.bars} bars", file=sys.stderr)
     print("θ: " + ", ".join(f"{k}={v:g}" for k, v in theta.items()), file=sys.stderr)
-    for loop, midi, wav in zip(loops, midis, wavs, strict=True):
-        write_loop(loop, midi, wav, soundfont=args.soundfont)
-        line = loop.clips.onsets.transpose(1, 0, 2).reshape(5, -1)
-        onsets = int(line[:, : loop.n_steps].sum())
-        print(" ".join(str(p) for p in (midi, wav) if p is not None) + f"  ({onsets} hits)")
+    _write_all(loops, midis, wavs, args.soundfont)
     return 0

@@ -17,13 +17,18 @@ def _threshold(text: str) -> float | None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from technorhythm.cli.paths import check_writable
     from technorhythm.corpus import DedupeConfig, IngestConfig, ingest
 
+    check_writable(args.out, "--out", folder=True)
     config = IngestConfig(
         min_onsets=args.min_onsets,
         max_file_bytes=int(args.max_file_mb * 1024 * 1024),
         parse_timeout=args.timeout,
         drum_channel_fallback=not args.channel_10_only,
+        max_notes=args.max_notes,
+        max_clips_per_file=args.max_clips_per_file,
+        max_file_memory_mb=args.max_file_memory_mb,
     )
     dedupe = DedupeConfig(near_threshold=args.near_threshold, scope=args.dedupe_scope)
     report = ingest(
@@ -50,7 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Read every MIDI file under INPUT_DIR into canonical 4-bar clips (5 instruments × "
             "64 16th steps, velocities and microtiming), assign packs and licences, remove "
             "duplicates and write DATASET_DIR (clips.parquet, manifest.parquet, dedupe.parquet, "
-            "dataset.json). Every input file gets a manifest row with its status and reason. "
+            "dataset.json). Every input file, and every link, FIFO or unreadable entry, gets a "
+            "manifest row with its status and reason. A lock on DATASET_DIR refuses a second "
+            "writer; the folder is replaced atomically when the run completes. "
             "See docs/data_pipeline.md."
         ),
     )
@@ -96,7 +103,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="windows with fewer onsets are near-empty and dropped (default 8)",
     )
     p.add_argument("--max-file-mb", type=float, default=8.0, help="size cap per file (MiB)")
-    p.add_argument("--timeout", type=float, default=20.0, help="seconds allowed to parse one file")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=20.0,
+        help="seconds allowed per file: reading, parsing and clip building (default 20)",
+    )
+    p.add_argument(
+        "--max-notes",
+        type=int,
+        default=4_000_000,
+        help="per-file budget of notes; a file with more is rejected (default 4000000)",
+    )
+    p.add_argument(
+        "--max-clips-per-file",
+        type=int,
+        default=50_000,
+        help="per-file budget of 4-bar windows with notes (default 50000)",
+    )
+    p.add_argument(
+        "--max-file-memory-mb",
+        type=float,
+        default=1024.0,
+        help="per-file memory budget of a worker process, MiB (default 1024)",
+    )
     p.add_argument(
         "--channel-10-only",
         action="store_true",

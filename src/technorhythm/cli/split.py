@@ -8,8 +8,13 @@ __all__ = ["register"]
 
 
 def _run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from technorhythm.cli.paths import check_writable
     from technorhythm.corpus import split_dataset
 
+    if Path(args.dataset).is_dir():
+        check_writable(Path(args.dataset) / "split.json", "DATASET_DIR")
     result = split_dataset(args.dataset, ratios=tuple(args.ratios), seed=args.seed)
     print(result.sizes.to_string(index=False))
     print(

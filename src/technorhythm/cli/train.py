@@ -44,13 +44,25 @@ def _passes(text: str) -> int | None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from technorhythm.cli.paths import check_writable
+    from technorhythm.outdir import folder_lock
+
+    check_writable(args.out, "--out", folder=True)
+    with folder_lock(args.out):  # one writer per model folder
+        return _train_locked(args)
+
+
+def _train_locked(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from technorhythm.cli.paths import check_writable
     from technorhythm.inference.persistence import MANIFEST_NAME
     from technorhythm.inference.plots import plot_training_history
     from technorhythm.inference.population_training import train_population
 
     out = Path(args.out)
+    if args.plot:
+        check_writable(args.plot, "--plot")
     if (out / MANIFEST_NAME).exists() and not args.force:
         raise FileExistsError(f"{out} already holds a model; pass --force to replace it")
     pack = {

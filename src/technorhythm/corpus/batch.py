@@ -1,115 +1,130 @@
-"""Worker side of ingestion: pre-check, isolated parse and clip building over chunks of files.
+"""Dispatch per-file work to isolated worker processes, locally or on a Dask cluster.
 
-:func:`run_chunks` runs :func:`ingest_chunk` over chunks with joblib (local
-processes) or on a Dask cluster (joblib's Dask backend) and returns one result
-dict per file in input order, whatever the number of workers.
+:func:`run_files` returns one result dict per file, in input order, whatever the
+number of workers. Locally, ``workers`` threads each drive one isolated worker
+process (:class:`~technorhythm.corpus.guard.IsolatedRunner`) and take small
+batches of files from a shared queue; the threads only wait on pipes, the work
+happens in the worker processes, which die with this process. With a Dask
+``scheduler``, chunks of files run as Dask tasks (joblib's Dask backend), each
+driving its own isolated worker on the Dask worker's machine.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
-from functools import partial
+import queue
+import threading
+from collections.abc import Callable
 
-from technorhythm.corpus.config import IngestConfig, MidiRejected
-from technorhythm.corpus.guard import parse_isolated
-from technorhythm.corpus.parse import parsed_from_arrays
-from technorhythm.corpus.precheck import check_midi_bytes, end_of_track_tick
-from technorhythm.corpus.read import clip_arrays
+from technorhythm.corpus.config import IngestConfig
+from technorhythm.corpus.file_job import FileResult
+from technorhythm.corpus.guard import IsolatedRunner
 
-__all__ = ["ingest_chunk", "make_chunks", "run_chunks"]
+__all__ = ["ingest_chunk", "make_batches", "run_files"]
 
-
-def _end_of_track(root: str, rel: str) -> int:
-    with open(os.path.join(root, rel), "rb") as fh:
-        return end_of_track_tick(fh.read())
+_BATCH = 64  # files per request to a local worker: small, for an even load
 
 
-def _file_result(rel: str, code: str, reason: str, **extra) -> dict:
-    return {"path": rel, "code": code, "reason": reason, **extra}
+def ingest_chunk(root: str, rels: list[str], config: IngestConfig) -> list[FileResult]:
+    """Dask task: process a chunk of files in one isolated worker process."""
+    runner = IsolatedRunner(config)
+    try:
+        return runner.run([os.path.join(root, rel) for rel in rels])
+    finally:
+        runner.close()
 
 
-def ingest_chunk(root: str, rels: list[str], config: IngestConfig) -> list[dict]:
-    """Worker task: pre-check, isolated parse and clip building for a chunk of files."""
-    out: dict[str, dict] = {}
-    to_parse: list[str] = []
-    info: dict[str, dict] = {}
-    for rel in rels:
-        path = os.path.join(root, rel)
-        try:
-            size = os.path.getsize(path)
-            info[rel] = {"size_bytes": size, "sha256": ""}
-            if size > config.max_file_bytes:
-                raise MidiRejected(
-                    f"file is {size:,} bytes, over the size cap of {config.max_file_bytes:,} bytes",
-                    "too-large",
-                )
-            with open(path, "rb") as fh:
-                data = fh.read()
-            info[rel]["sha256"] = hashlib.sha256(data).hexdigest()
-            check_midi_bytes(data, config)
-            to_parse.append(rel)
-        except MidiRejected as exc:
-            out[rel] = _file_result(rel, exc.code, exc.reason, **info.get(rel, {}))
-        except OSError as exc:
-            out[rel] = _file_result(
-                rel, "unreadable", f"cannot read file: {exc}", **info.get(rel, {})
-            )
-    parsed = parse_isolated([os.path.join(root, r) for r in to_parse], config.parse_timeout)
-    for rel, result in zip(to_parse, parsed, strict=True):
-        if isinstance(result, MidiRejected):
-            out[rel] = _file_result(rel, result.code, result.reason, **info[rel])
-            continue
-        try:
-            velocity, offset, bpm, cols, stats = clip_arrays(
-                parsed_from_arrays(result), config, partial(_end_of_track, root, rel)
-            )
-        except MidiRejected as exc:
-            out[rel] = _file_result(rel, exc.code, exc.reason, **info[rel])
-        except Exception as exc:  # a bug on one file must not abort the batch
-            out[rel] = _file_result(
-                rel, "internal-error", f"unexpected {type(exc).__name__}: {exc}", **info[rel]
-            )
-        else:
-            out[rel] = _file_result(
-                rel, "", stats.note(), **info[rel], velocity=velocity, offset=offset, bpm=bpm,
-                cols=cols, stats=stats,
-            )  # fmt: skip
-    return [out[rel] for rel in rels]
-
-
-def make_chunks(items: list[str], workers: int) -> list[list[str]]:
-    if not items:
-        return []
-    # one isolated parser process per chunk: few, large chunks (its start-up costs ~0.2-1 s)
-    n_chunks = max(workers, math.ceil(len(items) / 2000))
-    size = math.ceil(len(items) / n_chunks)
+def make_batches(items: list[str], size: int) -> list[list[str]]:
+    """``items`` cut into consecutive lists of at most ``size``."""
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def run_chunks(root, chunks, config, workers, scheduler, progress) -> list[dict]:
+def _serve(runner: IsolatedRunner, root: str, tasks: queue.Queue, done: queue.Queue,
+           stop: threading.Event) -> None:  # fmt: skip
+    try:
+        while not stop.is_set():
+            try:
+                k, batch = tasks.get_nowait()
+            except queue.Empty:
+                break
+            done.put((k, runner.run([os.path.join(root, rel) for rel in batch])))
+    except BaseException as exc:  # reported to the main thread, which re-raises it
+        done.put((None, exc))
+    finally:
+        runner.close()
+
+
+def _run_local(root: str, batches: list[list[str]], config: IngestConfig, workers: int,
+               advance: Callable[[int], None]) -> list[list[FileResult]]:  # fmt: skip
+    tasks: queue.Queue = queue.Queue()
+    for k, batch in enumerate(batches):
+        tasks.put((k, batch))
+    done: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    runners = [IsolatedRunner(config) for _ in range(min(workers, len(batches)))]
+    threads = [
+        threading.Thread(target=_serve, args=(r, root, tasks, done, stop), daemon=True)
+        for r in runners
+    ]
+    for t in threads:
+        t.start()
+    out: list[list[FileResult]] = [[] for _ in batches]
+    try:
+        for _ in batches:
+            k, result = done.get()
+            if k is None:
+                raise result
+            out[k] = result
+            advance(len(result))
+    finally:
+        stop.set()
+        for r in runners:
+            r.kill()
+        for t in threads:
+            t.join(timeout=30)
+    return out
+
+
+def _run_dask(root: str, rels: list[str], config: IngestConfig, scheduler: str,
+              advance: Callable[[int], None]) -> list[list[FileResult]]:  # fmt: skip
     from joblib import Parallel, delayed, parallel_config
+
+    from technorhythm.dask_support import dask_client
+
+    n_chunks = max(1, math.ceil(len(rels) / 2000))
+    chunks = make_batches(rels, math.ceil(len(rels) / n_chunks))
+    out = []
+    with dask_client(scheduler), parallel_config(backend="dask"):
+        tasks = [delayed(ingest_chunk)(root, chunk, config) for chunk in chunks]
+        for result in Parallel(n_jobs=-1, return_as="generator")(tasks):
+            out.append(result)
+            advance(len(result))
+    return out
+
+
+def run_files(
+    root: str,
+    rels: list[str],
+    config: IngestConfig,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: bool = False,
+) -> list[FileResult]:
+    """One :class:`~technorhythm.corpus.file_job.FileResult` per path in ``rels``, in order."""
     from tqdm.auto import tqdm
 
-    tasks = [delayed(ingest_chunk)(str(root), chunk, config) for chunk in chunks]
-    n_files = sum(len(c) for c in chunks)
-    bar = tqdm(total=n_files, unit="file", desc="ingest", disable=not progress)
-    results: list[dict] = []
-
-    def collect(gen):
-        for chunk_result in gen:
-            results.extend(chunk_result)
-            bar.update(len(chunk_result))
-
+    if not rels:
+        return []
+    bar = tqdm(total=len(rels), unit="file", desc="ingest", disable=not progress)
     try:
         if scheduler:
-            from distributed import Client
-
-            with Client(scheduler), parallel_config(backend="dask"):
-                collect(Parallel(n_jobs=-1, return_as="generator")(tasks))
+            parts = _run_dask(root, rels, config, scheduler, bar.update)
         else:
-            collect(Parallel(n_jobs=workers, return_as="generator")(tasks))
+            parts = _run_local(root, make_batches(rels, _BATCH), config, workers, bar.update)
     finally:
         bar.close()
+    results = [r for part in parts for r in part]
+    for rel, r in zip(rels, results, strict=True):
+        r.path = rel
     return results

@@ -48,7 +48,18 @@ class IngestConfig:
     fallback_kit_fraction : float
         See ``drum_channel_fallback``.
     parse_timeout : float
-        Seconds allowed per file in the isolated parser process (hang protection).
+        Seconds allowed per file in the isolated worker process, for every per-file
+        stage (reading, checks, event parsing and clip building): hang protection.
+    max_notes : int
+        Per-file budget on note-on events; a file with more is rejected
+        (``over-budget``) while it is read, before its notes are all held in memory.
+    max_clips_per_file : int
+        Per-file budget on 4-bar windows that hold enough notes to become clips;
+        windows of silence are counted arithmetically and never materialised.
+    max_file_memory_mb : float
+        Per-file memory budget of the isolated worker, in MiB: clip building checks
+        its estimate before allocating (``over-budget``), and the worker process runs
+        under an address-space limit of its start-up size plus this budget.
     canonical : CanonicalConfig
         Choke and rotation rules (:func:`technorhythm.clips.canonicalize`).
     """
@@ -61,6 +72,9 @@ class IngestConfig:
     drum_channel_fallback: bool = True
     fallback_kit_fraction: float = 0.8
     parse_timeout: float = 20.0
+    max_notes: int = 4_000_000
+    max_clips_per_file: int = 50_000
+    max_file_memory_mb: float = 1024.0
     canonical: CanonicalConfig = field(default_factory=CanonicalConfig)
 
     def __post_init__(self) -> None:
@@ -80,6 +94,13 @@ class IngestConfig:
             )
         if not self.parse_timeout > 0:
             raise ValueError(f"parse_timeout must be > 0 seconds; got {self.parse_timeout!r}")
+        for name in ("max_notes", "max_clips_per_file"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1; got {getattr(self, name)!r}")
+        if not self.max_file_memory_mb >= 64:
+            raise ValueError(
+                f"max_file_memory_mb must be >= 64 MiB; got {self.max_file_memory_mb!r}"
+            )
 
     def to_dict(self) -> dict:
         """Plain JSON-able dict of every option."""

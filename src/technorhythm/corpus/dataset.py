@@ -9,8 +9,9 @@ Files (schema version :data:`SCHEMA_VERSION`):
     (zstd compresses the many zeros) and readable from any Parquet reader:
     ``np.frombuffer(value, "<f4").reshape(5, 64)``.
 ``manifest.parquet``
-    one row per input file: ``path``, ``status`` (ok/rejected/duplicate/excluded),
-    ``reason``, ``code``, ``n_clips``, ``pack``, ``license`` and per-file counts.
+    one row per input file or noteworthy entry: ``path``, ``status``
+    (ok/rejected/duplicate/excluded/skipped), ``reason``, ``code``, ``n_clips``,
+    ``pack``, ``license``, per-file counts and ``path_bytes`` (the exact file name).
 ``dedupe.parquet``
     one row per removed clip: ``clip_id``, ``duplicate_of``, ``kind``, ``similarity``.
 ``dataset.json``
@@ -21,7 +22,6 @@ Files (schema version :data:`SCHEMA_VERSION`):
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from technorhythm.atomic import atomic_path, atomic_write_text
+from technorhythm.checksums import sha256_file
 from technorhythm.clips import N_INSTRUMENTS, N_STEPS, ClipBatch
 
 __all__ = [
@@ -54,7 +55,7 @@ def write_parquet(table: pa.Table, path: Path) -> str:
     """Write ``table`` atomically (zstd, no timestamps) and return its SHA-256."""
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd", row_group_size=1 << 16)
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return sha256_file(path)
 
 
 def write_json(obj: dict, path: Path) -> None:
@@ -62,7 +63,24 @@ def write_json(obj: dict, path: Path) -> None:
 
 
 def read_json(path: Path) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    """Parse a JSON file; a damaged one raises ``ValueError`` naming the file."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{str(path)!r} is not valid JSON ({exc}); re-create it") from None
+
+
+def _read_parquet(path: Path) -> pa.Table:
+    """Read a Parquet file of a dataset; damage is a ``ValueError`` naming the file."""
+    try:
+        return pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(
+            f"{str(path)!r} cannot be read as Parquet ({type(exc).__name__}: {exc}); the "
+            "dataset is damaged: re-run `technorhythm ingest`"
+        ) from None
 
 
 def clips_to_table(velocity: np.ndarray, offset: np.ndarray, meta: pd.DataFrame) -> pa.Table:
@@ -70,11 +88,10 @@ def clips_to_table(velocity: np.ndarray, offset: np.ndarray, meta: pd.DataFrame)
     n = len(velocity)
     vel = np.ascontiguousarray(velocity, dtype=np.uint8).reshape(n, _CELLS)
     off = np.ascontiguousarray(offset, dtype="<f4").reshape(n, _CELLS)
-    vel_col = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(_CELLS), n, [None, pa.py_buffer(vel.tobytes())]
-    )
+    # zero-copy: the Arrow buffers keep the numpy arrays alive
+    vel_col = pa.FixedSizeBinaryArray.from_buffers(pa.binary(_CELLS), n, [None, pa.py_buffer(vel)])
     off_col = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(4 * _CELLS), n, [None, pa.py_buffer(off.tobytes())]
+        pa.binary(4 * _CELLS), n, [None, pa.py_buffer(off)]
     )
     table = pa.Table.from_pandas(meta.reset_index(drop=True), preserve_index=False)
     table = table.replace_schema_metadata(None)
@@ -116,7 +133,8 @@ def load_dataset(path: str | Path) -> Dataset:
         When the folder or one of its files is missing.
     ValueError
         When the folder is not a technorhythm dataset, has another schema version,
-        or a Parquet file does not match the SHA-256 recorded in ``dataset.json``.
+        a Parquet file does not match the SHA-256 recorded in ``dataset.json``, or a
+        file cannot be decoded (damaged even though its SHA-256 matches).
     """
     path = Path(path)
     info_path = path / "dataset.json"
@@ -130,17 +148,31 @@ def load_dataset(path: str | Path) -> Dataset:
             f"dataset schema version {info.get('schema_version')!r} is not supported "
             f"(this technorhythm reads version {SCHEMA_VERSION}); re-run `technorhythm ingest`"
         )
+    if not isinstance(info.get("files"), dict):
+        raise ValueError(
+            f"{str(info_path)!r} lacks its 'files' record; re-run `technorhythm ingest`"
+        )
     for name, digest in info["files"].items():
-        data = (path / name).read_bytes()
-        if hashlib.sha256(data).hexdigest() != digest:
+        if not (path / name).is_file():
+            raise FileNotFoundError(
+                f"{name} is missing from the dataset folder {str(path)!r}; "
+                "re-run `technorhythm ingest`"
+            )
+        if sha256_file(path / name) != digest:
             raise ValueError(
                 f"{name} in {str(path)!r} does not match the SHA-256 in dataset.json "
                 "(modified or from another run); re-run `technorhythm ingest`"
             )
-    table = pq.read_table(path / "clips.parquet")
+    table = _read_parquet(path / "clips.parquet")
     n = table.num_rows
-    velocity = _binary_to_array(table.column("velocity"), _CELLS, "u1", n)
-    offset = _binary_to_array(table.column("offset"), 4 * _CELLS, "<f4", n)
+    try:
+        velocity = _binary_to_array(table.column("velocity"), _CELLS, "u1", n)
+        offset = _binary_to_array(table.column("offset"), 4 * _CELLS, "<f4", n)
+    except (KeyError, ValueError, pa.ArrowException) as exc:
+        raise ValueError(
+            f"clips.parquet in {str(path)!r} does not hold clip arrays ({exc}); "
+            "re-run `technorhythm ingest`"
+        ) from None
     meta = table.drop_columns(["velocity", "offset"]).to_pandas()
     split = read_json(path / "split.json") if (path / "split.json").is_file() else None
     if split is not None:
@@ -151,8 +183,8 @@ def load_dataset(path: str | Path) -> Dataset:
     return Dataset(
         path=path,
         clips=clips,
-        manifest=pq.read_table(path / "manifest.parquet").to_pandas(),
-        dedupe=pq.read_table(path / "dedupe.parquet").to_pandas(),
+        manifest=_read_parquet(path / "manifest.parquet").to_pandas(),
+        dedupe=_read_parquet(path / "dedupe.parquet").to_pandas(),
         info=info,
         split=split,
     )

@@ -1,16 +1,18 @@
-"""Parse files in an isolated process with a timeout: a crash or hang rejects one file.
+"""Run per-file work in isolated worker processes: a crash, hang or memory blow-up rejects one file.
 
-A native parser can crash (segfault) or hang on malformed input. Ingestion never
-lets that happen in a process it cares about: :func:`parse_isolated` sends a list
-of files to a fresh ``_symusic_worker`` process that streams one result frame per
-file. When the process dies or exceeds its time budget, every file whose frame
-arrived keeps its result, the file being parsed is rejected (``parser-crash`` /
-``parser-timeout``: no result for ``timeout`` seconds) and a new process resumes
-with the files after it. POSIX only (``select`` on a pipe).
+Ingestion never lets one file's trouble reach a process it cares about.
+:class:`IsolatedRunner` keeps one worker process (:mod:`technorhythm.corpus._worker`)
+and sends it lists of paths; the worker streams one result frame per file. When
+the worker dies or sends no result for ``IngestConfig.parse_timeout`` seconds,
+every file whose frame arrived keeps its result, the file it was on is rejected
+(``parser-crash`` / ``parser-timeout``) and a new worker resumes with the files
+after it. The timeout covers every per-file stage (reading, checks, parsing and
+clip building), not the worker's start-up. POSIX only (``select`` on a pipe).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import select
@@ -19,33 +21,43 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-from technorhythm.corpus.config import MidiRejected
+from technorhythm.corpus.config import IngestConfig
+from technorhythm.corpus.file_job import FileResult, rejected_result
 
-__all__ = ["parse_isolated", "worker_command"]
+__all__ = ["IsolatedRunner", "WorkerStartError", "worker_command"]
 
-_WORKER = Path(__file__).with_name("_symusic_worker.py")
+_STARTUP_TIMEOUT = 120.0  # seconds for a worker to import its modules on a busy machine
+_TIMEOUT, _EOF = object(), object()
+
+
+class WorkerStartError(RuntimeError):
+    """The worker process could not start (a broken installation, not a bad file)."""
 
 
 def worker_command() -> list[str]:
-    """The command that starts an isolated parser (tests replace it to inject faults)."""
-    return [sys.executable, str(_WORKER)]
+    """The command that starts a worker (tests replace it to inject faults)."""
+    return [sys.executable, "-m", "technorhythm.corpus._worker"]
 
 
-def _frames(data: bytes) -> tuple[list, int]:
-    """Complete frames at the start of ``data`` and the number of bytes they use."""
-    out, pos = [], 0
-    while pos + 8 <= len(data):
-        (n,) = struct.unpack(">Q", data[pos : pos + 8])
-        if pos + 8 + n > len(data):
-            break
-        out.append(pickle.loads(data[pos + 8 : pos + 8 + n]))
-        pos += 8 + n
-    return out, pos
+def _worker_env() -> dict[str, str]:
+    import technorhythm
+
+    env = dict(os.environ)
+    src = str(Path(technorhythm.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                 "NUMBA_NUM_THREADS"):  # fmt: skip
+        env[name] = "1"
+    env["TECHNORHYTHM_PARENT_PID"] = str(os.getpid())
+    return env
 
 
-def _describe_exit(code: int) -> str:
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "did not exit"
     if code < 0:
         try:
             return f"killed by signal {signal.Signals(-code).name}"
@@ -54,85 +66,159 @@ def _describe_exit(code: int) -> str:
     return f"exited with status {code}"
 
 
-def _run_worker(paths: list[str], timeout: float) -> tuple[list, str | None, str]:
-    """One parser process over ``paths``: (frames received, failure kind or None, detail).
+class _Worker:
+    """One worker process, its pipes and the frames it sent so far."""
 
-    ``timeout`` is the longest silence allowed between two result frames.
-    """
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            worker_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err
+    def __init__(self, config: IngestConfig) -> None:
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115 - closed in _close_pipes
+        self.proc = subprocess.Popen(
+            worker_command(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._err,
+            env=_worker_env(),
         )
+        self._buf = bytearray()
+        self.send(config)
+        frame = self.next_frame(max(_STARTUP_TIMEOUT, config.parse_timeout))
+        if frame is _TIMEOUT or frame is _EOF or frame[0] != "ready":
+            detail = self.exit_detail()
+            self.kill()
+            raise WorkerStartError(f"the ingest worker process failed to start ({detail})")
+
+    def send(self, obj) -> bool:
+        payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            proc.stdin.write(pickle.dumps(paths, protocol=pickle.HIGHEST_PROTOCOL))
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        buf = bytearray()
-        frames: list = []
-        fd = proc.stdout.fileno()
-        failure = None
-        while True:
-            ready, _, _ = select.select([fd], [], [], timeout)
-            if not ready:
-                proc.kill()
-                failure = "timeout"
-                break
+            self.proc.stdin.write(struct.pack(">Q", len(payload)) + payload)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return False
+        return True
+
+    def _frame(self):
+        if len(self._buf) < 8:
+            return None
+        (n,) = struct.unpack(">Q", self._buf[:8])
+        if len(self._buf) < 8 + n:
+            return None
+        with memoryview(self._buf) as view:
+            obj = pickle.loads(view[8 : 8 + n])
+        del self._buf[: 8 + n]
+        return obj
+
+    def next_frame(self, timeout: float):
+        """The next frame, or ``_TIMEOUT`` after ``timeout`` s without one, or ``_EOF``."""
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while (obj := self._frame()) is None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return _TIMEOUT
             chunk = os.read(fd, 1 << 20)
             if not chunk:
-                break
-            buf.extend(chunk)
-            frames_now, used = _frames(bytes(buf))
-            frames.extend(frames_now)
-            del buf[:used]
-        code = proc.wait()
-        proc.stdout.close()
-        err.seek(0)
-        tail = err.read()[-2000:].decode("utf-8", "replace").strip().splitlines()
-    if failure is None and len(frames) < len(paths):
-        failure = "crash"
-    detail = _describe_exit(code) + (f": {tail[-1]}" if tail and code > 0 else "")
-    return frames, failure, detail
+                return _EOF
+            self._buf.extend(chunk)
+        return obj
+
+    def exit_detail(self) -> str:
+        try:
+            code = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            code = None
+        self._err.seek(0)
+        tail = self._err.read()[-2000:].decode("utf-8", "replace").strip().splitlines()
+        last = f": {tail[-1]}" if tail and code is not None and code > 0 else ""
+        return _describe_exit(code) + last
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self._close_pipes()
+
+    def close(self) -> None:
+        """End the worker politely (end of input), or kill it after a few seconds."""
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._close_pipes()
+
+    def _close_pipes(self) -> None:
+        for stream in (self.proc.stdin, self.proc.stdout, self._err):
+            with contextlib.suppress(OSError):
+                stream.close()
 
 
-def parse_isolated(paths: list[str], timeout: float) -> list[dict | MidiRejected]:
-    """Parse ``paths`` with symusic in isolated processes.
+class IsolatedRunner:
+    """Process files in a worker process, restarting it after a crash or a hang.
 
     Parameters
     ----------
-    paths : list of str
-        Files to parse (already pre-checked).
-    timeout : float
-        Seconds allowed per file: when no result arrives for this long, the parser
-        process is killed and the file it was on is rejected.
-
-    Returns
-    -------
-    list
-        Per path, in order: the ``score_arrays`` dict or a :class:`MidiRejected`.
+    config : IngestConfig
+        Sent to every worker; ``parse_timeout`` is the per-file time limit.
     """
-    results: list[dict | MidiRejected] = []
-    todo = list(paths)
-    while todo:
-        frames, failure, detail = _run_worker(todo, timeout)
-        frames = frames[: len(todo)]
-        for status, payload in frames:
-            if status == "ok":
-                results.append(payload)
-            else:
-                results.append(MidiRejected(f"MIDI parser error: {payload}", "parse-error"))
-        if failure is None:
-            break
-        if failure == "timeout":
-            results.append(
-                MidiRejected(
-                    f"the MIDI parser hung on this file (no result within {timeout:g} s)",
-                    "parser-timeout",
-                )
+
+    def __init__(self, config: IngestConfig) -> None:
+        self.config = config
+        self._worker: _Worker | None = None
+        self._stopped = False
+
+    def run(self, paths: list[str]) -> list[FileResult]:
+        """One result per path, in order (see :mod:`technorhythm.corpus.file_job`)."""
+        results: list[FileResult] = []
+        todo = list(paths)
+        while todo:
+            if self._stopped:
+                raise InterruptedError("the ingest was stopped")
+            if self._worker is None:
+                self._worker = _Worker(self.config)
+            worker = self._worker
+            got, failure = 0, None
+            if not worker.send(todo):
+                failure = _EOF
+            while failure is None and got < len(todo):
+                frame = worker.next_frame(self.config.parse_timeout)
+                if frame is _TIMEOUT or frame is _EOF:
+                    failure = frame
+                else:
+                    results.append(frame[1])
+                    got += 1
+            if failure is None:
+                break
+            results.append(self._failed(todo[got], failure, worker))
+            self._worker = None
+            todo = todo[got + 1 :]
+        return results
+
+    def _failed(self, path: str, failure, worker: _Worker) -> FileResult:
+        if failure is _TIMEOUT:
+            worker.kill()
+            return rejected_result(
+                path,
+                "parser-timeout",
+                f"reading this file took longer than {self.config.parse_timeout:g} s "
+                "(the worker was stopped)",
             )
-        else:
-            results.append(
-                MidiRejected(f"MIDI parser process crashed on this file ({detail})", "parser-crash")
-            )
-        todo = todo[len(frames) + 1 :]
-    return results
+        detail = worker.exit_detail()
+        worker.kill()
+        return rejected_result(
+            path, "parser-crash", f"the worker process crashed on this file ({detail})"
+        )
+
+    def close(self) -> None:
+        """Stop the worker process, if one runs."""
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+
+    def kill(self) -> None:
+        """Stop the worker process at once and start no other (another thread may be
+        waiting on it)."""
+        self._stopped = True
+        worker = self._worker
+        if worker is not None and worker.proc.poll() is None:
+            worker.proc.kill()

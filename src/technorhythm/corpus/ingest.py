@@ -1,30 +1,33 @@
 """Batch ingestion: a folder of drum MIDI files → a dataset folder.
 
-:func:`ingest` lists every MIDI file under the input folder, assigns packs and
-licences, parses the files in isolated processes (:mod:`technorhythm.corpus.guard`)
-in parallel over chunks of files (joblib; a Dask cluster with ``scheduler``),
-turns them into canonical clips (:mod:`technorhythm.corpus.read`), removes
-duplicates (:mod:`technorhythm.corpus.dedupe`) and writes the dataset
-(:mod:`technorhythm.corpus.dataset`) into a temporary folder that replaces the
-output folder only when complete. Every input file ends as one manifest row;
-nothing a single file does can abort the batch. Output bytes depend only on the
-input files and the options, never on the number of workers.
+:func:`ingest` runs in phases, one function each:
+
+1. **plan** — list the input (:mod:`technorhythm.corpus.scan`: every MIDI file and
+   every link, FIFO, odd or unreadable entry), read the metadata CSV, assign packs
+   and licences;
+2. **run** — read every file into clips in isolated worker processes
+   (:mod:`technorhythm.corpus.batch`, :mod:`technorhythm.corpus.guard`);
+3. **assemble** — one manifest row per entry and the clip arrays, in path order
+   (:mod:`technorhythm.corpus.manifest`);
+4. **dedupe** — remove duplicate clips (:mod:`technorhythm.corpus.dedupe`);
+5. **write** — into a staging folder that replaces the output folder atomically,
+   under a lock that refuses a second writer (:mod:`technorhythm.outdir`).
+
+Every input file ends as one manifest row; nothing a single file does can abort
+the batch. Output bytes depend only on the input files and the options, never on
+the number of workers.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from collections import Counter
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from technorhythm.corpus.batch import make_chunks, run_chunks
+from technorhythm.corpus.batch import run_files
 from technorhythm.corpus.config import IngestConfig
 from technorhythm.corpus.dataset import (
     FORMAT,
@@ -33,28 +36,16 @@ from technorhythm.corpus.dataset import (
     write_json,
     write_parquet,
 )
-from technorhythm.corpus.dedupe import DedupeConfig, find_duplicates, onset_hash
-from technorhythm.corpus.packs import (
-    assign_packs,
-    find_midi_files,
-    is_no_derivatives,
-    licence_of,
-    read_metadata_csv,
-)
+from technorhythm.corpus.dedupe import DedupeConfig
+from technorhythm.corpus.manifest import STATUSES, Plan, apply_dedupe, assemble, plan_rows
+from technorhythm.corpus.packs import assign_packs, read_metadata_csv
+from technorhythm.corpus.scan import MIDI_SUFFIXES, scan_input
+from technorhythm.outdir import replacing_folder
 
 __all__ = ["IngestReport", "ingest", "STATUSES"]
 
-STATUSES = ("ok", "rejected", "duplicate", "excluded")
 _METADATA_NAMES = ("info.csv", "metadata.csv")
-_OUR_COLUMNS = {
-    "clip_id", "source", "pack", "license", "window", "start_tick", "rotation", "bpm",
-    "time_signature", "n_onsets", "dropped_toms", "dropped_other", "merged_notes",
-    "drum_channel", "content_hash", "split", "velocity", "offset",
-}  # fmt: skip
-_STAT_FIELDS = (
-    "n_windows", "near_empty_windows", "tail_bars_dropped", "non_4_4_bars",
-    "dropped_toms", "dropped_other", "merged_notes",
-)  # fmt: skip
+PARSER = "technorhythm.corpus.parse (Standard MIDI File reader)"
 
 
 @dataclass(frozen=True)
@@ -103,12 +94,6 @@ class IngestReport:
         return "\n".join(lines)
 
 
-def _symusic_version() -> str:
-    from importlib.metadata import version
-
-    return version("symusic")
-
-
 def _resolve_metadata(root: Path, metadata, files):
     if metadata is None:
         return None, None
@@ -126,26 +111,96 @@ def _resolve_metadata(root: Path, metadata, files):
     return table, path
 
 
-def _check_out_dir(out_dir: Path) -> None:
-    if out_dir.exists():
-        if not out_dir.is_dir():
-            raise FileExistsError(f"output {str(out_dir)!r} exists and is not a folder")
-        if any(out_dir.iterdir()) and not (out_dir / "dataset.json").is_file():
-            raise FileExistsError(
-                f"output folder {str(out_dir)!r} is not empty and holds no dataset; "
-                "refusing to replace it"
-            )
+def _plan(root: Path, metadata, pack_by: str, default_license: str | None) -> Plan:
+    entries = scan_input(root)
+    inputs = [e.rel for e in entries if e.is_input]
+    if not inputs:
+        raise ValueError(
+            f"no MIDI files ({', '.join(MIDI_SUFFIXES)}) under {str(root)!r}"
+            + (f"; {len(entries)} other entries need a look" if entries else "")
+        )
+    table, metadata_path = _resolve_metadata(root, metadata, inputs)
+    resolved = (
+        ("session" if table is not None and "session" in table.columns else "folder")
+        if pack_by == "auto"
+        else pack_by
+    )
+    packs = assign_packs([e.rel for e in entries], resolved, table)
+    return plan_rows(root, entries, packs, default_license, table, metadata_path, resolved)
 
 
-def _publish(tmp_dir: Path, out_dir: Path) -> None:
-    """Replace ``out_dir`` by the complete ``tmp_dir`` with renames."""
-    if out_dir.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-        os.replace(out_dir, old / "d")
-        os.replace(tmp_dir, out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp_dir, out_dir)
+def _report(out_dir: Path, plan: Plan, manifest: pd.DataFrame, meta, dedupe_table) -> IngestReport:
+    not_ok = manifest[manifest["status"] != "ok"]
+    kinds = dedupe_table["kind"].value_counts()
+    return IngestReport(
+        out_dir=out_dir,
+        n_files=len(manifest),
+        status_counts={s: int((manifest["status"] == s).sum()) for s in STATUSES},
+        reason_counts={str(k): int(v) for k, v in not_ok["code"].value_counts().items()},
+        n_clips=len(meta),
+        n_windows=int(manifest["n_windows"].sum()),
+        n_near_empty=int(manifest["near_empty_windows"].sum()),
+        n_exact_duplicates=int(kinds.get("exact", 0)),
+        n_near_duplicates=int(kinds.get("near", 0)),
+        clips_per_pack={str(k): int(v) for k, v in meta["pack"].value_counts().items()},
+        licences={
+            str(k): int(v)
+            for k, v in manifest.loc[manifest["license"] != "", "license"].value_counts().items()
+        },
+        excluded_packs=sorted(set(manifest.loc[manifest["status"] == "excluded", "pack"])),
+        pack_by=plan.pack_by,
+    )
+
+
+def _table(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+
+
+def _write(staging: Path, root: Path, plan: Plan, clips, manifest, dedupe_table, report,
+           config: IngestConfig, dedupe: DedupeConfig, default_license) -> None:  # fmt: skip
+    from technorhythm import __version__
+
+    velocity, offset, meta = clips
+    digests = {
+        "clips.parquet": write_parquet(
+            clips_to_table(velocity, offset, meta), staging / "clips.parquet"
+        ),
+        "manifest.parquet": write_parquet(_table(manifest), staging / "manifest.parquet"),
+        "dedupe.parquet": write_parquet(_table(dedupe_table), staging / "dedupe.parquet"),
+    }
+    write_json(
+        {
+            "format": FORMAT,
+            "schema_version": SCHEMA_VERSION,
+            "created_by": f"technorhythm {__version__}",
+            "parser": PARSER,
+            "input": str(root.resolve())
+            .encode("utf-8", "surrogateescape")
+            .decode("utf-8", "backslashreplace"),
+            "metadata_csv": plan.metadata_path.name if plan.metadata_path else None,
+            "options": {
+                "ingest": config.to_dict(),
+                "dedupe": asdict(dedupe),
+                "pack_by": plan.pack_by,
+                "default_license": default_license,
+            },
+            "counts": {
+                "files": report.n_files,
+                "status": report.status_counts,
+                "reasons": report.reason_counts,
+                "clips": report.n_clips,
+                "windows": report.n_windows,
+                "near_empty_windows": report.n_near_empty,
+                "exact_duplicates": report.n_exact_duplicates,
+                "near_duplicates": report.n_near_duplicates,
+                "packs": len(report.clips_per_pack),
+            },
+            "clips_per_pack": report.clips_per_pack,
+            "excluded_packs": report.excluded_packs,
+            "files": digests,
+        },
+        staging / "dataset.json",
+    )
 
 
 def ingest(
@@ -168,7 +223,8 @@ def ingest(
     input_dir : path
         Folder searched recursively for ``.mid``/``.midi``/``.kar``/``.rmi``/``.smf``.
     out_dir : path
-        Dataset folder; replaced atomically (a previous dataset stays intact on failure).
+        Dataset folder; replaced atomically (a previous dataset stays intact on
+        failure) while a lock refuses a second writer (:mod:`technorhythm.outdir`).
     config, dedupe : IngestConfig, DedupeConfig, optional
     pack_by : str
         ``auto``, ``folder``, ``folder:N`` or a metadata CSV column
@@ -179,7 +235,7 @@ def ingest(
     default_license : str, optional
         Licence of files with no licence file above them.
     workers : int
-        Parallel worker processes (joblib); the output does not depend on it.
+        Parallel worker processes; the output does not depend on it.
     scheduler : str, optional
         Address of a Dask scheduler (``tcp://host:8786``); runs the work there.
     progress : bool, optional
@@ -189,241 +245,17 @@ def ingest(
     dedupe = dedupe or DedupeConfig()
     if workers < 1:
         raise ValueError(f"workers must be >= 1; got {workers}")
-    root = Path(input_dir)
-    out_dir = Path(out_dir)
-    files = find_midi_files(root)
-    if not files:
-        raise ValueError(f"no MIDI files (.mid, .midi, .kar, .rmi, .smf) under {str(root)!r}")
-    _check_out_dir(out_dir)
-    if progress is None:
-        import sys
-
-        progress = sys.stderr.isatty()
-    table, metadata_path = _resolve_metadata(root, metadata, files)
-    resolved_pack_by = (
-        ("session" if table is not None and "session" in table.columns else "folder")
-        if pack_by == "auto"
-        else pack_by
-    )
-    packs = assign_packs(files, resolved_pack_by, table)
-    cache: dict = {}
-    lic = [licence_of(root, f, default_license, cache) for f in files]
-    excluded = {f for f, (lid, _) in zip(files, lic, strict=True) if is_no_derivatives(lid)}
-    to_parse = [f for f in files if f not in excluded]
-    results = {
-        r["path"]: r
-        for r in run_chunks(
-            root, make_chunks(to_parse, workers), config, workers, scheduler, progress
-        )
-    }
-
-    # -- manifest rows and clips, in file order ----------------------------------
-    rows, vel, off, bpm, metas = [], [], [], [], []
-    for f, pack, (lid, lsrc) in zip(files, packs, lic, strict=True):
-        row = {
-            "path": f,
-            "status": "ok",
-            "reason": "",
-            "code": "",
-            "n_clips": 0,
-            "pack": pack,
-            "license": lid,
-            "license_source": lsrc,
-            "size_bytes": -1,
-            "sha256": "",
-            "drum_channel": "",
-        }
-        row.update({k: 0 for k in _STAT_FIELDS})
-        if f in excluded:
-            row.update(
-                status="excluded",
-                code="licence-no-derivatives",
-                reason=f"licence {lid} ({lsrc}) forbids derivatives; pack {pack!r} excluded",
-            )
-            row["size_bytes"] = (root / f).stat().st_size
-            rows.append(row)
-            continue
-        r = results[f]
-        row.update(
-            size_bytes=r["size_bytes"], sha256=r["sha256"], reason=r["reason"], code=r["code"]
-        )
-        if r["code"]:
-            row["status"] = "rejected"
-        else:
-            st = r["stats"]
-            row.update(
-                n_clips=len(r["velocity"]),
-                n_windows=st.windows_total,
-                near_empty_windows=st.near_empty_windows,
-                tail_bars_dropped=st.tail_bars_dropped,
-                non_4_4_bars=st.non_4_4_bars,
-                dropped_toms=st.dropped_toms,
-                dropped_other=st.dropped_other,
-                merged_notes=st.merged_notes,
-                drum_channel=st.drum_channel,
-            )
-            vel.append(r["velocity"])
-            off.append(r["offset"])
-            bpm.append(r["bpm"])
-            n = len(r["velocity"])
-            cols = {k: v for k, v in r["cols"].items()}
-            cols.update(
-                source=np.full(n, f, object),
-                pack=np.full(n, pack, object),
-                license=np.full(n, lid, object),
-                drum_channel=np.full(n, st.drum_channel, object),
-            )
-            metas.append(cols)
-        rows.append(row)
-    manifest = pd.DataFrame(rows)
-
-    n_all = sum(len(v) for v in vel)
-    velocity = np.concatenate(vel) if vel else np.zeros((0, 5, 64), np.uint8)
-    offset = np.concatenate(off) if off else np.zeros((0, 5, 64), np.float32)
-    bpms = np.concatenate(bpm) if bpm else np.zeros(0)
-    meta = (
-        pd.DataFrame({k: np.concatenate([m[k] for m in metas]) for k in metas[0]})
-        if metas
-        else None
-    )
-    if meta is None:
-        meta = pd.DataFrame({c: pd.Series(dtype=object) for c in ("source", "pack", "license")})
-        for c in ("window", "start_tick", "rotation", "n_onsets"):
-            meta[c] = pd.Series(dtype=np.int64)
-    meta["clip_id"] = meta["source"].astype(str) + "#" + meta["window"].astype(str)
-    meta["bpm"] = bpms
-    meta["time_signature"] = "4/4"
-    meta["content_hash"] = onset_hash(velocity)
-
-    # -- dedupe ---------------------------------------------------------------------
-    dups = find_duplicates(
-        velocity, meta["source"].to_numpy(), dedupe, hashes=meta["content_hash"].to_numpy()
-    )
-    removed = np.zeros(n_all, bool)
-    removed[dups["index"].to_numpy()] = True
-    dedupe_table = pd.DataFrame(
-        {
-            "clip_id": meta["clip_id"].to_numpy()[dups["index"].to_numpy()],
-            "source": meta["source"].to_numpy()[dups["index"].to_numpy()],
-            "pack": meta["pack"].to_numpy()[dups["index"].to_numpy()],
-            "duplicate_of": meta["clip_id"].to_numpy()[dups["duplicate_of"].to_numpy()],
-            "duplicate_of_pack": meta["pack"].to_numpy()[dups["duplicate_of"].to_numpy()],
-            "kind": dups["kind"].to_numpy(),
-            "similarity": dups["similarity"].to_numpy(),
-        }
-    )
-    gone_per_file = Counter(dedupe_table["source"].tolist())
-    for i in manifest.index[manifest["status"] == "ok"]:
-        f = manifest.at[i, "path"]
-        k = gone_per_file.get(f, 0)
-        if not k:
-            continue
-        n = manifest.at[i, "n_clips"]
-        note = f"{k} of {n} clips removed as duplicates of other files"
-        if k == n:
-            manifest.at[i, "status"] = "duplicate"
-            manifest.at[i, "code"] = "duplicate"
-            first = dedupe_table.loc[dedupe_table["source"] == f, "duplicate_of"].iloc[0]
-            note = f"all {n} clips duplicate clips of other files (first: {first})"
-        prev = manifest.at[i, "reason"]
-        manifest.at[i, "reason"] = f"{prev}; {note}" if prev else note
-        manifest.at[i, "n_clips"] = n - k
-
-    keep = ~removed
-    meta = meta.loc[keep].reset_index(drop=True)
-    velocity, offset = velocity[keep], offset[keep]
-    if table is not None:
-        extra = table.rename(columns={c: f"csv_{c}" for c in table.columns if c in _OUR_COLUMNS})
-        joined = extra.reindex(meta["source"].to_numpy())
-        for c in joined.columns:
-            meta[c] = joined[c].fillna("").to_numpy(dtype=object)
-    order = ["clip_id", "source", "pack", "license", "window", "start_tick", "rotation", "bpm",
-             "time_signature", "n_onsets", "dropped_toms", "dropped_other", "merged_notes",
-             "drum_channel", "content_hash"]  # fmt: skip
-    meta = meta[
-        [c for c in order if c in meta.columns] + [c for c in meta.columns if c not in order]
-    ]
-    for c in ("window", "n_onsets", "dropped_toms", "dropped_other", "merged_notes"):
-        if c in meta:
-            meta[c] = meta[c].astype(np.int32)
-
-    # -- write ------------------------------------------------------------------------
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
-        digests = {
-            "clips.parquet": write_parquet(
-                clips_to_table(velocity, offset, meta), tmp_dir / "clips.parquet"
-            ),
-            "manifest.parquet": write_parquet(
-                pa.Table.from_pandas(manifest, preserve_index=False).replace_schema_metadata(None),
-                tmp_dir / "manifest.parquet",
-            ),
-            "dedupe.parquet": write_parquet(
-                pa.Table.from_pandas(dedupe_table, preserve_index=False).replace_schema_metadata(
-                    None
-                ),
-                tmp_dir / "dedupe.parquet",
-            ),
-        }
-        status_counts = {s: int((manifest["status"] == s).sum()) for s in STATUSES}
-        not_ok = manifest[manifest["status"] != "ok"]
-        reason_counts = {str(k): int(v) for k, v in not_ok["code"].value_counts().items()}
-        clips_per_pack = {str(k): int(v) for k, v in meta["pack"].value_counts().items()}
-        licences = {str(k): int(v) for k, v in manifest["license"].value_counts().items()}
-        excluded_packs = sorted(set(manifest.loc[manifest["status"] == "excluded", "pack"]))
-        kinds = dedupe_table["kind"].value_counts()
-        report = IngestReport(
-            out_dir=out_dir,
-            n_files=len(files),
-            status_counts=status_counts,
-            reason_counts=reason_counts,
-            n_clips=len(meta),
-            n_windows=int(manifest["n_windows"].sum()),
-            n_near_empty=int(manifest["near_empty_windows"].sum()),
-            n_exact_duplicates=int(kinds.get("exact", 0)),
-            n_near_duplicates=int(kinds.get("near", 0)),
-            clips_per_pack=clips_per_pack,
-            licences=licences,
-            excluded_packs=excluded_packs,
-            pack_by=resolved_pack_by,
-        )
-        from technorhythm import __version__
-
-        write_json(
-            {
-                "format": FORMAT,
-                "schema_version": SCHEMA_VERSION,
-                "created_by": f"technorhythm {__version__}",
-                "parser": f"symusic {_symusic_version()}",
-                "input": str(root.resolve()),
-                "metadata_csv": metadata_path.name if metadata_path else None,
-                "options": {
-                    "ingest": config.to_dict(),
-                    "dedupe": asdict(dedupe),
-                    "pack_by": resolved_pack_by,
-                    "default_license": default_license,
-                },
-                "counts": {
-                    "files": len(files),
-                    "status": status_counts,
-                    "reasons": reason_counts,
-                    "clips": report.n_clips,
-                    "windows": report.n_windows,
-                    "near_empty_windows": report.n_near_empty,
-                    "exact_duplicates": report.n_exact_duplicates,
-                    "near_duplicates": report.n_near_duplicates,
-                    "packs": len(clips_per_pack),
-                },
-                "clips_per_pack": clips_per_pack,
-                "excluded_packs": excluded_packs,
-                "files": digests,
-            },
-            tmp_dir / "dataset.json",
-        )
-        _check_out_dir(out_dir)
-        _publish(tmp_dir, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        raise
+    root, out_dir = Path(input_dir), Path(out_dir)
+    progress = sys.stderr.isatty() if progress is None else progress
+    plan = _plan(root, metadata, pack_by, default_license)
+    with replacing_folder(
+        out_dir, lambda p: (p / "dataset.json").is_file(), what="dataset"
+    ) as staging:
+        results = run_files(str(root), plan.to_read, config, workers, scheduler, progress)
+        manifest, clips = assemble(plan, results)
+        del results  # the clip arrays now live in ``clips`` only
+        manifest, clips, dedupe_table = apply_dedupe(manifest, clips, dedupe, plan.metadata)
+        report = _report(out_dir, plan, manifest, clips[2], dedupe_table)
+        _write(staging, root, plan, clips, manifest, dedupe_table, report, config, dedupe,
+               default_license)  # fmt: skip
     return report

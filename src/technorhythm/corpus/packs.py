@@ -30,17 +30,19 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
+from technorhythm.corpus.scan import MIDI_SUFFIXES, scan_input
+
 __all__ = [
     "MIDI_SUFFIXES",
     "find_midi_files",
     "read_metadata_csv",
     "assign_packs",
+    "LicenceError",
     "licence_of",
     "is_no_derivatives",
     "identify_licence_text",
 ]
 
-MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".rmi", ".smf")
 _LICENCE_FILES = ("license.json", "LICENSE", "LICENSE.txt", "LICENSE.md", "COPYING")
 _CC_VARIANTS = (
     ("attribution-noncommercial-noderivatives", "CC-BY-NC-ND"),
@@ -55,16 +57,12 @@ _CC_VARIANTS = (
 
 
 def find_midi_files(root: Path) -> list[str]:
-    """Relative POSIX paths of every MIDI file (by suffix, any case) under ``root``, sorted."""
-    root = Path(root)
-    if not root.is_dir():
-        raise NotADirectoryError(f"input folder {str(root)!r} does not exist or is not a folder")
-    found = [
-        p.relative_to(root).as_posix()
-        for p in root.rglob("*")
-        if p.suffix.lower() in MIDI_SUFFIXES and p.is_file()
-    ]
-    return sorted(found)
+    """Relative POSIX paths of every MIDI file (by suffix, any case) under ``root``, sorted.
+
+    Regular files and links to regular files; :func:`technorhythm.corpus.scan.scan_input`
+    also reports every entry that is not.
+    """
+    return [e.rel for e in scan_input(root) if e.is_input]
 
 
 def read_metadata_csv(path: Path, files: list[str]) -> tuple[pd.DataFrame, str]:
@@ -164,22 +162,41 @@ def _read_licence_file(path: Path) -> str:
     return identify_licence_text(path.read_text(encoding="utf-8", errors="replace"))
 
 
+class LicenceError(ValueError):
+    """A licence file that cannot be read or understood; its files cannot be used."""
+
+
+def _folder_licence(root: Path, sub: PurePosixPath):
+    """(licence, where) from a licence file in ``sub``, a :class:`LicenceError`, or None."""
+    for name in _LICENCE_FILES:
+        candidate = Path(root) / sub / name
+        if candidate.is_file():
+            where = (sub / name).as_posix()
+            try:
+                return _read_licence_file(candidate), where
+            except OSError as exc:
+                return LicenceError(f"cannot read licence file {where!r}: {exc.strerror}")
+            except ValueError as exc:
+                return LicenceError(str(exc))
+    return None
+
+
 def licence_of(root: Path, rel_path: str, default: str | None, cache: dict) -> tuple[str, str]:
-    """(licence id, where it came from) for one relative file path."""
+    """(licence id, where it came from) for one relative file path.
+
+    Raises :class:`LicenceError` when the nearest licence file cannot be read or
+    understood (every file under it gets the same answer, from ``cache``).
+    """
     folder = PurePosixPath(rel_path).parent
-    chain = [folder, *folder.parents]
-    for sub in chain:
+    for sub in (folder, *folder.parents):
         key = str(sub)
         if key not in cache:
-            cache[key] = None
-            for name in _LICENCE_FILES:
-                candidate = Path(root) / sub / name
-                if candidate.is_file():
-                    where = (PurePosixPath(sub) / name).as_posix()
-                    cache[key] = (_read_licence_file(candidate), where)
-                    break
-        if cache[key] is not None:
-            return cache[key]
+            cache[key] = _folder_licence(root, sub)
+        found = cache[key]
+        if isinstance(found, LicenceError):
+            raise found
+        if found is not None:
+            return found
     if default:
         return default, "--default-license"
     return "unknown", "none found"

@@ -1,56 +1,68 @@
-"""Checks on the raw bytes of a MIDI file, before any parser sees it.
+"""Checks on the raw bytes of a MIDI file, before any event is read.
 
-Cheap, pure-Python structure checks that catch what native parsers handle badly:
-non-MIDI files, SMPTE time division, zero or tiny ticks-per-beat, truncated
-chunks and oversized files. Each failure raises :class:`MidiRejected` with a
-reason for people and a stable ``code``.
+Cheap structure checks that catch what event readers handle badly: non-MIDI
+files, SMPTE time division, zero or tiny ticks-per-beat, truncated chunks,
+oversized files and format-2 files. :func:`check_midi_bytes` returns the
+:class:`SmfLayout` (where each track's events are) that the event reader
+(:mod:`technorhythm.corpus.parse`) walks. Accepted beyond the plain layout:
+
+* a RIFF ``RMID`` wrapper (``.rmi``): the Standard MIDI File is its ``data`` chunk;
+* a header chunk longer than 6 bytes (the standard allows it; the extra bytes are skipped);
+* chunks of unknown type between the tracks (skipped, counted).
+
+Each failure raises :class:`MidiRejected` with a reason for people and a stable ``code``.
 """
 
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 
 from technorhythm.corpus.config import IngestConfig, MidiRejected
 
-__all__ = ["check_midi_bytes", "end_of_track_tick"]
+__all__ = ["SmfLayout", "check_midi_bytes"]
 
 
-def check_midi_bytes(data: bytes, config: IngestConfig | None = None) -> int:
-    """Validate the chunk structure of a Standard MIDI File; return ticks per beat.
+@dataclass(frozen=True)
+class SmfLayout:
+    """Where the parts of a Standard MIDI File are; byte offsets index the whole file.
 
-    Raises
-    ------
-    MidiRejected
-        With ``code`` one of ``too-large``, ``empty-file``, ``not-midi``,
-        ``bad-header``, ``smpte-division``, ``zero-ticks-per-beat``,
-        ``absurd-ticks-per-beat``, ``truncated``, ``no-tracks``.
+    ``tracks`` holds ``(start, end)`` of each ``MTrk`` chunk's events, in file order.
     """
-    config = config or IngestConfig()
-    size = len(data)
+
+    format: int
+    tpq: int
+    tracks: tuple[tuple[int, int], ...]
+    header_length: int
+    riff: bool
+    unknown_chunks: int
+
+
+def _size_cap(size: int, config: IngestConfig) -> None:
     if size > config.max_file_bytes:
         raise MidiRejected(
             f"file is {size:,} bytes, over the size cap of {config.max_file_bytes:,} bytes",
             "too-large",
         )
-    if size == 0:
-        raise MidiRejected("file is empty (0 bytes)", "empty-file")
-    start = 0
-    if data[:4] == b"RIFF" and data[8:12] == b"RMID":  # RIFF-wrapped MIDI
-        start = data.find(b"MThd")
-        if start < 0:
-            raise MidiRejected("RIFF RMID file without an MThd chunk", "not-midi")
-    if data[start : start + 4] != b"MThd":
+
+
+def _riff_payload(data: bytes) -> tuple[int, int]:
+    """(start, end) of the ``data`` chunk of a RIFF RMID file."""
+    if data[8:12] != b"RMID":
         raise MidiRejected(
-            f"not a Standard MIDI File: starts with {data[:4]!r}, expected b'MThd'", "not-midi"
+            f"a RIFF file of type {data[8:12]!r}, not RMID (RIFF-wrapped MIDI)", "not-midi"
         )
-    if size < start + 14:
-        raise MidiRejected(f"truncated MIDI header: only {size - start} bytes", "truncated")
-    (hlen,) = struct.unpack(">I", data[start + 4 : start + 8])
-    if hlen < 6:
-        raise MidiRejected(f"MIDI header length is {hlen}, expected 6", "bad-header")
-    fmt, ntracks, division = struct.unpack(">HHH", data[start + 8 : start + 14])
-    if fmt > 2:
-        raise MidiRejected(f"unknown MIDI file format {fmt} (expected 0, 1 or 2)", "bad-header")
+    pos = 12
+    while pos + 8 <= len(data):
+        kind = data[pos : pos + 4]
+        (clen,) = struct.unpack("<I", data[pos + 4 : pos + 8])
+        if kind == b"data":
+            return pos + 8, min(len(data), pos + 8 + clen)
+        pos += 8 + clen + (clen & 1)  # RIFF chunks are padded to an even length
+    raise MidiRejected("RIFF RMID file without a 'data' chunk holding the MIDI", "not-midi")
+
+
+def _division(division: int, config: IngestConfig) -> int:
     if division & 0x8000:
         fps = 256 - (division >> 8)
         raise MidiRejected(
@@ -66,81 +78,86 @@ def check_midi_bytes(data: bytes, config: IngestConfig | None = None) -> int:
             "needed to place 16th notes",
             "absurd-ticks-per-beat",
         )
-    if ntracks == 0:
-        raise MidiRejected("MIDI header declares 0 tracks", "no-tracks")
-    pos = start + 8 + hlen
-    found = 0
-    while found < ntracks:
-        if pos + 8 > size:
+    return division
+
+
+def _track_chunks(data: bytes, pos: int, end: int, ntracks: int) -> tuple[list, int]:
+    """Spans of the first ``ntracks`` MTrk chunks from ``pos`` and the count of other chunks."""
+    tracks: list[tuple[int, int]] = []
+    unknown = 0
+    while len(tracks) < ntracks:
+        if pos + 8 > end:
             raise MidiRejected(
-                f"truncated: header declares {ntracks} tracks but the file ends after {found}",
+                f"truncated: header declares {ntracks} tracks but the file ends after "
+                f"{len(tracks)}",
                 "truncated",
             )
         kind = data[pos : pos + 4]
         (clen,) = struct.unpack(">I", data[pos + 4 : pos + 8])
-        if pos + 8 + clen > size:
+        if pos + 8 + clen > end:
             raise MidiRejected(
                 f"truncated: chunk {kind!r} at byte {pos} declares {clen:,} bytes but only "
-                f"{size - pos - 8:,} remain",
+                f"{end - pos - 8:,} remain",
                 "truncated",
             )
         if kind == b"MTrk":
-            found += 1
+            tracks.append((pos + 8, pos + 8 + clen))
+        else:
+            unknown += 1
         pos += 8 + clen
-    return division
+    return tracks, unknown
 
 
-def _vlq(data: bytes, i: int) -> tuple[int, int]:
-    value = 0
-    while True:
-        b = data[i]
-        i += 1
-        value = (value << 7) | (b & 0x7F)
-        if b < 0x80:
-            return value, i
+def check_midi_bytes(data: bytes, config: IngestConfig | None = None) -> SmfLayout:
+    """Validate the chunk structure of a Standard MIDI File; return its layout.
 
-
-def end_of_track_tick(data: bytes) -> int:
-    """Latest end-of-track time over the tracks of a (pre-checked) MIDI file, in ticks.
-
-    A pure-Python event walk (running status, meta and SysEx events); parsers such as
-    symusic report only the end of the last note, but a DAW loop ends at its
-    end-of-track, which may come after a silent final beat. Returns 0 when the
-    events cannot be walked (the caller then keeps the parser's end).
+    Raises
+    ------
+    MidiRejected
+        With ``code`` one of ``too-large``, ``empty-file``, ``not-midi``,
+        ``bad-header``, ``format-2``, ``smpte-division``, ``zero-ticks-per-beat``,
+        ``absurd-ticks-per-beat``, ``truncated``, ``no-tracks``.
     """
-    try:
-        (hlen,) = struct.unpack(">I", data[4:8])
-        pos = 8 + hlen
-        best = 0
-        while pos + 8 <= len(data):
-            kind = data[pos : pos + 4]
-            (clen,) = struct.unpack(">I", data[pos + 4 : pos + 8])
-            start, end = pos + 8, pos + 8 + clen
-            pos = end
-            if kind != b"MTrk":
-                continue
-            i, tick, running = start, 0, None
-            while i < end:
-                delta, i = _vlq(data, i)
-                tick += delta
-                status = data[i]
-                if status == 0xFF:
-                    meta = data[i + 1]
-                    length, i = _vlq(data, i + 2)
-                    i += length
-                    if meta == 0x2F:
-                        break
-                elif status in (0xF0, 0xF7):
-                    length, i = _vlq(data, i + 1)
-                    i += length
-                else:
-                    if status & 0x80:
-                        running = status
-                        i += 1
-                    elif running is None:
-                        return 0
-                    i += 1 if (running & 0xF0) in (0xC0, 0xD0) else 2
-            best = max(best, tick)
-        return best
-    except (IndexError, struct.error):
-        return 0
+    config = config or IngestConfig()
+    size = len(data)
+    _size_cap(size, config)
+    if size == 0:
+        raise MidiRejected("file is empty (0 bytes)", "empty-file")
+    riff = data[:4] == b"RIFF"
+    start, end = _riff_payload(data) if riff else (0, size)
+    if data[start : start + 4] != b"MThd":
+        raise MidiRejected(
+            f"not a Standard MIDI File: starts with {data[start : start + 4]!r}, expected b'MThd'",
+            "not-midi",
+        )
+    if end < start + 14:
+        raise MidiRejected(f"truncated MIDI header: only {end - start} bytes", "truncated")
+    (hlen,) = struct.unpack(">I", data[start + 4 : start + 8])
+    if hlen < 6:
+        raise MidiRejected(f"MIDI header length is {hlen}, expected at least 6", "bad-header")
+    if start + 8 + hlen > end:
+        raise MidiRejected(
+            f"truncated: the MIDI header declares {hlen:,} bytes but the file is shorter",
+            "truncated",
+        )
+    fmt, ntracks, division = struct.unpack(">HHH", data[start + 8 : start + 14])
+    if fmt > 2:
+        raise MidiRejected(f"unknown MIDI file format {fmt} (expected 0, 1 or 2)", "bad-header")
+    if fmt == 2 and ntracks > 1:
+        raise MidiRejected(
+            f"format 2 file: {ntracks} independent sequences, each with its own time line; "
+            "they cannot be read as one pattern (split them into one file per sequence)",
+            "format-2",
+        )
+    tpq = _division(division, config)
+    if ntracks == 0:
+        raise MidiRejected("MIDI header declares 0 tracks", "no-tracks")
+    tracks, unknown = _track_chunks(data, start + 8 + hlen, end, ntracks)
+    return SmfLayout(
+        format=fmt,
+        tpq=tpq,
+        tracks=tuple(tracks),
+        header_length=hlen,
+        riff=riff,
+        unknown_chunks=unknown,
+    )

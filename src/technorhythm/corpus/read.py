@@ -4,10 +4,15 @@ Rules, in order (``docs/data_pipeline.md`` is the full specification):
 
 1. Notes on channel 10 are the drums. A file without any falls back to its other
    channels when they look like a drum kit (``IngestConfig.drum_channel_fallback``).
+   Drum notes none of which is in the drum map (a melody on channel 10) reject the
+   file (``not-in-drum-map``); so do drum notes that are all toms or other
+   percussion (``only-dropped-notes``).
 2. Pitches map through :data:`~technorhythm.corpus.drum_map.DRUM_MAP`; toms and
    other percussion are dropped and counted.
 3. The time-signature map splits the file into stretches; only 4/4 stretches are
-   cut into windows, bars in other metres are counted (``non_4_4_bars``).
+   cut into windows, bars in other metres are counted (``non_4_4_bars``). Beats
+   under an impossible time signature (numerator 0, denominator beyond 1/64, a
+   malformed event) are skipped and counted (``bad_metre_beats``).
 4. Quantisation is global over a stretch: a note at ``t`` ticks lands on step
    ``floor(t / tps + 0.5)`` (``tps`` = ticks per 16th) with offset
    ``t / tps - step`` in [-0.5, 0.5). A note just before a window boundary
@@ -16,21 +21,25 @@ Rules, in order (``docs/data_pipeline.md`` is the full specification):
    counted as ``merged_notes``.
 6. Consecutive 4-bar (64-step) windows from the stretch start. When the notes
    stop at most one bar short of a window end, the file ends at the later of its
-   last note-off and its end-of-track event (a loop may end after a silent final
+   content end and its end-of-track event (a loop may end after a silent final
    beat). A final window missing less than one beat is kept
    (recordings stop right after the last hit); a shorter tail is dropped and
    counted (``tail_bars_dropped``). Stretches shorter than one window yield
    nothing (short fills).
 7. Choke and rotation by :func:`technorhythm.clips.canonicalize`; windows with
    fewer than ``min_onsets`` onsets afterwards are near-empty: dropped and counted.
+   Windows with fewer than ``min_onsets`` distinct cells cannot reach it and are
+   counted without ever being built, so a file of long silences costs memory for
+   its notes only. A file whose remaining windows exceed the per-file budgets
+   (``max_clips_per_file``, ``max_file_memory_mb``) is rejected (``over-budget``)
+   before anything is allocated.
 8. Each window's tempo is its average through the tempo map: 16 beats divided by
    the window's duration in minutes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,23 +48,20 @@ import pandas as pd
 from technorhythm.clips import (
     N_INSTRUMENTS,
     N_STEPS,
-    STEPS_PER_BAR,
     STEPS_PER_BEAT,
     ClipBatch,
     canonicalize,
 )
 from technorhythm.corpus.config import IngestConfig, MidiRejected
 from technorhythm.corpus.dedupe import onset_hash
-from technorhythm.corpus.drum_map import OTHER, TOM, classify_pitches
+from technorhythm.corpus.drum_map import OTHER, classify_pitches
 from technorhythm.corpus.parse import ParsedMidi, parse_midi_file
-from technorhythm.corpus.precheck import end_of_track_tick
+from technorhythm.corpus.windows import Tally, build_windows
 
 __all__ = ["FileStats", "clip_arrays", "clips_from_parsed", "read_midi"]
 
-_MAX_OFFSET = np.nextafter(np.float32(0.5), np.float32(0.0))
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileStats:
     """Per-file counts of what did not become a clip (for the manifest)."""
 
@@ -69,6 +75,9 @@ class FileStats:
     dropped_toms: int
     dropped_other: int
     merged_notes: int
+    bad_metre_beats: float = 0.0
+    bad_metres: str = ""
+    unreleased_notes: int = 0
 
     def note(self) -> str:
         """A short human summary of what was dropped or unusual ('' when nothing)."""
@@ -77,8 +86,15 @@ class FileStats:
             parts.append("drums read from channels other than 10")
         if self.non_4_4_bars:
             parts.append(f"{self.non_4_4_bars:g} bars in {self.other_metres} skipped")
+        if self.bad_metre_beats:
+            parts.append(
+                f"{self.bad_metre_beats:g} beats under an impossible time signature "
+                f"({self.bad_metres}) skipped"
+            )
         if self.near_empty_windows:
             parts.append(f"{self.near_empty_windows} near-empty windows dropped")
+        if self.unreleased_notes:
+            parts.append(f"{self.unreleased_notes} notes never released (kept)")
         return "; ".join(parts)
 
 
@@ -94,188 +110,158 @@ def _seconds_at(ticks: np.ndarray, parsed: ParsedMidi) -> np.ndarray:
     return seg_start_sec[idx] + (ticks - t_time[idx]) * sec_per_tick[idx]
 
 
-def _stretches(parsed: ParsedMidi, end: int) -> list[tuple[int, int, int, int]]:
-    """(start, end, numerator, denominator) per time-signature stretch; 4/4 by default."""
-    times, nums, dens = parsed.ts_time.tolist(), parsed.ts_num.tolist(), parsed.ts_den.tolist()
-    if not times or times[0] > 0:
-        times, nums, dens = [0, *times], [4, *nums], [4, *dens]
-    out: list[tuple[int, int, int, int]] = []
-    for i, (t0, n, d) in enumerate(zip(times, nums, dens, strict=True)):
-        t1 = times[i + 1] if i + 1 < len(times) else max(end, t0)
-        if t1 <= t0:
-            continue
-        if out and (out[-1][2], out[-1][3]) == (n, d) and out[-1][1] == t0:
-            out[-1] = (out[-1][0], t1, n, d)  # repeated identical signature
-        else:
-            out.append((t0, t1, n, d))
-    return out
+def _check_header(parsed: ParsedMidi, config: IngestConfig) -> None:
+    if parsed.tpq < config.min_ticks_per_beat:
+        raise MidiRejected(f"ticks per beat is {parsed.tpq}", "absurd-ticks-per-beat")
+    qpm = parsed.tempo_qpm
+    if np.isnan(qpm).any():
+        tick = parsed.tempo_time[np.isnan(qpm)][0]
+        raise MidiRejected(
+            f"malformed tempo event at tick {tick} (not 3 data bytes)", "absurd-tempo"
+        )
+    bad = (qpm < config.min_bpm) | (qpm > config.max_bpm)
+    if bad.any():
+        raise MidiRejected(
+            f"absurd tempo {qpm[bad][0]:.6g} bpm at tick "
+            f"{parsed.tempo_time[bad][0]} (allowed {config.min_bpm:g}–{config.max_bpm:g})",
+            "absurd-tempo",
+        )
+
+
+def _pitch_list(pitch: np.ndarray) -> str:
+    values = np.unique(pitch).tolist()
+    shown = ", ".join(map(str, values[:8]))
+    return shown + (f" and {len(values) - 8} more" if len(values) > 8 else "")
 
 
 def _select_notes(parsed: ParsedMidi, config: IngestConfig):
     if parsed.drum_time.size:
-        return parsed.drum_time, parsed.drum_pitch, parsed.drum_velocity, "10"
-    n_other = parsed.other_time.size
-    if n_other == 0:
-        raise MidiRejected("no notes at all", "no-notes")
-    kit = classify_pitches(parsed.other_pitch) != OTHER
-    frac = float(kit.mean())
-    if config.drum_channel_fallback and frac >= config.fallback_kit_fraction:
-        return parsed.other_time, parsed.other_pitch, parsed.other_velocity, "other"
-    raise MidiRejected(
-        f"no drum notes on channel 10; the {n_other} notes on other channels "
-        f"{'' if config.drum_channel_fallback else '(fallback disabled) '}"
-        f"hit drum-kit pitches only {frac:.0%} of the time "
-        f"(need {config.fallback_kit_fraction:.0%} to read them as drums)",
-        "no-drum-notes",
+        time, pitch, vel, channel = (
+            parsed.drum_time, parsed.drum_pitch, parsed.drum_velocity, "10",
+        )  # fmt: skip
+        where = "on channel 10"
+    else:
+        n_other = parsed.other_time.size
+        if n_other == 0:
+            raise MidiRejected("no notes at all", "no-notes")
+        frac = float((classify_pitches(parsed.other_pitch) != OTHER).mean())
+        if not (config.drum_channel_fallback and frac >= config.fallback_kit_fraction):
+            raise MidiRejected(
+                f"no drum notes on channel 10; the {n_other} notes on other channels "
+                f"{'' if config.drum_channel_fallback else '(fallback disabled) '}"
+                f"hit drum-kit pitches only {frac:.0%} of the time "
+                f"(need {config.fallback_kit_fraction:.0%} to read them as drums)",
+                "no-drum-notes",
+            )
+        time, pitch, vel, channel = (
+            parsed.other_time, parsed.other_pitch, parsed.other_velocity, "other",
+        )  # fmt: skip
+        where = "read as drums from other channels"
+    cls = classify_pitches(pitch)
+    if not (cls < N_INSTRUMENTS).any():
+        if (cls == OTHER).all():
+            raise MidiRejected(
+                f"no notes in the drum map: the {time.size} notes {where} have pitches "
+                f"{_pitch_list(pitch)}, none of them a drum-kit sound (a melody?)",
+                "not-in-drum-map",
+            )
+        raise MidiRejected(
+            f"only toms and other percussion (dropped): none of the {time.size} notes {where} "
+            f"is a kick, snare, hi-hat or cymbal (pitches {_pitch_list(pitch)})",
+            "only-dropped-notes",
+        )
+    return time, pitch, vel, channel
+
+
+def _no_windows(tally: Tally) -> MidiRejected:
+    """Why a file gave no complete window."""
+    has_44 = tally.has_44
+    metres = ", ".join(sorted(tally.metres))
+    bad = ", ".join(sorted(tally.bad_metres))
+    if not has_44 and tally.bad_metres:
+        return MidiRejected(
+            f"impossible time signature ({bad}): {tally.bad_beats:g} beats skipped"
+            + (f"; {tally.non44_bars:g} bars in {metres}" if metres else "")
+            + "; no 4/4 section left",
+            "bad-time-signature",
+        )
+    if not has_44 and tally.metres:
+        return MidiRejected(f"no 4/4 section: {tally.non44_bars:g} bars in {metres}", "no-4-4")
+    skipped = f"; {tally.non44_bars:g} bars in {metres} skipped" if metres else ""
+    if bad:
+        skipped += f"; {tally.bad_beats:g} beats under an impossible time signature ({bad})"
+    return MidiRejected(
+        f"shorter than one 4-bar window: {tally.tail_bars:g} bars of 4/4{skipped}", "too-short"
     )
 
 
-_WINDOW_COLUMNS = ("window", "start_tick", "dropped_toms", "dropped_other", "merged_notes")
-
-
-def clip_arrays(
-    parsed: ParsedMidi,
-    config: IngestConfig,
-    end_of_track: Callable[[], int] | None = None,
-):
+def clip_arrays(parsed: ParsedMidi, config: IngestConfig):
     """The numpy core: (velocity, offset, bpm, column arrays, FileStats) of kept windows.
 
-    ``end_of_track`` returns the file's end-of-track tick; it is called only when the
-    notes of the last stretch stop at most one bar short of a window end (reading it
-    costs a pure-Python event walk), and a later end-of-track extends the stretch.
+    Raises :class:`MidiRejected` when the file yields no clip or is over budget.
     """
-    if parsed.tpq < config.min_ticks_per_beat:
-        raise MidiRejected(f"ticks per beat is {parsed.tpq}", "absurd-ticks-per-beat")
-    bad = (parsed.tempo_qpm < config.min_bpm) | (parsed.tempo_qpm > config.max_bpm)
-    if np.any(bad) | np.any(~np.isfinite(parsed.tempo_qpm)):
-        raise MidiRejected(
-            f"absurd tempo {parsed.tempo_qpm[bad][0]:.6g} bpm at tick "
-            f"{parsed.tempo_time[bad][0]} (allowed {config.min_bpm:g}–{config.max_bpm:g})",
-            "absurd-tempo",
-        )
+    _check_header(parsed, config)
     time, pitch, vel, channel = _select_notes(parsed, config)
-    vel_ok = vel > 0
-    time, pitch, vel = time[vel_ok], pitch[vel_ok], vel[vel_ok]
-    cls = classify_pitches(pitch)
-    tps = parsed.tpq / STEPS_PER_BEAT
-    half = tps / 2.0
-    end = max(parsed.end, int(time.max()) + 1 if time.size else 0)
-
-    velocities, offsets, bpms = [], [], []
-    cols: dict[str, list[np.ndarray]] = {k: [] for k in _WINDOW_COLUMNS}
-    windows_total = near_empty = 0
-    tail_bars = non44_bars = 0.0
-    metres: set[str] = set()
-    stretches = _stretches(parsed, end)
-    for i, (start, stop, num, den) in enumerate(stretches):
-        # a note within half a 16th before a stretch boundary belongs to the next stretch
-        upper = stop - half if i + 1 < len(stretches) else np.inf
-        in_stretch = (time >= start - half) & (time < upper)
-        if not (num == 4 and den == 4):
-            non44_bars += (stop - start) / (parsed.tpq * num * 4 / den)
-            metres.add(f"{num}/{den}")
-            continue
-        length_steps = (stop - start) / tps
-        n_win = int(np.floor((length_steps + STEPS_PER_BEAT) / N_STEPS))
-        short = (n_win + 1) * N_STEPS - length_steps  # steps missing from the next window
-        if i + 1 == len(stretches) and end_of_track is not None and short <= STEPS_PER_BAR:
-            stop = max(stop, end_of_track())  # a loop may end after a silent final beat
-            length_steps = (stop - start) / tps
-            n_win = int(np.floor((length_steps + STEPS_PER_BEAT) / N_STEPS))
-        tail_bars += max(0.0, length_steps - n_win * N_STEPS) / 16.0
-        if n_win == 0:
-            continue
-        pos = (time[in_stretch] - start) / tps
-        step = np.floor(pos + 0.5).astype(np.int64)
-        off = np.minimum((pos - step).astype(np.float32), _MAX_OFFSET)
-        win = step // N_STEPS
-        keep = (win >= 0) & (win < n_win)
-        c = cls[in_stretch][keep]
-        win, step, off = win[keep], step[keep] % N_STEPS, off[keep]
-        v = vel[in_stretch][keep]
-        win_toms = np.bincount(win[c == TOM], minlength=n_win)
-        win_other = np.bincount(win[c == OTHER], minlength=n_win)
-        kept = c < N_INSTRUMENTS
-        win, step, off, v, c = win[kept], step[kept], off[kept], v[kept], c[kept]
-        cell = (win * N_INSTRUMENTS + c) * N_STEPS + step
-        # Loudest wins: sort by (cell, velocity); the last of each cell is the loudest
-        # (ties: the later note in time, by the stable sort over time-ordered input).
-        order = np.lexsort((v, cell))
-        cell_s = cell[order]
-        last = np.ones(cell_s.size, bool)
-        last[:-1] = cell_s[1:] != cell_s[:-1]
-        win_merged = np.bincount(win[order][~last], minlength=n_win)
-        sel = order[last]
-        vel_arr = np.zeros((n_win, N_INSTRUMENTS, N_STEPS), np.uint8)
-        off_arr = np.zeros((n_win, N_INSTRUMENTS, N_STEPS), np.float32)
-        vel_arr[win[sel], c[sel], step[sel]] = v[sel]
-        off_arr[win[sel], c[sel], step[sel]] = off[sel]
-        w_start = start + np.arange(n_win) * N_STEPS * tps
-        secs = _seconds_at(np.concatenate([w_start, w_start + N_STEPS * tps]), parsed)
-        dur_min = (secs[n_win:] - secs[:n_win]) / 60.0
-        velocities.append(vel_arr)
-        offsets.append(off_arr)
-        bpms.append((N_STEPS / STEPS_PER_BEAT) / dur_min)
-        cols["window"].append(windows_total + np.arange(n_win))
-        cols["start_tick"].append(np.rint(w_start).astype(np.int64))
-        cols["dropped_toms"].append(win_toms)
-        cols["dropped_other"].append(win_other)
-        cols["merged_notes"].append(win_merged)
-        windows_total += n_win
-
-    if not windows_total:
-        skipped = f"; {non44_bars:g} bars in {', '.join(sorted(metres))} skipped" if metres else ""
-        if metres and not any((n, d) == (4, 4) for _, _, n, d in stretches):
-            raise MidiRejected(
-                f"no 4/4 section: {non44_bars:g} bars in {', '.join(sorted(metres))}",
-                "no-4-4",
-            )
-        raise MidiRejected(
-            f"shorter than one 4-bar window: {tail_bars:g} bars of 4/4{skipped}", "too-short"
-        )
-    velocity = np.concatenate(velocities)
-    offset = np.concatenate(offsets)
-    bpm = np.concatenate(bpms)
-    velocity, offset, rotation = canonicalize(velocity, offset, config.canonical)
-    n_onsets = (velocity > 0).sum(axis=(1, 2))
-    full = n_onsets >= config.min_onsets
-    near_empty = int((~full).sum())
-    meta = {k: np.concatenate(v).astype(np.int32) for k, v in cols.items()}
+    notes = (time, classify_pitches(pitch), vel)
+    built, tally, starts = build_windows(parsed, config, notes)
+    if not tally.windows:
+        raise _no_windows(tally)
     stats = FileStats(
         n_notes=int(time.size),
         drum_channel=channel,
-        windows_total=windows_total,
-        near_empty_windows=near_empty,
-        tail_bars_dropped=round(tail_bars, 3),
-        non_4_4_bars=round(non44_bars, 3),
-        other_metres=", ".join(sorted(metres)),
-        dropped_toms=int(meta["dropped_toms"].sum()),
-        dropped_other=int(meta["dropped_other"].sum()),
-        merged_notes=int(meta["merged_notes"].sum()),
+        windows_total=tally.windows,
+        near_empty_windows=tally.windows,  # corrected below once windows are kept
+        tail_bars_dropped=round(tally.tail_bars, 3),
+        non_4_4_bars=round(tally.non44_bars, 3),
+        other_metres=", ".join(sorted(tally.metres)),
+        dropped_toms=tally.toms,
+        dropped_other=tally.other,
+        merged_notes=tally.merged,
+        bad_metre_beats=round(tally.bad_beats, 3),
+        bad_metres=", ".join(sorted(tally.bad_metres)),
+        unreleased_notes=parsed.unreleased_notes,
     )
-    if not full.any():
+    if not built:
         raise MidiRejected(
-            f"all {windows_total} windows near-empty (fewer than {config.min_onsets} onsets)",
+            f"all {tally.windows} windows near-empty (fewer than {config.min_onsets} onsets)",
             "near-empty",
         )
-    meta = {k: v[full] for k, v in meta.items()}
-    meta["start_tick"] = meta["start_tick"].astype(np.int64)
-    meta["rotation"] = rotation[full].astype(np.int16)
-    meta["n_onsets"] = n_onsets[full].astype(np.int32)
-    return velocity[full], offset[full], bpm[full], meta, stats
+    velocity = np.concatenate([b.velocity for b in built])
+    offset = np.concatenate([b.offset for b in built])
+    velocity, offset, rotation = canonicalize(velocity, offset, config.canonical)
+    n_onsets = (velocity > 0).sum(axis=(1, 2))
+    full = n_onsets >= config.min_onsets
+    stats = replace(stats, near_empty_windows=tally.windows - int(full.sum()))
+    if not full.any():
+        raise MidiRejected(
+            f"all {tally.windows} windows near-empty (fewer than {config.min_onsets} onsets)",
+            "near-empty",
+        )
+    w_start = np.concatenate(starts)[full]
+    tps = parsed.tpq / STEPS_PER_BEAT
+    secs = _seconds_at(np.concatenate([w_start, w_start + N_STEPS * tps]), parsed)
+    n = int(full.sum())
+    bpm = (N_STEPS / STEPS_PER_BEAT) / ((secs[n:] - secs[:n]) / 60.0)
+    meta = {
+        "window": np.concatenate([b.window for b in built])[full].astype(np.int32),
+        "start_tick": np.rint(w_start).astype(np.int64),
+        "dropped_toms": np.concatenate([b.toms for b in built])[full].astype(np.int32),
+        "dropped_other": np.concatenate([b.other for b in built])[full].astype(np.int32),
+        "merged_notes": np.concatenate([b.merged for b in built])[full].astype(np.int32),
+        "rotation": rotation[full].astype(np.int16),
+        "n_onsets": n_onsets[full].astype(np.int32),
+    }
+    return velocity[full], offset[full], bpm, meta, stats
 
 
 def clips_from_parsed(
-    parsed: ParsedMidi,
-    source: str,
-    config: IngestConfig | None = None,
-    end_of_track: Callable[[], int] | None = None,
+    parsed: ParsedMidi, source: str, config: IngestConfig | None = None
 ) -> tuple[ClipBatch, FileStats]:
     """Apply the module rules to a parsed file; returns its clips and file counts.
 
     Raises :class:`MidiRejected` when the file yields no clip (reason in the message).
     """
-    velocity, offset, bpm, cols, stats = clip_arrays(parsed, config or IngestConfig(), end_of_track)
+    velocity, offset, bpm, cols, stats = clip_arrays(parsed, config or IngestConfig())
     n = len(velocity)
     meta = pd.DataFrame(
         {
@@ -302,7 +288,7 @@ def read_midi(path: str | Path, *, config: IngestConfig | None = None) -> ClipBa
     Parameters
     ----------
     path : str or Path
-        A Standard MIDI File.
+        A Standard MIDI File (optionally RIFF-wrapped, ``.rmi``).
     config : IngestConfig, optional
 
     Returns
@@ -318,8 +304,6 @@ def read_midi(path: str | Path, *, config: IngestConfig | None = None) -> ClipBa
     MidiRejected
         When the file is invalid or yields no clip; ``.reason`` says why.
     """
-    parsed = parse_midi_file(path, config)
-    batch, _ = clips_from_parsed(
-        parsed, str(path), config, lambda: end_of_track_tick(Path(path).read_bytes())
-    )
+    config = config or IngestConfig()
+    batch, _ = clips_from_parsed(parse_midi_file(path, config), str(path), config)
     return batch

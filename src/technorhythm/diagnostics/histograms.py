@@ -13,13 +13,15 @@ Four histograms describe what a listener notices first (all pooled over the clip
 ``bar_repeat``
     share of clips in which 0, 1, 2 or 3 of bars 2–4 repeat bar 1 exactly (all instruments).
 
-Each histogram is a ratio of per-clip counts (:func:`clip_counts`), so a bootstrap over
-clips (resampling whole clips keeps the bars and onsets of a clip together) is one
-matrix product. The 95 % band is the percentile band of the bootstrap; where the real
-set has no onset at all in a bin (or an onset in every bar) the percentile band collapses
-to a point, so it is widened there to the exact one-sided 97.5 % binomial bound
-(:func:`band`). ``run_histograms`` compares a generated set with the band and, as the
-noise floor, two random halves of the real set with each other.
+Each histogram is a ratio of per-clip counts (:func:`clip_counts`), so a bootstrap is
+one matrix product. It resamples whole source files (see
+:mod:`technorhythm.diagnostics.resampling`; single clips when the clips name no file),
+which keeps the bars and onsets of a file together. The 95 % band is the percentile band of
+the bootstrap; where the real set has no onset at all in a bin (or one in every bar) the
+percentile band collapses to a point, so it is widened there to the exact one-sided 97.5 %
+binomial bound with one trial per file (:func:`band`) — the files, not the bars, are the
+independent units. ``run_histograms`` compares a generated set with the band and, as the
+noise floor, two random halves of the real set (split by file) with each other.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from technorhythm.clips import INSTRUMENTS, N_BARS, STEPS_PER_BAR, ClipBatch
+from technorhythm.diagnostics.resampling import group_labels, half_splits
 from technorhythm.summaries.core import VELOCITY_BINS, onset_bits
 
 __all__ = [
@@ -114,32 +117,47 @@ def normalise(name: str, summed: np.ndarray, n_clips: np.ndarray | float) -> np.
 
 
 def band(
-    name: str, counts: np.ndarray, *, n_boot: int = 400, level: float = 0.95, seed: int = 0
+    name: str,
+    counts: np.ndarray,
+    *,
+    groups: np.ndarray | None = None,
+    n_boot: int = 400,
+    level: float = 0.95,
+    seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bootstrap percentile band ``(lo, hi)`` of the pooled histogram of per-clip ``counts``.
 
-    Clips are resampled with replacement ``n_boot`` times. Where every bootstrap replicate
-    is the same proportion at 0 (no onset in any bar) or at 1 (an onset in every bar), the
-    band is widened to the exact one-sided binomial bound ``1 - ((1 - level)/2)**(1/T)``
-    with ``T`` the number of trials (bars, or onsets), so that a set of 20 clips without a
-    single open hat on step 3 does not claim the true rate is exactly 0.
+    The groups of clips (``groups``, one label per clip; default one group per clip) are
+    resampled with replacement ``n_boot`` times. Where every replicate is the same
+    proportion at 0 (no onset in any bar) or at 1 (an onset in every bar), the band is
+    widened to the exact one-sided binomial bound ``1 - ((1 - level)/2)**(1/G)`` with ``G``
+    the number of groups, so that a pack of 20 files without a single open hat on step 3
+    does not claim the true rate is exactly 0.
     """
     counts = np.asarray(counts, dtype=np.float64)
     n = len(counts)
     if n == 0:
         raise ValueError("cannot bootstrap an empty set")
+    groups = np.arange(n) if groups is None else np.asarray(groups)
+    _, inverse = np.unique(groups, return_inverse=True)
+    g = int(inverse.max()) + 1
+    by_group = np.zeros((g, counts.shape[1]))
+    np.add.at(by_group, inverse, counts)
+    clips = np.bincount(inverse, minlength=g).astype(np.float64)
     rng = np.random.default_rng(seed)
-    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=int(n_boot)).astype(np.float64)
-    boot = normalise(name, weights @ counts, np.full(int(n_boot), n))
+    weights = rng.multinomial(g, np.full(g, 1.0 / g), size=int(n_boot)).astype(np.float64)
+    boot = normalise(name, weights @ by_group, weights @ clips)
     tail = (1.0 - level) / 2.0
     lo, hi = np.quantile(boot, [tail, 1.0 - tail], axis=0)
-    total = counts.sum(axis=0)
-    trials = N_BARS * n if name == "onset" else counts.sum()
-    if trials > 0:
-        edge = 1.0 - tail ** (1.0 / trials)
-        hi = np.where(total == 0, np.maximum(hi, edge), hi)
-        lo = np.where(total == trials, np.minimum(lo, 1.0 - edge), lo)
+    real = normalise(name, counts.sum(axis=0), n)
+    edge = 1.0 - tail ** (1.0 / g)
+    hi = np.where(real == 0, np.maximum(hi, edge), hi)
+    lo = np.where(real == 1, np.minimum(lo, 1.0 - edge), lo)
     return lo, hi
+
+
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else float("nan")
 
 
 def _rel_l1(h: np.ndarray, ref: np.ndarray) -> float:
@@ -197,21 +215,13 @@ class HistogramCheck:
         )
 
 
-def _half_splits(n: int, n_splits: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n_splits):
-        perm = rng.permutation(n)
-        out.append((perm[: n // 2], perm[n // 2 : 2 * (n // 2)]))
-    return out
-
-
 def run_histograms(
     real: ClipBatch,
     generated: ClipBatch,
     *,
     n_boot: int = 400,
     n_splits: int = 5,
+    groups: np.ndarray | None = None,
     seed: int = 0,
 ) -> dict[str, HistogramCheck]:
     """Every core histogram of ``real`` against ``generated`` (:class:`HistogramCheck` each).
@@ -220,13 +230,16 @@ def run_histograms(
     generated set larger than the real one estimates the generator's histogram better).
     The relative errors are measured like for like: for each of ``n_splits`` random
     halves (A, B) of the real set, error(A, B) is the floor and error(A, G_B) the
-    generated error, with G_B a random subset of the generated set of B's size.
+    generated error, with G_B a random subset of the generated set of B's size. ``groups``
+    (one label per real clip; default: the clips' source files) keep a file's clips
+    together in the bootstrap and in the halves; a pack of one file gets no floor (NaN).
     """
     if len(real) < 2:
         raise ValueError(f"the real set needs at least 2 clips for a noise floor; got {len(real)}")
+    groups = group_labels(real) if groups is None else np.asarray(groups)
     cr, cg = clip_counts(real), clip_counts(generated)
     rng = np.random.default_rng(seed + 1)
-    splits = _half_splits(len(real), n_splits, seed)
+    splits = half_splits(groups, n_splits, seed)
     subsets = [
         rng.choice(len(generated), len(b), replace=len(generated) < len(b)) for _, b in splits
     ]
@@ -234,7 +247,7 @@ def run_histograms(
     for name in HISTOGRAMS:
         r = normalise(name, cr[name].sum(axis=0), len(real))
         g = normalise(name, cg[name].sum(axis=0), len(generated))
-        lo, hi = band(name, cr[name], n_boot=n_boot, seed=seed)
+        lo, hi = band(name, cr[name], groups=groups, n_boot=n_boot, seed=seed)
         tol = 1e-12
         inside = (g >= lo - tol) & (g <= hi + tol)
 
@@ -245,15 +258,15 @@ def run_histograms(
             (hist(cr[name], a), hist(cr[name], b), hist(cg[name], s))
             for (a, b), s in zip(splits, subsets, strict=True)
         ]
-        err = float(np.mean([_rel_l1(ga, ha) for ha, _, ga in pairs]))
-        floor = float(np.mean([_rel_l1(hb, ha) for ha, hb, _ in pairs]))
+        err = _mean([_rel_l1(ga, ha) for ha, _, ga in pairs])
+        floor = _mean([_rel_l1(hb, ha) for ha, hb, _ in pairs])
         by_inst: dict[str, tuple[float, float]] = {}
         if name == "onset":
             for i, inst in enumerate(INSTRUMENTS):
                 sl = slice(i * STEPS_PER_BAR, (i + 1) * STEPS_PER_BAR)
                 by_inst[inst] = (
-                    float(np.mean([_rel_l1(ga[sl], ha[sl]) for ha, _, ga in pairs])),
-                    float(np.mean([_rel_l1(hb[sl], ha[sl]) for ha, hb, _ in pairs])),
+                    _mean([_rel_l1(ga[sl], ha[sl]) for ha, _, ga in pairs]),
+                    _mean([_rel_l1(hb[sl], ha[sl]) for ha, hb, _ in pairs]),
                 )
         out[name] = HistogramCheck(name, r, g, lo, hi, inside, err, floor, by_inst)
     return out

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from technorhythm.clips import N_BARS, N_STEPS, ClipBatch
+from technorhythm.diagnostics.resampling import group_labels, half_splits
 
 __all__ = [
     "OVERLAP_FEATURES",
@@ -127,10 +128,11 @@ def run_overlap(
 
     One row per feature: ``oa``, ``kl`` (intra(real) vs inter(real, generated)) and
     ``oa_floor``, ``kl_floor`` (intra(A) vs inter(A, B) for random halves A, B of the real
-    set, averaged over ``n_splits``; NaN for fewer than 4 real clips).
+    set, split by source file, averaged over ``n_splits``; NaN for fewer than 4 real clips
+    or a single file).
     """
     fr, fg = overlap_features(real), overlap_features(generated)
-    rng = np.random.default_rng(seed)
+    splits = half_splits(group_labels(real), n_splits, seed) if len(real) >= 4 else []
     rows = []
     for name in OVERLAP_FEATURES:
         res = RESOLUTION[name]
@@ -138,15 +140,11 @@ def run_overlap(
             _pair_distances(fr[name], None), _pair_distances(fr[name], fg[name]), resolution=res
         )
         floors = []
-        if len(real) >= 4:
-            for _ in range(n_splits):
-                perm = rng.permutation(len(real))
-                a, b = fr[name][perm[: len(real) // 2]], fr[name][perm[len(real) // 2 :]]
-                floors.append(
-                    distance_overlap(
-                        _pair_distances(a, None), _pair_distances(a, b), resolution=res
-                    )
-                )
+        for rows_a, rows_b in splits:
+            a, b = fr[name][rows_a], fr[name][rows_b]
+            if len(a) >= 2:
+                pair = (_pair_distances(a, None), _pair_distances(a, b))
+                floors.append(distance_overlap(*pair, resolution=res))
         oa_f, kl_f = np.mean(floors, axis=0) if floors else (np.nan, np.nan)
         rows.append(
             {"feature": name, "oa": oa, "kl": kl, "oa_floor": float(oa_f), "kl_floor": float(kl_f)}

@@ -29,6 +29,7 @@ from technorhythm.clips import ClipBatch
 from technorhythm.diagnostics.c2st import C2STResult, check_c2st, run_c2st
 from technorhythm.diagnostics.histograms import HistogramCheck, check_histograms, run_histograms
 from technorhythm.diagnostics.overlap import run_overlap
+from technorhythm.diagnostics.resampling import group_labels, half_splits
 from technorhythm.summaries import distance
 
 __all__ = [
@@ -92,17 +93,22 @@ def run_distances(
     prior: ClipBatch,
     *,
     n_splits: int = 5,
+    groups: np.ndarray | None = None,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """D components on matched halves (one row per split); see the module docstring."""
-    n = len(real)
-    if n < MIN_CLIPS_FLOOR:
+    """D components on matched halves (one row per split); see the module docstring.
+
+    The halves keep each source file's clips together (``groups``; default the clips'
+    ``source`` column); a pack below :data:`MIN_CLIPS_FLOOR` clips or of one file gets none.
+    """
+    if len(real) < MIN_CLIPS_FLOOR:
         return pd.DataFrame()
+    groups = group_labels(real) if groups is None else np.asarray(groups)
     rng = np.random.default_rng(seed)
     rows = []
-    for s in range(n_splits):
-        perm = rng.permutation(n)
-        a, b = perm[: n // 2], perm[n // 2 :]
+    for s, (a, b) in enumerate(half_splits(groups, n_splits, seed)):
+        if min(len(a), len(b)) < 2:
+            continue
         row: dict[str, float] = {"split": s}
         ra = real[a]
         sets = {
@@ -150,13 +156,16 @@ def run_predictive_check(
     notes = []
     distances = run_distances(real, posterior, prior, n_splits=n_splits, seed=seed)
     if distances.empty:
-        notes.append(f"no noise floor: fewer than {MIN_CLIPS_FLOOR} real clips")
+        notes.append(
+            f"no noise floor: fewer than {MIN_CLIPS_FLOOR} real clips, or all from one file"
+        )
     c2st = c2st_prior = None
     if len(real) >= MIN_CLIPS_C2ST:
         c2st = run_c2st(real, posterior, max_clips=c2st_max_clips, seed=seed)
         c2st_prior = run_c2st(
             real, prior, families=("all",), classifiers=("gb",), max_clips=c2st_max_clips, seed=seed
         )
+        notes.extend(c2st.notes)
     else:
         notes.append(f"no C2ST: fewer than {MIN_CLIPS_C2ST} real clips")
     histograms = {}

@@ -38,6 +38,7 @@ import pandas as pd
 __all__ = [
     "ASPECTS",
     "Verdict",
+    "VerdictCalibration",
     "aspect_of",
     "tail_probabilities",
     "run_verdict",
@@ -112,7 +113,8 @@ class Verdict:
 
     Attributes
     ----------
-    p_value : calibrated p-value of the whole summary vector (small = misspecified).
+    p_value : p-value of the whole summary vector (small = misspecified); calibrated by the
+        :class:`VerdictCalibration` when one was given, else ``p_raw``.
     flagged : ``p_value < alpha``.
     alpha : the threshold used.
     aspects : DataFrame, one row per aspect: ``aspect``, ``n_summaries``, ``surprise``
@@ -125,6 +127,8 @@ class Verdict:
         ``tail_p``.
     n_sets : predictive sets P.
     n_clips : clips per predictive set.
+    p_raw : the p-value before the calibration for the double use of the data.
+    calibrated : whether a :class:`VerdictCalibration` was applied.
     """
 
     p_value: float
@@ -134,6 +138,8 @@ class Verdict:
     summaries: pd.DataFrame
     n_sets: int
     n_clips: int
+    p_raw: float = float("nan")
+    calibrated: bool = False
 
     def worst(self, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` most surprising summaries with their tail probabilities.
@@ -153,6 +159,8 @@ class Verdict:
         """Flat record for tables: p-value, flag, aspect p-values, worst summaries."""
         row: dict[str, object] = {
             "verdict_p": self.p_value,
+            "verdict_p_raw": self.p_raw,
+            "verdict_calibrated": self.calibrated,
             "flagged": self.flagged,
             "n_outside": int(_outside(self.summaries["tail_p"].to_numpy(), self.n_sets).sum()),
             "n_summaries": len(self.summaries),
@@ -163,6 +171,53 @@ class Verdict:
         for rec in self.aspects.to_dict("records"):
             row[f"p_{rec['aspect']}"] = rec["p_value"]
         return row
+
+
+@dataclass(frozen=True)
+class VerdictCalibration:
+    """The raw verdict p-value's distribution on sets the model did make, per set size.
+
+    ``null_p[i]`` holds the raw p-values of well-specified sets of ``sizes[i]`` clips.
+    :meth:`calibrate` uses the size nearest on a log scale.
+    """
+
+    sizes: tuple[int, ...]
+    null_p: tuple[np.ndarray, ...]
+
+    def __post_init__(self) -> None:
+        if not self.sizes or len(self.sizes) != len(self.null_p):
+            raise ValueError("a verdict calibration needs one p-value sample per set size")
+        if any(len(p) < 20 for p in self.null_p):
+            raise ValueError("a verdict calibration needs at least 20 null p-values per size")
+        order = np.argsort(self.sizes)
+        object.__setattr__(self, "sizes", tuple(int(self.sizes[i]) for i in order))
+        object.__setattr__(
+            self, "null_p", tuple(np.sort(np.asarray(self.null_p[i], float)) for i in order)
+        )
+
+    def calibrate(self, p_raw: float, n_clips: int) -> float:
+        """``(1 + #{null ≤ p_raw}) / (M + 1)`` among the null p-values of the nearest size."""
+        sizes = np.log(np.asarray(self.sizes, dtype=float))
+        i = int(np.argmin(np.abs(sizes - np.log(max(int(n_clips), 1)))))
+        null = self.null_p[i]
+        below = np.searchsorted(null, p_raw + 1e-12, side="right")
+        return float(min(1.0, (1 + below) / (len(null) + 1)))
+
+    def to_dict(self) -> dict:
+        """JSON-ready record (``sizes`` and ``null_p`` lists)."""
+        return {
+            "kind": "technorhythm.verdict_calibration",
+            "version": 1,
+            "sizes": list(self.sizes),
+            "null_p": [np.round(p, 6).tolist() for p in self.null_p],
+        }
+
+    @classmethod
+    def from_dict(cls, record: dict) -> VerdictCalibration:
+        """Read :meth:`to_dict`'s record; refuses other kinds and versions."""
+        if record.get("kind") != "technorhythm.verdict_calibration" or record.get("version") != 1:
+            raise ValueError("not a technorhythm verdict calibration of version 1")
+        return cls(tuple(record["sizes"]), tuple(np.asarray(p) for p in record["null_p"]))
 
 
 def _outside(tail: np.ndarray, n_sets: int) -> np.ndarray:
@@ -187,10 +242,14 @@ def run_verdict(
     summary_names: Sequence[str],
     alpha: float = 0.05,
     n_clips: int = 0,
+    calibration: VerdictCalibration | None = None,
+    n_real: int | None = None,
 ) -> Verdict:
     """The verdict of ``x_obs`` (S,) against predictive summaries ``x_pred`` (P, S).
 
     Entries named ``log2_n…`` (the set size, the same in every set) are ignored.
+    ``calibration`` maps the raw p-value for a set of ``n_real`` clips (default
+    ``n_clips``) through its null distribution.
     """
     x_obs = np.asarray(x_obs, dtype=np.float64)
     x_pred = np.asarray(x_pred, dtype=np.float64)
@@ -245,14 +304,19 @@ def run_verdict(
             "tail_p": tail,
         }
     )
+    p_cal = p_all
+    if calibration is not None:
+        p_cal = calibration.calibrate(p_all, int(n_real if n_real is not None else n_clips))
     return Verdict(
-        p_value=p_all,
-        flagged=bool(p_all < alpha),
+        p_value=p_cal,
+        flagged=bool(p_cal < alpha),
         alpha=float(alpha),
         aspects=pd.DataFrame(rows),
         summaries=summaries,
         n_sets=int(x_pred.shape[0]),
         n_clips=int(n_clips),
+        p_raw=p_all,
+        calibrated=calibration is not None,
     )
 
 

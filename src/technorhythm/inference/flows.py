@@ -179,16 +179,19 @@ max_num_epochs, clip_max_norm
                 embedding_net=embedding,
             )
         extra = {} if self.passes is None else {"passes": int(self.passes)}
-        return posterior_nn(
-            "zuko_nsf",
-            z_score_theta="independent",
-            z_score_x="independent",
-            hidden_features=int(self.hidden_features),
-            num_transforms=int(self.num_transforms),
-            num_bins=int(self.num_bins),
-            embedding_net=embedding,
-            **extra,
-        )
+        with warnings.catch_warnings():
+            # sbi forwards zuko's own ``passes`` (coupling) to the builder and says so
+            warnings.filterwarnings("ignore", message="Unknown kwargs passed")
+            return posterior_nn(
+                "zuko_nsf",
+                z_score_theta="independent",
+                z_score_x="independent",
+                hidden_features=int(self.hidden_features),
+                num_transforms=int(self.num_transforms),
+                num_bins=int(self.num_bins),
+                embedding_net=embedding,
+                **extra,
+            )
 
     def fit(self, t: np.ndarray, c: np.ndarray) -> ConditionalFlow:
         """Train on targets ``t`` (M, P) and conditions ``c`` (M, D), both finite."""

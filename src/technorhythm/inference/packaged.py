@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from technorhythm.inference.persistence import MANIFEST_NAME, ModelError
+from technorhythm.inference.persistence import MANIFEST_NAME, ModelError, safe_retrain_command
 from technorhythm.inference.population_estimator import PopulationEstimator
 from technorhythm.inference.population_io import POPULATION_FORMAT, load_population
 
@@ -60,6 +60,6 @@ def load_shipped() -> PopulationEstimator:
     if not (SHIPPED_DIR / MANIFEST_NAME).is_file() or not shipped_is_population():
         raise ModelError(
             f"no shipped population model found in {SHIPPED_DIR}; train one with "
-            f"`{SHIPPED_RETRAIN_COMMAND}` or pass your own model directory (--model)"
+            f"`{safe_retrain_command(SHIPPED_RETRAIN_COMMAND)}` and pass `--model MODEL_DIR`"
         )
     return load_population(SHIPPED_DIR)

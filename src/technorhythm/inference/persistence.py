@@ -43,14 +43,82 @@ __all__ = [
     "save_estimator",
     "load_estimator",
     "read_manifest",
+    "load_tensors",
+    "safe_retrain_command",
     "sha256_file",
 ]
 
 MANIFEST_NAME = "manifest.json"
 WEIGHTS_NAME = "model.pt"
+VERDICT_CALIBRATION_NAME = "verdict_calibration.json"
+"""Optional: the model's calibration of the misspecification verdict, written by
+``benchmarks/validate_checks.py --record`` (see technorhythm.diagnostics.verdict)."""
 FORMAT_NAME = "technorhythm-posterior-estimator"
 SCHEMA_VERSION = 1
 RETRAIN_HINT = "technorhythm train --budget N --out MODEL_DIR"
+_DROP_WITH_VALUE = ("--plot",)
+_DROP_FLAGS = ("--force",)
+
+
+def safe_retrain_command(command: str) -> str:
+    """``command`` (a recorded ``technorhythm train`` line) made safe to copy and paste.
+
+    Other commands are returned unchanged.
+
+    The output folder becomes the placeholder ``MODEL_DIR`` (a recorded relative
+    path such as the shipped model's folder would overwrite whatever is there),
+    and ``--force`` and ``--plot PATH`` are dropped; the training settings stay.
+    """
+    import shlex
+
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return RETRAIN_HINT
+    if words[:2] != ["technorhythm", "train"]:
+        return command
+    out, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+            continue
+        name = word.split("=", 1)[0]
+        if name in _DROP_FLAGS:
+            continue
+        if name in (*_DROP_WITH_VALUE, "--out"):
+            skip = "=" not in word
+            if name == "--out":
+                out += ["--out", "MODEL_DIR"]
+            continue
+        out.append(word)
+    if "--out" not in out:
+        out += ["--out", "MODEL_DIR"]
+    return shlex.join(out)
+
+
+def _torch_load_failure(exc: BaseException) -> str:
+    """What went wrong in ``torch.load``, without torch's advice to trust the file."""
+    text = str(exc)
+    if "weights_only" in text or "Unsupported global" in text or "Unpickl" in type(exc).__name__:
+        return "it holds Python objects besides tensors (refused: loading them could run code)"
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return first[:300]
+
+
+def load_tensors(path: Path):
+    """``torch.load(path, weights_only=True)``: tensors only, so loading never runs code.
+
+    Raises :class:`ModelIntegrityError` with a message for people (torch's own advice to
+    load untrusted files with ``weights_only=False`` is not passed on).
+    """
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for unreadable/unsafe files
+        raise ModelIntegrityError(
+            f"{path} could not be read as tensors: {_torch_load_failure(exc)}"
+        ) from None
 
 
 class ModelError(ValueError):
@@ -165,12 +233,15 @@ def check_versions(manifest: dict[str, Any], directory: Path) -> None:
         f"version_hash: model {recorded.get('version_hash')!r}, "
         f"installed {current['version_hash']!r}"
     ]
-    command = (manifest.get("data_reference") or {}).get("command") or RETRAIN_HINT
+    command = safe_retrain_command(
+        (manifest.get("data_reference") or {}).get("command") or RETRAIN_HINT
+    )
     raise ModelVersionError(
         f"the model in {directory} was trained for a different prior/simulator/summaries "
         f"definition and would give wrong posteriors:\n  "
         + "\n  ".join(lines)
-        + f"\nRetrain it with:\n  {command}"
+        + f"\nRetrain it with:\n  {command}\n"
+        "(MODEL_DIR: a new folder) and pass `--model MODEL_DIR` to `technorhythm fit`."
     )
 
 
@@ -212,10 +283,7 @@ def load_estimator(directory: str | Path):
     x_keep = np.asarray(manifest["x_keep"], dtype=bool)
     if x_keep.shape != (x_dim,) or not x_keep.any():
         raise ModelError(f"{directory}: x_keep must list {x_dim} booleans, at least one true")
-    try:
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for unreadable/unsafe files
-        raise ModelIntegrityError(f"{weights} could not be read as tensors: {exc}") from None
+    state = load_tensors(weights)
     # Build the same architecture; dummy batches only fix the shapes (the z-scoring
     # buffers come from the state_dict, the logit transform from the prior bounds).
     mid = torch.as_tensor(bounds.mean(axis=1), dtype=torch.float32).repeat(2, 1)
@@ -239,4 +307,7 @@ def load_estimator(directory: str | Path):
     estimator.data_reference_ = manifest.get("data_reference")
     estimator.manifest_ = manifest
     estimator.posterior_ = None
+    calibration = Path(directory) / VERDICT_CALIBRATION_NAME
+    if calibration.is_file():
+        estimator.verdict_calibration_ = json.loads(calibration.read_text(encoding="utf-8"))
     return estimator

@@ -9,7 +9,7 @@ spread per knob:
 
 Knobs are independent given ψ. The censoring puts real probability mass *on* the bounds:
 ``P(θ_ik = low_k) = Φ((low_k − loc_k) / spread_k)``. A pack whose loops all have no ride
-(``ride_density = 0`` in every loop) is a location below the lower bound with a small
+(``ride = 0`` in every loop) is a location below the lower bound with a small
 spread; a preset pack (every loop the same θ) is a spread near 0. The location may
 therefore lie outside the knob's range, by up to :data:`LOC_MARGIN` of the range on either
 side; the spread runs from 0 to :data:`SPREAD_MAX` of the range.

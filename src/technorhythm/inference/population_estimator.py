@@ -218,19 +218,35 @@ class PopulationEstimator:
         return self.pack_.log_prob(box.forward(psi), x) + box.log_det_forward(psi)
 
     def sample_latent(
-        self, x_loop: np.ndarray, psi: np.ndarray, *, seed: int | np.random.Generator
+        self,
+        x_loop: np.ndarray,
+        psi: np.ndarray,
+        *,
+        seed: int | np.random.Generator,
+        chunk_rows: int = 50_000,
     ) -> np.ndarray:
         """Latent knobs z of loops given ψ draws: x_loop (B, F), ψ (S, 2K) → (S, B, K).
 
-        Draw s of every loop is conditioned on ψ draw s (joint posterior draws).
+        Draw s of every loop is conditioned on ψ draw s (joint posterior draws). The work
+        runs in chunks of about ``chunk_rows`` (draw, loop) pairs (bounded memory); chunk c
+        is seeded by ``SeedSequence([seed, c])``, so the result depends on ``chunk_rows``.
         """
         self._check_fitted()
         x_loop = np.asarray(x_loop, dtype=np.float64)
         psi = np.atleast_2d(np.asarray(psi, dtype=np.float64))
         s, b = len(psi), len(x_loop)
-        cond = loop_condition(np.tile(x_loop, (s, 1)), np.repeat(psi, b, axis=0), self.population)
-        u = self.loop_.sample(cond, 1, seed=seed)[0]
-        return self._z_knob(u).reshape(s, b, -1)
+        base = _seed_int(seed)
+        per = max(1, int(chunk_rows) // max(b, 1))
+        out = []
+        for c, start in enumerate(range(0, s, per)):
+            part = psi[start : start + per]
+            cond = loop_condition(
+                np.tile(x_loop, (len(part), 1)), np.repeat(part, b, axis=0), self.population
+            )
+            chunk_seed = int(np.random.SeedSequence([base, c]).generate_state(1)[0])
+            u = self.loop_.sample(cond, 1, seed=chunk_seed)[0]
+            out.append(self._z_knob(u).reshape(len(part), b, -1))
+        return np.concatenate(out)
 
     def sample_loops(
         self, x_loop: np.ndarray, psi: np.ndarray, *, seed: int | np.random.Generator

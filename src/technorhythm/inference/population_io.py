@@ -27,11 +27,13 @@ from technorhythm.atomic import atomic_path, atomic_write_text
 from technorhythm.checksums import sha256_file
 from technorhythm.inference.persistence import (
     MANIFEST_NAME,
+    VERDICT_CALIBRATION_NAME,
     ModelError,
     ModelIntegrityError,
     ModelVersionError,
     _software,
     check_versions,
+    load_tensors,
 )
 from technorhythm.inference.version import current_versions
 
@@ -117,8 +119,6 @@ def read_population_manifest(directory: str | Path) -> dict[str, Any]:
 
 
 def _load_tensors(directory: Path, record: dict[str, Any]):
-    import torch
-
     path = directory / str(record.get("file", ""))
     if path.parent != directory or not path.is_file():
         raise ModelError(f"{directory} lacks the weights file {record.get('file')!r}")
@@ -128,10 +128,7 @@ def _load_tensors(directory: Path, record: dict[str, Any]):
             f"{path} does not match the SHA-256 recorded in its manifest (recorded "
             f"{record.get('sha256')}, found {actual}): modified or corrupted. Refusing to load."
         )
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for unreadable/unsafe files
-        raise ModelIntegrityError(f"{path} could not be read as tensors: {exc}") from None
+    return load_tensors(path)
 
 
 def load_population(directory: str | Path):
@@ -168,7 +165,7 @@ def load_population(directory: str | Path):
             raise ModelError(
                 f"{directory}/{name}.pt does not fit the architecture in its manifest: {exc}"
             ) from None
-    return PopulationEstimator.from_state(
+    estimator = PopulationEstimator.from_state(
         params,
         nets["pack"],
         nets["loop"],
@@ -177,3 +174,7 @@ def load_population(directory: str | Path):
         data_reference_=manifest.get("data_reference"),
         manifest_=manifest,
     )
+    calibration = directory / VERDICT_CALIBRATION_NAME
+    if calibration.is_file():
+        estimator.verdict_calibration_ = json.loads(calibration.read_text(encoding="utf-8"))
+    return estimator

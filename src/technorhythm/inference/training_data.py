@@ -210,14 +210,9 @@ def _run_jobs(
     bar = tqdm(total=len(jobs), desc="simulating sets", unit="chunk", disable=not progress)
     with contextlib.ExitStack() as stack:
         if scheduler is not None:
-            from distributed import Client
+            from technorhythm.dask_support import dask_client
 
-            try:
-                client = stack.enter_context(Client(scheduler, timeout="10s"))
-            except OSError as exc:
-                raise ValueError(
-                    f"cannot reach the Dask scheduler at {scheduler!r}: {exc}"
-                ) from None
+            client = stack.enter_context(dask_client(scheduler))
             stack.enter_context(parallel_config(backend="dask"))
             n_jobs = max(1, sum(client.nthreads().values()))
         else:

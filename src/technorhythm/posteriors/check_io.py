@@ -116,6 +116,7 @@ def check_fit(
     alpha: float = 0.05,
     progress: bool = False,
     verdict_only: bool = False,
+    calibration=None,
 ) -> CheckResult:
     """Posterior predictive checks of every group of a fit.
 
@@ -129,7 +130,11 @@ def check_fit(
         Master seed of the checks; defaults to the fit's own seed.
     n_predictive, n_verdict_sets, alpha, verdict_only
         See :func:`technorhythm.posteriors.checks.check_group`.
+    calibration : VerdictCalibration, optional
+        Calibration of the verdict for the model that made the fit; defaults to the one
+        the fit recorded from its model (``model["verdict_calibration"]``), if any.
     """
+    from technorhythm.diagnostics.verdict import VerdictCalibration
     from technorhythm.posteriors.fit import _as_batch
 
     if isinstance(fit, FitResult):
@@ -139,13 +144,17 @@ def check_fit(
         ids = {g.name: list(g.clip_ids) for g in fit.groups}
         fit_seed = int(fit.options["seed"])
         options = {"by": fit.by, "split": fit.split, **fit.options}
+        model = fit.model
         dataset = None
     else:
         record, names, knobs, stacked, ids = _fit_from_folder(Path(fit))
         hyper = list(stacked)
         fit_seed = int(record["options"]["seed"])
         options = {"by": record["by"], "split": record["split"], **record["options"]}
+        model = record.get("model") or {}
         dataset = record.get("dataset")
+    if calibration is None and model.get("verdict_calibration"):
+        calibration = VerdictCalibration.from_dict(model["verdict_calibration"])
     if data is None:
         if not dataset:
             raise ValueError("pass the clips the fit was made from (data=...)")
@@ -176,6 +185,7 @@ def check_fit(
         alpha=alpha,
         progress=progress,
         verdict_only=verdict_only,
+        calibration=calibration,
     )
 
 

@@ -34,7 +34,7 @@ from technorhythm.diagnostics.predictive import (
     check_predictive,
     run_predictive_check,
 )
-from technorhythm.diagnostics.verdict import Verdict, run_verdict
+from technorhythm.diagnostics.verdict import Verdict, VerdictCalibration, run_verdict
 from technorhythm.posteriors.fit import group_seed
 
 __all__ = [
@@ -125,9 +125,11 @@ def group_verdict(
     n_sets: int = 100,
     max_clips: int = 1024,
     alpha: float = 0.05,
+    calibration: VerdictCalibration | None = None,
 ) -> Verdict:
     """The misspecification verdict of one group: its summaries against ``n_sets``
-    predictive sets of ``min(N, max_clips)`` clips (:func:`run_verdict`)."""
+    predictive sets of ``min(N, max_clips)`` clips (:func:`run_verdict`), calibrated by
+    ``calibration`` when given."""
     from technorhythm.summaries import SUMMARY_NAMES, summarize
 
     x_pred, m = _verdict_sets(
@@ -139,6 +141,8 @@ def group_verdict(
         summary_names=SUMMARY_NAMES,
         alpha=alpha,
         n_clips=m,
+        calibration=calibration,
+        n_real=len(real),
     )
 
 
@@ -188,12 +192,14 @@ def check_group(
     alpha: float = 0.05,
     n_splits: int = 5,
     verdict_only: bool = False,
+    calibration: VerdictCalibration | None = None,
 ) -> GroupCheck:
     """Every check of one group (see the module docstring).
 
     ``n_predictive``: clips in the predictive sets at least (the real group's size if larger).
     ``n_verdict_sets``: predictive sets for the verdict (0 switches it off).
     ``verdict_only``: skip the measures (C2ST, D, histograms, overlap).
+    ``calibration``: the model's :class:`VerdictCalibration` (None: raw, conservative p).
     """
     t0 = time.perf_counter()
     check = None
@@ -213,6 +219,7 @@ def check_group(
             n_sets=n_verdict_sets,
             max_clips=verdict_max_clips,
             alpha=alpha,
+            calibration=calibration,
         )
     split = _split_of(real)
     row: dict[str, object] = {"group": name, "split": split or "", "n_real": len(real)}
@@ -234,6 +241,7 @@ def check_groups(
     alpha: float = 0.05,
     progress: bool = False,
     verdict_only: bool = False,
+    calibration: VerdictCalibration | None = None,
 ) -> CheckResult:
     """:func:`check_group` for each ``(name, real clips, predictive model)``."""
     from tqdm.auto import tqdm
@@ -252,6 +260,7 @@ def check_groups(
                 verdict_max_clips=verdict_max_clips,
                 alpha=alpha,
                 verdict_only=verdict_only,
+                calibration=calibration,
             )
         )
     options = {
@@ -261,6 +270,7 @@ def check_groups(
         "verdict_max_clips": int(verdict_max_clips),
         "alpha": float(alpha),
         "verdict_only": bool(verdict_only),
+        "verdict_calibrated": calibration is not None,
     }
     return CheckResult(tuple(out), options, {"total_s": time.perf_counter() - t0})
 

@@ -150,13 +150,14 @@ class FitResult:
 
 
 def model_identity(estimator) -> dict[str, Any]:
-    """What identifies the estimator: manifest hash, version hash, weights SHA-256, budget."""
+    """What identifies the estimator: manifest hash, version hash, weights SHA-256, budget;
+    and the calibration of the misspecification verdict the model carries, if any."""
     import json
 
     manifest = getattr(estimator, "manifest_", None)
     if manifest:
         blob = json.dumps(manifest, sort_keys=True, default=str).encode()
-        return {
+        out = {
             "model_hash": hashlib.sha256(blob).hexdigest()[:16],
             "version_hash": manifest.get("versions", {}).get("version_hash", ""),
             "weights_sha256": {
@@ -164,12 +165,17 @@ def model_identity(estimator) -> dict[str, Any]:
             },
             "n_simulations": manifest.get("n_sets"),
         }
-    return {
-        "model_hash": "unsaved",
-        "version_hash": "",
-        "weights_sha256": {},
-        "n_simulations": getattr(estimator, "n_sets_", None),
-    }
+    else:
+        out = {
+            "model_hash": "unsaved",
+            "version_hash": "",
+            "weights_sha256": {},
+            "n_simulations": getattr(estimator, "n_sets_", None),
+        }
+    calibration = getattr(estimator, "verdict_calibration_", None)
+    if calibration:
+        out["verdict_calibration"] = calibration
+    return out
 
 
 def _training_n_max(estimator) -> int:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from technorhythm.atomic import atomic_path, atomic_write_text
+from technorhythm.outdir import replacing_folder
 from technorhythm.posteriors.arviz_adapter import (
     load_inference_data,
     save_inference_data,
@@ -90,20 +92,36 @@ def save_fit(
     forest: bool = True,
     overwrite: bool = False,
     flagged: set[str] | None = None,
+    extras: Sequence[Callable[[Path], object]] = (),
 ) -> dict[str, Any]:
-    """Write every output file of a fit to ``out_dir`` (created); returns the ``fit.json`` record.
+    """Write every output file of a fit to ``out_dir``; returns the ``fit.json`` record.
 
-    Each file is written atomically; ``fit.json`` comes last, so a folder with a
-    ``fit.json`` is complete. A folder that already holds a fit is refused unless
-    ``overwrite``; then group files of the old fit that the new one lacks are removed.
+    The files are written into a staging folder that replaces ``out_dir`` in one
+    atomic step, under a lock that refuses a second writer
+    (:func:`technorhythm.outdir.replacing_folder`): readers see the old fit or the
+    new one, never a mix. A folder that already holds a fit is refused unless
+    ``overwrite``; a non-empty folder without ``fit.json`` is never replaced.
     ``flagged`` names groups the misspecification verdict flagged (drawn red in the forest).
+    ``extras`` are called with the staging folder before the swap, for outputs that belong
+    to the fit (the check folder, a report), so they appear together with it or not at all.
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out} exists and is not a directory")
     if (out / "fit.json").exists() and not overwrite:
         raise FileExistsError(f"{out} already holds a fit; pass --force to replace it")
-    out.mkdir(parents=True, exist_ok=True)
+    with replacing_folder(out, lambda p: (p / "fit.json").is_file(), what="fit") as staging:
+        if (out / "fit.json").exists() and not overwrite:  # written while we waited
+            raise FileExistsError(f"{out} already holds a fit; pass --force to replace it")
+        record = _write_fit(result, staging, dataset=dataset, forest=forest, flagged=flagged)
+        for extra in extras:
+            extra(staging)
+        return record
+
+
+def _write_fit(
+    result: FitResult, out: Path, *, dataset: str | None, forest: bool, flagged: set[str] | None
+) -> dict:
     idata = result.to_inference_data()
     save_inference_data(idata, out / "posterior.nc")
     files: dict[str, str] = {}
@@ -128,9 +146,6 @@ def save_fit(
             title=f"population posterior by {result.by}",
             flagged=flagged,
         )
-    for stale in (out / "groups").glob("*.nc"):
-        if f"groups/{stale.name}" not in files.values():
-            stale.unlink()
     record = {
         "schema": FIT_SCHEMA,
         "schema_version": FIT_SCHEMA_VERSION,
