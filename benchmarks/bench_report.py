@@ -12,7 +12,8 @@ wall time follows the load; the CPU time does not), the file size, and, as the
 baseline measured in the same run, the time to reload the fit's population table and draw
 the one figure a fit folder held before the report (``forest.png``,
 :func:`technorhythm.posteriors.plots.plot_forest`). Targets: demo ≤ 20 s, Groove by
-session ≤ 60 s, every file ≤ 15 MB.
+session ≤ 60 s, every file ≤ 15 MB, and the page shows every group of the fit (a
+"Group: NAME" section with its figures for each group in ``population.csv``).
 
 The last line printed is one JSON object with the figures.
 """
@@ -20,6 +21,7 @@ The last line printed is one JSON object with the figures.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
 import resource
@@ -28,6 +30,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import pandas as pd
 
 TARGETS_S = {"demo": 20.0, "groove": 60.0}
 MAX_BYTES = 15_000_000
@@ -67,6 +71,18 @@ def baseline_forest(fit_dir: Path, out: Path) -> dict:
     }
 
 
+def groups_missing(page: str, groups: list[str]) -> list[str]:
+    """The groups without their own section (heading and at least one figure) in ``page``."""
+    missing = []
+    for group in groups:
+        heading = f">Group: {html.escape(group, quote=True)}</h3>"
+        at = page.find(heading)
+        end = page.find("</section>", at)
+        if at < 0 or "<img" not in page[at:end]:
+            missing.append(group)
+    return missing
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--demo-fit", required=True, help="fit folder of the demo corpus")
@@ -86,11 +102,14 @@ def main() -> None:
         base = baseline_forest(fit_dir, out / f"{name}_forest.png")
         rep = run_report(fit_dir, out / f"{name}_report.html", args.model)
         ratio = rep["wall_s"] / base["wall_s"]
+        groups = sorted(set(pd.read_csv(fit_dir / "population.csv")["group"].astype(str)))
+        missing = groups_missing((out / f"{name}_report.html").read_text(), groups)
         print(
             f"{name}: {n_groups} groups, report {rep['wall_s']:.1f} s wall / {rep['cpu_s']:.1f} s "
             f"CPU, {rep['bytes'] / 1e6:.1f} MB; baseline forest.png {base['wall_s']:.1f} s "
             f"wall / {base['cpu_s']:.1f} s CPU; report / baseline {ratio:.1f}× "
-            f"(target ≤ {TARGETS_S[name]:g} s)",
+            f"(target ≤ {TARGETS_S[name]:g} s); {len(groups) - len(missing)} of {len(groups)} "
+            f"groups shown{' (missing: ' + ', '.join(missing) + ')' if missing else ''}",
             flush=True,
         )
         result[name] = {
@@ -103,6 +122,8 @@ def main() -> None:
             "meets_time_wall": rep["wall_s"] <= TARGETS_S[name],
             "meets_time_cpu": rep["cpu_s"] <= TARGETS_S[name],
             "meets_size": rep["bytes"] <= MAX_BYTES,
+            "groups_shown": len(groups) - len(missing),
+            "groups_missing": missing,
         }
     result["load_average_1min_end"] = round(os.getloadavg()[0], 2)
     result["reports"] = str(out)
