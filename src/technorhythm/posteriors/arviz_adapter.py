@@ -500,38 +500,45 @@ def plot_marginals(
     textsize: float = 7.0,
     xlims: Mapping[str, tuple[float, float]] | None = None,
     round_to: int = 2,
+    ax=None,
 ):
     """``az.plot_posterior`` of ``var_names`` (of one ``group`` when given): each marginal
     with its HDI and posterior mean, one panel per variable. Returns the matplotlib figure.
 
     ``xlims`` (name → (low, high)) fixes a panel's x range, e.g. to a knob's range;
-    ``round_to`` is the number of decimals of the printed mean and HDI ends.
+    ``round_to`` is the number of decimals of the printed mean and HDI ends; ``ax`` (an
+    array of at least ``len(var_names)`` axes) draws into existing, empty axes instead of a
+    new figure.
     """
     az = _az()
     names = list(var_names)
     nrows = int(np.ceil(len(names) / ncols))
     cols = min(ncols, len(names))
+    layout = (
+        {"grid": (nrows, cols), "figsize": (panel_size[0] * cols, panel_size[1] * nrows)}
+        if ax is None
+        else {"ax": np.ravel(ax)[: len(names)]}
+    )
     with _quiet():
         axes = az.plot_posterior(
             idata,
             var_names=names,
             coords=None if group is None else {"group": [group]},
-            grid=(nrows, cols),
-            figsize=(panel_size[0] * cols, panel_size[1] * nrows),
+            **layout,
             hdi_prob=hdi_prob,
             point_estimate="mean",
             round_to=round_to,
             textsize=textsize,
             kind="kde",
         )
-    flat = np.ravel(axes)
-    for ax, name in zip(flat, names, strict=False):
-        ax.set_title(name, fontsize=textsize + 1)
+    flat = np.ravel(axes if ax is None else ax)
+    for panel, name in zip(flat, names, strict=False):
+        panel.set_title(name, fontsize=textsize + 1)
         if xlims and name in xlims:
-            ax.set_xlim(*xlims[name])
-    for ax in flat[len(names) :]:
-        ax.set_visible(False)
-    return _figure_of(axes)
+            panel.set_xlim(*xlims[name])
+    for panel in flat[len(names) :]:
+        panel.set_visible(False)
+    return _figure_of(flat)
 
 
 def plot_pair(

@@ -52,7 +52,7 @@ def report_command(fit_dir, out, model_dir=None) -> str:
 
 
 def _group_section(
-    inputs: ReportInputs, group: str, anchor: str, hyper_ident, hdi_prob: float
+    inputs: ReportInputs, group: str, anchor: str, hyper_ident, hdi_prob: float, canvas
 ) -> tuple[str, object]:
     g = inputs.groups.index(group)
     table = identifiability.knob_table(inputs, group, hyper_ident, hdi_prob=hdi_prob)
@@ -68,7 +68,7 @@ def _group_section(
             f"<p>{inputs.n_clips[group]} loops. Posterior predictive verdict: "
             f"{checks.verdict_text(inputs.checks.row(group), _alpha(inputs))}.</p>",
             "<h4>Posterior marginals</h4>",
-            marginals.render(inputs, group, hdi_prob=hdi_prob),
+            marginals.render(inputs, group, hdi_prob=hdi_prob, canvas=canvas),
             "<h4>Identifiability</h4>",
             identifiability.render(table, hdi_prob=hdi_prob),
             "<h4>Correlations and merge candidates</h4>",
@@ -93,9 +93,15 @@ def render_report(
     hyper_ident = identification_table(inputs.idata)
     anchors = {g: html.anchor("group", g, i) for i, g in enumerate(inputs.groups)}
     group_html, tables = [], {}
-    for group in inputs.groups:
-        part, tables[group] = _group_section(inputs, group, anchors[group], hyper_ident, hdi_prob)
-        group_html.append(part)
+    canvas = plots.MarginalsCanvas(inputs.knobs, inputs.bounds)
+    try:
+        for group in inputs.groups:
+            part, tables[group] = _group_section(
+                inputs, group, anchors[group], hyper_ident, hdi_prob, canvas
+            )
+            group_html.append(part)
+    finally:
+        canvas.close()
     timing["groups_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     ranking = across.rank_groups(inputs, tables)

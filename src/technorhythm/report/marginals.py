@@ -14,9 +14,21 @@ from technorhythm.report.inputs import ReportInputs
 __all__ = ["render"]
 
 
-def render(inputs: ReportInputs, group: str, *, hdi_prob: float = DEFAULT_HDI_PROB) -> str:
-    """The marginals figure of ``group`` (HTML)."""
-    png = plots.marginals_png(inputs.means, group, inputs.knobs, inputs.bounds, hdi_prob=hdi_prob)
+def render(
+    inputs: ReportInputs,
+    group: str,
+    *,
+    hdi_prob: float = DEFAULT_HDI_PROB,
+    canvas: plots.MarginalsCanvas | None = None,
+) -> str:
+    """The marginals figure of ``group`` (HTML); ``canvas`` is a figure shared by the groups
+    of one report (default: a figure of its own)."""
+    if canvas is None:
+        png = plots.marginals_png(
+            inputs.means, group, inputs.knobs, inputs.bounds, hdi_prob=hdi_prob
+        )
+    else:
+        png = canvas.png(inputs.means, group, hdi_prob=hdi_prob)
     return html.image(
         png,
         f"posterior marginals of {group}",

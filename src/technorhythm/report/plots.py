@@ -25,6 +25,7 @@ from technorhythm.posteriors import arviz_adapter as adapter  # noqa: E402
 __all__ = [
     "COLOURS",
     "DPI",
+    "MarginalsCanvas",
     "marginals_png",
     "pair_png",
     "heatmap_png",
@@ -54,24 +55,59 @@ def _margins(
     )
 
 
+class MarginalsCanvas:
+    """One figure of marginal panels, redrawn for every group (creating the axes and their
+    ticks once instead of per group is most of the cost of this figure)."""
+
+    def __init__(self, knobs: Sequence[str], bounds: np.ndarray, *, ncols: int = 6) -> None:
+        self.knobs = list(knobs)
+        self.xlims = {k: (float(lo), float(hi)) for k, (lo, hi) in zip(knobs, bounds, strict=True)}
+        self.ncols = min(ncols, len(self.knobs))
+        nrows = int(np.ceil(len(self.knobs) / self.ncols))
+        self.fig, axes = plt.subplots(
+            nrows, self.ncols, figsize=(2.5 * self.ncols, 1.7 * nrows), squeeze=False
+        )
+        self.axes = axes.ravel()
+        _margins(self.fig, left=0.25, right=0.25, top=0.3, bottom=0.3, wspace=0.3, hspace=0.7)
+
+    def _clear(self) -> None:
+        for ax in self.axes:
+            for artist in [*ax.lines, *ax.collections, *ax.texts, *ax.patches]:
+                artist.remove()
+            ax.relim()
+            ax.set_autoscaley_on(True)
+
+    def png(self, means, group: str, *, hdi_prob: float) -> bytes:
+        """ArviZ posterior plot of every knob's mean value in ``group``, x axis = knob range."""
+        self._clear()
+        adapter.plot_marginals(
+            means,
+            self.knobs,
+            group=group,
+            hdi_prob=hdi_prob,
+            ncols=self.ncols,
+            xlims=self.xlims,
+            ax=self.axes,
+        )
+        for ax in self.axes:
+            ax.xaxis.set_major_locator(MaxNLocator(4))
+        buf = io.BytesIO()
+        self.fig.savefig(buf, format="png", dpi=DPI)
+        return compact_png(buf.getvalue())
+
+    def close(self) -> None:
+        plt.close(self.fig)
+
+
 def marginals_png(
     means, group: str, knobs: Sequence[str], bounds: np.ndarray, *, hdi_prob: float
 ) -> bytes:
     """ArviZ posterior plot of every knob's mean value in one group, x axis = knob range."""
-    xlims = {k: (float(lo), float(hi)) for k, (lo, hi) in zip(knobs, bounds, strict=True)}
-    fig = adapter.plot_marginals(
-        means,
-        list(knobs),
-        group=group,
-        hdi_prob=hdi_prob,
-        ncols=6,
-        xlims=xlims,
-        panel_size=(2.5, 1.7),
-    )
-    for ax in fig.axes:
-        ax.xaxis.set_major_locator(MaxNLocator(4))
-    _margins(fig, left=0.25, right=0.25, top=0.3, bottom=0.3, wspace=0.3, hspace=0.7)
-    return _png(fig)
+    canvas = MarginalsCanvas(knobs, bounds)
+    try:
+        return canvas.png(means, group, hdi_prob=hdi_prob)
+    finally:
+        canvas.close()
 
 
 def pair_png(means, group: str, pairs: Sequence[tuple[str, str, float]]) -> bytes:
