@@ -132,7 +132,7 @@ def test_loop_table_rows_per_loop_and_knob(rng):
     table = loop_table(idata)
     assert len(table) == 3 * K
     row = table[(table.loop == "y") & (table.knob == "intensity")].iloc[0]
-    assert row["mean"] == pytest.approx(loops[:, 1, 2].mean(), rel=1e-5)
+    assert row["mean"] == pytest.approx(loops[:, 1, KNOB_NAMES.index("intensity")].mean(), rel=1e-5)
     assert loop_table(to_inference_data(h, ["p"])).empty
 
 
