@@ -57,7 +57,7 @@ def test_nuts_draws_match_brute_force(theta, n_clips, rng):
     rows = _rows(theta, n_clips)
     post = KickReference(draws=1000).posterior(rows, seed=3, n_draws=3000)
     assert post.converged()
-    exact = _resampled_posterior(rows, 600_000, len(post.draws), rng)
+    exact = _resampled_posterior(rows, 2_000_000, len(post.draws), rng)
     assert c2st(post.draws, exact, seed=1) <= 0.55
     # the strata's weights are the share of exact draws in each
     share = np.bincount(np.floor(exact[:, 0]).astype(int), minlength=8) / len(exact)
