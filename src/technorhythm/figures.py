@@ -15,7 +15,7 @@ from technorhythm.atomic import atomic_write_bytes
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["save_figure"]
+__all__ = ["save_figure", "png_bytes"]
 
 
 def save_figure(
@@ -43,6 +43,12 @@ def save_figure(
     """
     if path is None:
         return fig
+    atomic_write_bytes(path, png_bytes(fig, dpi=dpi, colours=colours))
+    return Path(path)
+
+
+def png_bytes(fig: Figure, *, dpi: int = 90, colours: int | None = None) -> bytes:
+    """``fig`` as PNG bytes (closed afterwards); ``colours`` quantises as in :func:`save_figure`."""
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
@@ -56,5 +62,4 @@ def save_figure(
         out = io.BytesIO()
         image.save(out, format="PNG", optimize=True)
         data = out.getvalue()
-    atomic_write_bytes(path, data)
-    return Path(path)
+    return data

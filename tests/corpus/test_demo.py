@@ -67,6 +67,9 @@ def test_demo_command_renders_ingests_and_splits(tmp_path, capsys):
     # and then writes four loops from the corpus's posterior and says how to audition them
     assert len(list((tmp_path / "demo" / "from_fit").glob("loop_*.wav"))) == 4
     assert " serve --fit " in out
+    # and writes the diagnostic report, printing where it is
+    report = tmp_path / "demo" / "report.html"
+    assert report.is_file() and f"diagnostic report → {report}" in out
     ds = load_dataset(tmp_path / "demo" / "dataset")
     assert len(ds.manifest) == len(load_demo_patterns())
     assert set(ds.manifest["status"]) <= {"ok", "duplicate"}

@@ -170,6 +170,15 @@ def _wide_tables():
     return pd.option_context("display.width", 200, "display.max_columns", 40)
 
 
+def step_report(ctx: DemoContext) -> None:
+    """Write the diagnostic report of the fit: one HTML file to open in a browser."""
+    from technorhythm.report import build_report
+
+    result = build_report(ctx.out / "fit", ctx.out / "report.html", run_checks=False)
+    ctx.results["report"] = result.path
+    ctx.say(f"diagnostic report → {result.path} (open it in a browser)")
+
+
 STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("render the built-in demo corpus to MIDI", step_render_corpus),
     ("ingest it into a dataset", step_ingest),
@@ -177,6 +186,7 @@ STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("generate loops from the simulator presets (MIDI + WAV)", step_generate),
     ("fit every pack and the whole corpus with the shipped posterior estimator", step_fit),
     ("check the fits: loops generated from each posterior against the pack", step_check),
+    ("write the diagnostic report (HTML)", step_report),
     ("generate loops from the whole corpus's posterior; the audition page", step_generate_from_fit),
 ]
 """Demo steps in order: (title, function). Append to extend the demo."""

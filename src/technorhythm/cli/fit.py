@@ -72,6 +72,10 @@ def _fit_locked(args: argparse.Namespace) -> int:
         flagged=flagged,
         extras=extras,
     )
+    if args.report:
+        from technorhythm.report import build_report
+
+        report = build_report(out, args.report, model_dir=args.model, run_checks=False)
     done = time.perf_counter()
     print(format_summary(result, checks=table))
     if not result.skipped.empty:
@@ -87,6 +91,8 @@ def _fit_locked(args: argparse.Namespace) -> int:
         f"(load {loaded - start:.1f} s, write {done - checked:.1f} s); "
         f"model {record['model']['model_hash']}; written to {out}"
     )
+    if args.report:
+        print(f"report: {report.path} (open it in a browser)")
     return 0
 
 
@@ -163,6 +169,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-check", action="store_true", help="skip the posterior predictive checks")
     add_check_options(p)
+    p.add_argument(
+        "--report",
+        metavar="HTML",
+        help="also write the diagnostic report (`technorhythm report`) to this HTML file",
+    )
     p.add_argument("--no-plot", action="store_true", help="do not draw forest.png")
     p.add_argument("--force", action="store_true", help="replace an existing fit in --out")
     p.set_defaults(func=_fit)

@@ -2,9 +2,12 @@
 
 ArviZ 1.x needs Python ≥ 3.12, so on 3.11 we use arviz 0.23; keeping every ArviZ
 call here means a later upgrade touches one file. ArviZ (and the matplotlib it pulls
-in) is imported lazily inside the functions, so importing this module is cheap. Drawing
-lives in :mod:`technorhythm.posteriors.plots`; ``az.plot_forest(idata, var_names=[...],
-combined=True)`` works directly on these objects too.
+in) is imported lazily inside the functions, so importing this module is cheap. The
+ArviZ plots used by the report (:func:`plot_marginals`, :func:`plot_pair`,
+:func:`plot_forest_by_group`) are called here too and return matplotlib figures, which
+the callers' ``plots`` modules lay out and save; the fit's own forest.png is drawn by
+:mod:`technorhythm.posteriors.plots`. :func:`group_draws_to_inference_data` labels
+derived quantities (e.g. the loops' mean value of every knob) for those plots.
 
 Layout of a technorhythm posterior (``schema = "technorhythm.posterior"``, version 2;
 the population model of :mod:`technorhythm.inference.population`):
@@ -67,6 +70,10 @@ __all__ = [
     "convergence_summary",
     "hdi_intervals",
     "hdi_names",
+    "group_draws_to_inference_data",
+    "plot_marginals",
+    "plot_pair",
+    "plot_forest_by_group",
 ]
 
 SCHEMA = "technorhythm.posterior"
@@ -83,9 +90,11 @@ class PosteriorFileError(ValueError):
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    # arviz 0.23 emits a FutureWarning about its 1.0 refactor on import.
+    # arviz 0.23 emits a FutureWarning about its 1.0 refactor on import, and its plots a
+    # deprecation warning of matplotlib 3.11 about how it normalises keyword arguments.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=FutureWarning, module="arviz")
+        warnings.filterwarnings("ignore", message="Passing a dict or None as alias_mapping")
         yield
 
 
@@ -431,3 +440,167 @@ def convergence_summary(idata: arviz.InferenceData, var_names: Sequence[str]) ->
         "ess_bulk_min": float(min(float(bulk[v].min()) for v in var_names)),
         "ess_tail_min": float(min(float(tail[v].min()) for v in var_names)),
     }
+
+
+def group_draws_to_inference_data(
+    draws: Mapping[str, np.ndarray],
+    groups: Sequence[str],
+    *,
+    units: Mapping[str, str] | None = None,
+    attrs: Mapping[str, Any] | None = None,
+) -> arviz.InferenceData:
+    """Draws of derived quantities per group → InferenceData (variables (chain, draw, group)).
+
+    ``draws[name]`` has shape (G, draws) or (G, chains, draws), one row per entry of
+    ``groups``; ``units`` (name → unit) go into the variables' attrs. Used for quantities
+    computed from a posterior, such as the loops' mean value of every knob.
+    """
+    import xarray as xr
+
+    groups = [str(g) for g in groups]
+    data = {}
+    for name, value in draws.items():
+        arr = _with_chain(np.asarray(value, dtype=np.float64), 2, 1)
+        if arr.ndim != 3 or arr.shape[0] != len(groups):
+            raise ValueError(
+                f"draws of {name!r} must have shape (G={len(groups)}, [chains,] draws); "
+                f"got {np.shape(value)}"
+            )
+        data[name] = (("chain", "draw", "group"), np.moveaxis(arr, 0, -1))
+    if not data:
+        raise ValueError("no draws given")
+    shapes = {name: value[1].shape[:2] for name, value in data.items()}
+    if len(set(shapes.values())) > 1:
+        raise ValueError(f"every quantity needs the same (chains, draws) shape; got {shapes}")
+    n_chain, n_draw = next(iter(shapes.values()))
+    posterior = xr.Dataset(
+        data,
+        coords={"chain": np.arange(n_chain), "draw": np.arange(n_draw), "group": groups},
+    )
+    for name, unit in (units or {}).items():
+        if name in posterior:
+            posterior[name].attrs["units"] = unit
+    posterior.attrs = {str(k): v for k, v in (attrs or {}).items()}
+    with _quiet():
+        return _az().InferenceData(posterior=posterior)
+
+
+def _figure_of(axes):
+    return np.ravel(axes)[0].figure
+
+
+def plot_marginals(
+    idata: arviz.InferenceData,
+    var_names: Sequence[str],
+    *,
+    group: str | None = None,
+    hdi_prob: float = DEFAULT_HDI_PROB,
+    ncols: int = 6,
+    panel_size: tuple[float, float] = (2.3, 1.5),
+    textsize: float = 7.0,
+    xlims: Mapping[str, tuple[float, float]] | None = None,
+    round_to: int = 2,
+    ax=None,
+):
+    """``az.plot_posterior`` of ``var_names`` (of one ``group`` when given): each marginal
+    with its HDI and posterior mean, one panel per variable. Returns the matplotlib figure.
+
+    ``xlims`` (name → (low, high)) fixes a panel's x range, e.g. to a knob's range;
+    ``round_to`` is the number of decimals of the printed mean and HDI ends; ``ax`` (an
+    array of at least ``len(var_names)`` axes) draws into existing, empty axes instead of a
+    new figure.
+    """
+    az = _az()
+    names = list(var_names)
+    nrows = int(np.ceil(len(names) / ncols))
+    cols = min(ncols, len(names))
+    layout = (
+        {"grid": (nrows, cols), "figsize": (panel_size[0] * cols, panel_size[1] * nrows)}
+        if ax is None
+        else {"ax": np.ravel(ax)[: len(names)]}
+    )
+    with _quiet():
+        axes = az.plot_posterior(
+            idata,
+            var_names=names,
+            coords=None if group is None else {"group": [group]},
+            **layout,
+            hdi_prob=hdi_prob,
+            point_estimate="mean",
+            round_to=round_to,
+            textsize=textsize,
+            kind="kde",
+        )
+    flat = np.ravel(axes if ax is None else ax)
+    for panel, name in zip(flat, names, strict=False):
+        panel.set_title(name, fontsize=textsize + 1)
+        if xlims and name in xlims:
+            panel.set_xlim(*xlims[name])
+    for panel in flat[len(names) :]:
+        panel.set_visible(False)
+    return _figure_of(flat)
+
+
+def plot_pair(
+    idata: arviz.InferenceData,
+    var_names: Sequence[str],
+    *,
+    group: str | None = None,
+    textsize: float = 8.0,
+    panel_size: float = 2.2,
+    marker_size: float = 3.0,
+    ax=None,
+):
+    """``az.plot_pair`` scatter of ``var_names`` (of one ``group`` when given). Two
+    variables give one panel (drawn into ``ax`` when given). Returns the matplotlib figure."""
+    az = _az()
+    names = list(var_names)
+    if len(names) < 2:
+        raise ValueError("a pair plot needs at least two variables")
+    size = panel_size * (len(names) - 1)
+    with _quiet():
+        axes = az.plot_pair(
+            idata,
+            var_names=names,
+            coords=None if group is None else {"group": [group]},
+            kind="scatter",
+            figsize=None if ax is not None else (size, size),
+            textsize=textsize,
+            scatter_kwargs={"s": marker_size, "alpha": 0.35},
+            ax=ax,
+        )
+    return _figure_of(axes)
+
+
+def plot_forest_by_group(
+    idata: arviz.InferenceData,
+    var_name: str,
+    *,
+    hdi_prob: float = DEFAULT_HDI_PROB,
+    width: float = 3.4,
+    row_height: float = 0.17,
+    textsize: float = 7.0,
+    xlim: tuple[float, float] | None = None,
+    ax=None,
+):
+    """``az.plot_forest`` of one variable with a ``group`` dimension: one row per group
+    (labelled by the group alone), the HDI as a line and the interquartile range as a
+    thicker one. Draws into ``ax`` when given; returns the matplotlib figure."""
+    az = _az()
+    n_groups = int(idata.posterior.sizes.get("group", 1))
+    with _quiet():
+        axes = az.plot_forest(
+            idata,
+            var_names=[var_name],
+            combined=True,
+            hdi_prob=hdi_prob,
+            figsize=None if ax is not None else (width, 0.6 + row_height * n_groups),
+            textsize=textsize,
+            labeller=az.labels.NoVarLabeller(),
+            ax=ax,
+        )
+    ax = np.ravel(axes)[0]
+    ax.set_title(var_name, fontsize=textsize + 1)
+    if xlim is not None:
+        ax.set_xlim(*xlim)
+    return _figure_of(axes)

@@ -1,0 +1,125 @@
+"""The kick sub-model: its exact likelihood against the simulator's own clips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from technorhythm.inference import kick_submodel as km
+from technorhythm.simulator.knobs import KNOB_NAMES, default_theta
+
+
+def _clip(bars: list[str]) -> np.ndarray:
+    """A kick row from four 16-character bars ('x' = kick)."""
+    return np.array([[c == "x" for c in bar] for bar in bars], dtype=bool)
+
+
+FOUR_ON_THE_FLOOR = _clip(["x...x...x...x..."] * 4)
+
+
+def test_full_theta_varies_only_the_three_knobs():
+    full = km.full_theta(np.array([[3.5, 0.2, 0.7]]))[0]
+    expected = {**default_theta(), **km.FIXED}
+    for name, value in zip(KNOB_NAMES, full, strict=True):
+        want = dict(zip(km.KNOBS, (3.5, 0.2, 0.7), strict=True)).get(name, expected[name])
+        assert value == want
+    assert km.bounds().tolist() == [[0.0, 8.0], [0.0, 1.0], [0.0, 1.0]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "theta",
+    [(3.4, 0.08, 0.3), (0.6, 0.3, 0.7), (7.5, 0.9, 0.05), (1.5, 0.5, 0.5)],
+    ids=["tresillo-ish", "sparse-rotating", "dense", "middle"],
+)
+def test_likelihood_is_the_simulators_pattern_frequency(theta):
+    """The 40 most frequent clips of one half of 300 000 simulated clips: their frequency
+    in the other half against the exact probability."""
+    rows = km.simulate_rows(np.array(theta), 300_000, seed=3)[0].reshape(300_000, -1)
+    pick, test = rows[:150_000], rows[150_000:]
+    keys, counts = np.unique(pick, axis=0, return_counts=True)
+    patterns = keys[np.argsort(-counts)[:40]]
+    seen, seen_counts = np.unique(test, axis=0, return_counts=True)
+    lookup = {k.tobytes(): c for k, c in zip(seen, seen_counts, strict=True)}
+    freq = np.array([lookup.get(p.tobytes(), 0) for p in patterns]) / len(test)
+    prob = np.exp(
+        [
+            km.log_likelihood(km.likelihood_data(p.reshape(1, 4, 16)), np.array(theta))
+            for p in patterns
+        ]
+    )
+    z = (freq - prob) / np.sqrt(prob * (1 - prob) / len(test))
+    assert np.abs(z).max() < 4.5
+    assert 0.4 < np.mean(z**2) < 2.0  # chi² per pattern near 1
+    total_z = (freq.sum() - prob.sum()) / np.sqrt(prob.sum() * (1 - prob.sum()) / len(test))
+    assert abs(total_z) < 4.0
+
+
+def test_repeated_clips_count_once_each_time(rng):
+    rows = km.simulate_rows(np.array([2.5, 0.3, 0.4]), 6, seed=1)[0]
+    doubled = km.likelihood_data(np.concatenate([rows, rows]))
+    single = km.likelihood_data(rows)
+    assert doubled.n_clips == 12 and len(doubled) == len(single)
+    theta = np.array([[2.4, 0.25, 0.5], [2.9, 0.4, 0.2]])
+    np.testing.assert_allclose(
+        km.log_likelihood(doubled, theta), 2 * km.log_likelihood(single, theta)
+    )
+    # one θ at a time gives the same as a batch
+    assert km.log_likelihood(single, theta[1]) == pytest.approx(km.log_likelihood(single, theta)[1])
+
+
+def test_impossible_clips_have_zero_likelihood():
+    data = km.likelihood_data(FOUR_ON_THE_FLOOR[None])
+    # four-on-the-floor with no extra kicks needs 4 pulses in some bar: 3 ≤ pulses ≤ 5
+    assert np.isfinite(km.log_likelihood(data, np.array([4.0, 0.0, 0.5])))
+    assert km.log_likelihood(data, np.array([2.5, 0.0, 0.5])) == -np.inf
+    assert np.isfinite(km.log_likelihood(data, np.array([2.5, 0.1, 0.5])))  # extras fill in
+
+
+def test_only_canonical_rotations_are_possible():
+    # at pulses 0.5 every bar below is possible (base E(0) or E(1), extras fill in) ...
+    theta = np.array([0.5, 0.5, 0.5])
+    bars = ["..x.....x.......", "x...x...x...x...", "x...x...x...x...", "x..............."]
+    canonical = _clip(bars[1:] + bars[:1])  # rotated so that a downbeat kick leads
+    no_downbeat = _clip(["..x.....x......."] * 3 + ["...x............"])
+    for clip in (canonical, no_downbeat):
+        assert np.isfinite(km.log_likelihood(km.likelihood_data(clip[None]), theta))
+    # ... but a canonical clip never starts with a downbeat-less bar when a later bar has one
+    late = _clip(bars)
+    assert km.log_likelihood(km.likelihood_data(late[None]), theta) == -np.inf
+    # the canonical clip was not rotated, or was ``bars`` rotated by one bar; not rotated by
+    # two or three bars, which would have put its bar 3 (a downbeat kick) in front
+    assert km.likelihood_data(canonical[None]).rotations[0].tolist() == [True, True, False, False]
+
+
+def test_a_strict_loop_of_four_on_the_floor():
+    data = km.likelihood_data(FOUR_ON_THE_FLOOR[None])
+    # at pulses = 4, no extras: bar 1 is certain and bars 2-4 repeat it or are drawn alike
+    for v in (0.0, 0.3, 1.0):
+        assert km.log_likelihood(data, np.array([4.0, 0.0, v])) == pytest.approx(0.0, abs=1e-12)
+    # at 4.25 a bar has 4 pulses with probability 0.75
+    p = km.log_likelihood(data, np.array([4.25, 0.0, 1.0]))
+    assert p == pytest.approx(4 * np.log(0.75))
+
+
+def test_summaries_of_known_clips():
+    sets = np.stack([np.stack([FOUR_ON_THE_FLOOR] * 3)])
+    x = km.summaries(sets)[0]
+    named = dict(zip(km.summary_names(), x, strict=True))
+    assert len(x) == len(km.summary_names()) == 76
+    assert [named[f"onset_{p}"] for p in range(16)] == [1.0, 0, 0, 0] * 4
+    assert named["base_4"] == 1.0 and named["base_none"] == 0.0
+    # four-on-the-floor holds E(0), E(1), E(2) and E(4) (not E(3): x..x..x. on 8ths)
+    assert [named[f"holds_base_{k}"] for k in range(9)] == [1, 1, 1, 0, 1, 0, 0, 0, 0]
+    assert named["extras_base_4_w0.8"] == 0 and named["extras_base_2_w0.8"] == 2  # beats 2, 4
+    assert named["bars_equal_first"] == 1.0 and named["distinct_bars_1"] == 1.0
+    with pytest.raises(ValueError, match="shape"):
+        km.summaries(sets[0])
+
+
+def test_simulated_summaries_match_their_rows():
+    theta = np.array([[1.2, 0.1, 0.9], [6.6, 0.7, 0.1]])
+    rows = km.simulate_rows(theta, 8, seed=4)
+    np.testing.assert_array_equal(
+        km.simulate_summaries(theta, 8, seed=4, chunk_clips=8), km.summaries(rows)
+    )
