@@ -29,7 +29,6 @@ is one JSON object with every figure.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -42,6 +41,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_ingest import _tree_rss  # noqa: E402  (process-tree RSS, one definition)
 
 TPQ = 96
 STEP = TPQ // 4
@@ -196,20 +198,6 @@ def link_subset(full: Path, sub: Path, n_files: int) -> None:
     (sub / "pathological").mkdir()
     for name in PATHOLOGICAL:
         os.link(full / "pathological" / name, sub / "pathological" / name)
-
-
-def _tree_rss(proc) -> int:
-    import psutil
-
-    total = 0
-    try:
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0
-    for p in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            total += p.memory_info().rss
-    return total
 
 
 def run_ingest(root: Path, out: Path, workers: int) -> dict:
