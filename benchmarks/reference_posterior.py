@@ -8,9 +8,13 @@ Run (from the repository root)::
 
 For each pack size N in ``--sizes``:
 
-1. train the project's NPE (:class:`technorhythm.inference.PosteriorEstimator` with the
-   sub-model's bounds and names) on ``--budget`` sets of N clips of the kick sub-model
-   (:mod:`technorhythm.inference.kick_submodel`), θ from the uniform prior;
+1. train the project's NPE on ``--budget`` sets of N clips of the kick sub-model
+   (:mod:`technorhythm.inference.kick_submodel`), θ from the uniform prior: by default
+   (``--flow box``) the flow of the population model's pack network
+   (:class:`technorhythm.inference.box_flow.BoxFlow`: logit, z-scoring, spline flow);
+   ``--flow estimator`` the one-θ :class:`technorhythm.inference.PosteriorEstimator`
+   (sbi's logit transform without z-scoring: its draws come no closer than 0.0067 of the
+   range to a bound);
 2. for ``--observations`` sets of N clips simulated at θ from the prior (another random
    stream), sample the exact posterior with NUTS (:mod:`technorhythm.posteriors.
    kick_reference`: 4 chains per stratum, R-hat ≤ 1.01 and bulk ESS ≥ 400 checked), draw
@@ -41,6 +45,7 @@ import pandas as pd
 from technorhythm.atomic import atomic_write_bytes
 from technorhythm.inference import PosteriorEstimator
 from technorhythm.inference import kick_submodel as km
+from technorhythm.inference.box_flow import BoxFlow
 from technorhythm.posteriors.kick_reference import KickReference, c2st
 from technorhythm.threads import limit_threads
 
@@ -145,29 +150,31 @@ def training_set(n_clips: int, budget: int, args) -> tuple[np.ndarray, np.ndarra
 
 
 NPE_SETTINGS = (
+    "flow",
     "estimator",
     "hidden_features",
     "num_transforms",
     "num_bins",
     "batch_size",
+    "learning_rate",
     "max_epochs",
 )
 
 
-def train(n_clips: int, budget: int, args) -> tuple[PosteriorEstimator, dict]:
-    """The NPE of the sub-model for sets of ``n_clips`` clips, and its training record
-    (trained once per N, budget, settings and seed when ``--cache`` is given)."""
-    key = "_".join(str(getattr(args, k)) for k in NPE_SETTINGS)
-    folder = (
-        Path(args.cache) / f"npe_N{n_clips}_B{budget}_{key}_seed{args.seed}" if args.cache else None
-    )
-    if folder is not None and (folder / "training.json").exists():
-        record = json.loads((folder / "training.json").read_text())
-        return PosteriorEstimator.load(folder), {**record, "cached": True}
-    t0 = time.perf_counter()
-    theta, x = training_set(n_clips, budget, args)
-    t_sim = time.perf_counter() - t0
-    est = PosteriorEstimator(
+def _new_estimator(args):
+    if args.flow == "box":
+        return BoxFlow(
+            km.bounds(),
+            hidden_features=args.hidden_features,
+            num_transforms=args.num_transforms,
+            num_bins=args.num_bins,
+            training_batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            max_num_epochs=args.max_epochs,
+            stop_after_epochs=args.stop_after_epochs,
+            seed=args.seed,
+        )
+    return PosteriorEstimator(
         bounds=km.bounds(),
         names=km.KNOBS,
         seed=args.seed,
@@ -176,19 +183,55 @@ def train(n_clips: int, budget: int, args) -> tuple[PosteriorEstimator, dict]:
         num_transforms=args.num_transforms,
         num_bins=args.num_bins,
         training_batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
         max_num_epochs=args.max_epochs,
+        stop_after_epochs=args.stop_after_epochs,
     )
+
+
+def _history(est) -> dict:
+    if isinstance(est, BoxFlow):
+        return {
+            "epochs": est.history_["epochs_trained"],
+            "best_validation_loss_logit_space": round(est.history_["best_validation_loss"], 4),
+        }
+    return {
+        "epochs": est.training_history_["epochs_trained"],
+        "best_validation_loss": round(est.training_history_["best_validation_loss"], 4),
+    }
+
+
+def train(n_clips: int, budget: int, args) -> tuple[PosteriorEstimator | BoxFlow, dict]:
+    """The NPE of the sub-model for sets of ``n_clips`` clips, and its training record
+    (trained once per N, budget, settings and seed when ``--cache`` is given)."""
+    key = "_".join(str(getattr(args, k)) for k in NPE_SETTINGS)
+    if args.stop_after_epochs != 20:
+        key += f"_stop{args.stop_after_epochs}"
+    folder = (
+        Path(args.cache) / f"npe_N{n_clips}_B{budget}_{key}_seed{args.seed}" if args.cache else None
+    )
+    load = BoxFlow.load if args.flow == "box" else PosteriorEstimator.load
+    if folder is not None and (folder / "training.json").exists():
+        record = json.loads((folder / "training.json").read_text())
+        return load(folder), {**record, "cached": True}
+    t0 = time.perf_counter()
+    theta, x = training_set(n_clips, budget, args)
+    t_sim = time.perf_counter() - t0
+    est = _new_estimator(args)
     t0 = time.perf_counter()
     est.fit(theta, x)
     record = {
         "budget": budget,
+        "flow": args.flow,
         "simulate_s": round(t_sim, 1),
         "train_s": round(time.perf_counter() - t0, 1),
-        "epochs": est.training_history_["epochs_trained"],
-        "best_validation_loss": round(est.training_history_["best_validation_loss"], 4),
+        **_history(est),
     }
     if folder is not None:
-        est.save(folder, overwrite=True)
+        if args.flow == "box":
+            est.save(folder)
+        else:
+            est.save(folder, overwrite=True)
         (folder / "training.json").write_text(json.dumps(record) + "\n")
     return est, record
 
@@ -334,12 +377,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--observations", type=int, default=10)
     parser.add_argument("--draws", type=int, default=4000, help="NUTS draws kept at most")
-    parser.add_argument("--estimator", choices=("nsf", "maf"), default="nsf")
+    parser.add_argument(
+        "--flow", choices=("box", "estimator"), default="box",
+        help="box: the population model's flow; estimator: the one-θ PosteriorEstimator",
+    )  # fmt: skip
+    parser.add_argument(
+        "--estimator", choices=("nsf", "maf"), default="nsf", help="--flow estimator only"
+    )
     parser.add_argument("--hidden-features", type=int, default=64)
     parser.add_argument("--num-transforms", type=int, default=5)
     parser.add_argument("--num-bins", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--max-epochs", type=int, default=1000)
+    parser.add_argument("--stop-after-epochs", type=int, default=20)
     parser.add_argument("--seed", type=int, default=20261202)
     parser.add_argument("--cache", help="folder for NUTS references and training sets")
     parser.add_argument(
@@ -384,10 +435,7 @@ def main(argv=None) -> None:
     result = {
         "observations": args.observations,
         "seed": args.seed,
-        "npe": {
-            k: getattr(args, k)
-            for k in ("estimator", "hidden_features", "num_transforms", "num_bins", "batch_size")
-        },
+        "npe": {k: getattr(args, k) for k in NPE_SETTINGS},
         "sbibm_npe_mean_c2st": SBIBM_NPE,
         **summarize(table, training),
     }

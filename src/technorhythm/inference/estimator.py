@@ -13,7 +13,10 @@ technorhythm relies on:
 Bounded knobs. With ``unconstrained=True`` (the default) the flow is trained on
 ``logit((θ - low) / (high - low))`` through sbi's own
 ``z_score_theta="transform_to_unconstrained"`` (zuko flows), so the posterior
-puts no mass outside the box and needs no leakage correction. With
+puts no mass outside the box and needs no leakage correction; sbi does not z-score the
+logit, so the zuko spline domain (±5) ends at sigmoid(±5), 0.0067 of the range from a
+bound, and posteriors piled against a bound are cut off there
+(:class:`technorhythm.inference.box_flow.BoxFlow` z-scores the logit and reaches them). With
 ``unconstrained=False`` the flow is trained on z-scored θ (nflows) and sbi
 rejects samples that leak outside the prior and renormalises ``log_prob``.
 """

@@ -260,7 +260,9 @@ max_num_epochs, clip_max_norm
     def _condition(self, c: np.ndarray):
         import torch
 
-        c = np.asarray(c, dtype=np.float64)
+        c = np.asarray(c)
+        if c.dtype != np.float32:  # the network's precision; float32 input is used as is
+            c = c.astype(np.float64)
         if c.ndim != 2 or c.shape[1] != self.c_dim_:
             raise ValueError(f"conditions must have shape (B, {self.c_dim_}); got {c.shape}")
         if not np.all(np.isfinite(c)):

@@ -24,7 +24,13 @@ import numpy as np
 from technorhythm.inference.population import Population
 from technorhythm.inference.training_data import DEFAULT_CHUNK_CLIPS, TrainingPlan, _run_jobs
 
-__all__ = ["PopulationPlan", "PopulationData", "simulate_population_sets", "loop_condition"]
+__all__ = [
+    "PopulationPlan",
+    "PopulationData",
+    "simulate_population_sets",
+    "loop_condition",
+    "loop_condition_grid",
+]
 
 
 @dataclass(frozen=True)
@@ -78,8 +84,21 @@ class PopulationData:
 
 
 def loop_condition(x_loop: np.ndarray, psi: np.ndarray, population: Population) -> np.ndarray:
-    """The loop network's condition: loop features then ψ scaled by the knob ranges."""
+    """The loop network's condition: loop features then ψ scaled by the knob ranges.
+
+    Row r pairs ``x_loop[r]`` with ``psi[r]`` (both (M, ·)) → (M, F + 2K) float64.
+    """
     return np.column_stack([x_loop, _psi_unit(psi, population)])
+
+
+def loop_condition_grid(x_loop: np.ndarray, psi: np.ndarray, population: Population) -> np.ndarray:
+    """:func:`loop_condition` of every (ψ draw, loop) pair, ψ-major: x_loop (B, F), ψ (S, 2K)
+    → (S·B, F + 2K) float32 (the flows' precision), built in one allocation."""
+    s, b, f = len(psi), len(x_loop), x_loop.shape[1]
+    out = np.empty((s, b, f + psi.shape[1]), dtype=np.float32)
+    out[:, :, :f] = x_loop[None]
+    out[:, :, f:] = _psi_unit(psi, population)[:, None]
+    return out.reshape(s * b, -1)
 
 
 def _psi_unit(psi: np.ndarray, population: Population) -> np.ndarray:

@@ -27,7 +27,11 @@ import numpy as np
 from technorhythm.inference.estimator import NotFittedError, _seed_int
 from technorhythm.inference.flows import BoxLogit, ConditionalFlow
 from technorhythm.inference.population import Population
-from technorhythm.inference.population_data import PopulationData, loop_condition
+from technorhythm.inference.population_data import (
+    PopulationData,
+    loop_condition,
+    loop_condition_grid,
+)
 
 __all__ = ["PopulationEstimator", "PACK_DEFAULTS", "LOOP_DEFAULTS"]
 
@@ -240,9 +244,7 @@ class PopulationEstimator:
         out = []
         for c, start in enumerate(range(0, s, per)):
             part = psi[start : start + per]
-            cond = loop_condition(
-                np.tile(x_loop, (len(part), 1)), np.repeat(part, b, axis=0), self.population
-            )
+            cond = loop_condition_grid(x_loop, part, self.population)
             chunk_seed = int(np.random.SeedSequence([base, c]).generate_state(1)[0])
             u = self.loop_.sample(cond, 1, seed=chunk_seed)[0]
             out.append(self._z_knob(u).reshape(len(part), b, -1))
