@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -172,3 +173,18 @@ def test_lock_holder_message_names_the_command(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_holder_record_written_just_after_the_lock_is_still_named(tmp_path):
+    # The holder takes the flock, then writes its record: a refusal in between waits for it.
+    lock = tmp_path / ".out.lock"
+    lock.write_text("")
+    record = {"pid": 4242, "host": "h", "since": "then", "command": "technorhythm fit"}
+    timer = threading.Timer(0.1, lambda: lock.write_text(json.dumps(record)))
+    timer.start()
+    try:
+        assert outdir._holder(lock).startswith("pid 4242 on h")
+    finally:
+        timer.join()
+    lock.write_text("")
+    assert outdir._holder(lock, wait_s=0.05) == "another process"

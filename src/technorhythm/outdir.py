@@ -60,12 +60,18 @@ def _lock_path(path: Path) -> Path:
     return path.parent / f".{path.name}.lock"
 
 
-def _holder(lock: Path) -> str:
-    try:
-        info = json.loads(lock.read_text(encoding="utf-8"))
-        return f"pid {info['pid']} on {info['host']} since {info['since']}: {info['command']}"
-    except (OSError, ValueError, KeyError, TypeError):
-        return "another process"
+def _holder(lock: Path, *, wait_s: float = 0.5) -> str:
+    """Who holds ``lock``, from the record the holder writes just after taking it (read
+    again for up to ``wait_s`` while that record is still empty)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            info = json.loads(lock.read_text(encoding="utf-8"))
+            return f"pid {info['pid']} on {info['host']} since {info['since']}: {info['command']}"
+        except (OSError, ValueError, KeyError, TypeError):
+            if time.monotonic() >= deadline:
+                return "another process"
+            time.sleep(0.02)
 
 
 def _try_lock(lock: Path) -> int | None:
