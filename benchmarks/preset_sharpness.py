@@ -1,0 +1,105 @@
+"""How sharp and how right the pack posterior is for packs of one θ (every loop one preset).
+
+Run (from the repository root)::
+
+    .venv/bin/python benchmarks/preset_sharpness.py [--model MODEL_DIR] [--sizes 16 64]
+
+For every shipped preset and pack size N: simulate N loops at the preset's θ, observe the
+set, draw ψ from the pack network, and take the 94 % HDI of the loops' mean value E[θ] per
+knob. Reports the share of knob × pack cases whose true value is inside its HDI (a value
+on a bound counts when the HDI reaches within 0.1 % of the range of it) and the HDI width
+as a share of the knob's range. Baseline measured in the same run: the same figures for
+the prior predictive of E[θ] (ψ from the hyperprior), whose width is what the data have
+to shrink. A one-θ pack puts every spread at 0, a face of the hyperprior. The last line
+printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import warnings
+
+import numpy as np
+
+from technorhythm.inference import load_shipped, observe_population
+from technorhythm.inference.population_estimator import PopulationEstimator
+from technorhythm.posteriors.arviz_adapter import hdi_intervals
+from technorhythm.simulator import simulate
+from technorhythm.simulator.knobs import KNOB_NAMES
+from technorhythm.simulator.preset_io import list_presets, load_preset
+
+
+def pack_figures(est, theta: np.ndarray, means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(truth inside the 94 % HDI, HDI width / range) per knob, from draws of E[θ]."""
+    width = est.population.bounds[:, 1] - est.population.bounds[:, 0]
+    hdi = hdi_intervals(means, 0.94)
+    tol = 1e-3 * width
+    inside = (hdi[:, 0] - tol <= theta) & (theta <= hdi[:, 1] + tol)
+    return inside, (hdi[:, 1] - hdi[:, 0]) / width
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", help="population model directory (default: the shipped one)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--draws", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=100)
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    est = PopulationEstimator.load(args.model) if args.model else load_shipped()
+    rng = np.random.default_rng(args.seed)
+    prior_psi = est.population.sample_hyper(args.draws, rng)
+    prior_means = est.population.mean(prior_psi)
+    inside, widths, prior_widths, rows = [], [], [], []
+    for n in args.sizes:
+        for i, name in enumerate(list_presets()):
+            preset = load_preset(name)
+            theta = np.array([preset[k] for k in KNOB_NAMES])
+            batch = simulate(np.tile(theta, (n, 1)), seed=args.seed + i)
+            x = observe_population(batch)
+            psi = est.sample_hyper(x[None], args.draws, seed=args.seed)[:, 0]
+            ok, width = pack_figures(est, theta, est.population.mean(psi))
+            _, prior_width = pack_figures(est, theta, prior_means)
+            inside.append(ok)
+            widths.append(width)
+            prior_widths.append(prior_width)
+            missed = [KNOB_NAMES[j] for j in np.flatnonzero(~ok)]
+            rows.append(
+                {
+                    "n": n,
+                    "preset": name,
+                    "inside": float(ok.mean()),
+                    "hdi_width_median": float(np.median(width)),
+                    "missed": missed,
+                }
+            )
+            print(
+                f"N = {n:4d} {name:15s} truth in 94% HDI {ok.mean():.2f}; median HDI width "
+                f"{np.median(width):.2f} of the range (prior {np.median(prior_width):.2f}); "
+                f"missed: {', '.join(missed) or '-'}",
+                flush=True,
+            )
+    width_all, prior_all = np.median(widths), np.median(prior_widths)
+    result = {
+        "model": args.model or "shipped",
+        "sizes": args.sizes,
+        "presets": len(list_presets()),
+        "truth_inside_hdi94": round(float(np.mean(inside)), 3),
+        "hdi_width_median": round(float(width_all), 3),
+        "prior_hdi_width_median": round(float(prior_all), 3),
+        "width_ratio_to_prior": round(float(width_all / prior_all), 3),
+        "per_knob_width_median": dict(
+            zip(KNOB_NAMES, np.round(np.median(widths, axis=0), 3).tolist(), strict=True)
+        ),
+        "packs": rows,
+    }
+    print(
+        f"truth inside the 94% HDI: {result['truth_inside_hdi94']:.3f}; median HDI width "
+        f"{width_all:.3f} of the range, {result['width_ratio_to_prior']:.2f} x the prior's"
+    )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
