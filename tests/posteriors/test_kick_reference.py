@@ -68,11 +68,11 @@ def test_nuts_draws_match_brute_force(theta, n_clips, rng):
 
 def test_npe_against_nuts_in_small(rng):
     """The benchmark's pipeline at a small scale: a small NPE is already close to NUTS."""
-    from technorhythm.inference import PosteriorEstimator
+    from technorhythm.inference.box_flow import BoxFlow
 
     box = km.bounds()
     theta = box[:, 0] + rng.random((3000, 3)) * (box[:, 1] - box[:, 0])
-    est = PosteriorEstimator(bounds=box, names=km.KNOBS, seed=0, max_num_epochs=60)
+    est = BoxFlow(box, seed=0, max_num_epochs=60)
     est.fit(theta, km.simulate_summaries(theta, 8, seed=5))
     scores = []
     for i, truth in enumerate([(2.5, 0.3, 0.6), (5.5, 0.2, 0.3)]):
@@ -81,5 +81,6 @@ def test_npe_against_nuts_in_small(rng):
         npe = est.sample(km.summaries(rows[None])[0], len(post.draws), seed=i)
         scores.append(c2st(post.draws, npe, seed=i))
     # a swapped parameter or a wrong summary scores near 1; this small, unconverged NPE
-    # (3000 simulations, 60 epochs) scored 0.74 and 0.81 when measured
+    # (3000 simulations, at most 60 epochs) scored 0.70 and 0.84 when measured with
+    # another training draw (the one-θ PosteriorEstimator in its place: 0.74 and 0.81)
     assert max(scores) < 0.9, scores
