@@ -113,3 +113,15 @@ def test_shipped_posterior_pins_down_the_clear_knobs_of_a_big_pack(preset_pack_p
         lo, hi = np.quantile(mean[:, names.index(name)], [0.005, 0.995])
         width = next(k.high - k.low for k in KNOBS if k.name == name)
         assert hi - lo < 0.25 * width, f"{name}: 99% interval {hi - lo:.3g} of a range {width}"
+
+
+def test_loop_draws_agree_across_thread_counts():
+    est = load_shipped()
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(60, est.loop_dim_))
+    psi = est.sample_hyper(np.zeros((1, est.x_dim_)), 40, seed=0)[:, 0]
+    one = est.sample_loops(features, psi, seed=3, threads=1)
+    two = est.sample_loops(features, psi, seed=3, threads=2)
+    assert one.shape == (40, 60, len(KNOB_NAMES))
+    np.testing.assert_allclose(one, two, rtol=0, atol=1e-5 * np.ptp(est.population.bounds))
+    np.testing.assert_array_equal(one, est.sample_loops(features, psi, seed=3, threads=1))

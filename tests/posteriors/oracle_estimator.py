@@ -44,8 +44,11 @@ class OracleEstimator:
         box = self.population.hyper_bounds
         return np.clip(np.concatenate([loc, spread], axis=-1), box[:, 0], box[:, 1])
 
-    def sample_loops(self, x_loop: np.ndarray, psi: np.ndarray, *, seed: int) -> np.ndarray:
+    def sample_loops(
+        self, x_loop: np.ndarray, psi: np.ndarray, *, seed: int, threads: int | None = None
+    ) -> np.ndarray:
         """(S, B, K) per-loop draws, like PopulationEstimator.sample_loops."""
+        self.loop_threads = threads
         s, b = len(psi), len(x_loop)
         z = np.random.default_rng(seed).standard_normal((s, b, len(self._width)))
         return self.population.clip(self.theta0 + self.width / 2 * self._width * z)

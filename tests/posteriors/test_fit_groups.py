@@ -62,6 +62,12 @@ def test_groups_sizes_hyperparameters_and_loops(two_packs):
     assert all(g.loops is None and g.loop_ids == () for g in no_loops.groups)
 
 
+def test_threads_reach_the_loop_draws_and_the_record(two_packs):
+    est = OracleEstimator(THETA0)
+    res = fit_groups(two_packs, estimator=est, by="pack", n_samples=10, threads=2)
+    assert est.loop_threads == 2 and res.options["threads"] == 2
+
+
 def test_group_draws_do_not_depend_on_other_groups(two_packs):
     est = OracleEstimator(THETA0)
     both = fit_groups(two_packs, estimator=est, by="pack", seed=3, n_samples=50)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 
-__all__ = ["int_at_least", "add_check_options"]
+__all__ = ["int_at_least", "add_check_options", "default_threads"]
 
 
 def int_at_least(low: int):
@@ -20,6 +21,15 @@ def int_at_least(low: int):
         return value
 
     return parse
+
+
+def default_threads(cap: int = 4) -> int:
+    """The CPUs this process may run on, at most ``cap`` (a default for ``--threads``)."""
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not every platform has CPU affinity
+        available = os.cpu_count() or 1
+    return max(1, min(int(cap), available))
 
 
 def add_check_options(p: argparse.ArgumentParser) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from technorhythm.cli._args import add_check_options, int_at_least
+from technorhythm.cli._args import add_check_options, default_threads, int_at_least
 
 __all__ = ["register"]
 
@@ -46,6 +46,7 @@ def _fit_locked(args: argparse.Namespace) -> int:
         min_clips=args.min_clips,
         add_all=args.add_all,
         loops=not args.no_loops,
+        threads=args.threads,
     )
     fitted = time.perf_counter()
     checks = None
@@ -159,6 +160,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--no-loops",
         action="store_true",
         help="keep the groups' hyperparameters only, without every loop's own knobs",
+    )
+    p.add_argument(
+        "--threads",
+        type=int_at_least(1),
+        default=default_threads(),
+        help=(
+            "torch threads for drawing every loop's knobs (default: the CPUs this process may "
+            f"use, at most 4: {default_threads()} here; draws agree across counts to float32 "
+            "rounding)"
+        ),
     )
     p.add_argument("--seed", type=int_at_least(0), default=0, help="master seed (default 0)")
     p.add_argument(

@@ -270,11 +270,18 @@ max_num_epochs, clip_max_norm
         return torch.as_tensor(c, dtype=torch.float32)
 
     def sample(
-        self, c: np.ndarray, n: int, *, seed: int | np.random.Generator, chunk: int = 50_000
+        self,
+        c: np.ndarray,
+        n: int,
+        *,
+        seed: int | np.random.Generator,
+        chunk: int = 50_000,
+        threads: int | None = None,
     ) -> np.ndarray:
         """``n`` draws of t for each condition row of ``c`` (B, D) → (n, B, P) float64.
 
-        Rows are sampled in chunks of about ``chunk`` draws (bounded memory).
+        Rows are sampled in chunks of about ``chunk`` draws (bounded memory). ``threads``:
+        torch threads for this call (None: the flow's ``torch_threads``).
         """
         import torch
 
@@ -287,7 +294,7 @@ max_num_epochs, clip_max_norm
         with (
             torch.random.fork_rng(devices=[]),
             torch.no_grad(),
-            _torch_threads(self.torch_threads),
+            _torch_threads(self.torch_threads if threads is None else threads),
         ):
             torch.manual_seed(_seed_int(seed))
             for start in range(0, len(cond), rows):

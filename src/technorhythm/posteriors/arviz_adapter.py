@@ -378,13 +378,19 @@ def hdi_names(hdi_prob: float) -> tuple[str, str]:
 
 
 def hdi_intervals(draws: np.ndarray, hdi_prob: float) -> np.ndarray:
-    """HDI of draws (S, ...) along the first axis → (..., 2), via ``az.hdi``."""
+    """HDI of draws (S, ...) along the first axis → (..., 2), via ``az.hdi``.
+
+    One ``az.hdi`` call per column of the draws, each on a copy of that column only (no
+    copy of the whole array: per-loop draws of a corpus are hundreds of MB).
+    """
     az = _az()
-    moved = np.moveaxis(np.asarray(draws, dtype=np.float64), 0, -1)
-    flat = moved.reshape(-1, moved.shape[-1])
+    draws = np.asarray(draws)
+    columns = draws.reshape(len(draws), -1).T  # a view: (M, S)
     with _quiet():
-        out = np.stack([az.hdi(row, hdi_prob=hdi_prob) for row in flat])
-    return out.reshape(*moved.shape[:-1], 2)
+        out = np.stack(
+            [az.hdi(np.asarray(col, dtype=np.float64), hdi_prob=hdi_prob) for col in columns]
+        )
+    return out.reshape(*draws.shape[1:], 2)
 
 
 def summary_table(

@@ -111,11 +111,14 @@ class FitResult:
             return int(self.groups[-1].n_clips)
         return int(sum(g.n_clips for g in self.groups))
 
-    def to_inference_data(self):
-        """All groups as one InferenceData (group and loop coordinates), via the adapter."""
+    def to_inference_data(self, *, loops: bool = True):
+        """All groups as one InferenceData (group and loop coordinates), via the adapter.
+
+        ``loops=False`` leaves the per-loop draws out (hyperparameters only: much smaller).
+        """
         from technorhythm.posteriors.arviz_adapter import to_inference_data
 
-        owners = [g for g in self.groups if g.loops is not None]
+        owners = [g for g in self.groups if g.loops is not None] if loops else []
         loops = np.concatenate([g.loops for g in owners], axis=1) if owners else None
         return to_inference_data(
             np.stack([g.hyper for g in self.groups]),
@@ -323,10 +326,19 @@ def draw_hyper(
 
 
 def draw_loops(
-    estimator, features: np.ndarray, hyper: np.ndarray, name: str, *, seed: int
+    estimator,
+    features: np.ndarray,
+    hyper: np.ndarray,
+    name: str,
+    *,
+    seed: int,
+    threads: int | None = None,
 ) -> np.ndarray:
-    """Per-loop knob draws (S, B, K) of one group's loops (features (B, F)), given its ψ draws."""
-    return estimator.sample_loops(features, hyper, seed=group_seed(seed, name, 1))
+    """Per-loop knob draws (S, B, K) of one group's loops (features (B, F)), given its ψ draws.
+
+    ``threads`` is passed on only when given (estimators without the option still work)."""
+    extra = {} if threads is None else {"threads": threads}
+    return estimator.sample_loops(features, hyper, seed=group_seed(seed, name, 1), **extra)
 
 
 def _owns_loops(grouping: Grouping, g: int, add_all: bool) -> bool:
@@ -365,6 +377,7 @@ def fit_groups(
     min_clips: int = 1,
     add_all: bool = False,
     loops: bool = True,
+    threads: int | None = None,
 ) -> FitResult:
     """Population posterior of every group of clips in ``data`` (a Dataset or a ClipBatch).
 
@@ -391,6 +404,10 @@ def fit_groups(
         as one population beside its packs; needs ``n_cap`` beyond the training range).
     loops : bool
         Draw every loop's own knobs (partial pooling). False keeps hyperparameters only.
+    threads : int, optional
+        torch threads for drawing the loops' knobs (None: the model's setting, 1). The draws
+        agree across thread counts to float32 rounding (about 1e-7), and are the same bytes
+        for the same count.
     """
     from technorhythm.inference.set_summaries import loop_features, set_feature_names
 
@@ -431,7 +448,9 @@ def fit_groups(
                 x_obs=x_all[g],
                 hyper=hyper[g],
                 loops=(
-                    draw_loops(estimator, features[members], hyper[g], name, seed=seed)
+                    draw_loops(
+                        estimator, features[members], hyper[g], name, seed=seed, threads=threads
+                    )
                     if owns
                     else None
                 ),
@@ -457,6 +476,7 @@ def fit_groups(
             "min_clips": int(min_clips),
             "add_all": bool(add_all),
             "loops": bool(loops),
+            "threads": threads,
         },
         timing=timing,
     )

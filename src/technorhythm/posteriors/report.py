@@ -20,6 +20,7 @@ Output folder of ``technorhythm fit`` (schema ``technorhythm.fit``, version in `
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -35,7 +36,6 @@ from technorhythm.outdir import replacing_folder
 from technorhythm.posteriors.arviz_adapter import (
     load_inference_data,
     save_inference_data,
-    select_group,
     summary_table,
 )
 from technorhythm.posteriors.fit import FitResult
@@ -63,7 +63,7 @@ def _prior_sd(result: FitResult) -> dict[str, float]:
 
 def tables(result: FitResult, idata=None, *, loops: bool = True) -> dict[str, pd.DataFrame]:
     """The fit's tables: ``summary``, ``population``, ``loops``, ``correlations``, ``skipped``."""
-    idata = result.to_inference_data() if idata is None else idata
+    idata = result.to_inference_data(loops=loops) if idata is None else idata
     summary = summary_table(idata, prior_sd=_prior_sd(result))
     ident = identification_table(idata, _prior_sd(result))
     summary["contraction"] = ident["contraction"].to_numpy()
@@ -125,10 +125,13 @@ def _write_fit(
     idata = result.to_inference_data()
     save_inference_data(idata, out / "posterior.nc")
     files: dict[str, str] = {}
-    for i, name in enumerate(result.group_names()):
-        rel = f"groups/{i:03d}_{_slug(name)}.nc"
-        save_inference_data(select_group(idata, name), out / rel)
-        files[name] = rel
+    for i, group in enumerate(result.groups):
+        rel = f"groups/{i:03d}_{_slug(group.name)}.nc"
+        # built from the group's own draws: selecting it from ``idata`` copies far more
+        save_inference_data(
+            dataclasses.replace(result, groups=(group,)).to_inference_data(), out / rel
+        )
+        files[group.name] = rel
     frames = tables(result, idata)
     for key, frame in frames.items():
         _write_csv(frame, out / f"{key}.csv")
