@@ -59,7 +59,9 @@ class PopulationOracle:
         box = POPULATION.hyper_bounds
         return np.clip(draws, box[:, 0], box[:, 1])
 
-    def sample_loops(self, x_loop: np.ndarray, psi: np.ndarray, *, seed: int) -> np.ndarray:
+    def sample_loops(
+        self, x_loop: np.ndarray, psi: np.ndarray, *, seed: int, threads: int | None = None
+    ) -> np.ndarray:
         rng = np.random.default_rng(seed)
         draws = POPULATION.sample_loops(psi, len(x_loop), rng)
         return draws.reshape(len(psi), len(x_loop), -1)

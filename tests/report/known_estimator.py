@@ -60,7 +60,9 @@ class KnownEstimator:
         spread = np.broadcast_to(0.01 * self._width, loc.shape)
         return np.clip(np.concatenate([loc, spread], axis=-1), box[:, 0], box[:, 1])
 
-    def sample_loops(self, x_loop: np.ndarray, psi: np.ndarray, *, seed: int) -> np.ndarray:
+    def sample_loops(
+        self, x_loop: np.ndarray, psi: np.ndarray, *, seed: int, threads: int | None = None
+    ) -> np.ndarray:
         s, b = len(psi), len(x_loop)
         k = len(self._width)
         z = np.random.default_rng(seed).standard_normal((s, b, k))
