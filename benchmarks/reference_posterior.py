@@ -162,23 +162,8 @@ NPE_SETTINGS = (
 
 
 def _new_estimator(args):
-    if args.flow == "box":
-        return BoxFlow(
-            km.bounds(),
-            hidden_features=args.hidden_features,
-            num_transforms=args.num_transforms,
-            num_bins=args.num_bins,
-            training_batch_size=args.batch_size,
-            learning_rate=args.learning_rate,
-            max_num_epochs=args.max_epochs,
-            stop_after_epochs=args.stop_after_epochs,
-            seed=args.seed,
-        )
-    return PosteriorEstimator(
-        bounds=km.bounds(),
-        names=km.KNOBS,
-        seed=args.seed,
-        estimator=args.estimator,
+    """The NPE of ``--flow`` with the command line's network and training settings."""
+    settings = dict(
         hidden_features=args.hidden_features,
         num_transforms=args.num_transforms,
         num_bins=args.num_bins,
@@ -186,6 +171,12 @@ def _new_estimator(args):
         learning_rate=args.learning_rate,
         max_num_epochs=args.max_epochs,
         stop_after_epochs=args.stop_after_epochs,
+        seed=args.seed,
+    )
+    if args.flow == "box":
+        return BoxFlow(km.bounds(), **settings)
+    return PosteriorEstimator(
+        bounds=km.bounds(), names=km.KNOBS, estimator=args.estimator, **settings
     )
 
 

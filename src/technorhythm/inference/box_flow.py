@@ -79,30 +79,26 @@ class BoxFlow:
 
     def save(self, directory: str | Path) -> Path:
         """Write the trained flow (tensors + JSON record) to ``directory`` (atomic writes)."""
-        import io
-
         import torch
 
-        from technorhythm.atomic import atomic_write_bytes, atomic_write_text
+        from technorhythm.atomic import atomic_path, atomic_write_text
 
         tensors, record = self._flow().state()
         folder = Path(directory)
         folder.mkdir(parents=True, exist_ok=True)
-        buffer = io.BytesIO()
-        torch.save(tensors, buffer)
-        atomic_write_bytes(folder / _TENSORS, buffer.getvalue())
+        with atomic_path(folder / _TENSORS) as tmp:
+            torch.save(tensors, tmp)
         record = {"bounds": np.asarray(self.bounds, dtype=float).tolist(), "flow": record}
         atomic_write_text(folder / _RECORD, json.dumps(record, indent=1) + "\n")
         return folder
 
     @classmethod
     def load(cls, directory: str | Path) -> BoxFlow:
-        """Read a flow written by :meth:`save`."""
-        import torch
+        """Read a flow written by :meth:`save` (tensors only: loading never runs code)."""
+        from technorhythm.inference.persistence import load_tensors
 
         folder = Path(directory)
         record = json.loads((folder / _RECORD).read_text())
-        tensors = torch.load(folder / _TENSORS, weights_only=True)
         out = cls(np.asarray(record["bounds"]), **record["flow"]["config"])
-        out.flow_ = ConditionalFlow.from_state(tensors, record["flow"])
+        out.flow_ = ConditionalFlow.from_state(load_tensors(folder / _TENSORS), record["flow"])
         return out
