@@ -20,7 +20,16 @@ For each pack size N in ``--sizes``:
    kick_reference`: 4 chains per stratum, R-hat ≤ 1.01 and bulk ESS ≥ 400 checked), draw
    as many NPE samples, and compare the two with sbi's ``c2st`` (random forest, 5 folds).
    The floor of that figure for draws of one and the same posterior is measured in the
-   same run: C2ST between the two halves of each NUTS reference.
+   same run: C2ST between the two halves of each NUTS reference;
+3. with ``--truncated-budget B`` (truncated sequential NPE, as swyft's box truncation and
+   sbi's TSNPE): for each observation, a second round on ``B`` sets simulated at θ drawn
+   uniformly from the box between the ``--truncation-quantile`` tail quantiles of the
+   first round's draws for that observation (widened by ``--truncation-margin`` of its
+   width on each side, clipped to the prior).
+   A uniform prior truncated to a box that holds the posterior leaves the posterior
+   unchanged, so the second round's flow estimates the same posterior at a finer scale.
+   The amortised (first round) C2ST is kept next to it, and the share of NUTS draws
+   outside the box is recorded (0 for a valid truncation).
 
 Bar: median C2ST ≤ 0.55 at N = 16 and 256, ≤ 0.6 at N = 1. For scale, sbibm's NPE
 (single round) has a mean C2ST over its 10 tasks of 0.84 / 0.74 / 0.65 at 10³ / 10⁴ /
@@ -45,7 +54,7 @@ import pandas as pd
 from technorhythm.atomic import atomic_write_bytes
 from technorhythm.inference import PosteriorEstimator
 from technorhythm.inference import kick_submodel as km
-from technorhythm.inference.box_flow import BoxFlow
+from technorhythm.inference.box_flow import BoxFlow, truncated_box
 from technorhythm.posteriors.kick_reference import KickReference, c2st
 from technorhythm.threads import limit_threads
 
@@ -227,8 +236,60 @@ def train(n_clips: int, budget: int, args) -> tuple[PosteriorEstimator | BoxFlow
     return est, record
 
 
-def compare(est, n_clips: int, refs, args) -> list[dict]:
-    """C2ST of NPE against NUTS, and of NUTS against itself, per observation."""
+def truncated_round(est, n_clips: int, x_obs: np.ndarray, i: int, budget: int, args) -> tuple:
+    """Second round for observation ``i``: (flow, box, record), trained on
+    ``budget`` sets at θ uniform in the box of the first round's draws (cached
+    per observation when ``--cache`` is given)."""
+    first = est.sample(x_obs, args.truncation_draws, seed=args.seed + 500 + i)
+    box = truncated_box(
+        first, km.bounds(), quantile=args.truncation_quantile, margin=args.truncation_margin
+    )
+    key = (
+        f"trunc_N{n_clips}_B{budget}_m{args.truncation_margin}"
+        f"_q{args.truncation_quantile}"
+        f"_b{args.truncated_batch_size}_{args.learning_rate}_stop{args.stop_after_epochs}"
+        f"_obs{i}_seed{args.seed}"
+    )
+    folder = Path(args.cache) / key if args.cache else None
+    if folder is not None and (folder / "training.json").exists():
+        record = json.loads((folder / "training.json").read_text())
+        if np.allclose(record["box"], box):
+            return BoxFlow.load(folder), box, {**record, "cached": True}
+    rng = np.random.default_rng([args.seed, n_clips, 3, i])
+    theta = box[:, 0] + rng.random((budget, len(box))) * (box[:, 1] - box[:, 0])
+    t0 = time.perf_counter()
+    x = km.simulate_summaries(theta, n_clips, seed=args.seed + 1_000 + i)
+    t_sim = time.perf_counter() - t0
+    flow = BoxFlow(
+        box,
+        hidden_features=args.hidden_features,
+        num_transforms=args.num_transforms,
+        num_bins=args.num_bins,
+        training_batch_size=args.truncated_batch_size,
+        learning_rate=args.learning_rate,
+        max_num_epochs=args.max_epochs,
+        stop_after_epochs=args.stop_after_epochs,
+        seed=args.seed + i,
+    )
+    t0 = time.perf_counter()
+    flow.fit(theta, x)
+    record = {
+        "budget": budget,
+        "box": box.tolist(),
+        "box_share_of_prior": float(np.prod(np.diff(box) / np.diff(km.bounds()))),
+        "simulate_s": round(t_sim, 1),
+        "train_s": round(time.perf_counter() - t0, 1),
+        **_history(flow),
+    }
+    if folder is not None:
+        flow.save(folder)
+        (folder / "training.json").write_text(json.dumps(record) + "\n")
+    return flow, box, record
+
+
+def compare(est, n_clips: int, refs, args, *, truncated: int = 0) -> list[dict]:
+    """C2ST of NPE against NUTS, and of NUTS against itself, per observation (after a
+    truncated round of ``truncated`` sets per observation when > 0)."""
     theta, rows, draws, diag = refs
     x = km.summaries(rows)
     out = []
@@ -245,6 +306,21 @@ def compare(est, n_clips: int, refs, args) -> list[dict]:
             "n_draws": len(nuts),
             **diag.iloc[i].to_dict(),
         }
+        if truncated:
+            flow, box, record = truncated_round(est, n_clips, x[i], i, truncated, args)
+            npe = flow.sample(x[i], len(nuts), seed=args.seed + i)
+            inside = np.all((nuts >= box[:, 0]) & (nuts <= box[:, 1]), axis=1)
+            row.update(
+                {
+                    "c2st_amortised": row["c2st"],
+                    "c2st": c2st(nuts, npe, seed=args.seed + i),
+                    "nuts_outside_box": float(1.0 - inside.mean()),
+                    "box_share_of_prior": record["box_share_of_prior"],
+                    "truncated_epochs": record["epochs"],
+                    "truncated_train_s": record["train_s"],
+                    "truncated_simulate_s": record["simulate_s"],
+                }
+            )
         for name, d in (("nuts", nuts), ("npe", npe)):
             row.update(
                 {f"{name}_mean_{k}": float(v) for k, v in zip(km.KNOBS, d.mean(0), strict=True)}
@@ -253,6 +329,13 @@ def compare(est, n_clips: int, refs, args) -> list[dict]:
                 {f"{name}_sd_{k}": float(v) for k, v in zip(km.KNOBS, d.std(0), strict=True)}
             )
         out.append(row)
+        if truncated:
+            print(
+                f"N = {n_clips}, observation {i}: amortised C2ST {row['c2st_amortised']:.3f}; "
+                f"truncated to {row['box_share_of_prior']:.2e} of the prior "
+                f"({row['nuts_outside_box']:.4f} of NUTS draws outside)",
+                flush=True,
+            )
         print(
             f"N = {n_clips}, observation {i}: C2ST NPE vs NUTS {row['c2st']:.3f} "
             f"(NUTS halves {row['c2st_nuts_halves']:.3f}); θ = {np.round(theta[i], 3).tolist()}",
@@ -293,8 +376,9 @@ def plot_marginals(nuts, npe, truth, path: Path, *, title: str) -> None:
     save_figure(fig, path, dpi=90)
 
 
-def plot_c2st(table: pd.DataFrame, path: Path, *, budgets: dict) -> None:
-    """C2ST of every observation per N, with the bar, the NUTS floor and sbibm's NPE means."""
+def plot_c2st(table: pd.DataFrame, path: Path, *, budgets: dict, truncated: dict) -> None:
+    """C2ST of every observation per N, with the bar, the NUTS floor and sbibm's NPE means
+    (and the amortised round's C2ST where a truncated round followed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -314,13 +398,23 @@ def plot_c2st(table: pd.DataFrame, path: Path, *, budgets: dict) -> None:
             i + jitter, part["c2st_nuts_halves"], s=10, color="0.5", marker="x",
             label="NUTS half vs half" if i == 0 else None,
         )  # fmt: skip
+        if truncated.get(int(n)):
+            first = int(n) == min(k for k, v in truncated.items() if v)
+            ax.scatter(
+                i + jitter, part["c2st_amortised"], s=14, facecolors="none", edgecolors="C1",
+                label="amortised round only" if first else None,
+            )  # fmt: skip
         ax.hlines(part["c2st"].median(), i - 0.25, i + 0.25, color="C0", lw=2)
         ax.hlines(BAR.get(int(n), BAR_DEFAULT), i - 0.3, i + 0.3, color="C3", ls="--", lw=1)
     for sims, value in SBIBM_NPE.items():
         ax.axhline(value, color="0.6", lw=0.8, ls=":")
         ax.text(len(sizes) - 0.45, value, f"sbibm NPE, {sims:.0e} sims", fontsize=7, va="bottom")
     ax.axhline(0.5, color="k", lw=0.6)
-    labels = [f"N = {n}\n{budgets[int(n)]:.0e} sims" for n in sizes]
+    labels = [
+        f"N = {n}\n{budgets[int(n)]:.0e} sims"
+        + (f"\n+ {truncated[int(n)]:.0e}/obs, truncated" if truncated.get(int(n)) else "")
+        for n in sizes
+    ]
     ax.set_xticks(range(len(sizes)), labels, fontsize=8)
     ax.set_ylabel("C2ST accuracy")
     ax.set_ylim(0.45, 1.0)
@@ -341,6 +435,15 @@ def summarize(table: pd.DataFrame, training: dict) -> dict:
             "mean_c2st": round(float(part["c2st"].mean()), 3),
             "max_c2st": round(float(part["c2st"].max()), 3),
             "median_c2st_nuts_halves": round(float(part["c2st_nuts_halves"].median()), 3),
+            **(
+                {
+                    "median_c2st_amortised": round(float(part["c2st_amortised"].median()), 3),
+                    "max_nuts_outside_box": float(part["nuts_outside_box"].max()),
+                    "median_box_share_of_prior": float(part["box_share_of_prior"].median()),
+                }
+                if "c2st_amortised" in part and part["c2st_amortised"].notna().all()
+                else {}
+            ),
             "bar": bar,
             "meets_bar": med <= bar,
             "rhat_max": round(float(part["rhat_max"].max()), 4),
@@ -382,6 +485,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--max-epochs", type=int, default=1000)
     parser.add_argument("--stop-after-epochs", type=int, default=20)
+    parser.add_argument(
+        "--truncated-budget", type=int, nargs="+", default=[0],
+        help="sets of a second, truncated round per observation (0: amortised NPE only): "
+        "one value, or one per size",
+    )  # fmt: skip
+    parser.add_argument("--truncated-batch-size", type=int, default=256)
+    parser.add_argument(
+        "--truncation-margin", type=float, default=0.5,
+        help="widen the box of the first round's draws by this share of its width per side",
+    )  # fmt: skip
+    parser.add_argument(
+        "--truncation-quantile", type=float, default=1e-3,
+        help="the box spans these tail quantiles of the first round's draws",
+    )  # fmt: skip
+    parser.add_argument("--truncation-draws", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=20261202)
     parser.add_argument("--cache", help="folder for NUTS references and training sets")
     parser.add_argument(
@@ -389,22 +507,24 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--out", default=str(OUT_DEFAULT))
     args = parser.parse_args(argv)
-    if len(args.budget) not in (1, len(args.sizes)):
-        parser.error("--budget takes one value or one per size")
+    for name in ("budget", "truncated_budget"):
+        if len(getattr(args, name)) not in (1, len(args.sizes)):
+            parser.error(f"--{name.replace('_', '-')} takes one value or one per size")
     if args.cache:
         Path(args.cache).mkdir(parents=True, exist_ok=True)
     return args
 
 
+def per_size(args, values: list[int]) -> dict[int, int]:
+    """One value per size in ``--sizes`` from a list of one value or one per size."""
+    values = values * len(args.sizes) if len(values) == 1 else values
+    return dict(zip(args.sizes, values, strict=True))
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
-    budgets = dict(
-        zip(
-            args.sizes,
-            args.budget * len(args.sizes) if len(args.budget) == 1 else args.budget,
-            strict=True,
-        )
-    )
+    budgets = per_size(args, args.budget)
+    truncated = per_size(args, args.truncated_budget)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     warnings.filterwarnings("ignore", category=UserWarning)
     logging.getLogger("pymc").setLevel(logging.WARNING)
@@ -418,7 +538,7 @@ def main(argv=None) -> None:
             est, record = train(n, budgets[n], args)
             training[n] = record
             print(f"N = {n}: NPE trained on {budgets[n]} sets: {record}", flush=True)
-            rows += compare(est, n, refs, args)
+            rows += compare(est, n, refs, args, truncated=truncated[n])
     if args.references_only:
         return
     table = pd.DataFrame(rows)
@@ -427,11 +547,23 @@ def main(argv=None) -> None:
         "observations": args.observations,
         "seed": args.seed,
         "npe": {k: getattr(args, k) for k in NPE_SETTINGS},
+        "truncated": {
+            "budget_per_size": truncated,
+            **{
+                k: getattr(args, k)
+                for k in (
+                    "truncated_batch_size",
+                    "truncation_margin",
+                    "truncation_quantile",
+                    "truncation_draws",
+                )
+            },
+        },
         "sbibm_npe_mean_c2st": SBIBM_NPE,
         **summarize(table, training),
     }
     (Path(args.out) / "reference.json").write_text(json.dumps(result, indent=2) + "\n")
-    plot_c2st(table, Path(args.out) / "c2st.png", budgets=budgets)
+    plot_c2st(table, Path(args.out) / "c2st.png", budgets=budgets, truncated=truncated)
     print(json.dumps(result))
 
 

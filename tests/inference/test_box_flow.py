@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from technorhythm.inference.box_flow import BoxFlow
+from technorhythm.inference.box_flow import BoxFlow, truncated_box
 from technorhythm.inference.estimator import NotFittedError
 
 pytestmark = pytest.mark.filterwarnings("ignore:Maximum number of epochs")
@@ -60,3 +60,26 @@ def test_bad_input_is_refused(trained):
         trained.sample(np.zeros((2, 2)), 10, seed=0)
     with pytest.raises(NotFittedError):
         BoxFlow(BOUNDS).sample(np.zeros(2), 10, seed=0)
+
+
+def test_truncated_box_spans_the_quantiles_widened_and_clipped():
+    rng = np.random.default_rng(0)
+    draws = np.column_stack([rng.normal(0.5, 0.01, 100_000), rng.normal(0.02, 0.05, 100_000)])
+    box = truncated_box(draws, np.array([[0.0, 1.0], [0.0, 1.0]]), quantile=1e-3, margin=0.5)
+    # normal 0.1 % quantiles sit at ±3.09 sd; widened by half the width on each side
+    np.testing.assert_allclose(box[0], [0.5 - 2 * 3.09 * 0.01, 0.5 + 2 * 3.09 * 0.01], atol=2e-3)
+    assert box[1, 0] == 0.0  # clipped to the bound, not below it
+    np.testing.assert_allclose(box[1, 1], 0.02 + 2 * 3.09 * 0.05, atol=0.01)
+    inside = (draws >= box[:, 0]) & (draws <= box[:, 1])
+    assert inside[:, 0].all()  # the margin covers well past the 0.1 % tails
+    assert inside[draws[:, 1] >= 0.0, 1].all()
+
+
+def test_truncated_box_refuses_bad_input():
+    bounds = np.array([[0.0, 1.0]])
+    with pytest.raises(ValueError, match="shape"):
+        truncated_box(np.zeros((5, 2)), bounds)
+    with pytest.raises(ValueError, match="degenerate"):
+        truncated_box(np.full((5, 1), 1.0), bounds)  # every draw on the upper bound
+    with pytest.raises(ValueError, match="quantile"):
+        truncated_box(np.zeros((5, 1)), bounds, quantile=0.6)

@@ -20,7 +20,7 @@ import numpy as np
 
 from technorhythm.inference.flows import BoxLogit, ConditionalFlow
 
-__all__ = ["BoxFlow"]
+__all__ = ["BoxFlow", "truncated_box"]
 
 _RECORD = "box_flow.json"
 _TENSORS = "box_flow.pt"
@@ -102,3 +102,31 @@ class BoxFlow:
         out = cls(np.asarray(record["bounds"]), **record["flow"]["config"])
         out.flow_ = ConditionalFlow.from_state(load_tensors(folder / _TENSORS), record["flow"])
         return out
+
+
+def truncated_box(
+    draws: np.ndarray, bounds: np.ndarray, *, quantile: float = 1e-3, margin: float = 0.5
+) -> np.ndarray:
+    """A smaller prior box for a truncated round (swyft's box truncation, sbi's TSNPE).
+
+    Per parameter, from the ``quantile`` to the ``1 − quantile`` quantile of posterior
+    ``draws`` (n, K), widened by ``margin`` of that width on each side and clipped to
+    ``bounds`` (K, 2). Quantiles rather than min/max: a flow's far tails would keep nearly
+    the whole prior. A uniform prior truncated to a box that holds the posterior leaves
+    the posterior unchanged, so a flow trained on θ uniform in this box estimates the same
+    posterior at a finer scale.
+    """
+    draws = np.asarray(draws, dtype=np.float64)
+    bounds = np.asarray(bounds, dtype=np.float64)
+    if draws.ndim != 2 or draws.shape[1] != len(bounds) or not len(draws):
+        raise ValueError(f"draws must have shape (n, {len(bounds)}); got {draws.shape}")
+    if not 0.0 <= quantile < 0.5 or margin < 0.0:
+        raise ValueError(f"need 0 <= quantile < 0.5 and margin >= 0; got {quantile}, {margin}")
+    low, high = np.quantile(draws, [quantile, 1.0 - quantile], axis=0)
+    pad = margin * (high - low)
+    box = np.column_stack(
+        [np.maximum(low - pad, bounds[:, 0]), np.minimum(high + pad, bounds[:, 1])]
+    )
+    if np.any(box[:, 1] <= box[:, 0]):
+        raise ValueError(f"the draws give a degenerate box {box.tolist()}")
+    return box
