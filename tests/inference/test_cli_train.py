@@ -20,6 +20,7 @@ def model_dir(tmp_path_factory):
     args = ["train", "--budget", "120", "--n-max", "16", "--seed", "3", "--max-epochs", "2"]
     args += ["--hidden-features", "8", "--num-transforms", "1", "--quiet", "--force"]
     args += ["--loop-hidden-features", "8", "--loop-transforms", "1", "--loop-max-epochs", "2"]
+    args += ["--threads", "2"]
     with pytest.warns(UserWarning, match="not yet fully converged"):
         assert main([*args, "--out", str(out)]) == 0
     return out
@@ -38,6 +39,11 @@ def test_train_writes_model_manifest_and_plot(model_dir):
     assert ref["plan"]["n_range"] == [1, 16]
     assert ref["command"].startswith("technorhythm train --budget 120 --seed 3 --n-min 1")
     assert "--loop-transforms 1" in ref["command"]
+    # trained with two threads, recorded in the command; the saved model samples with one
+    assert "--threads 2" in ref["command"] and ref["training_threads"] == 2
+    assert manifest["config"]["torch_threads"] == 1
+    est = PopulationEstimator.load(model_dir)
+    assert est.pack_.torch_threads == 1 and est.loop_.torch_threads == 1
     assert manifest["n_sets"] == 120 and manifest["n_loops"] > 120
     assert manifest["population"]["knob_names"] == list(KNOB_NAMES)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from technorhythm.cli._args import default_threads
+
 __all__ = ["register"]
 
 
@@ -94,6 +96,7 @@ def _train_locked(args: argparse.Namespace) -> int:
         loop=loop,
         out=str(args.out),
         progress=progress,
+        threads=args.threads,
     )
     estimator.save(out, overwrite=args.force)
     ref = estimator.data_reference_
@@ -143,6 +146,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="MODEL_DIR", help="model directory to write")
     p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
     p.add_argument("--workers", type=_positive_int, default=1, help="simulation processes")
+    p.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=default_threads(),
+        help="torch threads for training the networks (default: the CPUs this process may "
+        f"use, at most 4: {default_threads()} here). The reproducing command records it: "
+        "weights agree bit for bit only between runs with the same count",
+    )
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address for simulation")
     p.add_argument("--n-min", type=_positive_int, default=1, help="smallest pack size (default 1)")
     p.add_argument(

@@ -150,21 +150,30 @@ class PopulationEstimator:
         """Box of ψ (2K, 2)."""
         return self.population.hyper_bounds
 
-    def _flow(self, which: str) -> ConditionalFlow:
+    def _flow(self, which: str, threads: int | None = None) -> ConditionalFlow:
         offset = 0 if which == "pack" else 1
         params = self._flow_params(which)
         params.update(
             seed=_seed_int(self.seed) + offset,
-            torch_threads=self.torch_threads,
+            torch_threads=self.torch_threads if threads is None else int(threads),
             show_progress_bars=self.show_progress_bars,
         )
         return ConditionalFlow(**params)
 
     # -- training ------------------------------------------------------------------------
     def fit(
-        self, data: PopulationData, *, data_reference: Mapping[str, Any] | None = None
+        self,
+        data: PopulationData,
+        *,
+        data_reference: Mapping[str, Any] | None = None,
+        threads: int | None = None,
     ) -> PopulationEstimator:
-        """Train the pack network on (ψ, x_set) and the loop network on the loop pairs."""
+        """Train the pack network on (ψ, x_set) and the loop network on the loop pairs.
+
+        ``threads``: torch threads for training only (None: ``torch_threads``); the trained
+        flows keep ``torch_threads`` for sampling. Weights agree bit for bit between runs
+        with the same thread count.
+        """
         pop = self.population
         psi = np.asarray(data.psi, dtype=np.float64)
         box = pop.hyper_bounds
@@ -172,10 +181,12 @@ class PopulationEstimator:
             raise ValueError(f"psi must have shape (M, {len(box)}); got {psi.shape}")
         if np.any((psi < box[:, 0]) | (psi > box[:, 1])):
             raise ValueError("psi has values outside the hyperprior's box")
-        self.pack_ = self._flow("pack").fit(BoxLogit(box).forward(psi), data.x_set)
-        self.loop_ = self._flow("loop").fit(
+        self.pack_ = self._flow("pack", threads).fit(BoxLogit(box).forward(psi), data.x_set)
+        self.loop_ = self._flow("loop", threads).fit(
             self._z_unit(data.z), loop_condition(data.x_loop, psi[data.loop_set], pop)
         )
+        for flow in (self.pack_, self.loop_):
+            flow.torch_threads = self.torch_threads
         self.x_dim_ = int(np.shape(data.x_set)[1])
         self.loop_dim_ = int(np.shape(data.x_loop)[1])
         self.n_sets_ = len(psi)

@@ -54,6 +54,7 @@ def population_command(
     pack: Mapping[str, Any],
     loop: Mapping[str, Any],
     out: str = "MODEL_DIR",
+    threads: int | None = None,
 ) -> str:
     """The ``technorhythm train`` command line that reproduces a model (shell-quoted)."""
     args = ["technorhythm", "train", "--budget", str(plan.n_sets), "--seed", str(plan.seed)]
@@ -65,6 +66,8 @@ def population_command(
     for name, flag in LOOP_OPTIONS.items():
         if name in loop:
             args += [flag, _format(loop[name])]
+    if threads is not None:
+        args += ["--threads", str(int(threads))]
     return shlex.join([*args, "--out", out])
 
 
@@ -81,6 +84,7 @@ def train_population(
     loop: Mapping[str, Any] | None = None,
     out: str = "MODEL_DIR",
     progress: bool = False,
+    threads: int | None = None,
 ) -> PopulationEstimator:
     """Simulate ``budget`` population sets and train a :class:`PopulationEstimator`.
 
@@ -100,6 +104,9 @@ def train_population(
         Network options over the estimator's defaults.
     out : str
         Model directory, only written into the reproducing command.
+    threads : int, optional
+        torch threads for training (None: one). Recorded in the reproducing command: the
+        weights agree bit for bit only between runs with the same count.
     """
     from technorhythm.inference.set_summaries import set_feature_names
     from technorhythm.summaries import FEATURE_NAMES
@@ -130,9 +137,12 @@ def train_population(
         "chunk_clips": chunk_clips,
         "x_names": list(set_feature_names()),
         "loop_feature_names": list(FEATURE_NAMES),
-        "command": population_command(plan, dict(pack or {}), dict(loop or {}), out=out),
+        "command": population_command(
+            plan, dict(pack or {}), dict(loop or {}), out=out, threads=threads
+        ),
+        "training_threads": threads,
     }
-    estimator.fit(data, data_reference=reference)
+    estimator.fit(data, data_reference=reference, threads=threads)
     reference["training_time_s"] = round(
         estimator.pack_.training_time_s_ + estimator.loop_.training_time_s_, 3
     )
