@@ -408,7 +408,7 @@ def plot_c2st(table: pd.DataFrame, path: Path, *, budgets: dict, truncated: dict
         ax.hlines(BAR.get(int(n), BAR_DEFAULT), i - 0.3, i + 0.3, color="C3", ls="--", lw=1)
     for sims, value in SBIBM_NPE.items():
         ax.axhline(value, color="0.6", lw=0.8, ls=":")
-        ax.text(len(sizes) - 0.45, value, f"sbibm NPE, {sims:.0e} sims", fontsize=7, va="bottom")
+        ax.text(-0.45, value, f"sbibm NPE, {sims:.0e} sims", fontsize=7, va="bottom")
     ax.axhline(0.5, color="k", lw=0.6)
     labels = [
         f"N = {n}\n{budgets[int(n)]:.0e} sims"
@@ -418,6 +418,7 @@ def plot_c2st(table: pd.DataFrame, path: Path, *, budgets: dict, truncated: dict
     ax.set_xticks(range(len(sizes)), labels, fontsize=8)
     ax.set_ylabel("C2ST accuracy")
     ax.set_ylim(0.45, 1.0)
+    ax.set_xlim(-0.5, len(sizes) - 0.5)
     ax.legend(fontsize=7, loc="upper left")
     ax.set_title("kick sub-model: NPE against the exact (NUTS) posterior", fontsize=9)
     fig.tight_layout()

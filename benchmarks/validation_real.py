@@ -90,18 +90,35 @@ def odd_even(est, packs: dict, seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def prior_sd_of_mean(est, seed: int, n: int = 200_000) -> np.ndarray:
+    """sd of the loops' mean value E[θ] (K,) under the hyperprior."""
+    pop = est.population
+    return pop.mean(pop.sample_hyper(n, np.random.default_rng(seed))).std(axis=0)
+
+
 def bootstrap(est, packs: dict, n_boot: int, seed: int) -> pd.DataFrame:
-    """One row per (pack, knob): sd of bootstrap posterior means / posterior sd."""
+    """One row per (pack, knob): sd of bootstrap posterior means / posterior sd, and the
+    posterior sd / the hyperprior's sd of E[θ] (small: the data, not the prior, decide)."""
     rows = []
     rng = np.random.default_rng(seed)
+    prior_sd = prior_sd_of_mean(est, seed)
     for name, batch in packs.items():
         n = len(batch)
         full = fit_sets(est, [batch], 400, seed)[:, 0]  # (S, K)
         reps = [batch[rng.integers(0, n, n)] for _ in range(n_boot)]
         means = fit_sets(est, reps, 200, seed + 1).mean(axis=0)  # (B, K)
         ratio = means.std(axis=0, ddof=1) / np.maximum(full.std(axis=0), 1e-12)
+        sd_vs_prior = full.std(axis=0) / prior_sd
         for k, knob in enumerate(est.theta_names):
-            rows.append({"pack": name, "knob": knob, "ratio": float(ratio[k]), "n_clips": n})
+            rows.append(
+                {
+                    "pack": name,
+                    "knob": knob,
+                    "ratio": float(ratio[k]),
+                    "sd_vs_prior": float(sd_vs_prior[k]),
+                    "n_clips": n,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -254,6 +271,7 @@ def run(est, args, out: Path, model_dir: str) -> dict:
             round(float(per_pack.max()), 3),
         ],
         "bootstrap_share_in_0.7_1.5": round(float(boot.ratio.between(0.7, 1.5).mean()), 3),
+        "posterior_sd_vs_prior_median": round(float(boot.sd_vs_prior.median()), 3),
         "model_data_bootstrap_ratio_median": round(float(boot_sim.ratio.median()), 3),
         "model_data_parametric_ratio_median": round(float(para.ratio.median()), 3),
         "model_data_parametric_coverage90": round(float(para.coverage90.mean()), 3),
@@ -273,6 +291,8 @@ def run(est, args, out: Path, model_dir: str) -> dict:
         f"| 0.7–1.5 |",
         f"| share of knob × pack cases with the ratio in 0.7–1.5 | "
         f"{figures['bootstrap_share_in_0.7_1.5']:.0%} | |",
+        f"| posterior sd of E[θ] / its hyperprior sd (median) | "
+        f"{figures['posterior_sd_vs_prior_median']:.2f} | |",
         f"| the same bootstrap on model-data packs of the same sizes (median) | "
         f"{figures['model_data_bootstrap_ratio_median']:.2f} | |",
         f"| independent model-data packs at one ψ: sd of posterior means / posterior sd "
