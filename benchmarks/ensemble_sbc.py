@@ -40,18 +40,10 @@ from technorhythm.inference.population_estimator import PopulationEstimator  # n
 def mixture_draws(models: list, x: np.ndarray, n_draws: int, seed: int) -> np.ndarray:
     """ψ draws (L, M, 2K) of the equal mixture: ``n_draws // len(models)`` from each."""
     per = n_draws // len(models)
-    out = []
-    for j, est in enumerate(models):
-        out.append(
-            np.concatenate(
-                [
-                    est.sample_hyper(x[i : i + 64], per, seed=seed + i + 99 * j)
-                    for i in range(0, len(x), 64)
-                ],
-                axis=1,
-            )
-        )
-    return np.concatenate(out, axis=0)
+    return np.concatenate(
+        [vi.draw_hyper_chunked(est, x, per, seed + 99 * j) for j, est in enumerate(models)],
+        axis=0,
+    )
 
 
 def figures(models: list, psi: np.ndarray, x: np.ndarray, n_clips: int, args) -> dict:

@@ -31,8 +31,12 @@ import numpy as np
 from scipy import stats
 from scipy.special import log_ndtr
 
-LOC = (-0.5, 1.5)
-SPREAD = (0.0, 0.5)
+from technorhythm.inference.population import Population
+
+_POPULATION = Population(np.array([[0.0, 1.0]]), ("knob",))
+"""The one-knob population of the toy, with the population model's hyperprior box."""
+LOC = tuple(_POPULATION.hyper_bounds[0])  # (-0.5, 1.5)
+SPREAD = tuple(_POPULATION.hyper_bounds[1])  # (0.0, 0.5)
 
 
 def grid(n: int = 401) -> tuple[np.ndarray, np.ndarray]:
@@ -63,12 +67,8 @@ def log_posterior(theta: np.ndarray, loc: np.ndarray, spread: np.ndarray) -> np.
 
 
 def censored_mean(loc: np.ndarray, spread: np.ndarray) -> np.ndarray:
-    """E[θ] of a normal (loc, spread) censored to [0, 1]."""
-    from scipy.special import ndtr
-
-    s = np.maximum(spread, 1e-12)
-    a, b = (0.0 - loc) / s, (1.0 - loc) / s
-    return ndtr(-b) + loc * (ndtr(b) - ndtr(a)) + s * (stats.norm.pdf(a) - stats.norm.pdf(b))
+    """E[θ] of a normal (loc, spread) censored to [0, 1] (the population model's own formula)."""
+    return _POPULATION.mean(np.stack(np.broadcast_arrays(loc, spread), axis=-1))[..., 0]
 
 
 def ranks(kind: str, n_loops: int, n_sets: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

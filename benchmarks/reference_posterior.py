@@ -170,8 +170,8 @@ NPE_SETTINGS = (
 )
 
 
-def _new_estimator(args):
-    """The NPE of ``--flow`` with the command line's network and training settings."""
+def _flow_settings(args, **overrides) -> dict:
+    """The command line's network and training settings (``overrides`` replace entries)."""
     settings = dict(
         hidden_features=args.hidden_features,
         num_transforms=args.num_transforms,
@@ -182,6 +182,12 @@ def _new_estimator(args):
         stop_after_epochs=args.stop_after_epochs,
         seed=args.seed,
     )
+    return {**settings, **overrides}
+
+
+def _new_estimator(args):
+    """The NPE of ``--flow`` with the command line's network and training settings."""
+    settings = _flow_settings(args)
     if args.flow == "box":
         return BoxFlow(km.bounds(), **settings)
     return PosteriorEstimator(
@@ -262,14 +268,7 @@ def truncated_round(est, n_clips: int, x_obs: np.ndarray, i: int, budget: int, a
     t_sim = time.perf_counter() - t0
     flow = BoxFlow(
         box,
-        hidden_features=args.hidden_features,
-        num_transforms=args.num_transforms,
-        num_bins=args.num_bins,
-        training_batch_size=args.truncated_batch_size,
-        learning_rate=args.learning_rate,
-        max_num_epochs=args.max_epochs,
-        stop_after_epochs=args.stop_after_epochs,
-        seed=args.seed + i,
+        **_flow_settings(args, training_batch_size=args.truncated_batch_size, seed=args.seed + i),
     )
     t0 = time.perf_counter()
     flow.fit(theta, x)

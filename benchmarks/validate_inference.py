@@ -105,6 +105,15 @@ def simulate_packs(pop: Population, psi: np.ndarray, n_clips: int, seed: int):
     return x, z.reshape(len(psi), n_clips, -1), f[::n_clips]
 
 
+def draw_hyper_chunked(est, x: np.ndarray, n_draws: int, seed: int) -> np.ndarray:
+    """ψ draws (L, M, 2K) of M packs, 64 packs per pack-network call; pack i is seeded by
+    ``seed + i``."""
+    return np.concatenate(
+        [est.sample_hyper(x[i : i + 64], n_draws, seed=seed + i) for i in range(0, len(x), 64)],
+        axis=1,
+    )
+
+
 def calibrate(est: PopulationEstimator, n_clips: int, args, *, faces: bool) -> dict:
     """Every calibration figure at one pack size (module docstring)."""
     pop = est.population
@@ -115,13 +124,7 @@ def calibrate(est: PopulationEstimator, n_clips: int, args, *, faces: bool) -> d
     x, z, f1 = simulate_packs(pop, psi, n_clips, args.seed + 7 * int(faces))
     t_sim = time.perf_counter() - t0
     t0 = time.perf_counter()
-    draws = np.concatenate(
-        [
-            est.sample_hyper(x[i : i + 64], args.draws, seed=args.seed + i)
-            for i in range(0, len(x), 64)
-        ],
-        axis=1,
-    )  # (L, M, 2K)
+    draws = draw_hyper_chunked(est, x, args.draws, args.seed)  # (L, M, 2K)
     t_draw = time.perf_counter() - t0
     cached = PrecomputedSamples(x, draws)
     sbc = run_sbc(cached, psi, x, names=names, n_samples=args.draws, n_clips=n_clips)
