@@ -114,12 +114,29 @@ def test_accent_and_jitter_make_flat_and_human_dynamics():
     assert np.unique(flat.velocity[flat.onsets]).tolist() == [64, 127]  # kick, the rest
     accented = simulate({**busy, "accent": 0.6}, 50, seed=2)
     hats = accented.velocity[:, HH_CLOSED]
-    assert hats[:, 0::4].min() == 127 and hats[:, 1::2].max() == round(0.4 * 127)
+    # the whole 8th grid is accented, the 16th fills are not
+    assert hats[:, 0::2].min() == 127 and hats[:, 1::2].max() == round(0.4 * 127)
     human = simulate({**busy, "accent": 0.3, "velocity_jitter": 25.0}, 200, seed=2)
     assert 20 < human.velocity[human.onsets].std() < 45
     loud_hats = simulate({**busy, "kick_level": 0.5, "intensity": 0.5}, 5, seed=2)
     v = loud_hats.velocity
     assert v[:, HH_CLOSED][loud_hats.onsets[:, HH_CLOSED]].min() > v[:, KICK].max()
+
+
+def test_hat_level_sets_hats_and_cymbals_against_the_snare():
+    kit = {**PLAIN, "hat_8ths": 1.0, "open_hat": 0.5, "ride": 1.0, "crash": 1.0}
+    base = simulate({**kit, "intensity": 0.5}, 20, seed=4)
+    soft = simulate({**kit, "intensity": 0.5, "hat_level": 0.6}, 20, seed=4)
+    loud = simulate({**kit, "intensity": 0.9, "hat_level": 1.6}, 20, seed=4)
+    level = 30 + 97 * 0.5
+    for row in (HH_CLOSED, HH_OPEN, CYMBAL):
+        assert soft.onsets[:, row].any()
+        assert np.unique(soft.velocity[:, row][soft.onsets[:, row]]).tolist() == [
+            round(0.6 * level)
+        ]
+        assert np.unique(loud.velocity[:, row][loud.onsets[:, row]]).tolist() == [127]
+    for row in (KICK, SNARE):  # kick and snare do not move
+        assert np.array_equal(base.velocity[:, row], soft.velocity[:, row])
 
 
 def test_swing_is_an_exact_time_warp_of_the_off_16ths():

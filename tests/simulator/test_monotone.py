@@ -99,6 +99,7 @@ STATISTICS = {
     "hat_push_ms": _offset_sum(HATS),
     "intensity": _velocity_sum(slice(None)),
     "kick_level": _velocity_sum([KICK]),
+    "hat_level": _velocity_sum(HATS),
     "accent": _velocity_sum(slice(None), sign=-1.0),  # every velocity drops or stays
     "velocity_jitter": jitter_stat,
     "kick_pulses": lambda b, t: _count(b, KICK, ON_8TH_GRID),
@@ -135,7 +136,7 @@ def test_raising_a_knob_moves_its_statistic_in_every_clip(knob, rng, prior_theta
 
 
 TIMING = ("swing_16", "humanize_ms", "push_ms", "hat_push_ms")
-DYNAMICS = ("intensity", "kick_level", "accent", "velocity_jitter")
+DYNAMICS = ("intensity", "kick_level", "hat_level", "accent", "velocity_jitter")
 
 
 @pytest.mark.parametrize("knob", TIMING + DYNAMICS)

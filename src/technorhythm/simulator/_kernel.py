@@ -35,6 +35,7 @@ KERNEL_KNOBS: tuple[str, ...] = (
     "hat_push_ms",
     "intensity",
     "kick_level",
+    "hat_level",
     "accent",
     "velocity_jitter",
     "kick_pulses",
@@ -56,6 +57,7 @@ KERNEL_KNOBS: tuple[str, ...] = (
     HAT_PUSH,
     INTENSITY,
     KICK_LEVEL,
+    HAT_LEVEL,
     ACCENT,
     JITTER,
     PULSES,
@@ -100,7 +102,7 @@ def _clip01(x):
 
 def _kernel(
     dec, z_time, z_vel, theta, cols, step, extra_w, ghost_w, open_w, weakness, row_layers,
-    kick_layer, normal, euclid, limit, floor_, range_, vel, off,
+    level_group, normal, euclid, limit, floor_, range_, vel, off,
 ):  # fmt: skip
     n = dec.shape[0]
     per_clip = theta.shape[0] > 1
@@ -113,6 +115,7 @@ def _kernel(
     t_hat = np.zeros(4, np.int64)
     t_ride = np.zeros(4, np.int64)
     push = np.zeros(5, np.float32)
+    levels = np.zeros(3, np.float64)
     lim = np.float32(limit)
     for c in range(n):
         r = c if per_clip else 0
@@ -139,7 +142,9 @@ def _kernel(
             t_crash = _thr(th[cols[CRASH]])
             pulses = th[cols[PULSES]]
             level = floor_ + range_ * th[cols[INTENSITY]]
-            kick = min(127.0, level * th[cols[KICK_LEVEL]])
+            levels[0] = level
+            levels[1] = min(127.0, level * th[cols[KICK_LEVEL]])
+            levels[2] = min(127.0, level * th[cols[HAT_LEVEL]])
             accent = th[cols[ACCENT]]
             jitter = th[cols[JITTER]]
             swing = np.float32(th[cols[SWING]])
@@ -198,8 +203,7 @@ def _kernel(
                     vel[c, row, s] = 0
                     off[c, row, s] = np.float32(0.0)
                     continue
-                lv = kick if kick_layer[layer] else level
-                v = lv * (1.0 - accent * weakness[layer, s % 16])
+                v = levels[level_group[layer]] * (1.0 - accent * weakness[layer, s % 16])
                 v = v + jitter * np.float64(normal[z_vel[c, row, s]])
                 vel[c, row, s] = min(max(np.int64(np.rint(v)), 1), 127)
                 x = normal[z_time[c, row, s]] * sp + swing * np.float32(s % 2) + push[row]

@@ -37,7 +37,7 @@ from technorhythm.simulator.streams import NORMAL_TABLE, Streams, check_seed, cl
 
 __all__ = ["simulate", "coerce_theta", "SIMULATOR_VERSION", "OFFSET_LIMIT", "BLOCK_SIZE"]
 
-SIMULATOR_VERSION = "2"
+SIMULATOR_VERSION = "3"
 """Bumped whenever the same (θ, seed, index) would give a different clip."""
 BLOCK_SIZE = 4096
 """Clips simulated per internal block (memory bound; results do not depend on it)."""
@@ -46,7 +46,6 @@ FAST_PATH = _kernel.AVAILABLE
 
 _LOW = np.array([k.low for k in KNOBS])
 _HIGH = np.array([k.high for k in KNOBS])
-_KICK_LAYER = np.isin(np.arange(len(pt.LAYERS)), pt.KICK_LAYERS)
 _ROW_LAYERS = np.full((N_INSTRUMENTS, 2), -1, dtype=np.int64)
 """The (at most two) layers of each output row, -1 padded: kick + extra kick, snare + ghost,
 closed hat, open hat, ride + crash."""
@@ -214,7 +213,7 @@ def _simulate_block(
         pt.OPEN_WEIGHT,
         pt.WEAKNESS,
         _ROW_LAYERS,
-        _KICK_LAYER,
+        pt.LEVEL_GROUP,
         NORMAL_TABLE,
         pt.EUCLID_8THS,
         OFFSET_LIMIT,

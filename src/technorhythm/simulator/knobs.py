@@ -144,7 +144,8 @@ KNOBS: tuple[Knob, ...] = (
         1.0,
         0.6,
         "fraction of full scale",
-        "Level of snare, hats and cymbals: an accented hit has velocity 30 + 97 × intensity.",
+        "Overall level: an accented snare hit has velocity 30 + 97 × intensity; kick, hats "
+        "and cymbals follow it through their own levels.",
         "mean velocity of all onsets",
         "intensity",
     ),
@@ -153,11 +154,22 @@ KNOBS: tuple[Knob, ...] = (
         0.4,
         1.6,
         1.25,
-        "× the level of the other instruments",
-        "Level of the kick relative to the rest (above 1 the kick is louder, below 1 hats and "
-        "snare are louder than the kick); at most velocity 127.",
+        "× the snare's level",
+        "Level of the kick relative to the snare (above 1 the kick is louder, below 1 "
+        "softer); at most velocity 127.",
         "mean velocity of kick onsets",
         "kick level",
+    ),
+    Knob(
+        "hat_level",
+        0.4,
+        1.6,
+        1.0,
+        "× the snare's level",
+        "Level of hats and cymbals relative to the snare (below 1 softer, above 1 louder); "
+        "at most velocity 127.",
+        "mean velocity of hat and cymbal onsets",
+        "hat level",
     ),
     Knob(
         "accent",

@@ -31,6 +31,8 @@ __all__ = [
     "LAYERS",
     "ROW_OF_LAYER",
     "KICK_LAYERS",
+    "CYMBAL_LAYERS",
+    "LEVEL_GROUP",
     "WEAKNESS",
     "VELOCITY_FLOOR",
     "VELOCITY_RANGE",
@@ -116,16 +118,23 @@ LAYERS: tuple[str, ...] = (
 ROW_OF_LAYER: np.ndarray = np.array([0, 0, 1, 1, 2, 3, 4, 4], dtype=np.int64)
 """Output instrument row (clips.INSTRUMENTS) of each layer."""
 KICK_LAYERS: tuple[int, ...] = (0, 1)
-"""Layers played at ``kick_level`` times the level of the others."""
+"""Layers played at ``kick_level`` times the snare's level."""
+CYMBAL_LAYERS: tuple[int, ...] = (4, 5, 6, 7)
+"""Layers played at ``hat_level`` times the snare's level: closed and open hats, ride, crash."""
+LEVEL_GROUP: np.ndarray = np.array(
+    [1 if i in KICK_LAYERS else 2 if i in CYMBAL_LAYERS else 0 for i in range(len(LAYERS))],
+    dtype=np.int64,
+)
+"""Level of each layer: 0 the snare's level, 1 the kick's, 2 the hats' and cymbals'."""
 
 
 def _weakness_table() -> np.ndarray:
     w = np.zeros((len(LAYERS), STEPS_PER_BAR))
     w[1] = 1.0  # extra kicks
     w[3] = 1.0  # ghost snares
-    w[4] = np.where(ON_BEAT, 0.0, np.where(OFF_8TH, 0.4, 1.0))  # closed hat
+    w[4] = np.where(OFF_16TH, 1.0, 0.0)  # closed hat: the 8th grid accented, 16th fills not
     w[5] = np.where(OFF_8TH, 0.0, 0.4)  # open hat
-    w[6] = np.where(ON_BEAT, 0.0, np.where(OFF_8TH, 0.4, 1.0))  # ride
+    w[6] = np.where(OFF_16TH, 1.0, 0.0)  # ride, like the closed hat
     return w
 
 
@@ -133,12 +142,14 @@ WEAKNESS: np.ndarray = _weakness_table()
 """How unaccented each layer is at each bar position, shape (8, 16), in [0, 1].
 
 A hit's velocity before jitter is ``level × (1 − accent × weakness)``. Base kicks,
-backbeat snares, hats and ride on the beat, open hats on off-beat 8ths and crashes are
-accented (0); hats and ride on off-beat 8ths 0.4; extra kicks, ghost snares, 16th hats and
-16th ride are fully unaccented (1); open hats off the off-beat 8ths 0.4.
+backbeat snares, hats and ride on the 8th grid (beats and off-beat 8ths), open hats on
+off-beat 8ths and crashes are accented (0); extra kicks, ghost snares, 16th hats and 16th
+ride are fully unaccented (1); open hats off the off-beat 8ths 0.4. (Simulator v2 made hats
+and ride on off-beat 8ths 0.4 unaccented; in techno the off-beat hat is the main hat, and
+Groove's drummers play it at 0.92 of the beat's velocity, so v3 accents the whole 8th grid.)
 """
 
 VELOCITY_FLOOR = 30.0
-"""Level (velocity of an accented hit) of snare, hats and cymbals at intensity 0."""
+"""Level (velocity of an accented hit) of the snare at intensity 0."""
 VELOCITY_RANGE = 97.0
 """Extra level at intensity 1: 30 + 97 = 127."""

@@ -36,8 +36,9 @@ cymbals
     (``min(1, 2·crash)`` on bar 1), replacing the ride there.
 velocity
     ``rint(level × (1 − accent × WEAKNESS[layer, pos]) + velocity_jitter × z)``, clipped to
-    1..127, with level ``30 + 97·intensity`` for snare, hats and cymbals and
-    ``kick_level`` times that (at most 127) for the kick; ``z`` is standard normal.
+    1..127, with level ``30 + 97·intensity`` for the snare, ``kick_level`` times that for
+    the kick and ``hat_level`` times it for hats and cymbals (each at most 127); ``z`` is
+    standard normal.
 timing
     ``swing_16 · [off-beat 16th] + humanize · z' + push``, in steps, with humanize and
     push (``push_ms`` for kick and snare, ``hat_push_ms`` for hats and cymbals) converted
@@ -123,8 +124,12 @@ def _onsets(theta: Mapping[str, float], dec: np.ndarray) -> np.ndarray:
 def _levels(theta: Mapping[str, float]) -> list[float]:
     """Velocity of an accented hit of each layer (before jitter)."""
     level = pt.VELOCITY_FLOOR + pt.VELOCITY_RANGE * theta["intensity"]
-    kick = min(127.0, level * theta["kick_level"])
-    return [kick if layer in pt.KICK_LAYERS else level for layer in range(len(pt.LAYERS))]
+    by_group = [
+        level,
+        min(127.0, level * theta["kick_level"]),
+        min(127.0, level * theta["hat_level"]),
+    ]
+    return [by_group[group] for group in pt.LEVEL_GROUP]
 
 
 def simulate_clip(

@@ -29,6 +29,7 @@ SWEEP_BASE: Mapping[str, Mapping[str, float]] = {
     "push_ms": {"humanize_ms": 0.0, "hat_8ths": 1.0},
     "hat_push_ms": {"humanize_ms": 0.0, "hat_8ths": 1.0},
     "kick_level": {"hat_8ths": 1.0, "velocity_jitter": 0.0},
+    "hat_level": {"hat_8ths": 1.0, "ride": 0.5, "velocity_jitter": 0.0},
     "accent": {"hat_8ths": 1.0, "hat_16ths": 1.0, "kick_extra": 0.2, "snare_ghosts": 0.3},
     "velocity_jitter": {"hat_8ths": 1.0, "accent": 0.0},
     "kick_extra": {"kick_pulses": 2.0},
