@@ -1,6 +1,8 @@
 """Simulator capacity oracle: how close could a perfect population model get with this simulator?
 
-Run: ``.venv/bin/python benchmarks/simulator_capacity.py [--sims v1 v2] [--bank 300000]``
+Run: ``.venv/bin/python benchmarks/simulator_capacity.py [--sims v1 current] [--bank 300000]
+[--demo-dataset DIR] [--groove-dataset DIR]`` (without the dataset options the demo corpus is
+rendered and Groove ingested into a temporary folder, as ``benchmarks/fidelity.py`` does)
 
 For every real clip of a corpus the oracle looks for the knob setting θ whose simulated
 clips are nearest to it, then generates one *fresh* loop per real clip from those per-loop
@@ -30,7 +32,8 @@ Corpora: the demo corpus (4 packs) and the Groove train/valid packs. The Groove 
 is dropped before anything is computed (held out). ``self`` is a calibration corpus the
 simulator under test made itself (:func:`self_clips`): what the oracle reaches there is its
 own floor. ``v1`` is the frozen simulator of
-``benchmarks/simulator_v1.py``; ``v2`` is the package's current simulator. The last line is
+``benchmarks/simulator_v1.py``; ``current`` is the package's simulator, labelled with its
+``SIMULATOR_VERSION`` (``v3`` since the ``hat_level`` knob). The last line is
 one JSON object: per simulator and corpus, the medians over packs and every pack's row.
 """
 
@@ -40,6 +43,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,10 +62,6 @@ from technorhythm.diagnostics.predictive import (  # noqa: E402
     run_predictive_check,
 )
 
-CORPORA = {
-    "demo": "/work/scratch/demo_out/dataset",
-    "groove": "/work/scratch/groove_ds",
-}
 MIN_PACK = 16
 
 
@@ -79,12 +79,13 @@ def load_simulator(name: str) -> Simulator:
         from simulator_v1 import V1_BOUNDS, simulate_v1
 
         return Simulator("v1", V1_BOUNDS, lambda t, s, b: simulate_v1(t, seed=s, bpm=b))
-    if name == "v2":
+    if name == "current":
         from technorhythm.inference.prior import knob_bounds
-        from technorhythm.simulator import simulate
+        from technorhythm.simulator import SIMULATOR_VERSION, simulate
 
-        return Simulator("v2", knob_bounds(), lambda t, s, b: simulate(t, seed=s, bpm=b))
-    raise SystemExit(f"unknown simulator {name!r}; use v1 or v2")
+        label = f"v{SIMULATOR_VERSION}"
+        return Simulator(label, knob_bounds(), lambda t, s, b: simulate(t, seed=s, bpm=b))
+    raise SystemExit(f"unknown simulator {name!r}; use v1 or current")
 
 
 def simulate_many(sim: Simulator, theta: np.ndarray, bpm: np.ndarray, seed: int) -> ClipBatch:
@@ -115,10 +116,10 @@ def self_clips(sim: Simulator, seed: int = 123) -> ClipBatch:
     return ClipBatch(clips.velocity, clips.offset, clips.bpm, meta)
 
 
-def real_clips(corpus: str, sim: Simulator) -> ClipBatch:
+def real_clips(corpus: str, sim: Simulator, datasets: dict[str, Path]) -> ClipBatch:
     if corpus == "self":
         return self_clips(sim)
-    clips = load_dataset(CORPORA[corpus]).clips
+    clips = load_dataset(datasets[corpus]).clips
     if corpus == "groove":  # the held-out Groove pack never enters
         clips = clips[np.flatnonzero((clips.meta["split"] != "test").to_numpy())]
     return clips
@@ -252,9 +253,9 @@ HEADLINE = (
 )
 
 
-def run(sim_name: str, corpus: str, args: argparse.Namespace) -> dict[str, object]:
+def run(sim_name: str, corpus: str, args: argparse.Namespace, datasets: dict[str, Path]) -> dict:
     sim = load_simulator(sim_name)
-    real = real_clips(corpus, sim)
+    real = real_clips(corpus, sim, datasets)
     t0 = time.perf_counter()
     fitted = subsample_packs(real, args.per_pack, args.seed)
     theta, info = nearest_theta(
@@ -279,7 +280,7 @@ def run(sim_name: str, corpus: str, args: argparse.Namespace) -> dict[str, objec
         rows.append({"pack": pack, "n": len(sel), **{h: row.get(h) for h in HEADLINE}})
     table = pd.DataFrame(rows)
     with pd.option_context("display.width", 250, "display.max_columns", 30):
-        print(f"\n== {sim_name} on {corpus}: {len(real)} clips, {info}")
+        print(f"\n== {sim.name} on {corpus}: {len(real)} clips, {info}")
         print(table.round(3).to_string(index=False))
     median = {h: float(table[h].astype(float).median()) for h in HEADLINE}
     median["closer_than_prior"] = float(table["closer_than_prior"].astype(float).mean())
@@ -294,7 +295,7 @@ def run(sim_name: str, corpus: str, args: argparse.Namespace) -> dict[str, objec
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sims", nargs="+", default=["v1", "v2"])
+    parser.add_argument("--sims", nargs="+", default=["v1", "current"])
     parser.add_argument("--corpora", nargs="+", default=["demo", "groove"])
     parser.add_argument("--bank", type=int, default=200_000, help="prior clips in the bank")
     parser.add_argument("--k", type=int, default=8, help="nearest-neighbour θ per real clip")
@@ -303,14 +304,34 @@ def main() -> None:
     parser.add_argument("--grid", type=int, default=9, help="values per knob and sweep")
     parser.add_argument("--per-pack", type=int, default=64, help="clips per pack given a θ")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--demo-dataset", type=Path, help="ingested, split demo corpus")
+    parser.add_argument("--groove-dataset", type=Path, help="ingested Groove, split with seed 0")
     args = parser.parse_args()
     out: dict[str, object] = {
         k: getattr(args, k) for k in ("bank", "k", "repeats", "sweeps", "grid", "per_pack")
     }
-    for sim in args.sims:
-        for corpus in args.corpora:
-            out[f"{sim}_{corpus}"] = run(sim, corpus, args)
+    with tempfile.TemporaryDirectory() as tmp:
+        datasets = corpus_paths(args, Path(tmp))
+        for name in args.sims:
+            label = load_simulator(name).name
+            for corpus in args.corpora:
+                out[f"{label}_{corpus}"] = run(name, corpus, args, datasets)
     print(json.dumps(out, default=float))
+
+
+def corpus_paths(args: argparse.Namespace, tmp: Path) -> dict[str, Path]:
+    """The corpora asked for: the given datasets, else built like ``fidelity.py`` builds them."""
+    from fidelity import demo_dataset, groove_dataset
+
+    paths: dict[str, Path] = {}
+    if "demo" in args.corpora:
+        paths["demo"] = args.demo_dataset or demo_dataset(tmp)
+    if "groove" in args.corpora:
+        groove = args.groove_dataset or groove_dataset(tmp)
+        if groove is None:
+            raise SystemExit("Groove not found: give --groove-dataset or TECHNORHYTHM_GROOVE_DIR")
+        paths["groove"] = groove
+    return paths
 
 
 if __name__ == "__main__":

@@ -1,0 +1,136 @@
+"""Which posterior predictive do the checks see through: new loops, or the pack's own loops?
+
+Run (from the repository root)::
+
+    .venv/bin/python benchmarks/predictive_kinds.py [--model MODEL_DIR] [--demo-dataset DIR]
+        [--groove-dataset DIR] [--splits train valid]
+
+A population fit gives two posterior predictives of a pack:
+
+* **new loops** (what ``fit`` checks and what generation from ψ makes): ψ from the pack
+  posterior, then each loop's knobs θ ~ population(ψ) — independent knobs per loop;
+* **replicated loops**: the pack's own loops again, each from a draw of its own
+  partial-pooling posterior p(θ_i | loop, pack) — every real loop keeps its combination of
+  knobs (the "same units" replication of hierarchical posterior predictive checks).
+
+For every pack (``fit_groups(..., by="pack", loops=True)`` with the model, per split) both
+go through :func:`technorhythm.posteriors.checks.check_group` (same seeds, same prior
+predictive, no verdict) and the benchmark prints the medians over packs: C2ST (all features
+and the onsets, velocity and timing families), D / floor, onset bins in band. The baseline,
+measured in the same run, is the new-loops predictive. The capacity oracle
+(``simulator_capacity.py``) replicates every loop with the θ a search found for it; this is
+the same idea with the estimator's per-loop posteriors. The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from technorhythm.corpus import load_dataset  # noqa: E402
+from technorhythm.inference import load_shipped  # noqa: E402
+from technorhythm.inference.population_estimator import PopulationEstimator  # noqa: E402
+from technorhythm.posteriors.checks import check_group  # noqa: E402
+from technorhythm.posteriors.fit import fit_groups  # noqa: E402
+from technorhythm.posteriors.predictive_models import PopulationPredictive  # noqa: E402
+
+COLUMNS = ("c2st", "c2st_onsets", "c2st_velocity", "c2st_timing", "d_ratio", "onset_in_band")
+MIN_CLIPS = 16
+
+
+@dataclass(frozen=True)
+class LoopPredictive:
+    """The pack's own loops again: ``loops`` (S, B, K) per-loop posterior draws.
+
+    A set of ``n_clips`` loops takes one posterior draw s and the pack's loops in a random
+    order (each once while ``n_clips`` ≤ B, then again), so a replicated set is the pack with
+    every loop's knobs redrawn from its own posterior.
+    """
+
+    loops: np.ndarray
+
+    def draw(self, n_sets: int, n_clips: int, rng: np.random.Generator) -> np.ndarray:
+        s, b, _ = self.loops.shape
+        out = []
+        for _ in range(int(n_sets)):
+            rows = np.concatenate([rng.permutation(b) for _ in range(-(-int(n_clips) // b))])
+            out.append(self.loops[rng.integers(0, s), rows[: int(n_clips)]])
+        return np.concatenate(out)
+
+
+def pack_rows(
+    dataset: Path, split: str | None, estimator: PopulationEstimator, seed: int
+) -> list[dict]:
+    """Check rows of both predictives for every pack of ``dataset`` (one split)."""
+    data = load_dataset(dataset)
+    clips = data.clips
+    if split is not None:
+        clips = clips[np.flatnonzero((clips.meta["split"] == split).to_numpy())]
+    fit = fit_groups(clips, estimator=estimator, by="pack", loops=True, n_cap=1024, seed=seed)
+    packs = clips.meta["pack"].to_numpy()
+    rows = []
+    for group in fit.groups:
+        real = clips[np.flatnonzero(packs == group.name)]
+        if len(real) < MIN_CLIPS or group.loops is None:
+            continue
+        models = {
+            "new loops": PopulationPredictive(group.hyper, estimator.population),
+            "replicated loops": LoopPredictive(group.loops),
+        }
+        for kind, model in models.items():
+            check = check_group(group.name, real, model, seed=seed, n_verdict_sets=0)
+            row = {"pack": group.name, "split": split or "", "kind": kind, "n": len(real)}
+            row.update({c: check.row.get(c, np.nan) for c in COLUMNS})
+            rows.append(row)
+        print(f"  {group.name}: " + ", ".join(f"{r['kind']} {r['c2st']:.3f}" for r in rows[-2:]))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", help="model directory (default: the shipped model)")
+    parser.add_argument("--demo-dataset", type=Path, help="ingested, split demo corpus")
+    parser.add_argument("--groove-dataset", type=Path, help="ingested Groove, split with seed 0")
+    parser.add_argument("--splits", nargs="+", default=["train", "valid"])
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    from fidelity import demo_dataset, groove_dataset
+
+    estimator = PopulationEstimator.load(args.model) if args.model else load_shipped()
+    t0 = time.perf_counter()
+    out: dict[str, object] = {"model": args.model or "shipped", "splits": args.splits}
+    with tempfile.TemporaryDirectory() as tmp:
+        corpora = {
+            "demo": args.demo_dataset or demo_dataset(Path(tmp)),
+            "groove": args.groove_dataset or groove_dataset(Path(tmp)),
+        }
+        for corpus, path in corpora.items():
+            if path is None:
+                continue
+            print(f"== {corpus}")
+            splits = [None] if corpus == "demo" else args.splits  # the demo corpus is used whole
+            table = pd.DataFrame(
+                [r for s in splits for r in pack_rows(path, s, estimator, args.seed)]
+            )
+            medians = table.groupby("kind")[list(COLUMNS)].median().round(3)
+            print(medians.to_string())
+            out[corpus] = {
+                "medians": medians.to_dict("index"),
+                "packs": table.round(4).to_dict("records"),
+            }
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    print(json.dumps(out, default=float))
+
+
+if __name__ == "__main__":
+    main()
