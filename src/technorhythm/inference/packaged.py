@@ -25,7 +25,7 @@ SHIPPED_RETRAIN_COMMAND = (
     "--hidden-features 64 --num-transforms 6 --num-bins 8 --embedding 256,128 --passes 2 "
     "--batch-size 256 --learning-rate 0.001 --stop-after-epochs 5 --max-epochs 20 "
     "--loop-model mdn --loop-hidden-features 64 --loop-transforms 5 --loop-max-epochs 10 "
-    "--workers 2 --force --plot docs/img/inference/training_loss.png "
+    "--threads 1 --workers 2 --force --plot docs/img/inference/training_loss.png "
     "--out src/technorhythm/inference/shipped"
 )
 """The command that trained the shipped model (run from the repository root).
