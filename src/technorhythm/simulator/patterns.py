@@ -146,7 +146,7 @@ backbeat snares, hats and ride on the 8th grid (beats and off-beat 8ths), open h
 off-beat 8ths and crashes are accented (0); extra kicks, ghost snares, 16th hats and 16th
 ride are fully unaccented (1); open hats off the off-beat 8ths 0.4. (Simulator v2 made hats
 and ride on off-beat 8ths 0.4 unaccented; in techno the off-beat hat is the main hat, and
-Groove's drummers play it at 0.92 of the beat's velocity, so v3 accents the whole 8th grid.)
+Groove's drummers at 0.90 of the beat's velocity (train + valid), so v3 accents the whole 8th grid.)
 """
 
 VELOCITY_FLOOR = 30.0
