@@ -68,8 +68,45 @@ class LoopPredictive:
         return np.concatenate(out)
 
 
+@dataclass(frozen=True)
+class ShuffledLoopPredictive:
+    """The pack's loops' posterior draws, each knob from an independently chosen loop.
+
+    Keeps the pack's empirical distribution of every knob (its shape: point masses,
+    bimodality) but breaks the combinations of knobs inside a loop, as the population
+    model's independent knobs do.
+    """
+
+    loops: np.ndarray
+
+    def draw(self, n_sets: int, n_clips: int, rng: np.random.Generator) -> np.ndarray:
+        s, b, k = self.loops.shape
+        n = int(n_sets) * int(n_clips)
+        draws = rng.integers(0, s, size=(n, k))
+        loops = rng.integers(0, b, size=(n, k))
+        return self.loops[draws, loops, np.arange(k)[None, :]]
+
+
+@dataclass(frozen=True)
+class PointPopulationPredictive:
+    """New loops from one ψ, the posterior median (no uncertainty about the pack)."""
+
+    hyper: np.ndarray
+    population: object
+
+    def draw(self, n_sets: int, n_clips: int, rng: np.random.Generator) -> np.ndarray:
+        psi = np.median(self.hyper, axis=0, keepdims=True)
+        return self.population.sample_loops(
+            np.repeat(psi, int(n_sets), axis=0), int(n_clips), rng
+        )
+
+
 def pack_rows(
-    dataset: Path, split: str | None, estimator: PopulationEstimator, seed: int
+    dataset: Path,
+    split: str | None,
+    estimator: PopulationEstimator,
+    seed: int,
+    decompose: bool = False,
 ) -> list[dict]:
     """Check rows of both predictives for every pack of ``dataset`` (one split)."""
     data = load_dataset(dataset)
@@ -87,12 +124,18 @@ def pack_rows(
             "new loops": PopulationPredictive(group.hyper, estimator.population),
             "replicated loops": LoopPredictive(group.loops),
         }
+        if decompose:
+            models["new loops, median psi"] = PointPopulationPredictive(
+                group.hyper, estimator.population
+            )
+            models["shuffled knobs"] = ShuffledLoopPredictive(group.loops)
         for kind, model in models.items():
             check = check_group(group.name, real, model, seed=seed, n_verdict_sets=0)
             row = {"pack": group.name, "split": split or "", "kind": kind, "n": len(real)}
             row.update({c: check.row.get(c, np.nan) for c in COLUMNS})
             rows.append(row)
-        print(f"  {group.name}: " + ", ".join(f"{r['kind']} {r['c2st']:.3f}" for r in rows[-2:]))
+        shown = rows[-len(models) :]
+        print(f"  {group.name}: " + ", ".join(f"{r['kind']} {r['c2st']:.3f}" for r in shown))
     return rows
 
 
@@ -103,6 +146,13 @@ def main() -> None:
     parser.add_argument("--groove-dataset", type=Path, help="ingested Groove, split with seed 0")
     parser.add_argument("--splits", nargs="+", default=["train", "valid"])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--decompose",
+        action="store_true",
+        help="also new loops from the posterior-median ψ, and the loops' draws with knobs "
+        "shuffled across loops (which of ψ's width, the population family and the knobs' "
+        "independence the classifier sees)",
+    )
     args = parser.parse_args()
     from fidelity import demo_dataset, groove_dataset
 
@@ -120,7 +170,7 @@ def main() -> None:
             print(f"== {corpus}")
             splits = [None] if corpus == "demo" else args.splits  # the demo corpus is used whole
             table = pd.DataFrame(
-                [r for s in splits for r in pack_rows(path, s, estimator, args.seed)]
+                [r for s in splits for r in pack_rows(path, s, estimator, args.seed, args.decompose)]
             )
             medians = table.groupby("kind")[list(COLUMNS)].median().round(3)
             print(medians.to_string())

@@ -97,6 +97,7 @@ def _train_locked(args: argparse.Namespace) -> int:
         out=str(args.out),
         progress=progress,
         threads=args.threads,
+        pack_members=args.pack_members,
     )
     estimator.save(out, overwrite=args.force)
     ref = estimator.data_reference_
@@ -111,10 +112,14 @@ def _train_locked(args: argparse.Namespace) -> int:
             f"  simulated {args.budget} sets ({ref['plan']['n_sets']} packs, "
             f"{ref['n_loops']} loops for the loop network) in {ref['simulation_time_s']:.1f} s"
         )
-        for name in ("pack", "loop"):
-            flow = getattr(estimator, f"{name}_")
+        flows = {
+            ("pack network" if j == 0 else f"pack network {j + 1}"): flow
+            for j, flow in enumerate(estimator.pack_.members)
+        }
+        flows["loop network"] = estimator.loop_
+        for name, flow in flows.items():
             print(
-                f"  {name} network: {flow.history_['epochs_trained']} epochs in "
+                f"  {name}: {flow.history_['epochs_trained']} epochs in "
                 f"{flow.training_time_s_:.1f} s; best validation loss "
                 f"{flow.history_['best_validation_loss']:.3f}"
             )
@@ -145,7 +150,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--budget", type=_positive_int, required=True, help="number of simulated packs")
     p.add_argument("--out", required=True, metavar="MODEL_DIR", help="model directory to write")
     p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
-    p.add_argument("--workers", type=_positive_int, default=1, help="simulation processes")
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="processes simulating the packs, then training the networks side by side "
+        "(the model does not depend on it)",
+    )
     p.add_argument(
         "--threads",
         type=_positive_int,
@@ -167,6 +178,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="loops of every simulated pack given to the loop network (default 4)",
     )
     g = p.add_argument_group("pack network")
+    g.add_argument(
+        "--pack-members",
+        type=_positive_int,
+        default=1,
+        help="pack networks trained with different seeds on the same packs; the pack "
+        "posterior is their equal mixture (default 1). With --workers 2 two members train "
+        "side by side",
+    )
     g.add_argument(
         "--hidden-features", type=_positive_int, default=PACK_DEFAULTS["hidden_features"]
     )

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from technorhythm.inference.ensemble import FlowEnsemble, fit_flows
 from technorhythm.inference.estimator import NotFittedError, _seed_int
 from technorhythm.inference.flows import BoxLogit, ConditionalFlow
 from technorhythm.inference.population import Population
@@ -76,6 +77,11 @@ class PopulationEstimator:
         :data:`PACK_DEFAULTS` / :data:`LOOP_DEFAULTS`.
     seed : int
         Seeds both networks (the loop network with ``seed + 1``).
+    pack_members : int
+        Pack networks trained side by side on the same simulations (seeds ``seed``, then
+        ``seed + 2``, ``seed + 3`` …); the pack posterior is their equal mixture
+        (:class:`~technorhythm.inference.ensemble.FlowEnsemble`). One member: a single
+        network.
     torch_threads : int or None
         torch threads of both networks.
     bounds, names
@@ -88,6 +94,7 @@ class PopulationEstimator:
         pack: Mapping[str, Any] | None = None,
         loop: Mapping[str, Any] | None = None,
         seed: int = 0,
+        pack_members: int = 1,
         torch_threads: int | None = 1,
         bounds: np.ndarray | None = None,
         names: tuple[str, ...] | None = None,
@@ -96,6 +103,7 @@ class PopulationEstimator:
         self.pack = pack
         self.loop = loop
         self.seed = seed
+        self.pack_members = pack_members
         self.torch_threads = torch_threads
         self.bounds = bounds
         self.names = names
@@ -107,10 +115,17 @@ class PopulationEstimator:
             "pack": self._flow_params("pack"),
             "loop": self._flow_params("loop"),
             "seed": int(self.seed),
+            "pack_members": self._n_members(),
             "torch_threads": self.torch_threads,
             "bounds": None if self.bounds is None else np.asarray(self.bounds).tolist(),
             "names": None if self.names is None else list(self.names),
         }
+
+    def _n_members(self) -> int:
+        m = self.pack_members
+        if isinstance(m, bool) or not isinstance(m, int | np.integer) or m < 1:
+            raise ValueError(f"pack_members must be a positive integer; got {m!r}")
+        return int(m)
 
     def _flow_params(self, which: str) -> dict[str, Any]:
         defaults = PACK_DEFAULTS if which == "pack" else LOOP_DEFAULTS
@@ -150,8 +165,8 @@ class PopulationEstimator:
         """Box of ψ (2K, 2)."""
         return self.population.hyper_bounds
 
-    def _flow(self, which: str, threads: int | None = None) -> ConditionalFlow:
-        offset = 0 if which == "pack" else 1
+    def _flow(self, which: str, threads: int | None = None, member: int = 0) -> ConditionalFlow:
+        offset = 1 if which == "loop" else (0 if member == 0 else member + 1)
         params = self._flow_params(which)
         params.update(
             seed=_seed_int(self.seed) + offset,
@@ -167,12 +182,14 @@ class PopulationEstimator:
         *,
         data_reference: Mapping[str, Any] | None = None,
         threads: int | None = None,
+        workers: int = 1,
     ) -> PopulationEstimator:
-        """Train the pack network on (ψ, x_set) and the loop network on the loop pairs.
+        """Train the pack network(s) on (ψ, x_set) and the loop network on the loop pairs.
 
         ``threads``: torch threads for training only (None: ``torch_threads``); the trained
         flows keep ``torch_threads`` for sampling. Weights agree bit for bit between runs
-        with the same thread count.
+        with the same thread count. ``workers``: processes training the networks side by
+        side (the result does not depend on it).
         """
         pop = self.population
         psi = np.asarray(data.psi, dtype=np.float64)
@@ -181,10 +198,20 @@ class PopulationEstimator:
             raise ValueError(f"psi must have shape (M, {len(box)}); got {psi.shape}")
         if np.any((psi < box[:, 0]) | (psi > box[:, 1])):
             raise ValueError("psi has values outside the hyperprior's box")
-        self.pack_ = self._flow("pack", threads).fit(BoxLogit(box).forward(psi), data.x_set)
-        self.loop_ = self._flow("loop", threads).fit(
-            self._z_unit(data.z), loop_condition(data.x_loop, psi[data.loop_set], pop)
+        t_pack = BoxLogit(box).forward(psi)
+        jobs = [
+            (self._flow("pack", threads, member), t_pack, data.x_set)
+            for member in range(self._n_members())
+        ]
+        jobs.append(
+            (
+                self._flow("loop", threads),
+                self._z_unit(data.z),
+                loop_condition(data.x_loop, psi[data.loop_set], pop),
+            )
         )
+        *packs, self.loop_ = fit_flows(jobs, workers=workers)
+        self.pack_ = FlowEnsemble(packs)
         for flow in (self.pack_, self.loop_):
             flow.torch_threads = self.torch_threads
         self.x_dim_ = int(np.shape(data.x_set)[1])
@@ -295,10 +322,20 @@ class PopulationEstimator:
 
     @classmethod
     def from_state(
-        cls, params: Mapping[str, Any], pack: ConditionalFlow, loop: ConditionalFlow, **fitted: Any
+        cls,
+        params: Mapping[str, Any],
+        pack: ConditionalFlow | FlowEnsemble,
+        loop: ConditionalFlow,
+        **fitted: Any,
     ) -> PopulationEstimator:
-        """A trained estimator from its parameters and two trained flows."""
+        """A trained estimator from its parameters, its pack network(s) and loop network."""
         estimator = cls(**params)
+        if isinstance(pack, ConditionalFlow):
+            pack = FlowEnsemble([pack])
+        if len(pack) != estimator._n_members():
+            raise ValueError(
+                f"the parameters name {estimator._n_members()} pack networks; got {len(pack)}"
+            )
         estimator.pack_, estimator.loop_ = pack, loop
         estimator.x_dim_ = int(pack.c_dim_)
         estimator.loop_dim_ = int(loop.c_dim_) - 2 * estimator.population.n_knobs
@@ -307,4 +344,5 @@ class PopulationEstimator:
         return estimator
 
     def __repr__(self) -> str:
-        return f"PopulationEstimator(K={self.population.n_knobs}, seed={self.seed})"
+        members = "" if self.pack_members == 1 else f", pack_members={self.pack_members}"
+        return f"PopulationEstimator(K={self.population.n_knobs}, seed={self.seed}{members})"

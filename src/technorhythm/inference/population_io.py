@@ -1,7 +1,8 @@
 """Saving and loading population estimators without pickle.
 
-A model folder holds ``pack.pt`` and ``loop.pt`` (the two networks' state_dicts, read
-back with ``torch.load(..., weights_only=True)``) and ``manifest.json``: format and schema
+A model folder holds ``pack.pt`` and ``loop.pt`` (the networks' state_dicts, read
+back with ``torch.load(..., weights_only=True)``; an ensemble's further pack networks in
+``pack_1.pt``, ``pack_2.pt`` …) and ``manifest.json``: format and schema
 version, the estimator's configuration, knob and ψ names and boxes, both networks'
 records (condition columns kept, losses, training time), the version record of
 prior/simulator/summaries (:mod:`technorhythm.inference.version`), software versions, the
@@ -41,7 +42,11 @@ __all__ = ["POPULATION_FORMAT", "save_population", "load_population", "read_popu
 
 POPULATION_FORMAT = "technorhythm-population-estimator"
 SCHEMA_VERSION = 1
-_NETS = ("pack", "loop")
+
+
+def _network_names(n_members: int) -> list[str]:
+    """Network keys of a model: ``pack``, ``pack_1`` … (one per pack member), ``loop``."""
+    return ["pack", *(f"pack_{j}" for j in range(1, int(n_members))), "loop"]
 
 
 def save_population(estimator, directory: str | Path, *, overwrite: bool = False) -> Path:
@@ -58,14 +63,24 @@ def save_population(estimator, directory: str | Path, *, overwrite: bool = False
         )
     directory.mkdir(parents=True, exist_ok=True)
     networks: dict[str, Any] = {}
-    for name in _NETS:
-        tensors, record = getattr(estimator, f"{name}_").state()
+    flows = dict(
+        zip(
+            _network_names(len(estimator.pack_)),
+            [*estimator.pack_.members, estimator.loop_],
+            strict=True,
+        )
+    )
+    for name, flow in flows.items():
+        tensors, record = flow.state()
         path = directory / f"{name}.pt"
         with atomic_path(path) as tmp:
             torch.save(tensors, tmp)
         networks[name] = {**record, "file": path.name, "sha256": sha256_file(path)}
-    # a one-θ model saved earlier in the same folder is no longer what the manifest describes
+    # files of a model saved earlier in the same folder that the manifest no longer lists
     (directory / "model.pt").unlink(missing_ok=True)
+    for stale in directory.glob("pack_*.pt"):
+        if stale.stem not in networks:
+            stale.unlink()
     pop = estimator.population
     manifest = {
         "format": POPULATION_FORMAT,
@@ -133,13 +148,19 @@ def _load_tensors(directory: Path, record: dict[str, Any]):
 
 def load_population(directory: str | Path):
     """Load a folder written by :func:`save_population` (integrity and versions checked)."""
+    from technorhythm.inference.ensemble import FlowEnsemble
     from technorhythm.inference.flows import ConditionalFlow
     from technorhythm.inference.population_estimator import PopulationEstimator
 
     directory = Path(directory)
     manifest = read_population_manifest(directory)
+    params = dict(manifest["config"])
+    n_members = params.get("pack_members", 1)
+    if isinstance(n_members, bool) or not isinstance(n_members, int) or n_members < 1:
+        raise ModelError(f"{directory}: pack_members must be a positive integer; got {n_members!r}")
+    names = _network_names(n_members)
     flows = {}
-    for name in _NETS:
+    for name in names:
         record = manifest["networks"].get(name)
         if not isinstance(record, dict):
             raise ModelError(f"{directory}: the manifest lacks the {name} network")
@@ -147,7 +168,6 @@ def load_population(directory: str | Path):
         flows[name] = record
         flows[f"{name}_tensors"] = tensors
     check_versions(manifest, directory)
-    params = dict(manifest["config"])
     estimator = PopulationEstimator(**params)
     pop = estimator.population
     if list(pop.names) != manifest["population"]["knob_names"] or not np.allclose(
@@ -158,7 +178,7 @@ def load_population(directory: str | Path):
             "retrain with `technorhythm train`"
         )
     nets = {}
-    for name in _NETS:
+    for name in names:
         try:
             nets[name] = ConditionalFlow.from_state(flows[f"{name}_tensors"], flows[name])
         except (RuntimeError, ValueError, KeyError, TypeError) as exc:
@@ -167,7 +187,7 @@ def load_population(directory: str | Path):
             ) from None
     estimator = PopulationEstimator.from_state(
         params,
-        nets["pack"],
+        FlowEnsemble([nets[name] for name in names[:-1]]),
         nets["loop"],
         n_sets_=int(manifest.get("n_sets", 0)),
         n_loops_=int(manifest.get("n_loops", 0)),

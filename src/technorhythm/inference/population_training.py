@@ -55,11 +55,14 @@ def population_command(
     loop: Mapping[str, Any],
     out: str = "MODEL_DIR",
     threads: int | None = None,
+    pack_members: int = 1,
 ) -> str:
     """The ``technorhythm train`` command line that reproduces a model (shell-quoted)."""
     args = ["technorhythm", "train", "--budget", str(plan.n_sets), "--seed", str(plan.seed)]
     args += ["--n-min", str(plan.n_range[0]), "--n-max", str(plan.n_range[1])]
     args += ["--loops-per-set", str(plan.loops_per_set)]
+    if int(pack_members) != 1:
+        args += ["--pack-members", str(int(pack_members))]
     for name, flag in PACK_OPTIONS.items():
         if name in pack:
             args += [flag, _format(pack[name])]
@@ -85,6 +88,7 @@ def train_population(
     out: str = "MODEL_DIR",
     progress: bool = False,
     threads: int | None = None,
+    pack_members: int = 1,
 ) -> PopulationEstimator:
     """Simulate ``budget`` population sets and train a :class:`PopulationEstimator`.
 
@@ -99,7 +103,8 @@ def train_population(
     loops_per_set : int
         Loops per set given to the loop network.
     workers, scheduler, chunk_clips, progress
-        See :func:`technorhythm.inference.simulate_population_sets`.
+        See :func:`technorhythm.inference.simulate_population_sets`; ``workers`` processes
+        also train the networks side by side.
     pack, loop : mapping, optional
         Network options over the estimator's defaults.
     out : str
@@ -107,12 +112,18 @@ def train_population(
     threads : int, optional
         torch threads for training (None: one). Recorded in the reproducing command: the
         weights agree bit for bit only between runs with the same count.
+    pack_members : int
+        Pack networks of the ensemble (:class:`PopulationEstimator`).
     """
     from technorhythm.inference.set_summaries import set_feature_names
     from technorhythm.summaries import FEATURE_NAMES
 
     estimator = PopulationEstimator(
-        pack=dict(pack or {}), loop=dict(loop or {}), seed=seed, show_progress_bars=progress
+        pack=dict(pack or {}),
+        loop=dict(loop or {}),
+        seed=seed,
+        pack_members=pack_members,
+        show_progress_bars=progress,
     )
     params = estimator.get_params()  # validates the options before simulating
     plan = PopulationPlan(budget, seed, n_range, loops_per_set)
@@ -138,11 +149,18 @@ def train_population(
         "x_names": list(set_feature_names()),
         "loop_feature_names": list(FEATURE_NAMES),
         "command": population_command(
-            plan, dict(pack or {}), dict(loop or {}), out=out, threads=threads
+            plan,
+            dict(pack or {}),
+            dict(loop or {}),
+            out=out,
+            threads=threads,
+            pack_members=pack_members,
         ),
         "training_threads": threads,
     }
-    estimator.fit(data, data_reference=reference, threads=threads)
+    start = time.perf_counter()
+    estimator.fit(data, data_reference=reference, threads=threads, workers=workers)
+    reference["training_wall_s"] = round(time.perf_counter() - start, 3)
     reference["training_time_s"] = round(
         estimator.pack_.training_time_s_ + estimator.loop_.training_time_s_, 3
     )
