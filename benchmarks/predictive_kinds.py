@@ -3,7 +3,7 @@
 Run (from the repository root)::
 
     .venv/bin/python benchmarks/predictive_kinds.py [--model MODEL_DIR] [--demo-dataset DIR]
-        [--groove-dataset DIR] [--splits train valid]
+        [--groove-dataset DIR] [--splits train valid] [--decompose]
 
 A population fit gives two posterior predictives of a pack:
 
@@ -12,6 +12,11 @@ A population fit gives two posterior predictives of a pack:
 * **replicated loops**: the pack's own loops again, each from a draw of its own
   partial-pooling posterior p(θ_i | loop, pack) — every real loop keeps its combination of
   knobs (the "same units" replication of hierarchical posterior predictive checks).
+
+``--decompose`` adds two predictives between them, each removing one difference: **new
+loops, median ψ** (every set from the posterior-median ψ: no ψ uncertainty) and **shuffled
+knobs** (each knob of a loop from a randomly chosen loop's posterior draw: the pack's own
+distribution of every knob, without the combinations of knobs inside a loop).
 
 For every pack (``fit_groups(..., by="pack", loops=True)`` with the model, per split) both
 go through :func:`technorhythm.posteriors.checks.check_group` (same seeds, same prior
@@ -96,9 +101,7 @@ class PointPopulationPredictive:
 
     def draw(self, n_sets: int, n_clips: int, rng: np.random.Generator) -> np.ndarray:
         psi = np.median(self.hyper, axis=0, keepdims=True)
-        return self.population.sample_loops(
-            np.repeat(psi, int(n_sets), axis=0), int(n_clips), rng
-        )
+        return self.population.sample_loops(np.repeat(psi, int(n_sets), axis=0), int(n_clips), rng)
 
 
 def pack_rows(
@@ -170,7 +173,11 @@ def main() -> None:
             print(f"== {corpus}")
             splits = [None] if corpus == "demo" else args.splits  # the demo corpus is used whole
             table = pd.DataFrame(
-                [r for s in splits for r in pack_rows(path, s, estimator, args.seed, args.decompose)]
+                [
+                    r
+                    for s in splits
+                    for r in pack_rows(path, s, estimator, args.seed, args.decompose)
+                ]
             )
             medians = table.groupby("kind")[list(COLUMNS)].median().round(3)
             print(medians.to_string())

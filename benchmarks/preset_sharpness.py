@@ -2,7 +2,7 @@
 
 Run (from the repository root)::
 
-    .venv/bin/python benchmarks/preset_sharpness.py [--model MODEL_DIR] [--sizes 16 64]
+    .venv/bin/python benchmarks/preset_sharpness.py [--model MODEL_DIR] [--sizes 16 64] [--midi]
 
 For every shipped preset and pack size N: simulate N loops at the preset's θ, observe the
 set, draw ψ from the pack network, and take the 94 % HDI of the loops' mean value E[θ] per
@@ -12,13 +12,22 @@ as a share of the knob's range. Baseline measured in the same run: the same figu
 the prior predictive of E[θ] (ψ from the hyperprior), whose width is what the data have
 to shrink. A one-θ pack puts every spread at 0, a face of the hyperprior. The last line
 printed is one JSON object.
+
+``--midi`` makes each pack the way a user would: ``technorhythm generate --preset NAME --n N``
+writes N MIDI loops, ``technorhythm ingest`` reads the folder back (one pack per preset),
+and the pack is observed from the ingested clips — the preset round trip of the simulator
+work ("every preset knob inside its 94 % HDI").
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
+import tempfile
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -39,12 +48,44 @@ def pack_figures(est, theta: np.ndarray, means: np.ndarray) -> tuple[np.ndarray,
     return inside, (hdi[:, 1] - hdi[:, 0]) / width
 
 
+def _run(cmd: list[str]) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr}")
+
+
+def midi_observations(n: int, seed: int, presets: list[str]) -> dict[str, np.ndarray]:
+    """Set observation of each preset's pack of ``n`` loops, written as MIDI and ingested."""
+    from technorhythm.corpus import load_dataset
+
+    exe = str(Path(sys.executable).with_name("technorhythm"))
+    with tempfile.TemporaryDirectory(prefix="technorhythm-presets-") as tmp:
+        midi = Path(tmp) / "midi"
+        for i, name in enumerate(presets):
+            (midi / name).mkdir(parents=True)
+            _run([exe, "generate", "--preset", name, "--n", str(n), "--seed", str(seed + i),
+                  "--out", str(midi / name / f"{name}.mid")])  # fmt: skip
+        _run([exe, "ingest", str(midi), "--out", str(Path(tmp) / "ds"), "--no-progress"])
+        clips = load_dataset(Path(tmp) / "ds").clips
+    packs = clips.meta["pack"].to_numpy()
+    out = {}
+    for name in presets:
+        pack = clips[np.flatnonzero(packs == name)]
+        if len(pack) != n:  # ingest drops exact duplicates; say so rather than hide it
+            print(f"  {name}: {n} loops written, {len(pack)} clips ingested", flush=True)
+        out[name] = observe_population(pack)
+    return out
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="population model directory (default: the shipped one)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--draws", type=int, default=400)
     parser.add_argument("--seed", type=int, default=100)
+    parser.add_argument(
+        "--midi", action="store_true", help="generate, write MIDI and ingest each pack (CLI)"
+    )
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=UserWarning)
     est = PopulationEstimator.load(args.model) if args.model else load_shipped()
@@ -53,11 +94,14 @@ def main(argv=None) -> None:
     prior_means = est.population.mean(prior_psi)
     inside, widths, prior_widths, rows = [], [], [], []
     for n in args.sizes:
+        observed = midi_observations(n, args.seed, list_presets()) if args.midi else {}
         for i, name in enumerate(list_presets()):
             preset = load_preset(name)
             theta = np.array([preset[k] for k in KNOB_NAMES])
-            batch = simulate(np.tile(theta, (n, 1)), seed=args.seed + i)
-            x = observe_population(batch)
+            if args.midi:
+                x = observed[name]
+            else:
+                x = observe_population(simulate(np.tile(theta, (n, 1)), seed=args.seed + i))
             psi = est.sample_hyper(x[None], args.draws, seed=args.seed)[:, 0]
             ok, width = pack_figures(est, theta, est.population.mean(psi))
             _, prior_width = pack_figures(est, theta, prior_means)
@@ -84,6 +128,7 @@ def main(argv=None) -> None:
     result = {
         "model": args.model or "shipped",
         "sizes": args.sizes,
+        "midi": bool(args.midi),
         "presets": len(list_presets()),
         "truth_inside_hdi94": round(float(np.mean(inside)), 3),
         "hdi_width_median": round(float(width_all), 3),

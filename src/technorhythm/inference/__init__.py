@@ -4,7 +4,8 @@
   a location and a spread (ψ), mass on the bounds included.
 * :class:`PopulationEstimator` — amortised p(ψ | pack) and p(θ_i | loop, pack);
   :func:`simulate_population_sets` makes its training data, :func:`train_population` trains
-  it, :func:`load_shipped` loads the packaged model.
+  it, :func:`load_shipped` loads the packaged model. Its pack posterior may be the equal
+  mixture of several pack networks (:class:`FlowEnsemble`).
 * :mod:`technorhythm.inference.loop_npe` — the one-loop posterior of the per-loop route,
   whose draws :mod:`technorhythm.posteriors.hierarchical_pymc` combines in PyMC (the
   measured alternative to the amortised route).
@@ -20,6 +21,7 @@ that are known to come from one knob setting.
   ``save``/``load`` without pickle; :func:`load_shipped` for the packaged model.
 """
 
+from technorhythm.inference.ensemble import FlowEnsemble
 from technorhythm.inference.estimator import ESTIMATORS, NotFittedError, PosteriorEstimator
 from technorhythm.inference.observe import (
     N_FEATURE_NAME,
@@ -58,6 +60,7 @@ from technorhythm.inference.training_data import (
 from technorhythm.inference.version import current_versions, version_hash
 
 __all__ = [
+    "FlowEnsemble",
     "Population",
     "PopulationData",
     "PopulationEstimator",

@@ -142,9 +142,14 @@ def fit_flows(
     jobs = list(jobs)
     if int(workers) <= 1 or len(jobs) == 1:
         return [flow.fit(t, c) for flow, t, c in jobs]
+    import warnings
+
     from joblib import Parallel, delayed
 
-    states = Parallel(n_jobs=min(int(workers), len(jobs)), backend="loky")(
-        delayed(_fit_state)(flow, t, c) for flow, t, c in jobs
-    )
+    with warnings.catch_warnings():
+        # loky restarts the pool that simulated the training data; nothing is lost
+        warnings.filterwarnings("ignore", message="A worker stopped while some jobs")
+        states = Parallel(n_jobs=min(int(workers), len(jobs)), backend="loky")(
+            delayed(_fit_state)(flow, t, c) for flow, t, c in jobs
+        )
     return [ConditionalFlow.from_state(tensors, record) for tensors, record in states]

@@ -205,6 +205,9 @@ max_num_epochs, clip_max_norm
             raise ValueError(f"t (M, P) and c (M, D) must agree; got {t.shape} and {c.shape}")
         if not (np.all(np.isfinite(t)) and np.all(np.isfinite(c))):
             raise ValueError("targets and conditions must be finite")
+        # torch refuses to share read-only memory (e.g. a worker process's memory map)
+        t = t if t.flags.writeable else t.copy()
+        c = c if c.flags.writeable else c.copy()
         c_keep = np.ptp(c, axis=0) > 0
         if not c_keep.any():
             raise ValueError("every condition column is constant: nothing to learn")
