@@ -71,7 +71,7 @@ def midi_observations(n: int, seed: int, presets: list[str]) -> dict[str, np.nda
     out = {}
     for name in presets:
         pack = clips[np.flatnonzero(packs == name)]
-        if len(pack) != n:  # ingest drops exact duplicates; say so rather than hide it
+        if len(pack) != n:  # ingest drops duplicate loops; say so rather than hide it
             print(f"  {name}: {n} loops written, {len(pack)} clips ingested", flush=True)
         out[name] = observe_population(pack)
     return out
