@@ -324,14 +324,12 @@ class PopulationEstimator:
     def from_state(
         cls,
         params: Mapping[str, Any],
-        pack: ConditionalFlow | FlowEnsemble,
+        pack: FlowEnsemble,
         loop: ConditionalFlow,
         **fitted: Any,
     ) -> PopulationEstimator:
         """A trained estimator from its parameters, its pack network(s) and loop network."""
         estimator = cls(**params)
-        if isinstance(pack, ConditionalFlow):
-            pack = FlowEnsemble([pack])
         if len(pack) != estimator._n_members():
             raise ValueError(
                 f"the parameters name {estimator._n_members()} pack networks; got {len(pack)}"

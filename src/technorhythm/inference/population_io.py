@@ -155,10 +155,11 @@ def load_population(directory: str | Path):
     directory = Path(directory)
     manifest = read_population_manifest(directory)
     params = dict(manifest["config"])
-    n_members = params.get("pack_members", 1)
-    if isinstance(n_members, bool) or not isinstance(n_members, int) or n_members < 1:
-        raise ModelError(f"{directory}: pack_members must be a positive integer; got {n_members!r}")
-    names = _network_names(n_members)
+    estimator = PopulationEstimator(**params)  # only stores: checked below
+    try:
+        names = _network_names(estimator._n_members())
+    except ValueError as exc:
+        raise ModelError(f"{directory}: {exc}") from None
     flows = {}
     for name in names:
         record = manifest["networks"].get(name)
@@ -168,7 +169,6 @@ def load_population(directory: str | Path):
         flows[name] = record
         flows[f"{name}_tensors"] = tensors
     check_versions(manifest, directory)
-    estimator = PopulationEstimator(**params)
     pop = estimator.population
     if list(pop.names) != manifest["population"]["knob_names"] or not np.allclose(
         pop.bounds, np.asarray(manifest["population"]["knob_bounds"], dtype=float)
