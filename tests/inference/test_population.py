@@ -70,3 +70,20 @@ def test_bad_psi_is_named():
         pop.split(np.zeros(3))
     with pytest.raises(ValueError, match="names"):
         Population(np.array([[0.0, 1.0]]), ("a", "b"))
+
+
+def test_set_observation_from_shared_stats_is_unchanged(rng):
+    """``observe_population_sets(stats=…)`` (the training path) = recomputing everything."""
+    from technorhythm.inference.set_summaries import loop_features, observe_population_sets
+    from technorhythm.simulator import simulate
+    from technorhythm.summaries.features import batch_stats
+
+    pop = Population.from_registry()
+    z = pop.sample_latent(pop.sample_hyper(1, rng)[0], 120, rng)
+    batch = simulate(pop.clip(z), seed=3)
+    groups = np.repeat(np.arange(4), 30)
+    plain = observe_population_sets(batch, groups)
+    stats = batch_stats(batch)
+    shared = observe_population_sets(batch, groups, stats=stats)
+    both = observe_population_sets(batch, groups, stats=stats, features=loop_features(batch))
+    assert shared.tobytes() == plain.tobytes() == both.tobytes()

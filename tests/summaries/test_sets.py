@@ -161,3 +161,21 @@ def test_vel_cell_spread_separates_noise_from_accent_patterns():
     dev = np.array([110, 127, 110, 127]) - 118.5
     expected = np.sqrt((dev**2).sum() / (32 + 4)) / 64
     assert x[col] == pytest.approx(expected, rel=1e-6)
+
+
+def test_given_clip_stats_give_the_same_bytes(rng, monkeypatch):
+    """The training simulation passes the clip statistics it already has; nothing changes."""
+    from technorhythm.summaries import sets
+    from technorhythm.summaries.features import batch_stats
+
+    batch = _random_batch(rng, 300)
+    groups = rng.integers(0, 7, 300)
+    groups[:7] = np.arange(7)
+    stats = batch_stats(batch)
+    plain = summarize_sets(batch, groups)
+    assert summarize_sets(batch, groups, stats=stats).tobytes() == plain.tobytes()
+    monkeypatch.setattr(sets, "_CHUNK", 64)  # several chunks: the same slices of the stats
+    chunked = summarize_sets(batch, groups)
+    assert summarize_sets(batch, groups, stats=stats).tobytes() == chunked.tobytes()
+    with pytest.raises(ValueError, match="stats must have shape"):
+        summarize_sets(batch, groups, stats=stats[:-1])

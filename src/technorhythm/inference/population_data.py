@@ -108,8 +108,9 @@ def _psi_unit(psi: np.ndarray, population: Population) -> np.ndarray:
 
 
 def _chunk(psi, n, first_set, seed, sim_seed, start_index, n_max, loops_per_set, bounds, names):
-    from technorhythm.inference.set_summaries import loop_features, observe_population_sets
+    from technorhythm.inference.set_summaries import observe_population_sets
     from technorhythm.simulator import simulate
+    from technorhythm.summaries.features import batch_stats, features_from_stats
 
     population = Population(bounds, names)
     z = np.concatenate(
@@ -120,8 +121,11 @@ def _chunk(psi, n, first_set, seed, sim_seed, start_index, n_max, loops_per_set,
     )
     groups = np.repeat(np.arange(len(n)), n)
     batch = simulate(population.clip(z), seed=sim_seed, start_index=start_index)
-    f = loop_features(batch)
-    x_set = observe_population_sets(batch, groups, n_sets=len(n), n_max=n_max, features=f)
+    stats = batch_stats(batch)  # once: the set summaries and the per-loop features share them
+    f = np.asarray(features_from_stats(stats), dtype=np.float64)
+    x_set = observe_population_sets(
+        batch, groups, n_sets=len(n), n_max=n_max, features=f, stats=stats
+    )
     rank = np.arange(len(groups)) - np.repeat(np.cumsum(n) - n, n)
     keep = rank < loops_per_set
     return x_set, z[keep], f[keep], groups[keep] + first_set

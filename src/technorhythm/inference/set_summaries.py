@@ -66,18 +66,27 @@ def observe_population_sets(
     n_cap: int | None = None,
     n_max: int = 1024,
     features: np.ndarray | None = None,
+    stats: np.ndarray | None = None,
 ) -> np.ndarray:
     """Set observations (G, D) of the sets given by ``groups`` (B,) set ids 0 … G-1.
 
-    ``features`` (B, F) are the loops' per-loop features when already computed.
+    ``features`` (B, F) are the loops' per-loop features and ``stats`` (B, len(STAT_NAMES))
+    their :func:`~technorhythm.summaries.core.clip_stats`, when already computed; either
+    saves work and changes nothing in the result.
     """
     from technorhythm.inference.observe import effective_n, n_feature
     from technorhythm.summaries import summarize_sets
+    from technorhythm.summaries.features import features_from_stats
 
     groups = np.asarray(groups, dtype=np.int64)
-    summaries = summarize_sets(batch, groups, n_sets=n_sets).astype(np.float64)
+    summaries = summarize_sets(batch, groups, n_sets=n_sets, stats=stats).astype(np.float64)
     n = summaries.shape[0]
-    f = loop_features(batch) if features is None else np.asarray(features, dtype=np.float64)
+    if features is not None:
+        f = np.asarray(features, dtype=np.float64)
+    elif stats is not None:
+        f = np.asarray(features_from_stats(stats), dtype=np.float64)
+    else:
+        f = loop_features(batch)
     sd, zero = _group_moments(f, groups, n)
     sizes = np.bincount(groups, minlength=n)
     n_eff = effective_n(sizes, n_cap=n_cap, n_max=n_max)

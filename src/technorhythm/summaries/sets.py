@@ -261,7 +261,11 @@ def _check_groups(groups: np.ndarray, n_clips: int, n_sets: int | None) -> tuple
 
 
 def summarize_sets(
-    batch: ClipBatch, groups: np.ndarray, *, n_sets: int | None = None
+    batch: ClipBatch,
+    groups: np.ndarray,
+    *,
+    n_sets: int | None = None,
+    stats: np.ndarray | None = None,
 ) -> np.ndarray:
     """Summary vectors of many sets at once: ``(G, S)`` float32, columns :data:`SUMMARY_NAMES`.
 
@@ -273,19 +277,31 @@ def summarize_sets(
         Set id of each clip, in ``0 .. G-1``; every id must occur.
     n_sets : int, optional
         G; defaults to ``groups.max() + 1``.
+    stats : ndarray (B, len(STAT_NAMES)), optional
+        The clips' :func:`~technorhythm.summaries.core.clip_stats` when the caller already
+        has them (the training simulation needs them for the per-loop features too); the
+        result is the same, bit for bit, as without them.
     """
     if not isinstance(batch, ClipBatch):
         raise TypeError(f"expected a ClipBatch; got {type(batch).__name__}")
     groups, n = _check_groups(groups, len(batch), n_sets)
+    if stats is not None and np.shape(stats) != (len(batch), N_STATS):
+        raise ValueError(
+            f"stats must have shape ({len(batch)}, {N_STATS}) (clip_stats of the batch); "
+            f"got {np.shape(stats)}"
+        )
     stat_sum = np.zeros((n, N_STATS))
     f_sum = np.zeros((n, len(_SPREAD_IDX)))
     f_sq = np.zeros((n, len(_SPREAD_IDX)))
     for start in range(0, len(batch), _CHUNK):
         sl = slice(start, start + _CHUNK)
-        stats = clip_stats(batch.velocity[sl], batch.offset[sl], batch.bpm[sl])
+        if stats is None:
+            chunk = clip_stats(batch.velocity[sl], batch.offset[sl], batch.bpm[sl])
+        else:
+            chunk = stats[sl]
         g = groups[sl]
-        stat_sum += group_sum(stats, g, n)
-        f = _spread_features(stats)
+        stat_sum += group_sum(chunk, g, n)
+        f = _spread_features(chunk)
         f_sum += group_sum(f, g, n)
         f_sq += group_sum(f * f, g, n)
     pooled = features_from_stats(stat_sum)[:, _POOLED_IDX] / _POOLED_SCALE
