@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from technorhythm.inference.estimator import _no_stdout, _NoTracker, _seed_int, _torch_threads
+from technorhythm.inference.mdn import mdn_sampler
 from technorhythm.inference.networks import column_selection
 
 __all__ = ["BoxLogit", "ConditionalFlow", "FLOW_PARAMS"]
@@ -293,6 +294,12 @@ max_num_epochs, clip_max_norm
         if isinstance(n, bool) or int(n) < 1:
             raise ValueError(f"the number of draws must be a positive integer; got {n!r}")
         rows = max(1, int(chunk) // int(n))
+        draw = mdn_sampler(net) if self.model == "mdn" else None
+        if draw is None:
+
+            def draw(condition, k):
+                return net.sample((k,), condition=condition)
+
         out = []
         with (
             torch.random.fork_rng(devices=[]),
@@ -301,7 +308,7 @@ max_num_epochs, clip_max_norm
         ):
             torch.manual_seed(_seed_int(seed))
             for start in range(0, len(cond), rows):
-                out.append(net.sample((int(n),), condition=cond[start : start + rows]))
+                out.append(draw(cond[start : start + rows], int(n)))
         return torch.cat(out, dim=1).numpy().astype(np.float64)
 
     def log_prob(self, t: np.ndarray, c: np.ndarray) -> np.ndarray:
