@@ -12,8 +12,14 @@ Measures, on this machine:
   the raw 404-entry observation (the baseline) against the shipped choice (coupling
   transforms on an embedding); the loop network as an autoregressive spline flow (the
   baseline) against the mixture density network;
-* with ``--model``: draws per second of the trained model, and the cost of every loop of a
-  4952-loop corpus (Groove's size) at 200 draws each.
+* **shared statistics**: the set observations of one training chunk (``--chunk-clips``
+  clips) with each clip's statistics computed once, as the training simulation does,
+  against computing them twice (once for the per-loop features, once for the set
+  summaries: the baseline, what it did before); the two must agree byte for byte;
+* with ``--model``: draws per second of the trained model, the cost of every loop of a
+  4952-loop corpus (Groove's size) at 200 draws each, and the loop network's draws through
+  sbi's own ``sample`` (the baseline) against :func:`technorhythm.inference.mdn.mdn_sampler`
+  on the same conditions and seed (they must be the same draws).
 
 The last line printed is one JSON object with the figures.
 """
@@ -51,6 +57,43 @@ def bench_simulation(n_sets: int, workers: int) -> dict:
         "parallel_s": round(tw, 2),
         "speedup": round(t1 / tw, 2),
         "projected_20000_packs_s": round(20000 * min(t1, tw) / n_sets, 1),
+    }
+
+
+def bench_shared_stats(n_clips: int) -> dict:
+    """One training chunk's set observations: clip statistics once (shipped) vs twice."""
+    from technorhythm.inference import Population
+    from technorhythm.inference.set_summaries import loop_features, observe_population_sets
+    from technorhythm.simulator import simulate
+    from technorhythm.summaries.features import batch_stats, features_from_stats
+
+    pop = Population.from_registry()
+    rng = np.random.default_rng(5)
+    sizes = np.full(n_clips // 64, 64)
+    z = np.concatenate([pop.sample_latent(p, 64, rng) for p in pop.sample_hyper(len(sizes), rng)])
+    batch = simulate(pop.clip(z), seed=5)
+    groups = np.repeat(np.arange(len(sizes)), sizes)
+
+    def twice():  # the path before: features and set summaries each computed the statistics
+        return observe_population_sets(batch, groups, features=loop_features(batch))
+
+    def once():
+        stats = batch_stats(batch)
+        f = np.asarray(features_from_stats(stats), dtype=np.float64)
+        return observe_population_sets(batch, groups, features=f, stats=stats)
+
+    a, t_twice = min((_timed(twice) for _ in range(3)), key=lambda r: r[1])
+    b, t_once = min((_timed(once) for _ in range(3)), key=lambda r: r[1])
+    assert a.tobytes() == b.tobytes(), "sharing the statistics must not change the observation"
+    print(
+        f"set observations of {len(batch)} clips: statistics twice {t_twice:.2f} s (baseline), "
+        f"once {t_once:.2f} s (×{t_twice / t_once:.2f})"
+    )
+    return {
+        "clips": len(batch),
+        "stats_twice_s": round(t_twice, 3),
+        "stats_once_s": round(t_once, 3),
+        "speedup": round(t_twice / t_once, 2),
     }
 
 
@@ -98,7 +141,51 @@ def bench_model(model_dir: str) -> dict:
     print(
         f"trained model: 25 packs × 400 ψ draws {t_hyper:.1f} s; 4952 loops × 200 {t_loops:.1f} s"
     )
-    return {"hyper_25x400_s": round(t_hyper, 2), "loops_4952x200_s": round(t_loops, 2)}
+    return {
+        "hyper_25x400_s": round(t_hyper, 2),
+        "loops_4952x200_s": round(t_loops, 2),
+        "loop_sampler": bench_loop_sampler(est, feats, psi[:40, 0]),
+    }
+
+
+def bench_loop_sampler(est, feats: np.ndarray, psi: np.ndarray) -> dict:
+    """The loop network's draws: sbi's own ``sample`` (baseline) vs ours, same chunks."""
+    import torch
+
+    from technorhythm.inference.mdn import mdn_sampler
+    from technorhythm.inference.population_data import loop_condition_grid
+
+    net = est.loop_._net()
+    ours = mdn_sampler(net)
+    if ours is None:
+        print("loop sampler: the installed sbi's network is not recognised; sbi's sample is used")
+        return {"recognised": False}
+    grids = [
+        torch.as_tensor(loop_condition_grid(feats, p[None], est.population), dtype=torch.float32)
+        for p in psi
+    ]
+    chunks = [c[i : i + 1024] for c in grids for i in range(0, len(c), 1024)]
+
+    def run(draw):
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            return torch.cat([draw(c) for c in chunks], dim=1)
+
+    a, t_sbi = _timed(run, lambda c: net.sample((1,), condition=c))
+    b, t_ours = _timed(run, lambda c: ours(c, 1))
+    assert torch.equal(a, b), "our sampler must draw what sbi's draws"
+    pairs = sum(len(c) for c in chunks)
+    print(
+        f"loop network, {pairs} (ψ, loop) pairs in 1024-row chunks: sbi's sample {t_sbi:.2f} s "
+        f"(baseline), ours {t_ours:.2f} s (×{t_sbi / t_ours:.2f}), the same draws"
+    )
+    return {
+        "recognised": True,
+        "pairs": pairs,
+        "sbi_s": round(t_sbi, 2),
+        "ours_s": round(t_ours, 2),
+        "speedup": round(t_sbi / t_ours, 2),
+    }
 
 
 def main() -> None:
@@ -107,6 +194,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rows", type=int, default=5000, help="conditions per speed test")
     parser.add_argument("--model", help="a trained population model to time")
+    parser.add_argument(
+        "--chunk-clips", type=int, default=1 << 16, help="clips of the shared-statistics test"
+    )
     args = parser.parse_args()
     from technorhythm.inference.set_summaries import set_feature_names
     from technorhythm.simulator.knobs import KNOB_NAMES
@@ -114,6 +204,7 @@ def main() -> None:
 
     figures = {
         "simulation": bench_simulation(args.sets, args.workers),
+        "shared_stats": bench_shared_stats(args.chunk_clips),
         "draws_per_s": bench_architectures(
             len(KNOB_NAMES), len(set_feature_names()), len(FEATURE_NAMES), args.rows
         ),
