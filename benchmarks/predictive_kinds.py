@@ -47,30 +47,13 @@ from technorhythm.inference import load_shipped  # noqa: E402
 from technorhythm.inference.population_estimator import PopulationEstimator  # noqa: E402
 from technorhythm.posteriors.checks import check_group  # noqa: E402
 from technorhythm.posteriors.fit import fit_groups  # noqa: E402
-from technorhythm.posteriors.predictive_models import PopulationPredictive  # noqa: E402
+from technorhythm.posteriors.predictive_models import (  # noqa: E402
+    LoopPredictive,
+    PopulationPredictive,
+)
 
 COLUMNS = ("c2st", "c2st_onsets", "c2st_velocity", "c2st_timing", "d_ratio", "onset_in_band")
 MIN_CLIPS = 16
-
-
-@dataclass(frozen=True)
-class LoopPredictive:
-    """The pack's own loops again: ``loops`` (S, B, K) per-loop posterior draws.
-
-    A set of ``n_clips`` loops takes one posterior draw s and the pack's loops in a random
-    order (each once while ``n_clips`` ≤ B, then again), so a replicated set is the pack with
-    every loop's knobs redrawn from its own posterior.
-    """
-
-    loops: np.ndarray
-
-    def draw(self, n_sets: int, n_clips: int, rng: np.random.Generator) -> np.ndarray:
-        s, b, _ = self.loops.shape
-        out = []
-        for _ in range(int(n_sets)):
-            rows = np.concatenate([rng.permutation(b) for _ in range(-(-int(n_clips) // b))])
-            out.append(self.loops[rng.integers(0, s), rows[: int(n_clips)]])
-        return np.concatenate(out)
 
 
 @dataclass(frozen=True)

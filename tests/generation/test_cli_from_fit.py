@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -73,6 +74,24 @@ def test_options_of_a_fit_need_a_fit(tmp_path, capsys):
     assert "--spread needs --from-fit" in capsys.readouterr().err
     assert main(["generate", "--bpm", "from-pack", "--out", str(tmp_path / "x.mid")]) == 2
     assert "from-pack needs --from-fit" in capsys.readouterr().err
+    assert main(["generate", "--knobs", "loops", "--out", str(tmp_path / "x.mid")]) == 2
+    assert "--knobs needs --from-fit" in capsys.readouterr().err
+
+
+def test_knobs_from_the_pack_s_own_loops(fit_dir, tmp_path, capsys):
+    from technorhythm.generation import load_pack
+
+    assert _generate(fit_dir, tmp_path / "o", "--n", "5", "--seed", "2", "--knobs", "loops") == 0
+    index = json.loads((tmp_path / "o" / "index.json").read_text())
+    assert index["knob_source"] == "loops" and "own loops" in index["sampler"]
+    assert "--spread 1 --knobs loops --bars 4" in index["command"]
+    assert "knobs from the pack's own loops" in capsys.readouterr().err
+    table = pd.read_csv(tmp_path / "o" / "theta.csv")
+    draws = load_pack(fit_dir, "steady").loop_draws()
+    rows = draws.reshape(-1, draws.shape[-1])
+    knobs = table.drop(columns=["loop", "bpm", "seed"]).to_numpy()
+    for theta in knobs:  # every loop's knobs are one posterior draw of one real loop
+        assert np.isclose(rows, theta, rtol=1e-5, atol=1e-6).all(axis=1).any()  # theta.csv: %.6g
 
 
 def test_a_fit_from_another_registry_is_refused(fit_dir, tmp_path, capsys):

@@ -100,3 +100,65 @@ def test_hold_knobs_sets_columns_and_checks_them():
         hold_knobs(theta, {"cowbell": 1.0})
     with pytest.raises(KnobError, match="must be in"):
         hold_knobs(theta, {name: KNOBS[-1].high + 1})
+
+
+def test_knobs_from_the_pack_s_own_loops(fit_dir, steady):
+    from technorhythm.generation import load_pack
+
+    draws = steady.loop_draws()
+    assert draws.shape == (300, SIZES["steady"], len(KNOB_NAMES))
+    theta = draw_theta(steady, 40, seed=4, knobs="loops")
+    # each loop is one posterior draw of one of the pack's loops, every knob from that draw
+    flat = draws.reshape(-1, draws.shape[-1])
+    hits = [np.flatnonzero((flat == t).all(axis=1)) for t in theta]
+    assert all(len(h) >= 1 for h in hits)
+    loops_used = {int(h[0]) % draws.shape[1] for h in hits}
+    assert len(loops_used) > 10  # loops drawn at random, not one loop again and again
+    np.testing.assert_array_equal(draw_theta(steady, 10, seed=4, knobs="loops"), theta[:10])
+    assert not np.array_equal(draw_theta(steady, 40, seed=4), theta)  # population differs
+    corpus = load_pack(fit_dir, "all").loop_draws()
+    # stored as float32, a knob on its bound comes back outside it unless clipped
+    assert np.any(np.isin(corpus, BOUNDS)) and np.all(
+        (corpus >= BOUNDS[:, 0]) & (corpus <= BOUNDS[:, 1])
+    )
+    assert corpus.shape[1] == SIZES["steady"] + SIZES["edge"]  # the corpus: every loop
+    with pytest.raises(ValueError, match="knobs must be one of population, loops"):
+        draw_theta(steady, 2, seed=0, knobs="pack")
+
+
+def test_a_fit_without_loop_draws_says_so(dataset_dir, tmp_path):
+    from population_oracle import PopulationOracle
+
+    from technorhythm.generation import load_pack
+    from technorhythm.posteriors import fit_groups, save_fit
+
+    oracle = PopulationOracle([EDGE, STEADY])
+    result = fit_groups(dataset_dir, estimator=oracle, by="pack", loops=False, n_samples=50)
+    save_fit(result, tmp_path / "fit", dataset=str(dataset_dir), forest=False)
+    pack = load_pack(tmp_path / "fit", "steady")
+    draw_theta(pack, 2, seed=0)  # the population needs no loop draws
+    with pytest.raises(ValueError, match="no per-loop draws.*--no-loops"):
+        draw_theta(pack, 2, seed=0, knobs="loops")
+
+
+def test_loop_draws_on_a_bound_stay_inside_it(fit_dir, tmp_path):
+    """Per-loop draws are stored as float32: 1.6 (kick_level's top) reads back as
+    1.6000000238, which the simulator refuses; the loops' knobs are clipped to the range."""
+    import shutil
+
+    import xarray as xr
+
+    from technorhythm.generation import generate_from_pack, load_pack
+
+    copy = tmp_path / "fit"
+    shutil.copytree(fit_dir, copy)
+    with xr.open_dataset(copy / "posterior.nc", group="posterior") as post:
+        post = post.load()
+    top = KNOBS[KNOB_NAMES.index("kick_level")].high
+    post["kick_level"][:] = np.float32(top)
+    assert float(post["kick_level"].values.max()) > top  # what the file gives back
+    post.to_netcdf(copy / "posterior.nc", group="posterior", mode="a")
+    pack = load_pack(copy, "steady")
+    assert pack.loop_draws()[..., KNOB_NAMES.index("kick_level")].max() == top
+    gen = generate_from_pack(pack, 2, seed=0, bpm=120.0, knobs="loops")
+    assert (gen.theta[:, KNOB_NAMES.index("kick_level")] == top).all()

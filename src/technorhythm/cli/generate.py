@@ -46,10 +46,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "With --from-fit FIT_DIR --group NAME --out DIR, every loop gets its own knobs "
             "from the group's posterior (hyperparameters from the posterior, then the loop's "
             "knobs from the pack's population: the model the posterior predictive checks "
-            "use). DIR receives loop_000.mid ... (and .wav with --wav), theta.csv with every "
+            "use); with --knobs loops, the knobs of one of the pack's own loops instead, "
+            "drawn from that loop's posterior (variations of the pack's loops). DIR "
+            "receives loop_000.mid ... (and .wav with --wav), theta.csv with every "
             "loop's knobs and index.json (fit, group, seed, command, checksums). Loop j "
-            "depends only on the seed, the group and --spread: the same seed gives the same "
-            "bytes, and more loops, other --bars or --bpm keep the loops' knobs and hits."
+            "depends only on the seed, the group, --knobs and --spread: the same seed gives "
+            "the same bytes, and more loops, other --bars or --bpm keep the loops' knobs "
+            "and hits."
         ),
         epilog=knob_help() + f"\n\npresets: {_preset_help()}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -119,6 +122,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "knob range)",
     )
     fit.add_argument(
+        "--knobs",
+        choices=("population", "loops"),
+        default="population",
+        help="population (default): each loop's knobs are a new draw from the pack's "
+        "population, so loops combine settings freely; loops: each loop takes the knobs of "
+        "one of the pack's own loops, drawn from that loop's posterior — variations of the "
+        "pack's loops, closer to the pack (needs a fit made without --no-loops)",
+    )
+    fit.add_argument(
         "--dataset",
         metavar="DATASET_DIR",
         help="the dataset of the fit, for --bpm from-pack (default: the one fit.json names)",
@@ -185,6 +197,8 @@ def _run(args: argparse.Namespace) -> int:
             raise ValueError(f"--{option} needs --from-fit")
     if args.spread != 1.0:
         raise ValueError("--spread needs --from-fit")
+    if args.knobs != "population":
+        raise ValueError("--knobs needs --from-fit")
     return _run_preset(args)
 
 
@@ -251,6 +265,8 @@ def from_fit_command(args: argparse.Namespace, n: int, bpm: str | float) -> str:
     if args.group is not None:
         parts += ["--group", args.group]
     parts += ["--n", str(n), "--seed", str(args.seed), "--spread", f"{args.spread:g}"]
+    if args.knobs != "population":
+        parts += ["--knobs", args.knobs]
     parts += ["--bars", str(args.bars), "--bpm", bpm if isinstance(bpm, str) else f"{bpm:g}"]
     for item in args.sets:
         parts += ["--set", item]
@@ -264,6 +280,9 @@ def from_fit_command(args: argparse.Namespace, n: int, bpm: str | float) -> str:
     if args.soundfont:
         parts += ["--soundfont", str(args.soundfont)]
     return shlex.join(parts)
+
+
+_SOURCE = {"population": "pack's population", "loops": "pack's own loops"}
 
 
 def _run_from_fit(args: argparse.Namespace) -> int:
@@ -295,6 +314,7 @@ def _run_from_fit(args: argparse.Namespace) -> int:
         bars=args.bars,
         bpm=bpm,
         spread=args.spread,
+        knobs=args.knobs,
         hold=hold,
         rotate=args.rotate,
         data=args.dataset,
@@ -312,7 +332,8 @@ def _run_from_fit(args: argparse.Namespace) -> int:
     knobs = [c for c in table.columns if c not in ("loop", "bpm", "seed")]
     print(
         f"group {pack.group!r} of {args.from_fit} ({pack.n_clips} clips), seed {args.seed}, "
-        f"spread {args.spread:g}, {args.bars} bars: {len(gen)} loops → {args.out}",
+        f"spread {args.spread:g}, knobs from the {_SOURCE[args.knobs]}, {args.bars} bars: "
+        f"{len(gen)} loops → {args.out}",
         file=sys.stderr,
     )
     print("knobs over the loops: mean [min–max]", file=sys.stderr)

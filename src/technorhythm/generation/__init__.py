@@ -2,8 +2,9 @@
 
 * :func:`load_pack` / :func:`load_packs` — one fitted group (or all) of a fit folder, with
   the predictive model the posterior predictive checks use for it.
-* :func:`draw_theta` — knob settings for new loops: one posterior predictive draw each,
-  with a ``spread`` from the posterior mean setting (0) through the posterior (1) to wider.
+* :func:`draw_theta` — knob settings for new loops: one posterior predictive draw each
+  (new loops of the pack's population, or variations of its own loops: ``knobs``), with a
+  ``spread`` from the posterior mean setting (0) through the posterior (1) to wider.
 * :func:`generate_from_pack` / :func:`write_generated` — loops as MIDI (and WAV) files with
   ``theta.csv`` and ``index.json``; the same seed gives the same bytes. Output folders are
   written whole or not at all, one writer at a time (:mod:`technorhythm.outdir`).
@@ -31,7 +32,9 @@ from technorhythm.generation.loops import (
 )
 from technorhythm.generation.mushra import check_listening_folder, mushra_page, write_listening
 from technorhythm.generation.sampling import (
+    KNOB_SOURCES,
     apply_spread,
+    check_knobs,
     check_spread,
     draw_theta,
     hold_knobs,
@@ -41,6 +44,7 @@ from technorhythm.generation.sampling import (
 __all__ = [
     "CONDITIONS",
     "FROM_PACK",
+    "KNOB_SOURCES",
     "GeneratedLoops",
     "ListeningItem",
     "ListeningSet",
@@ -48,6 +52,7 @@ __all__ = [
     "apply_spread",
     "build_listening_set",
     "check_generated_folder",
+    "check_knobs",
     "check_listening_folder",
     "check_spread",
     "draw_theta",

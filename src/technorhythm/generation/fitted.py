@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from technorhythm.clips import ClipBatch
-from technorhythm.posteriors import CorpusPredictive, PopulationPredictive
+from technorhythm.inference.prior import knob_bounds
+from technorhythm.posteriors import CorpusPredictive, LoopPredictive, PopulationPredictive
 
 __all__ = ["PackPosterior", "load_pack", "load_packs", "predictive_mean"]
 
@@ -59,6 +60,33 @@ class PackPosterior:
     def n_clips(self) -> int:
         """Clips the group was fitted on."""
         return len(self.clip_ids)
+
+    def loop_draws(self) -> np.ndarray:
+        """Posterior draws (S, B, K) of the knobs of the group's own loops, knob units.
+
+        For the whole-corpus group (``all``) of a fit with ``--add-all``: every loop of the
+        fit. Raises ``ValueError`` when the fit has no per-loop draws (``fit --no-loops``).
+        """
+        post = self.idata.posterior
+        if "loop" not in post.dims or not all(k in post for k in self.knob_names):
+            raise ValueError(
+                f"the fit in {self.fit_dir} has no per-loop draws (it was made with "
+                "--no-loops); fit the dataset again without it to generate from its loops"
+            )
+        owner = np.asarray(post["loop_group"].values).astype(str)
+        rows = np.flatnonzero(owner == self.group) if self.group in set(owner) else None
+        if rows is None and self.group not in _corpus_groups(self):
+            raise ValueError(f"group {self.group!r} of the fit in {self.fit_dir} has no loops")
+        draws = np.stack([np.asarray(post[k].values) for k in self.knob_names], axis=-1)
+        draws = draws.reshape(-1, draws.shape[-2], draws.shape[-1])  # chains × draws → S
+        draws = np.asarray(draws if rows is None else draws[:, rows], dtype=np.float64)
+        # the fit stores float32: a knob on its bound (1.6) comes back as 1.6000000238
+        bounds = knob_bounds()
+        return np.clip(draws, bounds[:, 0], bounds[:, 1])
+
+    def loop_model(self) -> LoopPredictive:
+        """The group's own loops again (:class:`technorhythm.posteriors.LoopPredictive`)."""
+        return LoopPredictive(self.loop_draws())
 
     def center(self) -> np.ndarray:
         """The posterior mean setting (K,): the mean knob value of the group's loops."""
@@ -102,6 +130,11 @@ class PackPosterior:
                 "changed since the fit; fit it again"
             )
         return batch[rows]
+
+
+def _corpus_groups(pack: PackPosterior) -> set[str]:
+    """Groups that stand for the whole corpus: the ``all`` group of a fit with ``--add-all``."""
+    return {pack.group} if isinstance(pack.model, CorpusPredictive) else set()
 
 
 def predictive_mean(model: PopulationPredictive | CorpusPredictive) -> np.ndarray:

@@ -114,6 +114,7 @@ def generate_from_pack(
     hold: Mapping[str, float] | None = None,
     rotate: int = 0,
     data=None,
+    knobs: str = "population",
 ) -> GeneratedLoops:
     """``n`` loops of ``bars`` bars from a fitted group's posterior predictive.
 
@@ -131,9 +132,11 @@ def generate_from_pack(
     rotate : start each file this many 16th steps into its loop.
     data : the dataset the fit was made from, for ``"from-pack"`` tempos (default: the one
         the fit records).
+    knobs : ``"population"`` (new loops of the pack's population) or ``"loops"``
+        (variations of the pack's own loops; :mod:`technorhythm.generation.sampling`).
     """
     spread = check_spread(spread)
-    theta = draw_theta(pack, n, seed=seed, spread=spread)
+    theta = draw_theta(pack, n, seed=seed, spread=spread, knobs=knobs)
     held = {k: float(v) for k, v in (hold or {}).items()}
     if held:
         theta = hold_knobs(theta, held)
@@ -148,12 +151,25 @@ def generate_from_pack(
         "seed": int(seed),
         "n": int(n),
         "spread": spread,
+        "knob_source": knobs,
         "bars": int(bars),
         "bpm": bpm if isinstance(bpm, str) else float(bpm),
         "hold": held,
         "rotate": int(rotate),
     }
     return GeneratedLoops(theta, tempos, sim_seeds, loops, options)
+
+
+_SAMPLERS = {
+    "population": (
+        "per loop: psi from the group's posterior, theta from its population "
+        "(the posterior predictive checks' model); then mean + spread * (theta - mean)"
+    ),
+    "loops": (
+        "per loop: one of the group's own loops at random, theta a draw of that loop's "
+        "posterior (its knobs under partial pooling); then mean + spread * (theta - mean)"
+    ),
+}
 
 
 def write_generated(
@@ -223,10 +239,7 @@ def _write_files(
         "model_hash": (pack.record.get("model") or {}).get("model_hash", ""),
         **gen.options,
         "posterior_mean": dict(zip(KNOB_NAMES, pack.center().round(6).tolist(), strict=True)),
-        "sampler": (
-            "per loop: psi from the group's posterior, theta from its population "
-            "(the posterior predictive checks' model); then mean + spread * (theta - mean)"
-        ),
+        "sampler": _SAMPLERS[gen.options.get("knob_source", "population")],
         "knobs": list(KNOB_NAMES),
         "registry_hash": registry_hash(),
         "simulator_version": str(SIMULATOR_VERSION),

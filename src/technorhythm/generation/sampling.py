@@ -11,6 +11,13 @@ with that ψ — the posterior predictive distribution of a new loop of the pack
 whole-corpus group of a fit with ``--add-all`` the draw first picks a pack, with
 probability proportional to its size.
 
+**Knobs from the pack's own loops** (``knobs="loops"``). Instead of a new loop of the
+pack's population, θ_j is one posterior draw of the knobs of one of the group's own loops
+(chosen at random; :class:`technorhythm.posteriors.LoopPredictive`): a variation of that
+loop, which keeps its combination of knobs. The population draws knobs independently given
+ψ, so its loops can combine settings no loop of the pack has; loops from the pack's own
+loops come closer to the pack (docs/generation.md) and explore less beyond it.
+
 **Spread.** ``spread`` s ≥ 0 moves every loop's knobs along the line through the posterior
 mean setting θ̄ (:func:`technorhythm.generation.fitted.predictive_mean`):
 
@@ -33,7 +40,19 @@ import numpy as np
 from technorhythm.generation.fitted import PackPosterior
 from technorhythm.inference.prior import knob_bounds
 
-__all__ = ["apply_spread", "check_spread", "draw_theta", "hold_knobs", "loop_streams"]
+__all__ = [
+    "KNOB_SOURCES",
+    "apply_spread",
+    "check_knobs",
+    "check_spread",
+    "draw_theta",
+    "hold_knobs",
+    "loop_streams",
+]
+
+KNOB_SOURCES: tuple[str, ...] = ("population", "loops")
+"""Where a generated loop's knobs come from: a new loop of the pack's population, or one
+of the pack's own loops (see the module docstring)."""
 
 _THETA, _SIMULATOR, _TEMPO = range(3)
 _STREAM = 40
@@ -81,18 +100,33 @@ def apply_spread(
     return np.clip(moved, bounds[:, 0], bounds[:, 1])
 
 
+def check_knobs(knobs: str) -> str:
+    """``knobs`` if it is one of :data:`KNOB_SOURCES`; raises ``ValueError`` otherwise."""
+    if knobs not in KNOB_SOURCES:
+        raise ValueError(f"knobs must be one of {', '.join(KNOB_SOURCES)}; got {knobs!r}")
+    return knobs
+
+
 def draw_theta(
-    pack: PackPosterior, n: int, *, seed: int, spread: float = 1.0, start: int = 0
+    pack: PackPosterior,
+    n: int,
+    *,
+    seed: int,
+    spread: float = 1.0,
+    start: int = 0,
+    knobs: str = "population",
 ) -> np.ndarray:
     """Knobs (n, K) of loops ``start … start + n − 1`` of a fitted group: one predictive draw
-    each, moved by ``spread`` (see the module docstring)."""
+    each (from the population or the group's own loops, ``knobs``), moved by ``spread``
+    (see the module docstring)."""
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise ValueError(f"the number of loops must be a positive integer; got {n!r}")
     spread = check_spread(spread)
     if isinstance(start, bool) or not isinstance(start, int | np.integer) or start < 0:
         raise ValueError(f"start must be a non-negative integer; got {start!r}")
+    model = pack.model if check_knobs(knobs) == "population" else pack.loop_model()
     rows = [
-        pack.model.draw(1, 1, loop_streams(seed, pack.group, int(start) + j)[0])[0]
+        model.draw(1, 1, loop_streams(seed, pack.group, int(start) + j)[0])[0]
         for j in range(int(n))
     ]
     return apply_spread(np.stack(rows), pack.center(), spread, knob_bounds())

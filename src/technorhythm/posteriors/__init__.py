@@ -3,9 +3,9 @@
 * :func:`fit_groups` — the population posterior of every pack/style/split (or the whole
   corpus): hyperparameters per group and every loop's own knobs, with a trained
   :class:`~technorhythm.inference.PopulationEstimator`.
-* :class:`PopulationPredictive` / :class:`CorpusPredictive` — what a fitted group predicts;
-  :func:`predictive_models` builds them for the groups of a fit (the model the checks and
-  generated loops use).
+* :class:`PopulationPredictive` / :class:`CorpusPredictive` / :class:`LoopPredictive` —
+  what a fitted group predicts; :func:`predictive_models` builds the first two for the
+  groups of a fit (the model the checks and generated loops use).
 * :func:`check_fit` / :func:`save_checks` — posterior predictive checks of every fitted
   group (C2ST, D against its noise floor, histogram bands, the misspecification verdict).
 * :func:`save_fit` / :func:`load_fit` / :func:`format_summary` — the fit folder and the
@@ -38,7 +38,11 @@ from technorhythm.posteriors.fit import (
     group_seed,
     model_identity,
 )
-from technorhythm.posteriors.predictive_models import CorpusPredictive, PopulationPredictive
+from technorhythm.posteriors.predictive_models import (
+    CorpusPredictive,
+    LoopPredictive,
+    PopulationPredictive,
+)
 from technorhythm.posteriors.report import format_summary, load_fit, save_fit
 from technorhythm.posteriors.tables import (
     identification_table,
@@ -52,6 +56,7 @@ __all__ = [
     "BY_CHOICES",
     "CheckResult",
     "CorpusPredictive",
+    "LoopPredictive",
     "PopulationPredictive",
     "FitResult",
     "GroupCheck",

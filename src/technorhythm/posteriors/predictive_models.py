@@ -12,6 +12,11 @@ predictive checks use:
   draw of *every* pack, and its loops are shared out among the packs in proportion to
   their sizes. A corpus of two very different packs is predicted as both modes, not as
   one wide population between them.
+* :class:`LoopPredictive` — the group's own loops again, each with knobs from a draw of
+  its own posterior p(θ_i | loop, pack) (the "same units" replication of hierarchical
+  posterior predictive checks). Every real loop keeps its combination of knobs; the
+  checks of ``fit`` use the population models above, this one serves
+  ``technorhythm generate --knobs loops`` and ``benchmarks/predictive_kinds.py``.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import numpy as np
 
 from technorhythm.inference.population import Population
 
-__all__ = ["PopulationPredictive", "CorpusPredictive"]
+__all__ = ["PopulationPredictive", "CorpusPredictive", "LoopPredictive"]
 
 
 @dataclass(frozen=True)
@@ -75,4 +80,30 @@ class CorpusPredictive:
             ]
             theta = np.concatenate(parts)
             out.append(theta[rng.permutation(len(theta))])
+        return np.concatenate(out)
+
+
+@dataclass(frozen=True)
+class LoopPredictive:
+    """The group's own loops again: ``loops`` (S, B, K) per-loop posterior draws, knob units.
+
+    A set of ``n_clips`` loops takes one posterior draw s and the loops in a random order
+    (each once while ``n_clips`` ≤ B, then again), so a replicated set is the group with
+    every loop's knobs redrawn from its own posterior.
+    """
+
+    loops: np.ndarray
+
+    def __post_init__(self) -> None:
+        shape = np.shape(self.loops)
+        if len(shape) != 3 or min(shape) < 1:
+            raise ValueError(f"loops must be per-loop draws (S, B, K) with S, B ≥ 1; got {shape}")
+
+    def draw(self, n_sets: int, n_clips: int, rng: np.random.Generator) -> np.ndarray:
+        """θ for ``n_sets`` sets of ``n_clips`` loops, shape (n_sets · n_clips, K), set-major."""
+        s, b, _ = self.loops.shape
+        out = []
+        for _ in range(int(n_sets)):
+            rows = np.concatenate([rng.permutation(b) for _ in range(-(-int(n_clips) // b))])
+            out.append(self.loops[rng.integers(0, s), rows[: int(n_clips)]])
         return np.concatenate(out)
