@@ -4,6 +4,7 @@ Run (from the repository root)::
 
     .venv/bin/python benchmarks/predictive_kinds.py [--model MODEL_DIR] [--demo-dataset DIR]
         [--groove-dataset DIR] [--splits train valid] [--decompose]
+        [--families draws means] [--corpora demo groove]
 
 A population fit gives two posterior predictives of a pack:
 
@@ -12,6 +13,10 @@ A population fit gives two posterior predictives of a pack:
 * **replicated loops**: the pack's own loops again, each from a draw of its own
   partial-pooling posterior p(θ_i | loop, pack) — every real loop keeps its combination of
   knobs (the "same units" replication of hierarchical posterior predictive checks).
+
+``--families draws means`` adds new loops from Gaussian families fitted directly to the
+loops' posterior draws or means (independent or correlated knobs, one or two modes; an
+oracle for a richer population family, :class:`FittedFamilyPredictive`).
 
 ``--decompose`` adds two predictives between them, each removing one difference: **new
 loops, median ψ** (every set from the posterior-median ψ: no ψ uncertainty) and **shuffled
@@ -87,12 +92,67 @@ class PointPopulationPredictive:
         return self.population.sample_loops(np.repeat(psi, int(n_sets), axis=0), int(n_clips), rng)
 
 
+@dataclass(frozen=True)
+class FittedFamilyPredictive:
+    """New loops from a family fitted to the pack's per-loop posteriors (an oracle).
+
+    The population model's ψ is learned by the pack network; here a family is fitted
+    directly to the loops' own posterior draws (S, B, K), pooled (``fit_to="draws"``: the
+    spread of the loops plus each loop's posterior width, so too wide), or to the loops'
+    posterior means (``"means"``: too narrow), in units of each knob's range: a Gaussian
+    mixture with ``components`` components and ``covariance`` "diag" (independent knobs)
+    or "full" (correlated knobs). New loops are drawn from it and clipped to the knob
+    ranges, as the censored-normal population clips. Comparing the families says which
+    structure (correlations, several modes) a richer population model would need, before
+    one is trained.
+    """
+
+    loops: np.ndarray
+    bounds: np.ndarray
+    components: int = 1
+    covariance: str = "diag"
+    fit_to: str = "draws"
+
+    def __post_init__(self) -> None:
+        from sklearn.mixture import GaussianMixture
+
+        low, width = self.bounds[:, 0], np.diff(self.bounds, axis=1)[:, 0]
+        loops = self.loops.mean(axis=0, keepdims=True) if self.fit_to == "means" else self.loops
+        x = ((loops - low) / width).reshape(-1, self.loops.shape[-1])
+        gmm = GaussianMixture(
+            self.components, covariance_type=self.covariance, reg_covar=1e-4, random_state=0
+        ).fit(x)
+        cov = gmm.covariances_
+        if self.covariance == "diag":
+            cov = np.stack([np.diag(c) for c in cov])
+        object.__setattr__(self, "_weights", gmm.weights_)
+        object.__setattr__(self, "_means", gmm.means_)
+        object.__setattr__(self, "_chol", np.linalg.cholesky(cov))
+
+    def draw(self, n_sets: int, n_clips: int, rng: np.random.Generator) -> np.ndarray:
+        n = int(n_sets) * int(n_clips)
+        comp = rng.choice(len(self._weights), size=n, p=self._weights)
+        eps = rng.standard_normal((n, self._means.shape[1]))
+        unit = self._means[comp] + np.einsum("nij,nj->ni", self._chol[comp], eps)
+        low, width = self.bounds[:, 0], np.diff(self.bounds, axis=1)[:, 0]
+        return np.clip(low + unit * width, self.bounds[:, 0], self.bounds[:, 1])
+
+
+FAMILIES = {
+    "fitted: independent normal": (1, "diag"),
+    "fitted: correlated normal": (1, "full"),
+    "fitted: 2 independent modes": (2, "diag"),
+    "fitted: 2 correlated modes": (2, "full"),
+}
+
+
 def pack_rows(
     dataset: Path,
     split: str | None,
     estimator: PopulationEstimator,
     seed: int,
     decompose: bool = False,
+    families: tuple[str, ...] = (),
 ) -> list[dict]:
     """Check rows of both predictives for every pack of ``dataset`` (one split)."""
     data = load_dataset(dataset)
@@ -115,6 +175,11 @@ def pack_rows(
                 group.hyper, estimator.population
             )
             models["shuffled knobs"] = ShuffledLoopPredictive(group.loops)
+        bounds = estimator.population.bounds
+        for fit_to in families:
+            for kind, (k, cov) in FAMILIES.items():
+                name = f"{kind} (loop {fit_to})"
+                models[name] = FittedFamilyPredictive(group.loops, bounds, k, cov, fit_to)
         for kind, model in models.items():
             check = check_group(group.name, real, model, seed=seed, n_verdict_sets=0)
             row = {"pack": group.name, "split": split or "", "kind": kind, "n": len(real)}
@@ -139,6 +204,16 @@ def main() -> None:
         "shuffled across loops (which of ψ's width, the population family and the knobs' "
         "independence the classifier sees)",
     )
+    parser.add_argument(
+        "--families",
+        nargs="*",
+        choices=("draws", "means"),
+        default=(),
+        help="also new loops from Gaussian families fitted to the loops' posterior draws "
+        "(pooled) and/or means: independent or correlated knobs, one or two modes (which "
+        "structure a richer population family would need)",
+    )
+    parser.add_argument("--corpora", nargs="+", default=["demo", "groove"])
     args = parser.parse_args()
     from fidelity import demo_dataset, groove_dataset
 
@@ -146,11 +221,13 @@ def main() -> None:
     t0 = time.perf_counter()
     out: dict[str, object] = {"model": args.model or "shipped", "splits": args.splits}
     with tempfile.TemporaryDirectory() as tmp:
-        corpora = {
-            "demo": args.demo_dataset or demo_dataset(Path(tmp)),
-            "groove": args.groove_dataset or groove_dataset(Path(tmp)),
+        build = {
+            "demo": (args.demo_dataset, demo_dataset),
+            "groove": (args.groove_dataset, groove_dataset),
         }
-        for corpus, path in corpora.items():
+        for corpus in args.corpora:
+            given, make = build[corpus]
+            path = given or make(Path(tmp))
             if path is None:
                 continue
             print(f"== {corpus}")
@@ -159,7 +236,7 @@ def main() -> None:
                 [
                     r
                     for s in splits
-                    for r in pack_rows(path, s, estimator, args.seed, args.decompose)
+                    for r in pack_rows(path, s, estimator, args.seed, args.decompose, args.families)
                 ]
             )
             medians = table.groupby("kind")[list(COLUMNS)].median().round(3)
