@@ -77,12 +77,18 @@ class PackPosterior:
         rows = np.flatnonzero(owner == self.group) if self.group in set(owner) else None
         if rows is None and self.group not in _corpus_groups(self):
             raise ValueError(f"group {self.group!r} of the fit in {self.fit_dir} has no loops")
-        draws = np.stack([np.asarray(post[k].values) for k in self.knob_names], axis=-1)
-        draws = draws.reshape(-1, draws.shape[-2], draws.shape[-1])  # chains × draws → S
-        draws = np.asarray(draws if rows is None else draws[:, rows], dtype=np.float64)
-        # the fit stores float32: a knob on its bound (1.6) comes back as 1.6000000238
         bounds = knob_bounds()
-        return np.clip(draws, bounds[:, 0], bounds[:, 1])
+        out = None
+        for k, name in enumerate(self.knob_names):  # one knob at a time: the group's loops only
+            values = np.asarray(post[name].values)
+            values = values.reshape(-1, values.shape[-1])  # chains × draws → S
+            if rows is not None:
+                values = values[:, rows]
+            if out is None:
+                out = np.empty((*values.shape, len(self.knob_names)))
+            # the fit stores float32: a knob on its bound (1.6) comes back as 1.6000000238
+            out[..., k] = np.clip(values, bounds[k, 0], bounds[k, 1])
+        return out
 
     def loop_model(self) -> LoopPredictive:
         """The group's own loops again (:class:`technorhythm.posteriors.LoopPredictive`)."""
