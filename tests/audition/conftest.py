@@ -21,6 +21,12 @@ def _oracle_module():
 
 
 @pytest.fixture(scope="session")
+def oracle_module():
+    """The known-answer population estimator and its packs (population_oracle.py)."""
+    return _oracle_module()
+
+
+@pytest.fixture(scope="session")
 def fit_dir(tmp_path_factory):
     """A fit folder of two packs (``edge``, ``steady``) made by the population oracle."""
     from technorhythm.clips import ClipBatch

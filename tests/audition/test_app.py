@@ -92,6 +92,36 @@ def test_sampling_from_a_pack(server, fit_dir):
     assert bad.status_code == 400
 
 
+def test_sampling_the_pack_s_own_loops(server, fit_dir):
+    query = {"pack": "steady", "seed": 3, "index": 2, "knobs": "loops"}
+    body = httpx.get(f"{server}/api/sample", params=query).json()
+    expected = draw_theta(load_pack(fit_dir, "steady"), 1, seed=3, start=2, knobs="loops")[0]
+    np.testing.assert_allclose([body["theta"][k] for k in KNOB_NAMES], expected)
+    assert body["knobs"] == "loops" and body["command"].endswith("--n 3 --knobs loops")
+    population = httpx.get(f"{server}/api/sample", params={**query, "knobs": "population"})
+    assert population.json()["theta"] != body["theta"]
+    bad = httpx.get(f"{server}/api/sample", params={**query, "knobs": "pack"})
+    assert (
+        bad.status_code == 400 and "knobs must be one of population, loops" in bad.json()["detail"]
+    )
+
+
+def test_a_fit_without_loop_draws_says_so(oracle_module, tmp_path):
+    from technorhythm.audition import create_app, serving
+    from technorhythm.generation import load_packs
+    from technorhythm.posteriors import fit_groups, save_fit
+
+    m = oracle_module
+    clips, _ = m.population_pack(*m.STEADY, 16, seed=2, pack="steady")
+    estimator = m.PopulationOracle([m.STEADY])
+    result = fit_groups(clips, estimator=estimator, by="pack", loops=False, n_samples=50)
+    save_fit(result, tmp_path / "fit", forest=False)
+    with serving(create_app(load_packs(tmp_path / "fit"), fit_dir=tmp_path / "fit")) as base:
+        answer = httpx.get(f"{base}/api/sample", params={"pack": "steady", "knobs": "loops"})
+        assert answer.status_code == 409 and "--no-loops" in answer.json()["detail"]
+        assert httpx.get(f"{base}/api/sample", params={"pack": "steady"}).status_code == 200
+
+
 def test_no_fit_no_packs(bare_server):
     assert httpx.get(f"{bare_server}/api/packs").json() == {"fit": None, "packs": []}
     answer = httpx.get(f"{bare_server}/api/sample", params={"pack": "steady"})

@@ -105,3 +105,20 @@ def test_the_page_without_a_fit_has_no_pack_menu(bare_server, open_page):
     page.select_option("#preset", "minimal")
     _wait_renders(page, 2)
     assert log.console_errors == [] and log.page_errors == []
+
+
+def test_sample_the_pack_s_own_loops_from_the_page(server, open_page):
+    page, log = open_page(server + "/")
+    _wait_renders(page, 1)
+    page.select_option("#pack", "steady")
+    page.select_option("#knob-source", "loops")
+    page.click("#sample")
+    _wait_renders(page, 2)
+    query = {"pack": "steady", "seed": 0, "index": 0, "knobs": "loops"}
+    drawn = httpx.get(f"{server}/api/sample", params=query).json()
+    for k in KNOBS:
+        assert page.evaluate(f"window.audition.state.theta[{k.name!r}]") == pytest.approx(
+            drawn["theta"][k.name]
+        )
+    assert "--knobs loops" in page.inner_text("#status")
+    assert log.console_errors == [] and log.page_errors == []

@@ -8,8 +8,9 @@
                               ranges of ``seed``, ``bpm`` and ``bars``
 ``GET /api/presets``          the shipped presets with their knob values
 ``GET /api/packs``            the groups of the fit given to the server (empty without one)
-``GET /api/sample``           ``?pack=NAME&seed=S&index=J``: knobs and pattern seed of loop J
-                              of ``technorhythm generate --from-fit FIT --group NAME --seed S``
+``GET /api/sample``           ``?pack=NAME&seed=S&index=J[&knobs=loops]``: knobs and pattern
+                              seed of loop J of ``technorhythm generate --from-fit FIT --group
+                              NAME --seed S [--knobs loops]``
 ``GET /api/loop``             ``?<knob>=…&seed=…&bpm=…&bars=…``: the loop's step grid
                               (velocity and microtiming per instrument and 16th step) and the
                               URLs of its WAV, MIDI and θ JSON
@@ -135,9 +136,11 @@ def _presets() -> dict[str, Any]:
     }
 
 
-def _sample(packs: dict, pack: str, seed: str, index: str, fit: str) -> dict[str, Any]:
+def _sample(
+    packs: dict, pack: str, seed: str, index: str, fit: str, knobs: str = "population"
+) -> dict[str, Any]:
     from technorhythm.audition.params import parse_integer
-    from technorhythm.generation import draw_theta, loop_streams
+    from technorhythm.generation import KNOB_SOURCES, draw_theta, loop_streams
     from technorhythm.simulator.knobs import KNOB_NAMES
 
     if not packs:
@@ -146,14 +149,21 @@ def _sample(packs: dict, pack: str, seed: str, index: str, fit: str) -> dict[str
         raise RequestError(f"no pack {pack!r}; the fit's groups are: {', '.join(packs)}", 404)
     s = parse_integer("seed", seed, 0, SEED_MAX)
     j = parse_integer("index", index, 0, 10**9)
-    theta = draw_theta(packs[pack], 1, seed=s, start=j)[0]
+    if knobs not in KNOB_SOURCES:
+        raise RequestError(f"knobs must be one of {', '.join(KNOB_SOURCES)}; got {knobs!r}")
+    try:
+        theta = draw_theta(packs[pack], 1, seed=s, start=j, knobs=knobs)[0]
+    except ValueError as err:  # e.g. a fit without per-loop draws
+        raise RequestError(str(err), 409) from None
+    extra = [] if knobs == "population" else ["--knobs", knobs]
     return {
         "pack": pack,
+        "knobs": knobs,
         "theta": dict(zip(KNOB_NAMES, theta.tolist(), strict=True)),
         "seed": str(loop_streams(s, pack, j)[1]),
         "command": shlex.join(
             ["technorhythm", "generate", "--from-fit", fit, "--group", pack]
-            + ["--seed", str(s), "--n", str(j + 1)]
+            + ["--seed", str(s), "--n", str(j + 1), *extra]
         ),
         "loop": f"loop_{j:03d}",
     }
@@ -196,8 +206,8 @@ def create_app(packs: dict | None = None, *, fit_dir: str | Path | None = None):
         }
 
     @app.get("/api/sample")
-    def sample(pack: str = "", seed: str = "0", index: str = "0"):
-        return _sample(packs, pack, seed, index, str(fit_dir or "FIT_DIR"))
+    def sample(pack: str = "", seed: str = "0", index: str = "0", knobs: str = "population"):
+        return _sample(packs, pack, seed, index, str(fit_dir or "FIT_DIR"), knobs)
 
     @app.get("/api/loop")
     def loop(request: fastapi.Request):

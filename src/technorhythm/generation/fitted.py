@@ -13,6 +13,7 @@ the dataset the fit records, only when asked for.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +92,12 @@ class PackPosterior:
         return out
 
     def loop_model(self) -> LoopPredictive:
-        """The group's own loops again (:class:`technorhythm.posteriors.LoopPredictive`)."""
+        """The group's own loops again (:class:`technorhythm.posteriors.LoopPredictive`);
+        read from the fit once, then kept (a server samples from it many times)."""
+        return self._loop_model
+
+    @functools.cached_property
+    def _loop_model(self) -> LoopPredictive:
         return LoopPredictive(self.loop_draws())
 
     def center(self) -> np.ndarray:

@@ -281,7 +281,8 @@
       const pack = $("pack").value;
       const index = state.sampleIndex++;
       try {
-        const drawn = await getJSON("/api/sample?" + new URLSearchParams({ pack: pack, seed: state.sampleSeed, index: String(index) }));
+        const source = $("knob-source").value;
+        const drawn = await getJSON("/api/sample?" + new URLSearchParams({ pack: pack, seed: state.sampleSeed, index: String(index), knobs: source }));
         setTheta(drawn.theta);
         state.seed = drawn.seed;
         $("seed").value = drawn.seed;
