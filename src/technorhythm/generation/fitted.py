@@ -68,6 +68,16 @@ class PackPosterior:
         For the whole-corpus group (``all``) of a fit with ``--add-all``: every loop of the
         fit. Raises ``ValueError`` when the fit has no per-loop draws (``fit --no-loops``).
         """
+        draws = self._loop_draws
+        return draws[np.arange(draws.shape[0])[:, None], np.arange(draws.shape[1])[None, :]]
+
+    def loop_model(self) -> LoopPredictive:
+        """The group's own loops again (:class:`technorhythm.posteriors.LoopPredictive`),
+        reading the draws it uses from the fit's arrays (no copy of all of them)."""
+        return LoopPredictive(self._loop_draws)
+
+    @functools.cached_property
+    def _loop_draws(self) -> _LoopDraws:
         post = self.idata.posterior
         if "loop" not in post.dims or not all(k in post for k in self.knob_names):
             raise ValueError(
@@ -78,27 +88,13 @@ class PackPosterior:
         rows = np.flatnonzero(owner == self.group) if self.group in set(owner) else None
         if rows is None and self.group not in _corpus_groups(self):
             raise ValueError(f"group {self.group!r} of the fit in {self.fit_dir} has no loops")
-        bounds = knob_bounds()
-        out = None
-        for k, name in enumerate(self.knob_names):  # one knob at a time: the group's loops only
-            values = np.asarray(post[name].values)
-            values = values.reshape(-1, values.shape[-1])  # chains × draws → S
-            if rows is not None:
-                values = values[:, rows]
-            if out is None:
-                out = np.empty((*values.shape, len(self.knob_names)))
-            # the fit stores float32: a knob on its bound (1.6) comes back as 1.6000000238
-            out[..., k] = np.clip(values, bounds[k, 0], bounds[k, 1])
-        return out
-
-    def loop_model(self) -> LoopPredictive:
-        """The group's own loops again (:class:`technorhythm.posteriors.LoopPredictive`);
-        read from the fit once, then kept (a server samples from it many times)."""
-        return self._loop_model
-
-    @functools.cached_property
-    def _loop_model(self) -> LoopPredictive:
-        return LoopPredictive(self.loop_draws())
+        if rows is None:
+            rows = np.arange(len(owner))
+        per_knob = []
+        for name in self.knob_names:
+            values = np.asarray(post[name].values)  # (chain, draw, loop), as loaded
+            per_knob.append(values.reshape(-1, values.shape[-1]))  # a view: chains × draws → S
+        return _LoopDraws(tuple(per_knob), rows, knob_bounds())
 
     def center(self) -> np.ndarray:
         """The posterior mean setting (K,): the mean knob value of the group's loops."""
@@ -142,6 +138,30 @@ class PackPosterior:
                 "changed since the fit; fit it again"
             )
         return batch[rows]
+
+
+@dataclass(frozen=True)
+class _LoopDraws:
+    """A group's per-loop draws, read on demand from the fit's per-knob arrays (S, all loops).
+
+    ``draws[s, b]`` (index arrays, broadcast together) → knobs (..., K) float64 of draw ``s``
+    of the group's loop ``b``, clipped to the knob ranges: the fit stores float32, so a knob
+    on its bound (1.6) comes back as 1.6000000238, which the simulator refuses.
+    """
+
+    per_knob: tuple[np.ndarray, ...]
+    rows: np.ndarray
+    bounds: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.per_knob[0].shape[0], len(self.rows), len(self.per_knob))
+
+    def __getitem__(self, key) -> np.ndarray:
+        s, b = key
+        columns = self.rows[np.asarray(b)]
+        out = np.stack([np.asarray(v[s, columns], dtype=np.float64) for v in self.per_knob], -1)
+        return np.clip(out, self.bounds[:, 0], self.bounds[:, 1])
 
 
 def _corpus_groups(pack: PackPosterior) -> set[str]:

@@ -93,9 +93,10 @@ class LoopPredictive:
     """
 
     loops: np.ndarray
+    """(S, B, K) draws, or any object with that ``shape`` indexed as ``loops[s, rows]``."""
 
     def __post_init__(self) -> None:
-        shape = np.shape(self.loops)
+        shape = tuple(getattr(self.loops, "shape", ()))
         if len(shape) != 3 or min(shape) < 1:
             raise ValueError(f"loops must be per-loop draws (S, B, K) with S, B ≥ 1; got {shape}")
 
