@@ -3,7 +3,7 @@
 Run (from the repository root)::
 
     .venv/bin/python benchmarks/giveaways.py [--model MODEL_DIR] [--demo-dataset DIR]
-        [--groove-dataset DIR] [--splits train valid] [--top 15]
+        [--groove-dataset DIR] [--splits train valid] [--top 15] [--hats] [--corpora ...]
 
 For every pack of at least 16 clips (the demo corpus whole; Groove's ``--splits``, never
 the test split by default), the pack is fitted with the model (``fit_groups``, per-loop
@@ -21,7 +21,9 @@ halves of the real pack split by source file (the same feature, no generator inv
 averaged over 20 random splits. A feature *gives the loops away* in a pack when its
 |AUC − 0.5| exceeds that floor by 0.15. The benchmark prints, per corpus and predictive,
 the features that do so in the most packs, with the median AUC and the direction (whether
-generated clips have the larger values). The last line is one JSON object.
+generated clips have the larger values). ``--hats`` also counts clips by their closed-hat
+8th grid (beats only, off-beats only, straight 8ths) in the real corpora, the prior and the
+Groove train fits' two predictives. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -117,6 +119,54 @@ def pack_rows(dataset: Path, split: str | None, estimator, seed: int) -> list[di
     return rows
 
 
+def hat_grid(clips) -> dict:
+    """Shares of clips by closed-hat 8th grid: beats only, off-beats only, straight 8ths."""
+    from technorhythm.clips import HH_CLOSED
+
+    on = clips.velocity[:, HH_CLOSED] > 0
+    beat, off8 = on[:, 0::4].sum(axis=1), on[:, 2::4].sum(axis=1)
+    return {
+        "clips": int(len(on)),
+        "beats_only": float(((beat >= 8) & (off8 < 4)).mean()),
+        "offbeats_only": float(((off8 >= 8) & (beat < 4)).mean()),
+        "straight_8ths": float(((beat >= 8) & (off8 >= 8)).mean()),
+        "offbeat_share": float(off8.sum() / max(1, (beat + off8).sum())),
+    }
+
+
+def hat_rows(demo: Path | None, groove: Path | None, estimator, seed: int) -> dict:
+    """The closed-hat grid of the real corpora, the prior and the Groove train fits."""
+    from technorhythm.inference.prior import sample_prior
+    from technorhythm.simulator import simulate
+
+    rows = {}
+    if groove is not None:
+        clips = load_dataset(groove).clips
+        keep = clips.meta["split"].isin(["train", "valid"]).to_numpy()
+        rows["Groove train + valid, real"] = hat_grid(clips[np.flatnonzero(keep)])
+    if demo is not None:
+        rows["demo, real"] = hat_grid(load_dataset(demo).clips)
+    rng = np.random.default_rng(seed)
+    rows["simulator, θ from the prior"] = hat_grid(simulate(sample_prior(20000, rng), seed=seed))
+    if groove is not None:
+        clips = load_dataset(groove).clips
+        train = clips[np.flatnonzero((clips.meta["split"] == "train").to_numpy())]
+        fit = fit_groups(train, estimator=estimator, by="pack", loops=True, n_cap=1024, seed=seed)
+        for kind in ("new loops", "replicated loops"):
+            theta = []
+            for group in fit.groups:
+                model = (
+                    PopulationPredictive(group.hyper, estimator.population)
+                    if kind == "new loops"
+                    else LoopPredictive(group.loops)
+                )
+                theta.append(model.draw(1, 200, rng))
+            rows[f"Groove train, {kind}"] = hat_grid(simulate(np.concatenate(theta), seed=seed))
+    print("  closed-hat 8th grid (shares of clips):")
+    print(pd.DataFrame(rows).T.round(3).to_string())
+    return rows
+
+
 def summarise(table: pd.DataFrame, top: int) -> dict:
     """Per predictive: the features that give loops away in the most packs."""
     table = table.assign(gives=table["dev"] > table["floor"] + MARGIN)
@@ -145,6 +195,12 @@ def main() -> None:
     parser.add_argument("--corpora", nargs="+", default=["demo", "groove"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument(
+        "--hats",
+        action="store_true",
+        help="also count clips by closed-hat 8th grid (beats only, off-beats only, straight "
+        "8ths) for the real corpora, the prior and the Groove train fits",
+    )
     args = parser.parse_args()
     from fidelity import demo_dataset, groove_dataset
 
@@ -167,6 +223,9 @@ def main() -> None:
                 [r for s in splits for r in pack_rows(path, s, estimator, args.seed)]
             )
             out[corpus] = summarise(table, args.top)
+        if args.hats:
+            paths = {c: build[c][0] or build[c][1](Path(tmp)) for c in ("demo", "groove")}
+            out["hats"] = hat_rows(paths["demo"], paths["groove"], estimator, args.seed)
     out["seconds"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(out, default=float))
 
