@@ -22,8 +22,9 @@ averaged over 20 random splits. A feature *gives the loops away* in a pack when 
 |AUC − 0.5| exceeds that floor by 0.15. The benchmark prints, per corpus and predictive,
 the features that do so in the most packs, with the median AUC and the direction (whether
 generated clips have the larger values). ``--hats`` also counts clips by their closed-hat
-8th grid (beats only, off-beats only, straight 8ths) in the real corpora, the prior and the
-Groove train fits' two predictives. The last line is one JSON object.
+8th grid (beats only, off-beats only, straight 8ths), and clips whose four bars play the same
+kick pattern, in the real corpora, the prior and the Groove train fits' two predictives.
+The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -120,12 +121,15 @@ def pack_rows(dataset: Path, split: str | None, estimator, seed: int) -> list[di
 
 
 def hat_grid(clips) -> dict:
-    """Shares of clips by closed-hat 8th grid: beats only, off-beats only, straight 8ths."""
-    from technorhythm.clips import HH_CLOSED
+    """Shares of clips by closed-hat 8th grid (beats only, off-beats only, straight 8ths), and
+    of clips whose four bars have the same kick pattern."""
+    from technorhythm.clips import HH_CLOSED, KICK
 
     on = clips.velocity[:, HH_CLOSED] > 0
     beat, off8 = on[:, 0::4].sum(axis=1), on[:, 2::4].sum(axis=1)
+    kick = (clips.velocity[:, KICK] > 0).reshape(len(on), 4, 16)
     return {
+        "kick_bars_repeat": float((kick == kick[:, :1]).all(axis=(1, 2)).mean()),
         "clips": int(len(on)),
         "beats_only": float(((beat >= 8) & (off8 < 4)).mean()),
         "offbeats_only": float(((off8 >= 8) & (beat < 4)).mean()),
