@@ -84,6 +84,21 @@ def groove_dataset(tmp: Path) -> Path | None:
     return tmp / "groove_ds"
 
 
+def corpus_datasets(
+    corpora: list[str], tmp: Path, demo: Path | None = None, groove: Path | None = None
+) -> dict[str, Path]:
+    """The datasets of ``corpora`` ("demo", "groove"): the given ones, else built once in
+    ``tmp``; Groove is left out when its MIDI files are not found."""
+    given = {"demo": demo, "groove": groove}
+    build = {"demo": demo_dataset, "groove": groove_dataset}
+    out = {}
+    for corpus in corpora:
+        path = given[corpus] or build[corpus](tmp)
+        if path is not None:
+            out[corpus] = path
+    return out
+
+
 def fit_and_check(dataset: Path, out: Path, model: str | None, split: str | None) -> dict:
     """Fit + check one corpus (or one split of it) with the CLI; the check table and timings."""
     args = ["fit", str(dataset), "--by", "pack", "--add-all", "--n-cap", "1024", "--out", str(out)]

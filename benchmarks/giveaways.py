@@ -206,21 +206,20 @@ def main() -> None:
         "8ths) for the real corpora, the prior and the Groove train fits",
     )
     args = parser.parse_args()
-    from fidelity import demo_dataset, groove_dataset
+    from fidelity import corpus_datasets
 
     estimator = PopulationEstimator.load(args.model) if args.model else load_shipped()
     t0 = time.perf_counter()
     out: dict[str, object] = {"model": args.model or "shipped", "splits": args.splits}
-    build = {
-        "demo": (args.demo_dataset, demo_dataset),
-        "groove": (args.groove_dataset, groove_dataset),
-    }
     with tempfile.TemporaryDirectory() as tmp:
+        wanted = [*args.corpora, *(c for c in ("demo", "groove") if args.hats)]
+        paths = corpus_datasets(
+            list(dict.fromkeys(wanted)), Path(tmp), args.demo_dataset, args.groove_dataset
+        )
         for corpus in args.corpora:
-            given, make = build[corpus]
-            path = given or make(Path(tmp))
-            if path is None:
+            if corpus not in paths:
                 continue
+            path = paths[corpus]
             print(f"== {corpus}")
             splits = [None] if corpus == "demo" else args.splits
             table = pd.DataFrame(
@@ -228,8 +227,7 @@ def main() -> None:
             )
             out[corpus] = summarise(table, args.top)
         if args.hats:
-            paths = {c: build[c][0] or build[c][1](Path(tmp)) for c in ("demo", "groove")}
-            out["hats"] = hat_rows(paths["demo"], paths["groove"], estimator, args.seed)
+            out["hats"] = hat_rows(paths.get("demo"), paths.get("groove"), estimator, args.seed)
     out["seconds"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(out, default=float))
 

@@ -215,21 +215,14 @@ def main() -> None:
     )
     parser.add_argument("--corpora", nargs="+", default=["demo", "groove"])
     args = parser.parse_args()
-    from fidelity import demo_dataset, groove_dataset
+    from fidelity import corpus_datasets
 
     estimator = PopulationEstimator.load(args.model) if args.model else load_shipped()
     t0 = time.perf_counter()
     out: dict[str, object] = {"model": args.model or "shipped", "splits": args.splits}
     with tempfile.TemporaryDirectory() as tmp:
-        build = {
-            "demo": (args.demo_dataset, demo_dataset),
-            "groove": (args.groove_dataset, groove_dataset),
-        }
-        for corpus in args.corpora:
-            given, make = build[corpus]
-            path = given or make(Path(tmp))
-            if path is None:
-                continue
+        paths = corpus_datasets(args.corpora, Path(tmp), args.demo_dataset, args.groove_dataset)
+        for corpus, path in paths.items():
             print(f"== {corpus}")
             splits = [None] if corpus == "demo" else args.splits  # the demo corpus is used whole
             table = pd.DataFrame(

@@ -140,7 +140,7 @@ def _sample(
     packs: dict, pack: str, seed: str, index: str, fit: str, knobs: str = "population"
 ) -> dict[str, Any]:
     from technorhythm.audition.params import parse_integer
-    from technorhythm.generation import KNOB_SOURCES, draw_theta, loop_streams
+    from technorhythm.generation import check_knobs, draw_theta, loop_streams
     from technorhythm.simulator.knobs import KNOB_NAMES
 
     if not packs:
@@ -149,8 +149,10 @@ def _sample(
         raise RequestError(f"no pack {pack!r}; the fit's groups are: {', '.join(packs)}", 404)
     s = parse_integer("seed", seed, 0, SEED_MAX)
     j = parse_integer("index", index, 0, 10**9)
-    if knobs not in KNOB_SOURCES:
-        raise RequestError(f"knobs must be one of {', '.join(KNOB_SOURCES)}; got {knobs!r}")
+    try:
+        check_knobs(knobs)
+    except ValueError as err:
+        raise RequestError(str(err)) from None
     try:
         theta = draw_theta(packs[pack], 1, seed=s, start=j, knobs=knobs)[0]
     except ValueError as err:  # e.g. a fit without per-loop draws

@@ -85,10 +85,10 @@ class PackPosterior:
                 "--no-loops); fit the dataset again without it to generate from its loops"
             )
         owner = np.asarray(post["loop_group"].values).astype(str)
-        rows = np.flatnonzero(owner == self.group) if self.group in set(owner) else None
-        if rows is None and self.group not in _corpus_groups(self):
-            raise ValueError(f"group {self.group!r} of the fit in {self.fit_dir} has no loops")
-        if rows is None:
+        rows = np.flatnonzero(owner == self.group)
+        if not len(rows):  # the corpus group of --add-all owns no loops: it has them all
+            if not isinstance(self.model, CorpusPredictive):
+                raise ValueError(f"group {self.group!r} of the fit in {self.fit_dir} has no loops")
             rows = np.arange(len(owner))
         per_knob = []
         for name in self.knob_names:
@@ -162,11 +162,6 @@ class _LoopDraws:
         columns = self.rows[np.asarray(b)]
         out = np.stack([np.asarray(v[s, columns], dtype=np.float64) for v in self.per_knob], -1)
         return np.clip(out, self.bounds[:, 0], self.bounds[:, 1])
-
-
-def _corpus_groups(pack: PackPosterior) -> set[str]:
-    """Groups that stand for the whole corpus: the ``all`` group of a fit with ``--add-all``."""
-    return {pack.group} if isinstance(pack.model, CorpusPredictive) else set()
 
 
 def predictive_mean(model: PopulationPredictive | CorpusPredictive) -> np.ndarray:

@@ -108,9 +108,9 @@ def _psi_unit(psi: np.ndarray, population: Population) -> np.ndarray:
 
 
 def _chunk(psi, n, first_set, seed, sim_seed, start_index, n_max, loops_per_set, bounds, names):
-    from technorhythm.inference.set_summaries import observe_population_sets
+    from technorhythm.inference.set_summaries import loop_features, observe_population_sets
     from technorhythm.simulator import simulate
-    from technorhythm.summaries.features import batch_stats, features_from_stats
+    from technorhythm.summaries.features import batch_stats
 
     population = Population(bounds, names)
     z = np.concatenate(
@@ -122,7 +122,7 @@ def _chunk(psi, n, first_set, seed, sim_seed, start_index, n_max, loops_per_set,
     groups = np.repeat(np.arange(len(n)), n)
     batch = simulate(population.clip(z), seed=sim_seed, start_index=start_index)
     stats = batch_stats(batch)  # once: the set summaries and the per-loop features share them
-    f = np.asarray(features_from_stats(stats), dtype=np.float64)
+    f = loop_features(batch, stats=stats)
     x_set = observe_population_sets(
         batch, groups, n_sets=len(n), n_max=n_max, features=f, stats=stats
     )

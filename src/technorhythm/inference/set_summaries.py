@@ -39,11 +39,15 @@ def set_feature_names() -> tuple[str, ...]:
     )
 
 
-def loop_features(batch: ClipBatch) -> np.ndarray:
-    """Per-loop features (B, F) float64, FEATURE_NAMES order, undefined ratios 0."""
-    from technorhythm.summaries import clip_features
+def loop_features(batch: ClipBatch, *, stats: np.ndarray | None = None) -> np.ndarray:
+    """Per-loop features (B, F) float64, FEATURE_NAMES order, undefined ratios 0.
 
-    return np.asarray(clip_features(batch), dtype=np.float64)
+    ``stats``: the clips' :func:`~technorhythm.summaries.core.clip_stats`, when already
+    computed (the result is the same)."""
+    from technorhythm.summaries.features import batch_stats, features_from_stats
+
+    stats = batch_stats(batch) if stats is None else stats
+    return np.asarray(features_from_stats(stats), dtype=np.float64)
 
 
 def _group_moments(f: np.ndarray, groups: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -76,17 +80,14 @@ def observe_population_sets(
     """
     from technorhythm.inference.observe import effective_n, n_feature
     from technorhythm.summaries import summarize_sets
-    from technorhythm.summaries.features import features_from_stats
 
     groups = np.asarray(groups, dtype=np.int64)
     summaries = summarize_sets(batch, groups, n_sets=n_sets, stats=stats).astype(np.float64)
     n = summaries.shape[0]
-    if features is not None:
-        f = np.asarray(features, dtype=np.float64)
-    elif stats is not None:
-        f = np.asarray(features_from_stats(stats), dtype=np.float64)
+    if features is None:
+        f = loop_features(batch, stats=stats)
     else:
-        f = loop_features(batch)
+        f = np.asarray(features, dtype=np.float64)
     sd, zero = _group_moments(f, groups, n)
     sizes = np.bincount(groups, minlength=n)
     n_eff = effective_n(sizes, n_cap=n_cap, n_max=n_max)
