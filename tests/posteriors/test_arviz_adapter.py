@@ -146,12 +146,12 @@ def test_hdi_prob_names_columns(rng):
 
 def test_correlations_find_the_trade_off(rng):
     h = _hyper(rng, n_groups=1, n_draws=5000)
-    i, j = KNOB_NAMES.index("intensity"), KNOB_NAMES.index("hat_8ths")
+    i, j = KNOB_NAMES.index("intensity"), KNOB_NAMES.index("hat_offbeats")
     h[0, :, j] = 1.0 - h[0, :, i] + 0.001 * rng.standard_normal(5000)  # strong negative r
     corr = posterior_correlations(to_inference_data(h, ["all"]))
     assert len(corr) == K * (K - 1) // 2
     top = corr.iloc[0]
-    assert (top.knob_a, top.knob_b) == ("intensity", "hat_8ths")
+    assert (top.knob_a, top.knob_b) == ("intensity", "hat_offbeats")
     assert top.r == pytest.approx(-1.0, abs=0.01)
     assert corr.iloc[1:].r.abs().max() < 0.1  # the rest are independent
 

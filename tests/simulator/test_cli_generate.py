@@ -45,7 +45,7 @@ def test_n_loops_and_bars(tmp_path):
                 "--set",
                 "swing_16=0.2",
                 "--set",
-                "hat_8ths=1",
+                "hat_beats=1",
             ]
         )
         == 0

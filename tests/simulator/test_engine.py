@@ -5,6 +5,7 @@ import pytest
 
 from technorhythm.clips import CYMBAL, HH_CLOSED, HH_OPEN, KICK, SNARE, ClipBatch, step_ms
 from technorhythm.simulator import engine
+from technorhythm.simulator import patterns as pt
 from technorhythm.simulator.engine import OFFSET_LIMIT, simulate
 from technorhythm.simulator.knobs import KNOB_NAMES, KNOBS, KnobError, default_theta
 from technorhythm.simulator.patterns import EUCLID_8THS, euclidean_pattern
@@ -24,7 +25,8 @@ PLAIN = {  # a deterministic four-on-the-floor: every probability 0 or 1, no noi
     "kick_extra": 0.0,
     "backbeat": 1.0,
     "snare_ghosts": 0.0,
-    "hat_8ths": 0.5,
+    "hat_beats": 0.0,
+    "hat_offbeats": 1.0,
     "hat_16ths": 0.0,
     "open_hat": 0.0,
     "ride": 0.0,
@@ -64,23 +66,45 @@ def test_plain_theta_gives_the_textbook_pattern():
 
 def test_grids_at_knob_extremes():
     full = simulate(
-        {**PLAIN, "hat_8ths": 1.0, "hat_16ths": 1.0, "ride": 1.0, "crash": 1.0}, 2, seed=1
+        {**PLAIN, "hat_beats": 1.0, "hat_16ths": 1.0, "ride": 1.0, "crash": 1.0}, 2, seed=1
     )
     assert full.onsets[:, HH_CLOSED].all()
     assert full.onsets[:, CYMBAL].all()  # ride 16ths, crashes on the downbeats
     opened = simulate({**PLAIN, "open_hat": 1.0}, 2, seed=1)
     assert set(range(2, 64, 4)) <= set(steps(opened, HH_OPEN))  # every off-beat 8th
     assert steps(opened, HH_CLOSED) == []  # choked
-    quarters = simulate({**PLAIN, "ride": 1 / 3}, 1, seed=1)
+    # the ride acts through the ramp: quarters at ramp 1/3, 8ths at 2/3 (plus a hair, so
+    # that the rounding of the division cannot leave a threshold one short)
+    quarters = simulate({**PLAIN, "ride": 0.1 + 0.8 / 3 + 1e-9}, 1, seed=1)
     assert steps(quarters, CYMBAL) == list(range(0, 64, 4))
-    eighths = simulate({**PLAIN, "ride": 2 / 3, "hat_8ths": 1.0}, 1, seed=1)
+    eighths = simulate({**PLAIN, "ride": 0.1 + 1.6 / 3 + 1e-9, "hat_beats": 1.0}, 1, seed=1)
     assert steps(eighths, CYMBAL) == steps(eighths, HH_CLOSED) == list(range(0, 64, 2))
+    beats = simulate({**PLAIN, "hat_beats": 1.0, "hat_offbeats": 0.0}, 1, seed=1)
+    assert steps(beats, HH_CLOSED) == list(range(0, 64, 4))  # quarter-note hats alone
+    offbeats = simulate(PLAIN, 1, seed=1)
+    assert steps(offbeats, HH_CLOSED) == list(range(2, 64, 4))
     tresillo = simulate({**PLAIN, "kick_pulses": 3.0}, 1, seed=1)
     assert steps(tresillo, KICK) == [s + 16 * b for b in range(4) for s in (0, 6, 12)]
     rock = simulate({**PLAIN, "kick_pulses": 2.0}, 1, seed=1)
     assert steps(rock, KICK) == [s + 16 * b for b in range(4) for s in (0, 8)]
-    silent = simulate({**PLAIN, "kick_pulses": 0.0, "backbeat": 0.0, "hat_8ths": 0.0}, 1, seed=1)
+    silent = simulate(
+        {**PLAIN, "kick_pulses": 0.0, "backbeat": 0.0, "hat_offbeats": 0.0}, 1, seed=1
+    )
     assert not silent.onsets.any()
+
+
+@pytest.mark.parametrize("name", pt.RAMPED)
+def test_a_ramped_knob_is_exact_inside_its_dead_zones(name, rng, prior_thetas):
+    theta = prior_thetas(rng, 300)
+    col = IDX[name]
+    for low, high in ((0.0, pt.DEAD_ZONE - 1e-6), (1.0 - pt.DEAD_ZONE + 1e-6, 1.0)):
+        a, b = theta.copy(), theta.copy()
+        a[:, col], b[:, col] = low, high
+        x, y = simulate(a, seed=9), simulate(b, seed=9)
+        assert np.array_equal(x.velocity, y.velocity) and np.array_equal(x.offset, y.offset)
+    inside = theta.copy()
+    inside[:, col] = 0.5
+    assert not np.array_equal(simulate(inside, seed=9).velocity, x.velocity)
 
 
 def test_a_knob_at_its_bound_means_none_exactly(rng, prior_thetas):
@@ -109,7 +133,7 @@ def test_hat_grid_is_the_same_in_every_beat_of_a_loop_not_of_a_drummer(rng, prio
 
 
 def test_accent_and_jitter_make_flat_and_human_dynamics():
-    busy = {**PLAIN, "hat_8ths": 1.0, "hat_16ths": 1.0, "snare_ghosts": 1.0}
+    busy = {**PLAIN, "hat_beats": 1.0, "hat_16ths": 1.0, "snare_ghosts": 1.0}
     flat = simulate({**busy, "kick_level": 0.5}, 50, seed=2)
     assert np.unique(flat.velocity[flat.onsets]).tolist() == [64, 127]  # kick, the rest
     accented = simulate({**busy, "accent": 0.6}, 50, seed=2)
@@ -124,7 +148,7 @@ def test_accent_and_jitter_make_flat_and_human_dynamics():
 
 
 def test_hat_level_sets_hats_and_cymbals_against_the_snare():
-    kit = {**PLAIN, "hat_8ths": 1.0, "open_hat": 0.5, "ride": 1.0, "crash": 1.0}
+    kit = {**PLAIN, "hat_beats": 1.0, "open_hat": 0.5, "ride": 1.0, "crash": 1.0}
     base = simulate({**kit, "intensity": 0.5}, 20, seed=4)
     soft = simulate({**kit, "intensity": 0.5, "hat_level": 0.6}, 20, seed=4)
     loud = simulate({**kit, "intensity": 0.9, "hat_level": 1.6}, 20, seed=4)
@@ -140,7 +164,7 @@ def test_hat_level_sets_hats_and_cymbals_against_the_snare():
 
 
 def test_swing_is_an_exact_time_warp_of_the_off_16ths():
-    b = simulate({**PLAIN, "hat_8ths": 1.0, "hat_16ths": 1.0, "swing_16": 0.25}, 2, seed=3)
+    b = simulate({**PLAIN, "hat_beats": 1.0, "hat_16ths": 1.0, "swing_16": 0.25}, 2, seed=3)
     hats = b.offset[:, HH_CLOSED]
     assert np.all(hats[:, 1::2] == np.float32(0.25)) and np.all(hats[:, 0::2] == 0)
 
@@ -154,7 +178,7 @@ def test_push_moves_kick_snare_and_hats_separately():
 
 
 def test_humanize_sd_in_milliseconds_follows_bpm():
-    theta = {**PLAIN, "hat_8ths": 1.0, "humanize_ms": 10.0}
+    theta = {**PLAIN, "hat_beats": 1.0, "humanize_ms": 10.0}
     for bpm in (90.0, 128.0, 174.0):
         b = simulate(theta, 400, seed=11, bpm=bpm)
         ms = b.offset_ms[b.onsets]
@@ -216,9 +240,9 @@ def test_invariant_to_process_workers(rng, prior_thetas):
 
 
 def test_mapping_may_be_partial_and_array_order_is_the_registry():
-    named = simulate({"hat_8ths": 1.0}, 3, seed=1)
+    named = simulate({"hat_beats": 1.0}, 3, seed=1)
     arr = np.array([k.default for k in KNOBS])
-    arr[IDX["hat_8ths"]] = 1.0
+    arr[IDX["hat_beats"]] = 1.0
     assert named.equals(simulate(arr, 3, seed=1))
     assert len(simulate(default_theta(), seed=1)) == 1
     assert len(simulate(default_theta(), 0, seed=1)) == 0

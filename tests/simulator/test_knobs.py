@@ -61,3 +61,11 @@ def test_registry_hash_is_stable_hex():
     h = registry_hash()
     assert h == registry_hash() and len(h) == 16
     int(h, 16)
+
+
+def test_a_retired_knob_says_what_replaced_it():
+    with pytest.raises(KnobError, match="'hat_8ths' knob was retired.*hat_offbeats.*hat_beats"):
+        validate_theta({"hat_8ths": 0.5}, partial=True)
+    with pytest.raises(KnobError) as err:
+        get_knob("cowbell")
+    assert "retired" not in str(err.value)

@@ -19,6 +19,7 @@ ROWS = np.arange(5)
 ON_8TH_GRID = STEP % 2 == 0
 OFF_16TH = STEP % 2 == 1
 OFF_8TH = STEP % 4 == 2
+ON_BEAT = STEP % 4 == 0
 BACKBEAT = np.isin(STEP % 16, (4, 12))
 DOWNBEAT = STEP % 16 == 0
 IDX = {name: i for i, name in enumerate(KNOB_NAMES)}
@@ -106,7 +107,8 @@ STATISTICS = {
     "kick_extra": lambda b, t: _count(b, KICK) - _count_base(b, t),
     "backbeat": lambda b, t: _count(b, SNARE, BACKBEAT),
     "snare_ghosts": lambda b, t: _count(b, SNARE, ~BACKBEAT),
-    "hat_8ths": lambda b, t: _count(b, HH_CLOSED, ON_8TH_GRID) + _count(b, HH_OPEN, ON_8TH_GRID),
+    "hat_beats": lambda b, t: _count(b, HH_CLOSED, ON_BEAT) + _count(b, HH_OPEN, ON_BEAT),
+    "hat_offbeats": lambda b, t: _count(b, HH_CLOSED, OFF_8TH) + _count(b, HH_OPEN, OFF_8TH),
     "hat_16ths": lambda b, t: _count(b, HH_CLOSED, OFF_16TH) + _count(b, HH_OPEN, OFF_16TH),
     "open_hat": lambda b, t: _count(b, HH_OPEN),
     "ride": lambda b, t: _count(b, CYMBAL, ~DOWNBEAT),

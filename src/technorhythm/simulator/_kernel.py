@@ -42,7 +42,8 @@ KERNEL_KNOBS: tuple[str, ...] = (
     "kick_extra",
     "backbeat",
     "snare_ghosts",
-    "hat_8ths",
+    "hat_beats",
+    "hat_offbeats",
     "hat_16ths",
     "open_hat",
     "ride",
@@ -64,7 +65,8 @@ KERNEL_KNOBS: tuple[str, ...] = (
     EXTRA,
     BACKBEAT,
     GHOSTS,
-    HAT_8,
+    HAT_BEATS,
+    HAT_OFFBEATS,
     HAT_16,
     OPEN,
     RIDE,
@@ -125,10 +127,9 @@ def _kernel(
                 t_extra[p] = _thr(th[cols[EXTRA]] * extra_w[p])
                 t_ghost[p] = _thr(th[cols[GHOSTS]] * ghost_w[p])
                 t_open[p] = _thr(th[cols[OPEN]] * open_w[p])
-            h = 2.0 * th[cols[HAT_8]]
-            t_hat[0] = _thr(_clip01(h - 1.0))
+            t_hat[0] = _thr(th[cols[HAT_BEATS]])
             t_hat[1] = _thr(th[cols[HAT_16]])
-            t_hat[2] = _thr(_clip01(h))
+            t_hat[2] = _thr(th[cols[HAT_OFFBEATS]])
             t_hat[3] = t_hat[1]
             q = 3.0 * th[cols[RIDE]]
             t_ride[0] = _thr(_clip01(q))

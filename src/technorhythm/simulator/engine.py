@@ -37,7 +37,7 @@ from technorhythm.simulator.streams import NORMAL_TABLE, Streams, check_seed, cl
 
 __all__ = ["simulate", "coerce_theta", "SIMULATOR_VERSION", "OFFSET_LIMIT", "BLOCK_SIZE"]
 
-SIMULATOR_VERSION = "3"
+SIMULATOR_VERSION = "4"
 """Bumped whenever the same (θ, seed, index) would give a different clip."""
 BLOCK_SIZE = 4096
 """Clips simulated per internal block (memory bound; results do not depend on it)."""
@@ -46,6 +46,7 @@ FAST_PATH = _kernel.AVAILABLE
 
 _LOW = np.array([k.low for k in KNOBS])
 _HIGH = np.array([k.high for k in KNOBS])
+_RAMPED_COLUMNS = np.array([KNOB_NAMES.index(name) for name in pt.RAMPED], dtype=np.int64)
 _ROW_LAYERS = np.full((N_INSTRUMENTS, 2), -1, dtype=np.int64)
 """The (at most two) layers of each output row, -1 padded: kick + extra kick, snare + ghost,
 closed hat, open hat, ride + crash."""
@@ -143,6 +144,7 @@ def simulate(
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer; got {workers!r}")
 
+    arr = _acting_theta(arr)
     velocity = np.empty((n, N_INSTRUMENTS, N_STEPS), dtype=np.uint8)
     offset = np.empty((n, N_INSTRUMENTS, N_STEPS), dtype=np.float32)
     rotation = np.zeros(n, dtype=np.int16)
@@ -170,6 +172,14 @@ def simulate(
         }
     )
     return ClipBatch(velocity, offset, bpm_arr.copy(), meta)
+
+
+def _acting_theta(theta: np.ndarray) -> np.ndarray:
+    """θ as the kernel reads it: the :data:`~technorhythm.simulator.patterns.RAMPED` knobs
+    through :func:`~technorhythm.simulator.patterns.ramp` (a copy; the caller's θ stays)."""
+    acting = np.array(theta, dtype=np.float64, copy=True)
+    acting[:, _RAMPED_COLUMNS] = pt.ramp(acting[:, _RAMPED_COLUMNS])
+    return acting
 
 
 def _canonicalize(velocity: np.ndarray, offset: np.ndarray) -> np.ndarray:

@@ -219,8 +219,8 @@ KNOBS: tuple[Knob, ...] = (
         "backbeat",
         0.0,
         1.0,
-        0.8,
-        "probability",
+        0.74,
+        "probability (none up to 0.1, every one from 0.9)",
         "Chance of an accented snare/clap on beats 2 and 4 of each bar.",
         "snare onsets on beats 2 and 4",
         "backbeat",
@@ -229,30 +229,39 @@ KNOBS: tuple[Knob, ...] = (
         "snare_ghosts",
         0.0,
         1.0,
-        0.05,
-        "probability (scaled by position)",
+        0.14,
+        "probability (scaled by position; none up to 0.1, full from 0.9)",
         "Unaccented snares off the backbeat: ghost notes beside it and pickups before it.",
         "snare onsets off beats 2 and 4",
         "ghost snares",
     ),
     # -- hats ----------------------------------------------------------------------------
     Knob(
-        "hat_8ths",
+        "hat_beats",
         0.0,
         1.0,
-        0.5,
-        "fraction",
-        "Closed-hat 8th grid: none (0), off-beat 8ths (0.5), all 8ths (1); every beat plays "
-        "it the same unless it varies (see variation).",
-        "closed-hat onsets on the 8th-note grid",
-        "hat 8ths",
+        0.0,
+        "probability (none up to 0.1, every one from 0.9)",
+        "Closed hats on the beats (quarter notes); with hat_offbeats, straight 8ths.",
+        "closed-hat onsets on the beats",
+        "hat beats",
+    ),
+    Knob(
+        "hat_offbeats",
+        0.0,
+        1.0,
+        1.0,
+        "probability (none up to 0.1, every one from 0.9)",
+        "Closed hats on the off-beat 8ths (the 'and' of each beat), the techno hat.",
+        "closed-hat onsets on the off-beat 8ths",
+        "hat off-beats",
     ),
     Knob(
         "hat_16ths",
         0.0,
         1.0,
         0.0,
-        "probability",
+        "probability (none up to 0.1, every one from 0.9)",
         "Chance of closed-hat 16th fills on each of the 'e' and 'a' of the beat (the same in "
         "every beat unless it varies, see variation).",
         "closed-hat onsets on off-beat 16ths",
@@ -262,8 +271,8 @@ KNOBS: tuple[Knob, ...] = (
         "open_hat",
         0.0,
         1.0,
-        0.2,
-        "probability (scaled by position)",
+        0.26,
+        "probability (scaled by position; none up to 0.1, full from 0.9)",
         "Open hats: on off-beat 8ths with this chance, on beats with a quarter and on 16ths "
         "with a tenth of it (an open hat chokes the closed hat on its step).",
         "open-hat onsets",
@@ -275,9 +284,9 @@ KNOBS: tuple[Knob, ...] = (
         0.0,
         1.0,
         0.0,
-        "fraction",
-        "Ride grid: none (0), quarters (1/3), 8ths (2/3), 16ths (1); shared by the beats "
-        "like the hat grid.",
+        "fraction (none up to 0.1, 16ths from 0.9)",
+        "Ride grid: none (up to 0.1), quarters (0.37), 8ths (0.63), 16ths (from 0.9); shared "
+        "by the beats like the hat grid.",
         "cymbal onsets off the bar downbeats",
         "ride",
     ),
@@ -285,10 +294,10 @@ KNOBS: tuple[Knob, ...] = (
         "crash",
         0.0,
         1.0,
-        0.05,
-        "probability",
+        0.14,
+        "probability (none up to 0.1, every one from 0.9)",
         "Chance of a crash on each bar's downbeat (doubled, up to 1, on the first bar); "
-        "0 means no crash at all.",
+        "up to 0.1 no crash at all.",
         "cymbal onsets on bar downbeats",
         "crash",
     ),
@@ -312,13 +321,23 @@ KNOB_NAMES: tuple[str, ...] = tuple(k.name for k in KNOBS)
 _BY_NAME = {k.name: k for k in KNOBS}
 
 
+RETIRED: dict[str, str] = {
+    "hat_8ths": "simulator v4 split it into one knob per beat class: "
+    "hat_offbeats = min(1, 2 × hat_8ths) and hat_beats = max(0, 2 × hat_8ths − 1), "
+    "each then 0.1 + 0.8 × that value where it is strictly between 0 and 1",
+}
+"""Knobs of earlier simulator versions, with how to set their replacements."""
+
+
 def get_knob(name: str) -> Knob:
-    """Look a knob up by name; unknown names raise :class:`KnobError` listing the valid ones."""
+    """Look a knob up by name; unknown names raise :class:`KnobError` listing the valid ones
+    (and, for a :data:`RETIRED` knob, what replaced it)."""
     try:
         return _BY_NAME[name]
     except KeyError:
+        retired = f" The {name!r} knob was retired: {RETIRED[name]}." if name in RETIRED else ""
         raise KnobError(
-            f"Unknown knob {name!r}; valid knobs are: {', '.join(KNOB_NAMES)}."
+            f"Unknown knob {name!r}; valid knobs are: {', '.join(KNOB_NAMES)}.{retired}"
         ) from None
 
 

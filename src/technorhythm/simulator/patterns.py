@@ -16,6 +16,9 @@ import numpy as np
 from technorhythm.clips import STEPS_PER_BAR, STEPS_PER_BEAT
 
 __all__ = [
+    "DEAD_ZONE",
+    "RAMPED",
+    "ramp",
     "euclidean_pattern",
     "EUCLID_8THS",
     "BEAT_CLASS",
@@ -53,6 +56,32 @@ def euclidean_pattern(pulses: int, slots: int) -> np.ndarray:
     return (i * pulses) % slots < pulses
 
 
+DEAD_ZONE = 0.1
+"""Width of the dead zone at each end of a :data:`RAMPED` knob's [0, 1] range."""
+RAMPED: tuple[str, ...] = (
+    "backbeat",
+    "snare_ghosts",
+    "hat_beats",
+    "hat_offbeats",
+    "hat_16ths",
+    "open_hat",
+    "ride",
+    "crash",
+)
+"""Probability knobs that act through :func:`ramp`: 'none' and 'every one' are ranges of
+the knob, not points, so knob values near a bound (a posterior near it) play exactly none
+or every hit, as a drum machine's pattern does. (The kick knobs stay linear: the kick
+sub-model's exact likelihood is written for them.)"""
+
+
+def ramp(x):
+    """The probability a :data:`RAMPED` knob acts with: 0 below :data:`DEAD_ZONE`, 1 above
+    ``1 − DEAD_ZONE``, linear in between (non-decreasing, so knobs stay monotone)."""
+    return np.clip(
+        (np.asarray(x, dtype=np.float64) - DEAD_ZONE) / (1.0 - 2.0 * DEAD_ZONE), 0.0, 1.0
+    )
+
+
 EUCLID_8THS: np.ndarray = np.stack([euclidean_pattern(k, 8) for k in range(9)])
 """Kick base table, shape (9, 8): row k is E(k, 8) on the 8th-note slots of a bar."""
 
@@ -87,14 +116,13 @@ OPEN_WEIGHT: np.ndarray = np.where(OFF_8TH, 1.0, np.where(ON_BEAT, 0.25, 0.1))
 beats 1/4, off-beat 16ths 1/10."""
 
 
-def hat_class_probabilities(hat_8ths: float, hat_16ths: float) -> np.ndarray:
+def hat_class_probabilities(hat_beats: float, hat_offbeats: float, hat_16ths: float) -> np.ndarray:
     """Closed-hat probability of each beat class (4,): beat, 'e', 'and', 'a'.
 
-    The off-beat 8th rises 0 → 1 over ``hat_8ths`` in [0, 1/2], the beat over [1/2, 1];
-    the 'e' and the 'a' each have probability ``hat_16ths``.
+    The beat has probability ``hat_beats``, the off-beat 8th ``hat_offbeats``, and the 'e'
+    and the 'a' each ``hat_16ths``.
     """
-    h = 2.0 * hat_8ths
-    return np.clip(np.array([h - 1.0, hat_16ths, h, hat_16ths]), 0.0, 1.0)
+    return np.clip(np.array([hat_beats, hat_16ths, hat_offbeats, hat_16ths]), 0.0, 1.0)
 
 
 def ride_class_probabilities(ride: float) -> np.ndarray:

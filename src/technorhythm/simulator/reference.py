@@ -25,8 +25,8 @@ snare
     ``snare_ghosts × GHOST_WEIGHT[pos]`` (unaccented).
 closed hats
     one decision per beat class, shared by the beats of the bar that do not decide on
-    their own (see bars): the off-beat 8th and the beat follow ``hat_8ths``, the 'e' and
-    the 'a' follow ``hat_16ths``.
+    their own (see bars): the beat follows ``hat_beats``, the off-beat 8th
+    ``hat_offbeats``, the 'e' and the 'a' ``hat_16ths``.
 open hats
     each step with ``open_hat × OPEN_WEIGHT[pos]``; an open hat chokes the closed hat on
     its step.
@@ -88,7 +88,10 @@ def _bar_sources(dec: np.ndarray, variation: float) -> list[int]:
 def _onsets(theta: Mapping[str, float], dec: np.ndarray) -> np.ndarray:
     """Onset layers, bool (len(LAYERS), 64): which layer sounds on which step."""
     on = np.zeros((len(pt.LAYERS), N_STEPS), dtype=bool)
-    t_hat = thresholds(pt.hat_class_probabilities(theta["hat_8ths"], theta["hat_16ths"]))
+    theta = {**theta, **{name: float(pt.ramp(theta[name])) for name in pt.RAMPED}}
+    t_hat = thresholds(
+        pt.hat_class_probabilities(theta["hat_beats"], theta["hat_offbeats"], theta["hat_16ths"])
+    )
     t_ride = thresholds(pt.ride_class_probabilities(theta["ride"]))
     t_extra = thresholds(theta["kick_extra"] * pt.KICK_EXTRA_WEIGHT)
     t_ghost = thresholds(theta["snare_ghosts"] * pt.GHOST_WEIGHT)

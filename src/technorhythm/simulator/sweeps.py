@@ -24,16 +24,16 @@ __all__ = ["SWEEP_BASE", "sweep_levels", "knob_sweep", "main"]
 
 SWEEP_BASE: Mapping[str, Mapping[str, float]] = {
     # Settings that make a knob's effect visible; everything else stays at its default.
-    "swing_16": {"hat_8ths": 1.0, "hat_16ths": 1.0, "humanize_ms": 0.0},
-    "humanize_ms": {"hat_8ths": 1.0},
-    "push_ms": {"humanize_ms": 0.0, "hat_8ths": 1.0},
-    "hat_push_ms": {"humanize_ms": 0.0, "hat_8ths": 1.0},
-    "kick_level": {"hat_8ths": 1.0, "velocity_jitter": 0.0},
-    "hat_level": {"hat_8ths": 1.0, "ride": 0.5, "velocity_jitter": 0.0},
-    "accent": {"hat_8ths": 1.0, "hat_16ths": 1.0, "kick_extra": 0.2, "snare_ghosts": 0.3},
-    "velocity_jitter": {"hat_8ths": 1.0, "accent": 0.0},
+    "swing_16": {"hat_beats": 1.0, "hat_16ths": 1.0, "humanize_ms": 0.0},
+    "humanize_ms": {"hat_beats": 1.0},
+    "push_ms": {"humanize_ms": 0.0, "hat_beats": 1.0},
+    "hat_push_ms": {"humanize_ms": 0.0, "hat_beats": 1.0},
+    "kick_level": {"hat_beats": 1.0, "velocity_jitter": 0.0},
+    "hat_level": {"hat_beats": 1.0, "ride": 0.5, "velocity_jitter": 0.0},
+    "accent": {"hat_beats": 1.0, "hat_16ths": 1.0, "kick_extra": 0.2, "snare_ghosts": 0.3},
+    "velocity_jitter": {"hat_beats": 1.0, "accent": 0.0},
     "kick_extra": {"kick_pulses": 2.0},
-    "open_hat": {"hat_8ths": 1.0},
+    "open_hat": {"hat_beats": 1.0},
     "ride": {"crash": 0.0},
     "variation": {"kick_extra": 0.3, "snare_ghosts": 0.3, "hat_16ths": 0.4, "open_hat": 0.3},
 }
