@@ -33,8 +33,11 @@ is dropped before anything is computed (held out). ``self`` is a calibration cor
 simulator under test made itself (:func:`self_clips`): what the oracle reaches there is its
 own floor. ``v1`` is the frozen simulator of
 ``benchmarks/simulator_v1.py``; ``current`` is the package's simulator, labelled with its
-``SIMULATOR_VERSION`` (``v3`` since the ``hat_level`` knob). The last line is
-one JSON object: per simulator and corpus, the medians over packs and every pack's row.
+``SIMULATOR_VERSION`` (``v4`` since ``hat_beats``/``hat_offbeats`` and the dead zones). The
+search starts from a bank of prior clips and scales features by the bank, so its figures
+depend on where the prior puts its mass: on the demo, v4 (which can play every v3 clip)
+scores worse than v3 (docs/simulator.md, "Simulator v4"). The last line is one JSON object:
+per simulator and corpus, the medians over packs and every pack's row.
 """
 
 from __future__ import annotations
