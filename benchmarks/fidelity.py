@@ -84,6 +84,18 @@ def groove_dataset(tmp: Path) -> Path | None:
     return tmp / "groove_ds"
 
 
+def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the benchmarks that fit and check corpora with :func:`corpus_datasets`:
+    ``--model``, ``--demo-dataset``, ``--groove-dataset``, ``--splits``, ``--corpora``,
+    ``--seed``."""
+    parser.add_argument("--model", help="model directory (default: the shipped model)")
+    parser.add_argument("--demo-dataset", type=Path, help="ingested, split demo corpus")
+    parser.add_argument("--groove-dataset", type=Path, help="ingested Groove, split with seed 0")
+    parser.add_argument("--splits", nargs="+", default=["train", "valid"])
+    parser.add_argument("--corpora", nargs="+", default=["demo", "groove"])
+    parser.add_argument("--seed", type=int, default=0)
+
+
 def corpus_datasets(
     corpora: list[str], tmp: Path, demo: Path | None = None, groove: Path | None = None
 ) -> dict[str, Path]:

@@ -191,13 +191,10 @@ def summarise(table: pd.DataFrame, top: int) -> dict:
 
 
 def main() -> None:
+    from fidelity import add_corpus_arguments, corpus_datasets
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", help="model directory (default: the shipped model)")
-    parser.add_argument("--demo-dataset", type=Path, help="ingested, split demo corpus")
-    parser.add_argument("--groove-dataset", type=Path, help="ingested Groove, split with seed 0")
-    parser.add_argument("--splits", nargs="+", default=["train", "valid"])
-    parser.add_argument("--corpora", nargs="+", default=["demo", "groove"])
-    parser.add_argument("--seed", type=int, default=0)
+    add_corpus_arguments(parser)
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument(
         "--hats",
@@ -206,7 +203,6 @@ def main() -> None:
         "8ths) for the real corpora, the prior and the Groove train fits",
     )
     args = parser.parse_args()
-    from fidelity import corpus_datasets
 
     estimator = PopulationEstimator.load(args.model) if args.model else load_shipped()
     t0 = time.perf_counter()

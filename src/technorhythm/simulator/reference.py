@@ -8,7 +8,10 @@ module as its baseline.
 
 Per bar of 16 sixteenths (``pos % 4``: 0 beat, 2 off-beat 8th, 1 and 3 off-beat 16ths),
 every decision is ``u < floor(p · 32768)`` for one 15-bit uniform ``u`` of the clip's own
-stream (:mod:`technorhythm.simulator.streams`):
+stream (:mod:`technorhythm.simulator.streams`). The knobs of snare, hats and cymbals
+(:data:`~technorhythm.simulator.patterns.RAMPED`) act through
+:func:`~technorhythm.simulator.patterns.ramp` first (none up to 0.1, every hit from 0.9); below,
+their names stand for the ramped values:
 
 bars
     bar 1 is drawn; each of bars 2–4 is drawn afresh with probability ``variation`` and
