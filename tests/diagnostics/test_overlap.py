@@ -44,7 +44,12 @@ def test_run_overlap_against_its_floor():
     theta = default_theta()
     real = simulate(theta, 80, seed=1)
     same = run_overlap(real, simulate(theta, 200, seed=2))
-    other = run_overlap(real, simulate({**theta, "hat_16ths": 1.0, "intensity": 0.2}, 200, seed=2))
+    other = run_overlap(
+        real,
+        simulate(
+            {**theta, "hat_16ths": 1.0, "hat_velocity": 49.4, "kick_velocity": 61.75}, 200, seed=2
+        ),
+    )
     assert list(same.feature) == ["density", "syncopation", "velocity"]
     assert (same.oa > same.oa_floor - 0.15).all()
     assert (other.set_index("feature").loc[["density", "velocity"], "oa"] < 0.3).all()

@@ -34,7 +34,7 @@ def test_same_theta_is_within_its_floor(same):
 
 def test_a_different_theta_is_far_from_its_floor():
     real = simulate(THETA, 80, seed=1)
-    other = {**THETA, "kick_pulses": 2.0, "intensity": 0.3, "swing_16": 0.25}
+    other = {**THETA, "kick_pulses": 2.0, "snare_velocity": 59.1, "swing_16": 0.25}
     check = run_predictive_check(real, simulate(other, 256, seed=2), simulate(THETA, 256, seed=3))
     row = check_predictive(check)
     assert row["d_ratio"] > 3 and not row["closer_than_prior"]

@@ -36,12 +36,21 @@ def test_generate_from_a_fit(fit_dir, tmp_path, capsys):
 
 def test_spread_zero_and_held_knobs(fit_dir, tmp_path):
     code = _generate(
-        fit_dir, tmp_path, "--n", "4", "--spread", "0", "--set", "intensity=0.25", "--bpm", "130"
+        fit_dir,
+        tmp_path,
+        "--n",
+        "4",
+        "--spread",
+        "0",
+        "--set",
+        "snare_velocity=54.25",
+        "--bpm",
+        "130",
     )
     assert code == 0
     table = pd.read_csv(tmp_path / "theta.csv")
-    assert (table["intensity"] == 0.25).all() and (table["bpm"] == 130).all()
-    knobs = table.drop(columns=["loop", "bpm", "seed", "intensity"])
+    assert (table["snare_velocity"] == 54.25).all() and (table["bpm"] == 130).all()
+    knobs = table.drop(columns=["loop", "bpm", "seed", "snare_velocity"])
     assert (knobs.nunique() == 1).all()  # every loop at the posterior mean setting
 
 

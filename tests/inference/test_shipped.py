@@ -73,7 +73,7 @@ def test_shipped_model_is_small_and_complete():
     assert sum(files.values()) <= 10 * 2**20
 
 
-PRESET_CLEAR = ("kick_pulses", "hat_beats", "intensity", "humanize_ms")
+PRESET_CLEAR = ("kick_pulses", "hat_beats", "snare_velocity", "humanize_ms")
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def preset_pack_posterior():
     """Posterior of the loops' mean knobs for 256 loops from one θ with ride and crash at 0."""
     est = load_shipped()
     truth = {k.name: k.default for k in KNOBS}
-    truth.update(kick_pulses=4.0, hat_beats=0.58, intensity=0.6, humanize_ms=10.0)
+    truth.update(kick_pulses=4.0, hat_beats=0.58, snare_velocity=88.2, humanize_ms=10.0)
     truth.update(ride=0.0, crash=0.0)
     x = observe_population(simulate(truth, 256, seed=12345, start_index=10**9))
     psi = est.sample_hyper(x, 2000, seed=0)[:, 0]

@@ -10,7 +10,7 @@ from technorhythm.simulator.knobs import KNOB_NAMES, KNOBS
 LOW = np.array([k.low for k in KNOBS])
 HIGH = np.array([k.high for k in KNOBS])
 KICK_PULSES = KNOB_NAMES.index("kick_pulses")
-INTENSITY = KNOB_NAMES.index("intensity")
+KICK_VELOCITY = KNOB_NAMES.index("kick_velocity")
 JITTER = KNOB_NAMES.index("velocity_jitter")
 
 
@@ -19,7 +19,7 @@ def _prior_thetas(rng: np.random.Generator, m: int, *, kick_min: float = 1.0) ->
     span = HIGH[KICK_PULSES] - kick_min
     theta[:, KICK_PULSES] = kick_min + rng.random(m) * span
     if kick_min >= 1.0:
-        theta[:, INTENSITY] = 0.4 + 0.6 * rng.random(m)
+        theta[:, KICK_VELOCITY] = 70.0 + 57.0 * rng.random(m)
         theta[:, JITTER] = 5.0 * rng.random(m)
     return theta
 
@@ -29,7 +29,7 @@ def prior_thetas():
     """``f(rng, m, kick_min=1.0)``: ``m`` θ rows uniform over the registry bounds.
 
     ``kick_pulses >= kick_min`` (default 1) puts an accented kick on every bar downbeat;
-    with ``kick_min >= 1`` the rows also keep ``intensity >= 0.4`` and
+    with ``kick_min >= 1`` the rows also keep ``kick_velocity >= 70`` and
     ``velocity_jitter <= 5``, so that downbeat stays the clip's strong kick, canonical
     rotation is 0 and clips of different θ stay aligned step by step.
     """

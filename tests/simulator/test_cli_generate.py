@@ -79,7 +79,7 @@ def test_theta_file(tmp_path):
     [
         (["--set", "swing_16=0.9"], "'swing_16' knob must be in [0.0, 0.45]"),
         (["--set", "cowbell=1"], "Unknown knob 'cowbell'"),
-        (["--set", "intensity"], "KNOB=VALUE"),
+        (["--set", "snare_velocity"], "KNOB=VALUE"),
         (["--preset", "trance"], "Unknown preset 'trance'"),
         (["--bars", "0"], "bars must be"),
         (["--seed", "-3"], "--seed"),
@@ -99,6 +99,6 @@ def test_nothing_to_write(capsys):
 def test_help_lists_every_knob_from_the_registry():
     text = knob_help()
     assert all(name in text for name in KNOB_NAMES)
-    assert parse_sets(["swing_16=0.1", "intensity=1"]) == {"swing_16": 0.1, "intensity": 1.0}
+    assert parse_sets(["swing_16=0.1", "accent=1"]) == {"swing_16": 0.1, "accent": 1.0}
     with pytest.raises(KnobError, match="got 'x'"):
-        parse_sets(["intensity=x"])
+        parse_sets(["accent=x"])

@@ -17,8 +17,9 @@ PLAIN = {  # a deterministic four-on-the-floor: every probability 0 or 1, no noi
     "humanize_ms": 0.0,
     "push_ms": 0.0,
     "hat_push_ms": 0.0,
-    "intensity": 1.0,
-    "kick_level": 1.0,
+    "snare_velocity": 127.0,
+    "kick_velocity": 127.0,
+    "hat_velocity": 127.0,
     "accent": 0.0,
     "velocity_jitter": 0.0,
     "kick_pulses": 4.0,
@@ -132,9 +133,34 @@ def test_hat_grid_is_the_same_in_every_beat_of_a_loop_not_of_a_drummer(rng, prio
         assert not (beats == beats[:, :, :1]).all(axis=(2, 3)).all()
 
 
+def test_extra_kicks_repeat_in_every_beat_of_a_loop_not_of_a_drummer(rng, prior_thetas):
+    theta = prior_thetas(rng, 500, kick_min=0.0)
+    theta[:, IDX["kick_pulses"]] = 4.0  # a base kick on every beat: beats differ by extras only
+    theta[:, IDX["kick_extra"]] = rng.uniform(0.2, 1.0, len(theta))
+    theta[:, IDX["variation"]] = 0.0
+    beats = simulate(theta, seed=8).onsets[:, KICK].reshape(-1, 4, 4, 4)
+    assert beats[..., 1:].any() and (beats == beats[:, :, :1]).all()
+    theta[:, IDX["variation"]] = 1.0
+    beats = simulate(theta, seed=8).onsets[:, KICK].reshape(-1, 4, 4, 4)
+    assert not (beats == beats[:, :, :1]).all(axis=(2, 3)).all()
+
+
+def test_bars_are_two_phrases_bar_4_repeats_bar_2():
+    busy = {**PLAIN, "kick_extra": 0.5, "snare_ghosts": 0.5, "hat_16ths": 0.5, "open_hat": 0.5}
+    b = simulate({**busy, "variation": 0.5}, 4000, seed=5)  # a kick on every downbeat: no rotation
+    bars = b.velocity.reshape(len(b), 5, 4, 16) > 0
+    same = lambda i, j: (bars[:, :, i] == bars[:, :, j]).all(axis=(1, 2))  # noqa: E731
+    new_second = ~same(0, 1)
+    # bar 2 drawn afresh: bar 4 repeats it (probability 1 - variation), bar 3 repeats bar 1
+    assert 0.45 < same(1, 3)[new_second].mean() < 0.55
+    assert 0.45 < same(0, 2)[new_second].mean() < 0.55
+    assert same(0, 3)[new_second].mean() < 0.02  # only when bar 4 is afresh and bar 1 again
+    assert same(1, 3)[~new_second].mean() > 0.45  # bar 2 repeated bar 1, so does bar 4
+
+
 def test_accent_and_jitter_make_flat_and_human_dynamics():
     busy = {**PLAIN, "hat_beats": 1.0, "hat_16ths": 1.0, "snare_ghosts": 1.0}
-    flat = simulate({**busy, "kick_level": 0.5}, 50, seed=2)
+    flat = simulate({**busy, "kick_velocity": 64.0}, 50, seed=2)
     assert np.unique(flat.velocity[flat.onsets]).tolist() == [64, 127]  # kick, the rest
     accented = simulate({**busy, "accent": 0.6}, 50, seed=2)
     hats = accented.velocity[:, HH_CLOSED]
@@ -142,23 +168,20 @@ def test_accent_and_jitter_make_flat_and_human_dynamics():
     assert hats[:, 0::2].min() == 127 and hats[:, 1::2].max() == round(0.4 * 127)
     human = simulate({**busy, "accent": 0.3, "velocity_jitter": 25.0}, 200, seed=2)
     assert 20 < human.velocity[human.onsets].std() < 45
-    loud_hats = simulate({**busy, "kick_level": 0.5, "intensity": 0.5}, 5, seed=2)
+    loud_hats = simulate({**busy, "kick_velocity": 40.0, "snare_velocity": 78.5}, 5, seed=2)
     v = loud_hats.velocity
     assert v[:, HH_CLOSED][loud_hats.onsets[:, HH_CLOSED]].min() > v[:, KICK].max()
 
 
-def test_hat_level_sets_hats_and_cymbals_against_the_snare():
+def test_each_instrument_plays_at_its_own_velocity():
     kit = {**PLAIN, "hat_beats": 1.0, "open_hat": 0.5, "ride": 1.0, "crash": 1.0}
-    base = simulate({**kit, "intensity": 0.5}, 20, seed=4)
-    soft = simulate({**kit, "intensity": 0.5, "hat_level": 0.6}, 20, seed=4)
-    loud = simulate({**kit, "intensity": 0.9, "hat_level": 1.6}, 20, seed=4)
-    level = 30 + 97 * 0.5
+    base = simulate({**kit, "snare_velocity": 78.5}, 20, seed=4)
+    soft = simulate({**kit, "snare_velocity": 78.5, "hat_velocity": 47.1}, 20, seed=4)
     for row in (HH_CLOSED, HH_OPEN, CYMBAL):
         assert soft.onsets[:, row].any()
-        assert np.unique(soft.velocity[:, row][soft.onsets[:, row]]).tolist() == [
-            round(0.6 * level)
-        ]
-        assert np.unique(loud.velocity[:, row][loud.onsets[:, row]]).tolist() == [127]
+        assert np.unique(soft.velocity[:, row][soft.onsets[:, row]]).tolist() == [47]
+    assert np.unique(soft.velocity[:, SNARE][soft.onsets[:, SNARE]]).tolist() == [78]
+    assert np.unique(soft.velocity[:, KICK][soft.onsets[:, KICK]]).tolist() == [127]
     for row in (KICK, SNARE):  # kick and snare do not move
         assert np.array_equal(base.velocity[:, row], soft.velocity[:, row])
 
@@ -254,7 +277,7 @@ def test_mapping_may_be_partial_and_array_order_is_the_registry():
         ({"cowbell": 1.0}, 1, {}, "Unknown knob 'cowbell'"),
         ({"swing_16": 0.9}, 1, {}, r"'swing_16' knob must be in \[0.0, 0.45\].*got 0.9"),
         (np.zeros(3), 1, {}, "shape"),
-        (np.full((2, len(KNOBS)), 0.4), 3, {}, "2 rows but n=3"),
+        (np.tile([k.default for k in KNOBS], (2, 1)), 3, {}, "2 rows but n=3"),
         ("loud", 1, {}, "numeric"),
     ],
 )

@@ -40,12 +40,13 @@ def test_presets_differ_where_their_descriptions_say():
     minimal, peak = load_preset("minimal"), load_preset("peak-time")
     electro = load_preset("broken-electro")
     live = load_preset("live-kit")
-    assert peak["intensity"] > minimal["intensity"]
+    assert peak["snare_velocity"] > minimal["snare_velocity"]
     assert peak["hat_16ths"] > minimal["hat_16ths"]
     assert electro["kick_extra"] > minimal["kick_extra"]
     assert electro["kick_pulses"] < minimal["kick_pulses"]
     assert minimal["ride"] == minimal["crash"] == 0.0  # "no cymbals"
-    assert live["kick_level"] < 1.0 < minimal["kick_level"]  # a drummer's hats over the kick
+    assert live["kick_velocity"] < live["hat_velocity"]  # a drummer's hats over the kick
+    assert minimal["kick_velocity"] > minimal["hat_velocity"]
     assert live["variation"] > 0.5 > minimal["variation"]
 
 
@@ -58,7 +59,7 @@ def test_theta_files(tmp_path):
     bare = tmp_path / "bare.json"
     bare.write_text(json.dumps({"swing_16": 0.2}))
     theta = load_theta_file(bare)
-    assert theta["swing_16"] == 0.2 and theta["intensity"] == default_theta()["intensity"]
+    assert theta["swing_16"] == 0.2 and theta["accent"] == default_theta()["accent"]
 
     saved = tmp_path / "saved.json"
     save_theta_file(load_preset("minimal"), saved, description="copy")

@@ -13,7 +13,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 def test_sweep_levels_and_common_random_numbers():
     assert sweep_levels("kick_pulses") == (0.0, 4.0, 8.0)
-    clips = knob_sweep("intensity", seed=5)
+    clips = knob_sweep("snare_velocity", seed=5)
     low, mid, high = clips.values()
     assert np.array_equal(low.onsets, high.onsets)  # same uniforms, only dynamics move
     assert low.velocity.sum() < mid.velocity.sum() < high.velocity.sum()

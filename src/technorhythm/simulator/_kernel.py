@@ -33,9 +33,9 @@ KERNEL_KNOBS: tuple[str, ...] = (
     "humanize_ms",
     "push_ms",
     "hat_push_ms",
-    "intensity",
-    "kick_level",
-    "hat_level",
+    "snare_velocity",
+    "kick_velocity",
+    "hat_velocity",
     "accent",
     "velocity_jitter",
     "kick_pulses",
@@ -56,9 +56,9 @@ KERNEL_KNOBS: tuple[str, ...] = (
     HUMANIZE,
     PUSH,
     HAT_PUSH,
-    INTENSITY,
-    KICK_LEVEL,
-    HAT_LEVEL,
+    SNARE_VELOCITY,
+    KICK_VELOCITY,
+    HAT_VELOCITY,
     ACCENT,
     JITTER,
     PULSES,
@@ -104,7 +104,7 @@ def _clip01(x):
 
 def _kernel(
     dec, z_time, z_vel, theta, cols, step, extra_w, ghost_w, open_w, weakness, row_layers,
-    level_group, normal, euclid, limit, floor_, range_, vel, off,
+    level_group, normal, euclid, limit, vel, off,
 ):  # fmt: skip
     n = dec.shape[0]
     per_clip = theta.shape[0] > 1
@@ -142,10 +142,9 @@ def _kernel(
             t_crash0 = _thr(min(1.0, 2.0 * th[cols[CRASH]]))
             t_crash = _thr(th[cols[CRASH]])
             pulses = th[cols[PULSES]]
-            level = floor_ + range_ * th[cols[INTENSITY]]
-            levels[0] = level
-            levels[1] = min(127.0, level * th[cols[KICK_LEVEL]])
-            levels[2] = min(127.0, level * th[cols[HAT_LEVEL]])
+            levels[0] = th[cols[SNARE_VELOCITY]]
+            levels[1] = th[cols[KICK_VELOCITY]]
+            levels[2] = th[cols[HAT_VELOCITY]]
             accent = th[cols[ACCENT]]
             jitter = th[cols[JITTER]]
             swing = np.float32(th[cols[SWING]])
@@ -159,8 +158,9 @@ def _kernel(
         push[2] = np.float32(hat_push_ms / step[c])
         push[3] = push[2]
         push[4] = push[2]
-        for b in range(4):
-            src[b] = b if (b == 0 or dec[c, b, 0, 0] < t_var) else 0
+        src[0] = 0
+        for b in range(1, 4):
+            src[b] = b if dec[c, b, 0, 0] < t_var else (src[1] if b == 3 else 0)
         for b in range(4):
             sb = src[b]
             o = 16 * b
@@ -175,7 +175,7 @@ def _kernel(
                 grid = p if own[p // 4] else cls
                 is_base = p % 2 == 0 and euclid[k, p // 2]
                 on[0, s] = is_base
-                on[1, s] = (not is_base) and dec[c, sb, 1, p] < t_extra[p]
+                on[1, s] = (not is_base) and dec[c, sb, 1, grid] < t_extra[p]
                 if p == 4 or p == 12:
                     on[2, s] = dec[c, sb, 2, p] < t_back
                     on[3, s] = False

@@ -139,44 +139,42 @@ KNOBS: tuple[Knob, ...] = (
     ),
     # -- dynamics ------------------------------------------------------------------------
     Knob(
-        "intensity",
-        0.0,
-        1.0,
-        0.6,
-        "fraction of full scale",
-        "Overall level: an accented snare hit has velocity 30 + 97 × intensity; kick, hats "
-        "and cymbals follow it through their own levels.",
-        "mean velocity of all onsets",
-        "intensity",
+        "snare_velocity",
+        10.0,
+        127.0,
+        88.2,
+        "MIDI velocity",
+        "Velocity of an accented snare/clap (the backbeat); ghost notes are softer by the accent.",
+        "mean velocity of snare onsets",
+        "snare velocity",
     ),
     Knob(
-        "kick_level",
-        0.4,
-        1.6,
-        1.25,
-        "× the snare's level",
-        "Level of the kick relative to the snare (above 1 the kick is louder, below 1 "
-        "softer); at most velocity 127.",
+        "kick_velocity",
+        10.0,
+        127.0,
+        110.25,
+        "MIDI velocity",
+        "Velocity of an accented kick (the base pulses); extra kicks are softer by the accent.",
         "mean velocity of kick onsets",
-        "kick level",
+        "kick velocity",
     ),
     Knob(
-        "hat_level",
-        0.4,
-        1.6,
-        1.0,
-        "× the snare's level",
-        "Level of hats and cymbals relative to the snare (below 1 softer, above 1 louder); "
-        "at most velocity 127.",
+        "hat_velocity",
+        10.0,
+        127.0,
+        88.2,
+        "MIDI velocity",
+        "Velocity of accented hats and cymbals (the 8th grid, crashes); 16th fills and open "
+        "hats off the off-beats are softer by the accent.",
         "mean velocity of hat and cymbal onsets",
-        "hat level",
+        "hat velocity",
     ),
     Knob(
         "accent",
         0.0,
         1.0,
         0.3,
-        "fraction of the level",
+        "fraction of the velocity",
         "Accent contrast: unaccented hits (ghosts, extra kicks, 16th hats) are this much "
         "softer than accented ones; 0 plays every hit at one velocity, as a step sequencer.",
         "velocity taken off unaccented hits (falls: every velocity drops or stays)",
@@ -210,7 +208,8 @@ KNOBS: tuple[Knob, ...] = (
         1.0,
         0.05,
         "probability (scaled by position)",
-        "Extra, unaccented kicks on 16ths off the base (a broken or syncopated kick).",
+        "Extra, unaccented kicks on 16ths off the base (a broken or syncopated kick); like the "
+        "hats, the same in every beat unless it varies (see variation).",
         "kick onsets off the base pulses",
         "extra kicks",
     ),
@@ -308,10 +307,11 @@ KNOBS: tuple[Knob, ...] = (
         1.0,
         0.2,
         "probability",
-        "Chance that each of bars 2-4 is drawn afresh instead of repeating bar 1; its square "
-        "is the chance that each of beats 2-4 plays its own hats and ride instead of beat 1's "
-        "(a strict loop at 0, a drummer's non-repeating bars and beats at 1).",
-        "bars whose kick, snare and open-hat pattern differs from bar 1",
+        "Chance that each of bars 2-4 is drawn afresh instead of repeating its 2-bar phrase "
+        "(bars 2 and 3 repeat bar 1, bar 4 repeats bar 2); its square is the chance that each "
+        "of beats 2-4 plays its own extra kicks, hats and ride instead of beat 1's (a strict "
+        "loop at 0, a drummer's non-repeating bars and beats at 1).",
+        "bars whose kick, snare and open-hat pattern differs from their phrase's first bar",
         "bar variation",
     ),
 )
@@ -322,6 +322,12 @@ _BY_NAME = {k.name: k for k in KNOBS}
 
 
 RETIRED: dict[str, str] = {
+    "intensity": "simulator v5 gives each instrument its own velocity: "
+    "snare_velocity = 30 + 97 × intensity",
+    "kick_level": "simulator v5 gives each instrument its own velocity: "
+    "kick_velocity = min(127, snare_velocity × kick_level)",
+    "hat_level": "simulator v5 gives each instrument its own velocity: "
+    "hat_velocity = min(127, snare_velocity × hat_level)",
     "hat_8ths": "simulator v4 split it into one knob per beat class: "
     "hat_offbeats = min(1, 2 × hat_8ths) and hat_beats = max(0, 2 × hat_8ths − 1), "
     "each then 0.1 + 0.8 × that value where it is strictly between 0 and 1",

@@ -37,8 +37,6 @@ __all__ = [
     "CYMBAL_LAYERS",
     "LEVEL_GROUP",
     "WEAKNESS",
-    "VELOCITY_FLOOR",
-    "VELOCITY_RANGE",
 ]
 
 
@@ -146,9 +144,9 @@ LAYERS: tuple[str, ...] = (
 ROW_OF_LAYER: np.ndarray = np.array([0, 0, 1, 1, 2, 3, 4, 4], dtype=np.int64)
 """Output instrument row (clips.INSTRUMENTS) of each layer."""
 KICK_LAYERS: tuple[int, ...] = (0, 1)
-"""Layers played at ``kick_level`` times the snare's level."""
+"""Layers played at ``kick_velocity``."""
 CYMBAL_LAYERS: tuple[int, ...] = (4, 5, 6, 7)
-"""Layers played at ``hat_level`` times the snare's level: closed and open hats, ride, crash."""
+"""Layers played at ``hat_velocity``: closed and open hats, ride, crash."""
 LEVEL_GROUP: np.ndarray = np.array(
     [1 if i in KICK_LAYERS else 2 if i in CYMBAL_LAYERS else 0 for i in range(len(LAYERS))],
     dtype=np.int64,
@@ -176,8 +174,3 @@ ride are fully unaccented (1); open hats off the off-beat 8ths 0.4. (Simulator v
 and ride on off-beat 8ths 0.4 unaccented; in techno the off-beat hat is the main hat, and
 Groove's drummers at 0.90 of the beat's velocity (train + valid), so v3 accents the whole 8th grid.)
 """
-
-VELOCITY_FLOOR = 30.0
-"""Level (velocity of an accented hit) of the snare at intensity 0."""
-VELOCITY_RANGE = 97.0
-"""Extra level at intensity 1: 30 + 97 = 127."""

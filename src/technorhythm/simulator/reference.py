@@ -14,15 +14,19 @@ stream (:mod:`technorhythm.simulator.streams`). The knobs of snare, hats and cym
 their names stand for the ramped values:
 
 bars
-    bar 1 is drawn; each of bars 2–4 is drawn afresh with probability ``variation`` and
-    otherwise repeats bar 1's pattern decisions (crashes, velocity and timing noise stay
-    its own). Within a bar, each of beats 2–4 plays the hat and ride decisions of beat 1
-    unless, with probability ``variation²``, it decides on its own (a drummer's beats
-    differ; those of a loop, even one whose bars vary, hardly ever do).
+    the four bars are two 2-bar phrases. Bar 1 is drawn; each of bars 2–4 is drawn afresh
+    with probability ``variation`` and otherwise repeats the pattern decisions of its
+    phrase's first bar: bars 2 and 3 repeat bar 1, bar 4 repeats bar 2 (itself bar 1 when
+    bar 2 repeated). Crashes, velocity and timing noise stay each bar's own. Within a bar,
+    each of beats 2–4 plays the extra-kick, hat and ride decisions of beat 1 unless, with
+    probability ``variation²``, it decides on its own (a drummer's beats differ; those of a
+    loop, even one whose bars vary, hardly ever do).
 kick
     a metric base of ``k = floor(kick_pulses + u)`` Euclidean pulses E(k, 8) on the
     bar's 8th notes (accented), plus extra kicks on the other steps with
-    ``kick_extra × KICK_EXTRA_WEIGHT[pos]`` (unaccented).
+    ``kick_extra × KICK_EXTRA_WEIGHT[pos]`` (unaccented), one decision per beat class
+    shared by the beats as above (an extra kick on the 'a' of one beat is on the 'a' of
+    every beat that does not decide on its own, unless the base already plays there).
 snare
     beats 2 and 4 with ``backbeat`` (accented); ghost notes on every other step with
     ``snare_ghosts × GHOST_WEIGHT[pos]`` (unaccented).
@@ -39,9 +43,8 @@ cymbals
     (``min(1, 2·crash)`` on bar 1), replacing the ride there.
 velocity
     ``rint(level × (1 − accent × WEAKNESS[layer, pos]) + velocity_jitter × z)``, clipped to
-    1..127, with level ``30 + 97·intensity`` for the snare, ``kick_level`` times that for
-    the kick and ``hat_level`` times it for hats and cymbals (each at most 127); ``z`` is
-    standard normal.
+    1..127, with level ``snare_velocity`` for the snare, ``kick_velocity`` for the kick and
+    ``hat_velocity`` for hats and cymbals; ``z`` is standard normal.
 timing
     ``swing_16 · [off-beat 16th] + humanize · z' + push``, in steps, with humanize and
     push (``push_ms`` for kick and snare, ``hat_push_ms`` for hats and cymbals) converted
@@ -84,8 +87,13 @@ def thresholds(p: np.ndarray) -> list[int]:
 
 
 def _bar_sources(dec: np.ndarray, variation: float) -> list[int]:
-    """Which bar's pattern decisions each bar uses: its own, or bar 1's when it repeats."""
-    return [b if b == 0 or dec[b, BAR, VARIATION_U] < threshold(variation) else 0 for b in range(4)]
+    """Which bar's pattern decisions each bar uses: its own, or, when it repeats, those of
+    its phrase's first bar (bar 1 for bars 2 and 3, bar 2's source for bar 4)."""
+    sources = [0]
+    for b in range(1, N_BARS):
+        repeats = dec[b, BAR, VARIATION_U] >= threshold(variation)
+        sources.append((sources[1] if b == 3 else 0) if repeats else b)
+    return sources
 
 
 def _onsets(theta: Mapping[str, float], dec: np.ndarray) -> np.ndarray:
@@ -112,7 +120,7 @@ def _onsets(theta: Mapping[str, float], dec: np.ndarray) -> np.ndarray:
             grid = pos if own_beat[pos // 4] else cls  # which hat/ride uniform decides
             is_base = pos % 2 == 0 and bool(base[pos // 2])
             on[0, s] = is_base
-            on[1, s] = not is_base and d[KICK, pos] < t_extra[pos]
+            on[1, s] = not is_base and d[KICK, grid] < t_extra[pos]
             if pos in (4, 12):
                 on[2, s] = d[SNARE, pos] < threshold(theta["backbeat"])
             else:
@@ -129,12 +137,7 @@ def _onsets(theta: Mapping[str, float], dec: np.ndarray) -> np.ndarray:
 
 def _levels(theta: Mapping[str, float]) -> list[float]:
     """Velocity of an accented hit of each layer (before jitter)."""
-    level = pt.VELOCITY_FLOOR + pt.VELOCITY_RANGE * theta["intensity"]
-    by_group = [
-        level,
-        min(127.0, level * theta["kick_level"]),
-        min(127.0, level * theta["hat_level"]),
-    ]
+    by_group = [theta["snare_velocity"], theta["kick_velocity"], theta["hat_velocity"]]
     return [by_group[group] for group in pt.LEVEL_GROUP]
 
 
