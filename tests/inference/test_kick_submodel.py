@@ -102,6 +102,38 @@ def test_a_strict_loop_of_four_on_the_floor():
     assert p == pytest.approx(4 * np.log(0.75))
 
 
+def test_extra_kicks_are_shared_by_beats_and_bar_4_repeats_bar_2():
+    """Closed forms at 4 pulses (E(4, 8) on every beat, so no rotation and no base step
+    off the beats): the rules of simulator v5, derived by hand."""
+    extra, v = 0.4, 0.3
+    p1, p2, p3 = extra * 0.3, extra * 1.0, extra * 0.9  # 'e', 'and', 'a'
+    plain = _clip(["x...x...x...x..."])[0]
+    ands = _clip(["x.x.x.x.x.x.x.x."])[0]  # an extra kick on every 'and'
+    one_and = _clip(["x.x.x...x...x..."])[0]  # only beat 1's 'and'
+    none, all_ands = (1 - p1) * (1 - p2) * (1 - p3), p2 * (1 - p1) * (1 - p3)  # one beat's
+
+    def bar(beat: float) -> float:  # the shared beats decide once, own beats each alone
+        return beat * (1 - v**2 + v**2 * beat) ** 3
+
+    def loglik(bars, theta=(4.0, extra, v)) -> float:
+        return km.log_likelihood(km.likelihood_data(np.stack(bars)[None]), np.array(theta))
+
+    a, b = bar(none), bar(all_ands)
+    c = v**6 * all_ands * none**3  # beats 2-4 must all decide on their own
+    # bar 4 repeats bar 2, not bar 1
+    assert loglik([plain, ands, plain, ands]) == pytest.approx(
+        np.log(a * v * b * (1 - v + v * a) * (1 - v + v * b))
+    )
+    assert loglik([plain, ands, ands, plain]) == pytest.approx(np.log(a * (v * b) ** 2 * v * a))
+    assert loglik([plain, plain, ands, plain]) == pytest.approx(
+        np.log(a * (1 - v + v * a) * v * b * (1 - v + v * a))
+    )
+    # an extra kick of beat 1 is one of every beat that does not decide on its own
+    assert loglik([one_and] * 4) == pytest.approx(np.log(c * (1 - v + v * c) ** 3))
+    assert loglik([ands] * 4, (4.0, extra, 0.0)) == pytest.approx(np.log(all_ands))
+    assert loglik([one_and] * 4, (4.0, extra, 0.0)) == -np.inf
+
+
 def test_summaries_of_known_clips():
     sets = np.stack([np.stack([FOUR_ON_THE_FLOOR] * 3)])
     x = km.summaries(sets)[0]

@@ -69,22 +69,29 @@ class ReferencePosterior:
 
 
 def build_model(data: km.LikelihoodData):
-    """The PyMC model of the kick sub-model for the clips in ``data``; the pulses' range is
-    the data variable ``pulses_range`` (so that one compiled model serves every stratum)."""
+    """The PyMC model of the kick sub-model for the clips in ``data`` (the likelihood of the
+    module docstring of :mod:`~technorhythm.inference.kick_submodel`: a bar's terms per base
+    k and own configuration o summed out per distinct bar, then the phrases and rotations);
+    the pulses' range is the data variable ``pulses_range`` (so that one compiled model
+    serves every stratum)."""
     import pymc as pm
     import pytensor.tensor as pt
 
     box = km.bounds()
     weights = km.WEIGHT_CLASSES
-    n_k = data.feasible.shape[-1]
+    n_k = data.feasible.shape[1]
     n_bars = data.same.shape[1]
+    n_own = km.N_OWN.astype(np.float64)  # (8,): beats deciding on their own
+    n_shared = km.OWN.shape[1] - n_own
+    values = _data_values(data)
     with pm.Model() as model:
-        count = pm.Data("count", data.count.astype(np.float64))
-        feasible = pm.Data("feasible_log", np.where(data.feasible, 0.0, _NEG))
-        n_on = pm.Data("n_on", data.n_on.astype(np.float64))
-        n_off = pm.Data("n_off", data.n_off.astype(np.float64))
-        same = pm.Data("same_log", np.where(data.same, 0.0, _NEG))
-        rotations = pm.Data("rotations_log", np.where(data.rotations, 0.0, _NEG))
+        count = pm.Data("count", values["count"])
+        bar_index = pm.Data("bar", values["bar"])
+        feasible = pm.Data("feasible_log", values["feasible_log"])
+        n_on = pm.Data("n_on", values["n_on"])
+        n_off = pm.Data("n_off", values["n_off"])
+        same = pm.Data("same_log", values["same_log"])
+        rotations = pm.Data("rotations_log", values["rotations_log"])
         pulses_range = pm.Data("pulses_range", box[0].copy())
         pulses = pm.Uniform(km.KNOBS[0], lower=pulses_range[0], upper=pulses_range[1])
         extra = pm.Uniform(km.KNOBS[1], lower=box[1, 0], upper=box[1, 1])
@@ -92,21 +99,46 @@ def build_model(data: km.LikelihoodData):
         log_k = pt.log(pt.maximum(1.0 - pt.abs(pulses - np.arange(n_k)), 1e-300))
         log_on = pt.log(extra * weights)
         log_off = pt.log1p(-extra * weights)
-        terms = (n_on * log_on).sum(-1) + (n_off * log_off).sum(-1) + log_k + feasible
-        bar = pm.math.logsumexp(terms, axis=-1, keepdims=False)  # (C, 4)
+        log_own = 2.0 * pt.log(variation)  # a beat decides on its own w.p. variation²
+        log_shared = pt.log1p(-(variation**2))
+        terms = (  # (B, 9, 8): per distinct bar, base k and own configuration
+            (n_on * log_on).sum(-1)
+            + (n_off * log_off).sum(-1)
+            + n_own * log_own
+            + n_shared * log_shared
+            + log_k[:, None]
+            + feasible
+        )
+        distinct = pm.math.logsumexp(terms.reshape((terms.shape[0], -1)), axis=-1)  # (B,)
+        bar = distinct[bar_index]  # (C, 4)
         log_repeat, log_fresh = pt.log1p(-variation), pt.log(variation)
         per_rotation = []
         for r in range(n_bars):
-            order = [(j - r) % n_bars for j in range(n_bars)]
-            first = order[0]
+            order = [(j - r) % n_bars for j in range(n_bars)]  # X_j = Y_order[j]
             rest = sum(
-                pt.logaddexp(log_repeat + same[:, first, b], log_fresh + bar[:, b])
-                for b in order[1:]
+                pt.logaddexp(
+                    log_repeat + same[:, order[km.REPEATS[j]], order[j]],
+                    log_fresh + bar[:, order[j]],
+                )
+                for j in range(1, n_bars)
             )
-            per_rotation.append(bar[:, first] + rest + rotations[:, r])
+            per_rotation.append(bar[:, order[0]] + rest + rotations[:, r])
         clip = pm.math.logsumexp(pt.stack(per_rotation, axis=1), axis=1, keepdims=False)
         pm.Potential("log_likelihood", (clip * count).sum())
     return model
+
+
+def _data_values(data: km.LikelihoodData) -> dict[str, np.ndarray]:
+    """The model's data variables for the clips in ``data``."""
+    return {
+        "count": data.count.astype(np.float64),
+        "bar": data.bar.astype(np.int64),
+        "feasible_log": np.where(data.feasible, 0.0, _NEG),
+        "n_on": data.n_on.astype(np.float64),
+        "n_off": data.n_off.astype(np.float64),
+        "same_log": np.where(data.same, 0.0, _NEG),
+        "rotations_log": np.where(data.rotations, 0.0, _NEG),
+    }
 
 
 def _strata() -> list[int]:
@@ -134,7 +166,7 @@ def stratum_optima(data: km.LikelihoodData) -> pd.DataFrame:
     arg-max ``kick_pulses, kick_extra, variation``, best first."""
     rows = []
     for j in _strata():
-        if not np.all(data.feasible[..., j] | data.feasible[..., j + 1]):
+        if not np.all(data.base_fits[:, j] | data.base_fits[:, j + 1]):
             continue  # some bar has a base of more than j + 1 pulses
         box = _box(j)
 
@@ -239,14 +271,7 @@ class KickReference:
     def _model_for(self, data: km.LikelihoodData):
         import pymc as pm
 
-        values = {
-            "count": data.count.astype(np.float64),
-            "feasible_log": np.where(data.feasible, 0.0, _NEG),
-            "n_on": data.n_on.astype(np.float64),
-            "n_off": data.n_off.astype(np.float64),
-            "same_log": np.where(data.same, 0.0, _NEG),
-            "rotations_log": np.where(data.rotations, 0.0, _NEG),
-        }
+        values = _data_values(data)
         if self._model is None:
             self._model = build_model(data)
         else:
