@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -91,9 +92,9 @@ FIXED: dict[str, float] = {"velocity_jitter": 0.0}
 """Knobs fixed away from their default (every other knob is at its default)."""
 WEIGHT_CLASSES: np.ndarray = np.unique(pt.KICK_EXTRA_WEIGHT)
 """The distinct extra-kick weights; off-base steps are counted per class."""
-REPEATS: tuple[int, ...] = (0, 0, 0, 1)
-"""The bar each bar repeats when it is not drawn afresh (bar 1: none): bars 2 and 3 repeat
-bar 1, bar 4 repeats bar 2 (two 2-bar phrases)."""
+REPEATS: tuple[int, ...] = pt.PHRASE_REPEATS
+"""The bar each bar repeats when it is not drawn afresh (the simulator's
+:data:`~technorhythm.simulator.patterns.PHRASE_REPEATS`)."""
 OWN: np.ndarray = np.array(list(itertools.product((False, True), repeat=3)))
 """The 8 configurations of which of beats 2, 3, 4 decide their extra kicks on their own."""
 N_OWN: np.ndarray = OWN.sum(axis=1)
@@ -102,7 +103,6 @@ _N_K = pt.EUCLID_8THS.shape[0]  # k = 0..8 base pulses
 _BASE = np.zeros((_N_K, STEPS_PER_BAR), dtype=bool)
 _BASE[:, ::2] = pt.EUCLID_8THS  # E(k, 8) on the bar's 8th notes
 _CLASS = np.searchsorted(WEIGHT_CLASSES, pt.KICK_EXTRA_WEIGHT)  # weight class of each step
-_BEAT_CLASS = np.arange(STEPS_PER_BAR) % STEPS_PER_BEAT
 if not np.array_equal(_CLASS, np.tile(_CLASS[:STEPS_PER_BEAT], STEPS_PER_BAR // STEPS_PER_BEAT)):
     raise ValueError("the likelihood needs KICK_EXTRA_WEIGHT to repeat every beat")
 # does step p decide on its own in own-configuration o: (8, 16); beat 1 never does
@@ -111,7 +111,7 @@ _OWN_STEP = np.concatenate([np.zeros((len(OWN), 1), bool), OWN], axis=1)[
 ]
 _OFF = ~_BASE[:, None, :]  # (9, 1, 16): steps off the base E(k, 8)
 _OWN_OFF = _OFF & _OWN_STEP[None]  # (9, 8, 16): off-base steps that decide on their own
-_OF_CLASS = np.arange(STEPS_PER_BEAT)[:, None] == _BEAT_CLASS  # (4, 16)
+_OF_CLASS = np.arange(STEPS_PER_BEAT)[:, None] == pt.BEAT_CLASS  # (4, 16)
 # (9, 8, 4, 16): off-base steps that play beat 1's decision of class c
 _SHARED_OFF = (_OFF & ~_OWN_STEP[None])[:, :, None, :] & _OF_CLASS
 _N_SHARED = _SHARED_OFF.sum(axis=-1)  # (9, 8, 4)
@@ -201,6 +201,17 @@ class LikelihoodData:
         """(B, 9): the distinct bar contains the base E(k, 8)."""
         return self.feasible.any(axis=-1)  # with every beat on its own nothing is shared
 
+    @cached_property
+    def counts(self) -> np.ndarray:
+        """(B·9·8, 2W + 2) float: per (distinct bar, base, own configuration), the counts
+        that multiply log p_w, log(1 − p_w), log v² and log(1 − v²); computed once."""
+        n_own = np.broadcast_to(N_OWN, self.feasible.shape)
+        counts = np.concatenate(
+            [self.n_on, self.n_off, n_own[..., None], (OWN.shape[1] - n_own)[..., None]],
+            axis=-1,
+        )  # (B, 9, 8, 2W + 2)
+        return counts.reshape(-1, counts.shape[-1]).astype(np.float64)
+
 
 def likelihood_data(rows: np.ndarray) -> LikelihoodData:
     """Reduce kick rows (C, 4, 16) (bool) of one observation to :class:`LikelihoodData`."""
@@ -251,13 +262,8 @@ def _bar_log_lik(data: LikelihoodData, theta: np.ndarray) -> np.ndarray:
     logs = np.column_stack(  # (n, 2W + 2): per kick, rest, own beat, shared beat
         [_finite_log(p), _finite_log(1.0 - p), _finite_log(own), _finite_log(1.0 - own)]
     )
-    n_own = np.broadcast_to(N_OWN, data.feasible.shape)
-    counts = np.concatenate(
-        [data.n_on, data.n_off, n_own[..., None], (OWN.shape[1] - n_own)[..., None]], axis=-1
-    )  # (B, 9, 8, 2W + 2)
-    terms = (logs @ counts.reshape(-1, counts.shape[-1]).T.astype(np.float64)).reshape(
-        (len(theta),) + data.feasible.shape
-    ) + _finite_log(prob_k)[:, None, :, None]
+    terms = (logs @ data.counts.T).reshape((len(theta),) + data.feasible.shape)
+    terms = terms + _finite_log(prob_k)[:, None, :, None]
     terms = np.where(data.feasible[None] & (terms > -1e299), terms, -np.inf)
     return _logsumexp(terms.reshape(terms.shape[:2] + (-1,)), axis=-1)
 

@@ -104,7 +104,7 @@ def _clip01(x):
 
 def _kernel(
     dec, z_time, z_vel, theta, cols, step, extra_w, ghost_w, open_w, weakness, row_layers,
-    level_group, normal, euclid, limit, vel, off,
+    level_group, normal, euclid, limit, repeats, vel, off,
 ):  # fmt: skip
     n = dec.shape[0]
     per_clip = theta.shape[0] > 1
@@ -160,7 +160,7 @@ def _kernel(
         push[4] = push[2]
         src[0] = 0
         for b in range(1, 4):
-            src[b] = b if dec[c, b, 0, 0] < t_var else (src[1] if b == 3 else 0)
+            src[b] = b if dec[c, b, 0, 0] < t_var else src[repeats[b]]
         for b in range(4):
             sb = src[b]
             o = 16 * b

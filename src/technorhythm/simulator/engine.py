@@ -46,6 +46,7 @@ FAST_PATH = _kernel.AVAILABLE
 
 _LOW = np.array([k.low for k in KNOBS])
 _HIGH = np.array([k.high for k in KNOBS])
+_PHRASE_REPEATS = np.array(pt.PHRASE_REPEATS, dtype=np.int64)
 _RAMPED_COLUMNS = np.array([KNOB_NAMES.index(name) for name in pt.RAMPED], dtype=np.int64)
 _ROW_LAYERS = np.full((N_INSTRUMENTS, 2), -1, dtype=np.int64)
 """The (at most two) layers of each output row, -1 padded: kick + extra kick, snare + ghost,
@@ -227,6 +228,7 @@ def _simulate_block(
         NORMAL_TABLE,
         pt.EUCLID_8THS,
         OFFSET_LIMIT,
+        _PHRASE_REPEATS,
         velocity,
         offset,
     )

@@ -16,6 +16,7 @@ import numpy as np
 from technorhythm.clips import STEPS_PER_BAR, STEPS_PER_BEAT
 
 __all__ = [
+    "PHRASE_REPEATS",
     "DEAD_ZONE",
     "RAMPED",
     "ramp",
@@ -53,6 +54,10 @@ def euclidean_pattern(pulses: int, slots: int) -> np.ndarray:
     i = np.arange(slots)
     return (i * pulses) % slots < pulses
 
+
+PHRASE_REPEATS: tuple[int, ...] = (0, 0, 0, 1)
+"""The bar each bar repeats when it is not drawn afresh: the four bars are two 2-bar
+phrases, so bars 2 and 3 repeat bar 1 and bar 4 repeats bar 2 (bar 1 repeats itself)."""
 
 DEAD_ZONE = 0.1
 """Width of the dead zone at each end of a :data:`RAMPED` knob's [0, 1] range."""

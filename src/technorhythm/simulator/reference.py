@@ -88,11 +88,11 @@ def thresholds(p: np.ndarray) -> list[int]:
 
 def _bar_sources(dec: np.ndarray, variation: float) -> list[int]:
     """Which bar's pattern decisions each bar uses: its own, or, when it repeats, those of
-    its phrase's first bar (bar 1 for bars 2 and 3, bar 2's source for bar 4)."""
+    its phrase's first bar (:data:`~technorhythm.simulator.patterns.PHRASE_REPEATS`)."""
     sources = [0]
     for b in range(1, N_BARS):
         repeats = dec[b, BAR, VARIATION_U] >= threshold(variation)
-        sources.append((sources[1] if b == 3 else 0) if repeats else b)
+        sources.append(sources[pt.PHRASE_REPEATS[b]] if repeats else b)
     return sources
 
 
