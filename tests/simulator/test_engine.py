@@ -20,10 +20,12 @@ PLAIN = {  # a deterministic four-on-the-floor: every probability 0 or 1, no noi
     "snare_velocity": 127.0,
     "kick_velocity": 127.0,
     "hat_velocity": 127.0,
+    "open_hat_velocity": 127.0,
     "accent": 0.0,
     "velocity_jitter": 0.0,
     "kick_pulses": 4.0,
     "kick_extra": 0.0,
+    "kick_late": 0.5,
     "backbeat": 1.0,
     "snare_ghosts": 0.0,
     "hat_beats": 0.0,
@@ -145,6 +147,26 @@ def test_extra_kicks_repeat_in_every_beat_of_a_loop_not_of_a_drummer(rng, prior_
     assert not (beats == beats[:, :, :1]).all(axis=(2, 3)).all()
 
 
+def test_a_beat_has_its_off_beat_extra_kick_on_the_and_or_the_a_never_both(rng, prior_thetas):
+    theta = prior_thetas(rng, 2000, kick_min=0.0)
+    theta[:, IDX["kick_pulses"]] = 0.0  # no base: every kick is an extra
+    theta[:, IDX["kick_extra"]] = 1.0  # every beat has its off-beat pair
+    theta[:, IDX["variation"]] = rng.uniform(0.0, 1.0, len(theta))
+    late = rng.uniform(0.0, 1.0, len(theta))
+    theta[:, IDX["kick_late"]] = late
+    b = simulate(theta, seed=9)
+    beats = b.onsets[:, KICK].reshape(len(b), 16, 4)  # (clip, beat, class)
+    assert not (beats[:, :, 2] & beats[:, :, 3]).any()
+    assert (beats[:, :, 2] | beats[:, :, 3]).all()  # the pair always sounds, one of the two
+    on_a = beats[:, :, 3].mean(axis=1)
+    assert abs(on_a.mean() - late.mean()) < 0.03  # P(late) = kick_late
+    assert on_a[late < 0.2].mean() < 0.2 and on_a[late > 0.8].mean() > 0.8
+    for value, want in ((0.0, 2), (1.0, 3)):  # all on the 'and', or all on the 'a'
+        theta[:, IDX["kick_late"]] = value
+        beats = simulate(theta, seed=9).onsets[:, KICK].reshape(len(b), 16, 4)
+        assert beats[:, :, want].all() and not beats[:, :, 5 - want].any()
+
+
 def test_bars_are_two_phrases_bar_4_repeats_bar_2():
     busy = {**PLAIN, "kick_extra": 0.5, "snare_ghosts": 0.5, "hat_16ths": 0.5, "open_hat": 0.5}
     b = simulate({**busy, "variation": 0.5}, 4000, seed=5)  # a kick on every downbeat: no rotation
@@ -177,13 +199,19 @@ def test_each_instrument_plays_at_its_own_velocity():
     kit = {**PLAIN, "hat_beats": 1.0, "open_hat": 0.5, "ride": 1.0, "crash": 1.0}
     base = simulate({**kit, "snare_velocity": 78.5}, 20, seed=4)
     soft = simulate({**kit, "snare_velocity": 78.5, "hat_velocity": 47.1}, 20, seed=4)
-    for row in (HH_CLOSED, HH_OPEN, CYMBAL):
+    for row in (HH_CLOSED, CYMBAL):
         assert soft.onsets[:, row].any()
         assert np.unique(soft.velocity[:, row][soft.onsets[:, row]]).tolist() == [47]
     assert np.unique(soft.velocity[:, SNARE][soft.onsets[:, SNARE]]).tolist() == [78]
     assert np.unique(soft.velocity[:, KICK][soft.onsets[:, KICK]]).tolist() == [127]
-    for row in (KICK, SNARE):  # kick and snare do not move
+    for row in (KICK, SNARE, HH_OPEN):  # kick, snare and open hats do not move
         assert np.array_equal(base.velocity[:, row], soft.velocity[:, row])
+    loud_open = simulate({**kit, "snare_velocity": 78.5, "open_hat_velocity": 110.0}, 20, seed=4)
+    assert np.unique(loud_open.velocity[:, HH_OPEN][loud_open.onsets[:, HH_OPEN]]).tolist() == [
+        110
+    ]
+    for row in (KICK, SNARE, HH_CLOSED, CYMBAL):  # only the open hats move
+        assert np.array_equal(base.velocity[:, row], loud_open.velocity[:, row])
 
 
 def test_swing_is_an_exact_time_warp_of_the_off_16ths():

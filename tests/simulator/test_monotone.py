@@ -20,6 +20,7 @@ ON_8TH_GRID = STEP % 2 == 0
 OFF_16TH = STEP % 2 == 1
 OFF_8TH = STEP % 4 == 2
 ON_BEAT = STEP % 4 == 0
+ON_A = STEP % 4 == 3
 BACKBEAT = np.isin(STEP % 16, (4, 12))
 DOWNBEAT = STEP % 16 == 0
 IDX = {name: i for i, name in enumerate(KNOB_NAMES)}
@@ -101,11 +102,13 @@ STATISTICS = {
     "hat_push_ms": _offset_sum(HATS),
     "snare_velocity": _velocity_sum([SNARE]),
     "kick_velocity": _velocity_sum([KICK]),
-    "hat_velocity": _velocity_sum(HATS),
+    "hat_velocity": _velocity_sum([HH_CLOSED, CYMBAL]),
+    "open_hat_velocity": _velocity_sum([HH_OPEN]),
     "accent": _velocity_sum(slice(None), sign=-1.0),  # every velocity drops or stays
     "velocity_jitter": jitter_stat,
     "kick_pulses": lambda b, t: _count(b, KICK, ON_8TH_GRID),
     "kick_extra": lambda b, t: _count(b, KICK) - _count_base(b, t),
+    "kick_late": lambda b, t: _count(b, KICK, ON_A),
     "backbeat": lambda b, t: _count(b, SNARE, BACKBEAT),
     "snare_ghosts": lambda b, t: _count(b, SNARE, ~BACKBEAT),
     "hat_beats": lambda b, t: _count(b, HH_CLOSED, ON_BEAT) + _count(b, HH_OPEN, ON_BEAT),
@@ -139,7 +142,14 @@ def test_raising_a_knob_moves_its_statistic_in_every_clip(knob, rng, prior_theta
 
 
 TIMING = ("swing_16", "humanize_ms", "push_ms", "hat_push_ms")
-DYNAMICS = ("snare_velocity", "kick_velocity", "hat_velocity", "accent", "velocity_jitter")
+DYNAMICS = (
+    "snare_velocity",
+    "kick_velocity",
+    "hat_velocity",
+    "open_hat_velocity",
+    "accent",
+    "velocity_jitter",
+)
 
 
 @pytest.mark.parametrize("knob", TIMING + DYNAMICS)

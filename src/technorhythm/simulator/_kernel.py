@@ -17,13 +17,14 @@ import math
 import numpy as np
 
 from technorhythm.simulator.knobs import KNOB_NAMES
+from technorhythm.simulator.patterns import LEVEL_KNOBS
 
 try:  # numba is a declared dependency; without it the same function runs interpreted
     from numba import njit
 except ImportError:  # pragma: no cover
     njit = None
 
-__all__ = ["AVAILABLE", "KERNEL_KNOBS", "COLUMNS", "simulate_kernel"]
+__all__ = ["AVAILABLE", "KERNEL_KNOBS", "COLUMNS", "LEVEL_SLOTS", "simulate_kernel"]
 
 AVAILABLE = njit is not None
 """Whether the kernel is compiled (the fast path) rather than interpreted."""
@@ -36,10 +37,12 @@ KERNEL_KNOBS: tuple[str, ...] = (
     "snare_velocity",
     "kick_velocity",
     "hat_velocity",
+    "open_hat_velocity",
     "accent",
     "velocity_jitter",
     "kick_pulses",
     "kick_extra",
+    "kick_late",
     "backbeat",
     "snare_ghosts",
     "hat_beats",
@@ -59,10 +62,12 @@ KERNEL_KNOBS: tuple[str, ...] = (
     SNARE_VELOCITY,
     KICK_VELOCITY,
     HAT_VELOCITY,
+    OPEN_HAT_VELOCITY,
     ACCENT,
     JITTER,
     PULSES,
     EXTRA,
+    LATE,
     BACKBEAT,
     GHOSTS,
     HAT_BEATS,
@@ -88,6 +93,9 @@ def _columns() -> np.ndarray:
 
 COLUMNS: np.ndarray = _columns()
 """Registry column of each kernel slot: ``theta[:, COLUMNS[SWING]]`` is ``swing_16``."""
+LEVEL_SLOTS: np.ndarray = np.array([KERNEL_KNOBS.index(name) for name in LEVEL_KNOBS], np.int64)
+"""Kernel slot of each velocity level's knob (:data:`~technorhythm.simulator.patterns.
+LEVEL_KNOBS`, indexed by ``LEVEL_GROUP``)."""
 
 
 def _thr(p):
@@ -104,7 +112,7 @@ def _clip01(x):
 
 def _kernel(
     dec, z_time, z_vel, theta, cols, step, extra_w, ghost_w, open_w, weakness, row_layers,
-    level_group, normal, euclid, limit, repeats, vel, off,
+    level_group, level_slots, normal, euclid, limit, repeats, late_pair, vel, off,
 ):  # fmt: skip
     n = dec.shape[0]
     per_clip = theta.shape[0] > 1
@@ -117,7 +125,7 @@ def _kernel(
     t_hat = np.zeros(4, np.int64)
     t_ride = np.zeros(4, np.int64)
     push = np.zeros(5, np.float32)
-    levels = np.zeros(3, np.float64)
+    levels = np.zeros(level_slots.shape[0], np.float64)
     lim = np.float32(limit)
     for c in range(n):
         r = c if per_clip else 0
@@ -136,15 +144,15 @@ def _kernel(
             t_ride[1] = _thr(_clip01(q - 2.0))
             t_ride[2] = _thr(_clip01(q - 1.0))
             t_ride[3] = t_ride[1]
+            t_late = _thr(th[cols[LATE]])
             t_back = _thr(th[cols[BACKBEAT]])
             t_var = _thr(th[cols[VARIATION]])
             t_own = _thr(th[cols[VARIATION]] * th[cols[VARIATION]])
             t_crash0 = _thr(min(1.0, 2.0 * th[cols[CRASH]]))
             t_crash = _thr(th[cols[CRASH]])
             pulses = th[cols[PULSES]]
-            levels[0] = th[cols[SNARE_VELOCITY]]
-            levels[1] = th[cols[KICK_VELOCITY]]
-            levels[2] = th[cols[HAT_VELOCITY]]
+            for g in range(levels.shape[0]):
+                levels[g] = th[cols[level_slots[g]]]
             accent = th[cols[ACCENT]]
             jitter = th[cols[JITTER]]
             swing = np.float32(th[cols[SWING]])
@@ -175,7 +183,14 @@ def _kernel(
                 grid = p if own[p // 4] else cls
                 is_base = p % 2 == 0 and euclid[k, p // 2]
                 on[0, s] = is_base
-                on[1, s] = (not is_base) and dec[c, sb, 1, grid] < t_extra[p]
+                u = dec[c, sb, 1]
+                if cls == late_pair:  # the off-beat pair: on the 8th, or late on the 'a'
+                    extra = u[grid] < t_extra[p] and not u[grid + 1] < t_late
+                elif cls == late_pair + 1:
+                    extra = u[grid - 1] < t_extra[p - 1] and u[grid] < t_late
+                else:
+                    extra = u[grid] < t_extra[p]
+                on[1, s] = (not is_base) and extra
                 if p == 4 or p == 12:
                     on[2, s] = dec[c, sb, 2, p] < t_back
                     on[3, s] = False

@@ -164,10 +164,21 @@ KNOBS: tuple[Knob, ...] = (
         127.0,
         88.2,
         "MIDI velocity",
-        "Velocity of accented hats and cymbals (the 8th grid, crashes); 16th fills and open "
-        "hats off the off-beats are softer by the accent.",
-        "mean velocity of hat and cymbal onsets",
+        "Velocity of accented closed hats and cymbals (the 8th grid, crashes); 16th fills are "
+        "softer by the accent.",
+        "mean velocity of closed-hat and cymbal onsets",
         "hat velocity",
+    ),
+    Knob(
+        "open_hat_velocity",
+        10.0,
+        127.0,
+        88.2,
+        "MIDI velocity",
+        "Velocity of an accented open hat (on the off-beat 8ths), independently of the closed "
+        "hats; open hats elsewhere are softer by the accent.",
+        "mean velocity of open-hat onsets",
+        "open-hat velocity",
     ),
     Knob(
         "accent",
@@ -208,10 +219,22 @@ KNOBS: tuple[Knob, ...] = (
         1.0,
         0.05,
         "probability (scaled by position)",
-        "Extra, unaccented kicks on 16ths off the base (a broken or syncopated kick); like the "
-        "hats, the same in every beat unless it varies (see variation).",
+        "Extra, unaccented kicks off the base (a broken or syncopated kick): on the beat, the "
+        "'e', and one per beat on the off-beat 8th or the 'a' (see kick_late); like the hats, "
+        "the same in every beat unless it varies (see variation).",
         "kick onsets off the base pulses",
         "extra kicks",
+    ),
+    Knob(
+        "kick_late",
+        0.0,
+        1.0,
+        0.5,
+        "probability",
+        "Where a beat's off-beat extra kick goes: the off-beat 8th (the 'and') at 0, the 'a' "
+        "(the 16th before the next beat, a rolling kick) at 1; never both in one beat.",
+        "extra kicks on the 'a' of the beat",
+        "kick late",
     ),
     # -- snare ---------------------------------------------------------------------------
     Knob(

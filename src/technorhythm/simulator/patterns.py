@@ -28,6 +28,7 @@ __all__ = [
     "OFF_16TH",
     "BACKBEAT",
     "KICK_EXTRA_WEIGHT",
+    "LATE_PAIR",
     "GHOST_WEIGHT",
     "OPEN_WEIGHT",
     "hat_class_probabilities",
@@ -36,6 +37,8 @@ __all__ = [
     "ROW_OF_LAYER",
     "KICK_LAYERS",
     "CYMBAL_LAYERS",
+    "OPEN_HAT_LAYERS",
+    "LEVEL_KNOBS",
     "LEVEL_GROUP",
     "WEAKNESS",
 ]
@@ -99,11 +102,16 @@ BACKBEAT = np.isin(_POS, (4, 12))
 
 KICK_EXTRA_WEIGHT: np.ndarray = np.array(
     # pos: 0    1    2    3    4    5    6    7    8    9    10   11   12   13   14   15
-    [0.8, 0.3, 1.0, 0.9, 0.8, 0.3, 1.0, 0.9, 0.8, 0.3, 1.0, 0.9, 0.8, 0.3, 1.0, 0.9],
+    [0.8, 0.3, 1.0, 0.0, 0.8, 0.3, 1.0, 0.0, 0.8, 0.3, 1.0, 0.0, 0.8, 0.3, 1.0, 0.0],
     dtype=np.float64,
 )
 """Relative chance of an extra kick per bar position (times ``kick_extra``), where the base
-has no kick: off-beat 8ths and the 'a' before a beat most, beats next, the 'e' least."""
+has no kick: beats 0.8, the 'e' 0.3, and 1.0 for the beat's off-beat pair, decided on the
+off-beat 8th: the pair's kick sounds on the 'a' instead with probability ``kick_late``
+(:data:`LATE_PAIR`), so the 'a' has no decision of its own (0) and a beat never has extra
+kicks on both its 'and' and its 'a' (in the demo corpus and in Groove they hardly ever do)."""
+LATE_PAIR: int = 2
+"""Beat class whose extra-kick decision may move one 16th later, to the 'a' (``kick_late``)."""
 
 GHOST_WEIGHT: np.ndarray = np.array(
     # pos: 0    1    2    3    4    5    6    7    8    9    10   11   12   13   14   15
@@ -150,13 +158,26 @@ ROW_OF_LAYER: np.ndarray = np.array([0, 0, 1, 1, 2, 3, 4, 4], dtype=np.int64)
 """Output instrument row (clips.INSTRUMENTS) of each layer."""
 KICK_LAYERS: tuple[int, ...] = (0, 1)
 """Layers played at ``kick_velocity``."""
-CYMBAL_LAYERS: tuple[int, ...] = (4, 5, 6, 7)
-"""Layers played at ``hat_velocity``: closed and open hats, ride, crash."""
+CYMBAL_LAYERS: tuple[int, ...] = (4, 6, 7)
+"""Layers played at ``hat_velocity``: closed hats, ride, crash."""
+OPEN_HAT_LAYERS: tuple[int, ...] = (5,)
+"""Layers played at ``open_hat_velocity``: open hats."""
+LEVEL_KNOBS: tuple[str, ...] = (
+    "snare_velocity",
+    "kick_velocity",
+    "hat_velocity",
+    "open_hat_velocity",
+)
+"""The knob that sets each velocity level (the values of :data:`LEVEL_GROUP`)."""
 LEVEL_GROUP: np.ndarray = np.array(
-    [1 if i in KICK_LAYERS else 2 if i in CYMBAL_LAYERS else 0 for i in range(len(LAYERS))],
+    [
+        1 if i in KICK_LAYERS else 2 if i in CYMBAL_LAYERS else 3 if i in OPEN_HAT_LAYERS else 0
+        for i in range(len(LAYERS))
+    ],
     dtype=np.int64,
 )
-"""Level of each layer: 0 the snare's level, 1 the kick's, 2 the hats' and cymbals'."""
+"""Level of each layer, an index into :data:`LEVEL_KNOBS`: 0 the snare's, 1 the kick's,
+2 the closed hats' and cymbals', 3 the open hats'."""
 
 
 def _weakness_table() -> np.ndarray:

@@ -23,10 +23,12 @@ bars
     loop, even one whose bars vary, hardly ever do).
 kick
     a metric base of ``k = floor(kick_pulses + u)`` Euclidean pulses E(k, 8) on the
-    bar's 8th notes (accented), plus extra kicks on the other steps with
-    ``kick_extra × KICK_EXTRA_WEIGHT[pos]`` (unaccented), one decision per beat class
-    shared by the beats as above (an extra kick on the 'a' of one beat is on the 'a' of
-    every beat that does not decide on its own, unless the base already plays there).
+    bar's 8th notes (accented), plus extra kicks (unaccented) with
+    ``kick_extra × KICK_EXTRA_WEIGHT[pos]``, one decision per beat class shared by the
+    beats as above (an extra kick on the 'e' of one beat is on the 'e' of every beat that
+    does not decide on its own), adding nothing where the base already plays. The off-beat
+    8th's decision is the beat's off-beat pair: its kick moves to the 'a' when the 'a''s
+    uniform is below ``kick_late`` (shared likewise), so no beat has extra kicks on both.
 snare
     beats 2 and 4 with ``backbeat`` (accented); ghost notes on every other step with
     ``snare_ghosts × GHOST_WEIGHT[pos]`` (unaccented).
@@ -43,8 +45,9 @@ cymbals
     (``min(1, 2·crash)`` on bar 1), replacing the ride there.
 velocity
     ``rint(level × (1 − accent × WEAKNESS[layer, pos]) + velocity_jitter × z)``, clipped to
-    1..127, with level ``snare_velocity`` for the snare, ``kick_velocity`` for the kick and
-    ``hat_velocity`` for hats and cymbals; ``z`` is standard normal.
+    1..127, with level ``snare_velocity`` for the snare, ``kick_velocity`` for the kick,
+    ``hat_velocity`` for closed hats and cymbals and ``open_hat_velocity`` for open hats
+    (:data:`~technorhythm.simulator.patterns.LEVEL_KNOBS`); ``z`` is standard normal.
 timing
     ``swing_16 · [off-beat 16th] + humanize · z' + push``, in steps, with humanize and
     push (``push_ms`` for kick and snare, ``hat_push_ms`` for hats and cymbals) converted
@@ -96,6 +99,19 @@ def _bar_sources(dec: np.ndarray, variation: float) -> list[int]:
     return sources
 
 
+def _extra_kick(u: np.ndarray, grid: int, pos: int, t_extra: list[int], t_late: int) -> bool:
+    """Whether bar position ``pos``, whose decisions are ``u[grid]``, gets an extra kick
+    (before the base is taken into account): its own decision, except for the beat's
+    off-beat pair (:data:`~technorhythm.simulator.patterns.LATE_PAIR`), whose one decision
+    sounds on the off-beat 8th or, when late, on the 'a' one step later."""
+    cls = pos % 4
+    if cls == pt.LATE_PAIR:
+        return u[grid] < t_extra[pos] and not u[grid + 1] < t_late
+    if cls == pt.LATE_PAIR + 1:
+        return u[grid - 1] < t_extra[pos - 1] and u[grid] < t_late
+    return u[grid] < t_extra[pos]
+
+
 def _onsets(theta: Mapping[str, float], dec: np.ndarray) -> np.ndarray:
     """Onset layers, bool (len(LAYERS), 64): which layer sounds on which step."""
     on = np.zeros((len(pt.LAYERS), N_STEPS), dtype=bool)
@@ -105,6 +121,7 @@ def _onsets(theta: Mapping[str, float], dec: np.ndarray) -> np.ndarray:
     )
     t_ride = thresholds(pt.ride_class_probabilities(theta["ride"]))
     t_extra = thresholds(theta["kick_extra"] * pt.KICK_EXTRA_WEIGHT)
+    t_late = threshold(theta["kick_late"])
     t_ghost = thresholds(theta["snare_ghosts"] * pt.GHOST_WEIGHT)
     t_open = thresholds(theta["open_hat"] * pt.OPEN_WEIGHT)
     crash_p = [min(1.0, 2.0 * theta["crash"])] + [theta["crash"]] * (N_BARS - 1)
@@ -120,7 +137,7 @@ def _onsets(theta: Mapping[str, float], dec: np.ndarray) -> np.ndarray:
             grid = pos if own_beat[pos // 4] else cls  # which hat/ride uniform decides
             is_base = pos % 2 == 0 and bool(base[pos // 2])
             on[0, s] = is_base
-            on[1, s] = not is_base and d[KICK, grid] < t_extra[pos]
+            on[1, s] = not is_base and _extra_kick(d[KICK], grid, pos, t_extra, t_late)
             if pos in (4, 12):
                 on[2, s] = d[SNARE, pos] < threshold(theta["backbeat"])
             else:
@@ -137,8 +154,7 @@ def _onsets(theta: Mapping[str, float], dec: np.ndarray) -> np.ndarray:
 
 def _levels(theta: Mapping[str, float]) -> list[float]:
     """Velocity of an accented hit of each layer (before jitter)."""
-    by_group = [theta["snare_velocity"], theta["kick_velocity"], theta["hat_velocity"]]
-    return [by_group[group] for group in pt.LEVEL_GROUP]
+    return [theta[pt.LEVEL_KNOBS[group]] for group in pt.LEVEL_GROUP]
 
 
 def simulate_clip(
