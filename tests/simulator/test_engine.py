@@ -207,9 +207,7 @@ def test_each_instrument_plays_at_its_own_velocity():
     for row in (KICK, SNARE, HH_OPEN):  # kick, snare and open hats do not move
         assert np.array_equal(base.velocity[:, row], soft.velocity[:, row])
     loud_open = simulate({**kit, "snare_velocity": 78.5, "open_hat_velocity": 110.0}, 20, seed=4)
-    assert np.unique(loud_open.velocity[:, HH_OPEN][loud_open.onsets[:, HH_OPEN]]).tolist() == [
-        110
-    ]
+    assert np.unique(loud_open.velocity[:, HH_OPEN][loud_open.onsets[:, HH_OPEN]]).tolist() == [110]
     for row in (KICK, SNARE, HH_CLOSED, CYMBAL):  # only the open hats move
         assert np.array_equal(base.velocity[:, row], loud_open.velocity[:, row])
 
