@@ -102,23 +102,30 @@ def test_a_strict_loop_of_four_on_the_floor():
     assert p == pytest.approx(4 * np.log(0.75))
 
 
+def _loglik(bars, theta) -> float:
+    return km.log_likelihood(km.likelihood_data(np.stack(bars)[None]), np.array(theta))
+
+
+def _loop(group: float, v: float) -> float:
+    """A bar whose beats all play the same, as a factor per group of beats: the shared
+    group decides once, each beat that decides on its own (w.p. v²) alone."""
+    return group * (1 - v**2 + v**2 * group) ** 3
+
+
 def test_extra_kicks_are_shared_by_beats_and_bar_4_repeats_bar_2():
     """Closed forms at 4 pulses (E(4, 8) on every beat, so no rotation and no base step
-    off the beats): the rules of simulator v5, derived by hand."""
-    extra, v = 0.4, 0.3
-    p1, p2, p3 = extra * 0.3, extra * 1.0, extra * 0.9  # 'e', 'and', 'a'
+    off the beats): the rules of simulator v6, derived by hand."""
+    extra, v, late = 0.4, 0.3, km.fixed_value("kick_late")
+    p1, p2 = extra * 0.3, extra * 1.0  # the 'e'; the pair ('and' or 'a')
     plain = _clip(["x...x...x...x..."])[0]
     ands = _clip(["x.x.x.x.x.x.x.x."])[0]  # an extra kick on every 'and'
     one_and = _clip(["x.x.x...x...x..."])[0]  # only beat 1's 'and'
-    none, all_ands = (1 - p1) * (1 - p2) * (1 - p3), p2 * (1 - p1) * (1 - p3)  # one beat's
-
-    def bar(beat: float) -> float:  # the shared beats decide once, own beats each alone
-        return beat * (1 - v**2 + v**2 * beat) ** 3
+    none, all_ands = (1 - p1) * (1 - p2), (1 - p1) * p2 * (1 - late)  # one group's
 
     def loglik(bars, theta=(4.0, extra, v)) -> float:
-        return km.log_likelihood(km.likelihood_data(np.stack(bars)[None]), np.array(theta))
+        return _loglik(bars, theta)
 
-    a, b = bar(none), bar(all_ands)
+    a, b = _loop(none, v), _loop(all_ands, v)
     c = v**6 * all_ands * none**3  # beats 2-4 must all decide on their own
     # bar 4 repeats bar 2, not bar 1
     assert loglik([plain, ands, plain, ands]) == pytest.approx(
@@ -134,17 +141,63 @@ def test_extra_kicks_are_shared_by_beats_and_bar_4_repeats_bar_2():
     assert loglik([one_and] * 4, (4.0, extra, 0.0)) == -np.inf
 
 
+@pytest.mark.parametrize("late", [0.5, 0.2])
+def test_the_off_beat_pair_plays_the_and_or_the_a_never_both(late, monkeypatch):
+    """The pair rule of simulator v6 by hand: per group of beats one 'whether' (p) and one
+    'where' (late: ℓ) decision; kick_late read from the registry (here also moved)."""
+    if late != 0.5:
+        monkeypatch.setitem(km.FIXED, "kick_late", late)
+    assert km.fixed_value("kick_late") == late
+    extra, v = 0.4, 0.3
+    p1, p2 = extra * 0.3, extra * 1.0
+    ands, as_ = (1 - p1) * p2 * (1 - late), (1 - p1) * p2 * late  # one group's, at 4 pulses
+
+    def loop(bar: str, pulses: float = 4.0) -> float:
+        return _loglik([_clip([bar])[0]] * 4, (pulses, extra, v))
+
+    def clip(lik: float) -> float:  # four equal bars
+        return np.log(lik * (1 - v + v * lik) ** 3)
+
+    assert loop("x..xx..xx..xx..x") == pytest.approx(clip(_loop(as_, v)))  # every 'a'
+    # beat 1 plays the 'and', beats 2-4 the 'a': beats 2-4 decide on their own
+    assert loop("x.x.x..xx..xx..x") == pytest.approx(clip(v**6 * ands * as_**3))
+    # beats 1 and 2 the 'a', beats 3 and 4 the 'and': beat 2 shares beat 1's or not
+    mixed = as_ * (1 - v**2 + v**2 * as_) * (v**2 * ands) ** 2
+    assert loop("x..xx..xx.x.x.x.") == pytest.approx(clip(mixed))
+    # never both the 'and' (off the base) and the 'a' of one beat, whatever the θ
+    for theta in ((4.0, extra, v), (4.0, 1.0, 1.0), (0.5, 0.9, 0.9), (2.5, 0.5, 0.5)):
+        assert _loglik([_clip(["x.xxx...x...x..."])[0]] * 4, theta) == -np.inf
+    # at 8 pulses every 'and' is a base step: a bar of 8ths is "whether off" or "on,
+    # early" (1 - p2·ℓ); the 'a' plays with a base kick on the 'and' (p2·ℓ)
+    either = (1 - p1) * (1 - p2 * late)
+    assert loop("x.x.x.x.x.x.x.x.", 8.0) == pytest.approx(clip(_loop(either, v)))
+    assert loop("x.xxx.xxx.xxx.xx", 8.0) == pytest.approx(clip(_loop(as_, v)))
+    assert loop("x.xxx.x.x.x.x.x.", 8.0) == pytest.approx(clip(v**6 * as_ * either**3))
+
+
 def test_summaries_of_known_clips():
     sets = np.stack([np.stack([FOUR_ON_THE_FLOOR] * 3)])
     x = km.summaries(sets)[0]
     named = dict(zip(km.summary_names(), x, strict=True))
-    assert len(x) == len(km.summary_names()) == 76
+    assert len(x) == len(km.summary_names()) == 87
     assert [named[f"onset_{p}"] for p in range(16)] == [1.0, 0, 0, 0] * 4
     assert named["base_4"] == 1.0 and named["base_none"] == 0.0
     # four-on-the-floor holds E(0), E(1), E(2) and E(4) (not E(3): x..x..x. on 8ths)
     assert [named[f"holds_base_{k}"] for k in range(9)] == [1, 1, 1, 0, 1, 0, 0, 0, 0]
-    assert named["extras_base_4_w0.8"] == 0 and named["extras_base_2_w0.8"] == 2  # beats 2, 4
+    assert named["extras_base_4_beat"] == 0 and named["extras_base_2_beat"] == 2  # beats 2, 4
     assert named["bars_equal_first"] == 1.0 and named["distinct_bars_1"] == 1.0
+    # every beat plays as beat 1 (the beats-agree statistic is 0 for a base no bar holds)
+    assert named["beats_agree_16ths"] == 1.0 and named["beats_agree_16ths_sd"] == 0.0
+    assert [named[f"beats_agree_base_{k}"] for k in range(9)] == [1, 1, 1, 0, 1, 0, 0, 0, 0]
+    # a clip with an 'a' kick in beat 1 only next to four-on-the-floor
+    a_once = _clip(["x..xx...x...x..."] * 4)
+    x = km.summaries(np.stack([FOUR_ON_THE_FLOOR, a_once])[None])[0]
+    named = dict(zip(km.summary_names(), x, strict=True))
+    assert named["beats_agree_16ths"] == 0.5 and named["beats_agree_16ths_sd"] == 0.5
+    assert named["extras_base_4_a"] == 0.5 and named["extras_base_4_beat"] == 0.0
+    # off the bases both clips hold, beats 2-4 of a_once differ from beat 1 on the 'a'
+    for k in (1, 2, 4):
+        assert named[f"beats_agree_base_{k}"] == 0.5
     with pytest.raises(ValueError, match="shape"):
         km.summaries(sets[0])
 

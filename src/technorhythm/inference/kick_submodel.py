@@ -7,22 +7,39 @@ exactly (by MCMC on the likelihood below) and compared with NPE.
 every knob at its registry default except :data:`KNOBS` (``kick_pulses``, ``kick_extra``,
 ``variation``), which vary, and ``velocity_jitter`` at 0; the observation is the kick row
 of each clip, onsets only: a (4 bars, 16 steps) 0/1 pattern per clip. No rule is
-copied: the clips come from the simulator itself.
+copied: the clips come from the simulator itself. ``kick_late`` is not a parameter: it
+stays at its registry default, read from the registry (:func:`fixed_value`).
 
-**The likelihood** (the simulator's kick rules, :mod:`technorhythm.simulator.reference`),
-with ``v = variation`` and ``p_c = kick_extra × KICK_EXTRA_WEIGHT[c]`` for beat class
-``c = pos % 4`` (the weights repeat every beat and differ between classes):
+**The likelihood** (the simulator's kick rules, :mod:`technorhythm.simulator.reference`,
+v6), with ``v = variation``, ``ℓ = kick_late`` and, for beat class ``c = pos % 4``
+(0 beat, 1 'e', 2 'and', 3 'a'), ``p_c = kick_extra × KICK_EXTRA_WEIGHT[c]`` (the weights
+repeat every beat; the 'a' has weight 0) and ``p = p_2``:
 
 * per bar, ``k = floor(kick_pulses + u)`` base pulses, so k = j with probability
   ``max(0, 1 − |kick_pulses − j|)``, placed as the Euclidean E(k, 8) on the bar's 8th
-  notes; base steps always sound;
-* extra kicks, on the steps off the base only: beat 1 makes one decision per beat class
-  c, 'on' with probability p_c; each of beats 2–4 decides on its own with probability
-  ``v²`` (own flags o ∈ {0, 1}³), and then each of its steps off the base gets an extra
-  kick with probability p_c, independently; otherwise its step of class c has one iff
-  beat 1's class-c decision is 'on'. So, for each class c, the *shared* steps off the
-  base (beat 1's and those of the beats that do not decide on their own) are all on
-  (factor p_c), all off (factor 1 − p_c), none (factor 1), or mixed (impossible);
+  notes; base steps always sound (so the bar must contain E(k));
+* extra kicks: each of beats 2–4 decides on its own with probability ``v²`` (own flags
+  o ∈ {0, 1}³; beat 1 never does). The beats fall into *groups* that play the same
+  decisions: the shared group (beat 1 and the beats that do not decide on their own) and
+  one group per own beat. Per group G there is one decision for the beat, one for the
+  'e', and a "whether" and a "where" decision for the off-beat pair:
+  - beat and 'e' (c = 0, 1), on with probability p_c: a kick on the class-c step of every
+    beat of G where the base does not play. The group's class-c steps off the base are
+    all on (factor p_c), all off (1 − p_c), none (1; e.g. every beat's step is a base
+    step) or mixed (0);
+  - the pair: "whether" is on with probability p, "where" is late with probability ℓ.
+    Whether off: no extra kick on the 'and' nor the 'a' (the 'and' sounds iff the base
+    plays there); on and early: a kick on every 'and' of G (adding nothing where the
+    base plays), none on the 'a'; on and late: a kick on every 'a' of G, none added on
+    the 'and'. With ``n_j``, ``a_j`` the kicks on beat j's 'and' and 'a' and ``b_j``
+    whether the base plays on the 'and', the group's pair factor is
+    ``(1 − p)·[∀j∈G: a_j = 0, n_j = b_j] + p(1 − ℓ)·[∀j∈G: a_j = 0, n_j = 1]
+    + pℓ·[∀j∈G: a_j = 1, n_j = b_j]``, that is: every 'a' on (and no extra on an 'and')
+    → pℓ; no 'a', every 'and' on, one at least off the base → p(1 − ℓ); no 'a', every
+    'and' off the base silent, one at least off the base → 1 − p; no 'a' and every 'and'
+    a base kick → (1 − p) + p(1 − ℓ) = 1 − pℓ (whether off, or on and early: both);
+    anything else → 0 (so a beat with kicks on both its 'and', off the base, and its 'a'
+    is impossible, as is an 'a' in some beats of a group but not in all);
 * the four bars are two 2-bar phrases: bar 1 is drawn; each of bars 2–4 is drawn afresh
   with probability v and otherwise repeats its phrase's first bar: bars 2 and 3 repeat
   bar 1, bar 4 repeats bar 2 (which is bar 1 when bar 2 repeated). A repeated bar copies
@@ -42,18 +59,21 @@ the simulator's up to that quantisation, at most 2⁻¹⁵ per decision.
 So for an observed clip Y with bars Y_0..Y_3, the probability of a freshly drawn bar is::
 
     L(bar) = Σ_k P(k) · 1[E(k) ⊆ bar] · Σ_o Π_{j=1..3} (v²)^{o_j} (1 − v²)^{1 − o_j}
-             · Π_{own beats' steps off E(k)} Bernoulli(onset; p_c)
-             · Π_c shared(c; bar, k, o),
+             · Π_{groups G of o} g_0(G) · g_1(G) · g_pair(G),
 
-with ``shared`` the factor p_c, 1 − p_c, 1 or 0 above, and with
+with ``g_c`` the factor p_c, 1 − p_c, 1 or 0 and ``g_pair`` the pair's factor above
+(each a function of the bar and k), and with
 ``f(X | X_ref) = (1 − v) · 1[X = X_ref] + v · L(X)``::
 
     p(Y) = Σ_{valid rotations r} L(X_0) · f(X_1 | X_0) · f(X_2 | X_0) · f(X_3 | X_1),
     X_j = Y_{(j − r) mod 4}.
 
-:func:`likelihood_data` reduces clips to the arrays this needs; :func:`log_likelihood`
-evaluates it in numpy (the PyMC model in :mod:`technorhythm.posteriors.kick_reference`
-writes the same in PyTensor). :func:`summaries` are the observations given to NPE.
+Every term of L(bar) is a product of the factors of :data:`FACTORS` (their
+probabilities: :func:`factor_probabilities`) raised to whole counts that depend on the
+bar, k and o only. :func:`likelihood_data` reduces clips to these counts and the arrays
+the phrases and rotations need; :func:`log_likelihood` evaluates the likelihood in numpy
+(the PyMC model in :mod:`technorhythm.posteriors.kick_reference` writes the same in
+PyTensor). :func:`summaries` are the observations given to NPE.
 """
 
 from __future__ import annotations
@@ -71,13 +91,16 @@ from technorhythm.simulator.knobs import KNOB_NAMES, default_theta, get_knob
 __all__ = [
     "KNOBS",
     "FIXED",
-    "WEIGHT_CLASSES",
+    "CLASSES",
+    "FACTORS",
     "REPEATS",
     "OWN",
     "N_OWN",
     "LikelihoodData",
     "bounds",
+    "fixed_value",
     "full_theta",
+    "factor_probabilities",
     "simulate_rows",
     "simulate_summaries",
     "likelihood_data",
@@ -90,8 +113,26 @@ KNOBS: tuple[str, ...] = ("kick_pulses", "kick_extra", "variation")
 """The sub-model's parameters, in this order."""
 FIXED: dict[str, float] = {"velocity_jitter": 0.0}
 """Knobs fixed away from their default (every other knob is at its default)."""
-WEIGHT_CLASSES: np.ndarray = np.unique(pt.KICK_EXTRA_WEIGHT)
-"""The distinct extra-kick weights; off-base steps are counted per class."""
+CLASSES: tuple[str, ...] = ("beat", "e", "and", "a")
+"""Names of the beat classes ``pos % 4``."""
+BEAT, E, AND, A = range(STEPS_PER_BEAT)
+FACTORS: tuple[str, ...] = (
+    "beat_on",
+    "beat_off",
+    "e_on",
+    "e_off",
+    "pair_on",
+    "pair_off",
+    "pair_late",
+    "pair_early",
+    "pair_either",
+    "own",
+    "shared",
+)
+"""The factors of a bar's terms (module docstring), in the order of the last axis of
+:attr:`LikelihoodData.factors`: a group's beat or 'e' extra on (p_c) or off (1 − p_c); a
+pair's "whether" on (p) or off (1 − p), its "where" late (ℓ) or early (1 − ℓ), or either
+of "off" and "on, early" (1 − pℓ); a beat deciding on its own (v²) or not (1 − v²)."""
 REPEATS: tuple[int, ...] = pt.PHRASE_REPEATS
 """The bar each bar repeats when it is not drawn afresh (the simulator's
 :data:`~technorhythm.simulator.patterns.PHRASE_REPEATS`)."""
@@ -99,22 +140,33 @@ OWN: np.ndarray = np.array(list(itertools.product((False, True), repeat=3)))
 """The 8 configurations of which of beats 2, 3, 4 decide their extra kicks on their own."""
 N_OWN: np.ndarray = OWN.sum(axis=1)
 """Beats that decide on their own, per configuration of :data:`OWN`."""
+_N_BEATS = STEPS_PER_BAR // STEPS_PER_BEAT
 _N_K = pt.EUCLID_8THS.shape[0]  # k = 0..8 base pulses
 _BASE = np.zeros((_N_K, STEPS_PER_BAR), dtype=bool)
 _BASE[:, ::2] = pt.EUCLID_8THS  # E(k, 8) on the bar's 8th notes
-_CLASS = np.searchsorted(WEIGHT_CLASSES, pt.KICK_EXTRA_WEIGHT)  # weight class of each step
-if not np.array_equal(_CLASS, np.tile(_CLASS[:STEPS_PER_BEAT], STEPS_PER_BAR // STEPS_PER_BEAT)):
+_WEIGHT = pt.KICK_EXTRA_WEIGHT[:STEPS_PER_BEAT]  # weight of each beat class
+if not np.array_equal(pt.KICK_EXTRA_WEIGHT, np.tile(_WEIGHT, _N_BEATS)):
     raise ValueError("the likelihood needs KICK_EXTRA_WEIGHT to repeat every beat")
-# does step p decide on its own in own-configuration o: (8, 16); beat 1 never does
-_OWN_STEP = np.concatenate([np.zeros((len(OWN), 1), bool), OWN], axis=1)[
-    :, np.arange(STEPS_PER_BAR) // STEPS_PER_BEAT
-]
-_OFF = ~_BASE[:, None, :]  # (9, 1, 16): steps off the base E(k, 8)
-_OWN_OFF = _OFF & _OWN_STEP[None]  # (9, 8, 16): off-base steps that decide on their own
-_OF_CLASS = np.arange(STEPS_PER_BEAT)[:, None] == pt.BEAT_CLASS  # (4, 16)
-# (9, 8, 4, 16): off-base steps that play beat 1's decision of class c
-_SHARED_OFF = (_OFF & ~_OWN_STEP[None])[:, :, None, :] & _OF_CLASS
-_N_SHARED = _SHARED_OFF.sum(axis=-1)  # (9, 8, 4)
+if pt.LATE_PAIR != AND or _WEIGHT[A] != 0.0:
+    raise ValueError("the likelihood needs the pair on the 'and' and no 'a' decision of its own")
+_SUBSETS = np.array(list(itertools.product((False, True), repeat=_N_BEATS)))[1:]
+"""(15, 4): every non-empty set of beats, a possible group."""
+
+
+def _group_table() -> np.ndarray:
+    """(8, 15): which sets of :data:`_SUBSETS` are the groups of each own configuration of
+    :data:`OWN`: the shared group (beat 1 and the beats that do not decide on their own)
+    and one group per own beat."""
+    beats = np.arange(_N_BEATS)
+    table = np.zeros((len(OWN), len(_SUBSETS)), dtype=bool)
+    for o, own in enumerate(OWN):
+        groups = [np.concatenate([[True], ~own])] + [beats == j + 1 for j in np.flatnonzero(own)]
+        for group in groups:
+            table[o] |= np.all(group == _SUBSETS, axis=1)
+    return table
+
+
+_GROUPS = _group_table()
 
 
 def bounds() -> np.ndarray:
@@ -122,14 +174,30 @@ def bounds() -> np.ndarray:
     return np.array([[get_knob(k).low, get_knob(k).high] for k in KNOBS], dtype=np.float64)
 
 
+def fixed_value(name: str) -> float:
+    """The value of a knob that is not a parameter of the sub-model: its value in
+    :data:`FIXED`, else its registry default (``kick_late`` is read here)."""
+    return float({**default_theta(), **FIXED}[name])
+
+
 def full_theta(theta: np.ndarray) -> np.ndarray:
     """Sub-model θ (M, 3) → full simulator θ (M, K): defaults, :data:`FIXED`, then θ."""
     theta = np.atleast_2d(np.asarray(theta, dtype=np.float64))
-    values = {**default_theta(), **FIXED}
-    full = np.tile([values[n] for n in KNOB_NAMES], (len(theta), 1))
+    full = np.tile([fixed_value(n) for n in KNOB_NAMES], (len(theta), 1))
     for j, name in enumerate(KNOBS):
         full[:, KNOB_NAMES.index(name)] = theta[:, j]
     return full
+
+
+def factor_probabilities(extra, variation, late) -> list:
+    """The probabilities of :data:`FACTORS`, in that order, for ``kick_extra``,
+    ``variation`` and ``kick_late``: arithmetic only, so that numpy arrays and PyTensor
+    tensors both work."""
+    p_beat = extra * float(_WEIGHT[BEAT])
+    p_e = extra * float(_WEIGHT[E])
+    p = extra * float(_WEIGHT[AND])
+    own = variation * variation
+    return [p_beat, 1 - p_beat, p_e, 1 - p_e, p, 1 - p, late, 1 - late, 1 - p * late, own, 1 - own]
 
 
 def simulate_rows(theta: np.ndarray, n_clips: int, *, seed: int, start_index: int = 0):
@@ -174,17 +242,15 @@ class LikelihoodData:
     Identical clips are kept once: C distinct clips, ``count`` (C,) times each; their B
     distinct bars likewise: ``bar`` (C, 4) is the index of each bar among them.
     Per distinct bar, base E(k, 8) and own configuration o (:data:`OWN`): ``feasible``
-    (B, 9, 8): the bar contains the base and no class's shared steps are mixed;
-    ``n_on``/``n_off`` (B, 9, 8, W): kicks and rests per weight class, counting each
-    own beat's off-base steps and each class's shared steps once (all on, or all off);
+    (B, 9, 8): the bar contains the base and no group's factor is 0; ``factors``
+    (B, 9, 8, F): how often each factor of :data:`FACTORS` multiplies the term;
     ``same`` (C, 4, 4): bar equality; ``rotations`` (C, 4): rotation r is possible.
     """
 
     count: np.ndarray
     bar: np.ndarray
     feasible: np.ndarray
-    n_on: np.ndarray
-    n_off: np.ndarray
+    factors: np.ndarray
     same: np.ndarray
     rotations: np.ndarray
 
@@ -198,19 +264,47 @@ class LikelihoodData:
 
     @property
     def base_fits(self) -> np.ndarray:
-        """(B, 9): the distinct bar contains the base E(k, 8)."""
-        return self.feasible.any(axis=-1)  # with every beat on its own nothing is shared
+        """(B, 9): the distinct bar is possible with the base E(k, 8) (with some own
+        configuration)."""
+        return self.feasible.any(axis=-1)
 
     @cached_property
     def counts(self) -> np.ndarray:
-        """(B·9·8, 2W + 2) float: per (distinct bar, base, own configuration), the counts
-        that multiply log p_w, log(1 − p_w), log v² and log(1 − v²); computed once."""
-        n_own = np.broadcast_to(N_OWN, self.feasible.shape)
-        counts = np.concatenate(
-            [self.n_on, self.n_off, n_own[..., None], (OWN.shape[1] - n_own)[..., None]],
-            axis=-1,
-        )  # (B, 9, 8, 2W + 2)
-        return counts.reshape(-1, counts.shape[-1]).astype(np.float64)
+        """(B·9·8, F) float: :attr:`factors` as rows, one per (distinct bar, base, own
+        configuration), that multiply the logs of the factors; computed once."""
+        return self.factors.reshape(-1, self.factors.shape[-1]).astype(np.float64)
+
+
+def _group_factors(bars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per distinct bar (B, 16), base k and set of beats G (:data:`_SUBSETS`) as one group:
+    the counts of the factors :data:`FACTORS` up to ``pair_either`` (B, 9, 15, 9) and
+    whether no factor is 0 (B, 9, 15)."""
+    y = bars.reshape(len(bars), 1, _N_BEATS, STEPS_PER_BEAT)  # (B, 1, beat, class)
+    base = _BASE.reshape(1, _N_K, _N_BEATS, STEPS_PER_BEAT)  # (1, 9, beat, class)
+    in_group = _SUBSETS.T.astype(np.int64)  # (4, 15)
+    size = in_group.sum(axis=0)  # (15,)
+
+    def beats(x: np.ndarray) -> np.ndarray:  # (..., 4) per beat → (..., 15) per group
+        return x.astype(np.int64) @ in_group
+
+    columns = []
+    ok = np.ones((len(bars), _N_K, len(_SUBSETS)), dtype=bool)
+    for c in (BEAT, E):  # one decision per group: its steps off the base all on or all off
+        off = ~base[..., c]
+        n_off, n_on = beats(off), beats(y[..., c] & off)
+        some = n_off > 0
+        all_on, all_off = some & (n_on == n_off), some & (n_on == 0)
+        ok &= ~some | all_on | all_off
+        columns += [all_on, all_off]
+    kick_and, kick_a, base_and = y[..., AND], y[..., A], base[..., AND]
+    off = beats(~kick_a & (kick_and == base_and)) == size  # whether off
+    early = beats(~kick_a & kick_and) == size  # whether on, early: on the 'and'
+    late = beats(kick_a & (kick_and == base_and)) == size  # whether on, late: on the 'a'
+    ok &= off | early | late
+    only_early = early & ~off
+    columns += [late | only_early, off & ~early, late, only_early, off & early]
+    factors = np.stack(np.broadcast_arrays(*columns), axis=-1).astype(np.int64)
+    return factors, ok
 
 
 def likelihood_data(rows: np.ndarray) -> LikelihoodData:
@@ -222,20 +316,16 @@ def likelihood_data(rows: np.ndarray) -> LikelihoodData:
     rows = flat.reshape(-1, N_BARS, STEPS_PER_BAR)
     bars, bar = np.unique(rows.reshape(-1, STEPS_PER_BAR), axis=0, return_inverse=True)
     bar = bar.reshape(len(rows), N_BARS)
-    y = bars.astype(np.int64)  # (B, 16)
     holds = ~np.any(_BASE[None] & ~bars[:, None, :], axis=-1)  # (B, 9)
-    onehot = np.eye(len(WEIGHT_CLASSES), dtype=np.int64)[_CLASS]  # (16, W)
-    own_on = np.einsum("bp,kop,pw->bkow", y, _OWN_OFF.astype(np.int64), onehot)
-    own_off = np.einsum("bp,kop,pw->bkow", 1 - y, _OWN_OFF.astype(np.int64), onehot)
-    shared_on = np.einsum("bp,kocp->bkoc", y, _SHARED_OFF.astype(np.int64))  # (B, 9, 8, 4)
-    some = _N_SHARED[None] > 0
-    all_on = some & (shared_on == _N_SHARED[None])
-    all_off = some & (shared_on == 0)
-    mixed = some & ~all_on & ~all_off
-    class_onehot = onehot[:STEPS_PER_BEAT]  # (4, W): weight class of each beat class
-    n_on = own_on + np.einsum("bkoc,cw->bkow", all_on.astype(np.int64), class_onehot)
-    n_off = own_off + np.einsum("bkoc,cw->bkow", all_off.astype(np.int64), class_onehot)
-    feasible = holds[:, :, None] & ~mixed.any(axis=-1)
+    group, group_ok = _group_factors(bars)  # per set of beats as one group
+    groups = _GROUPS.astype(np.int64)  # (8, 15): the groups of each own configuration
+    factors = np.einsum("bksf,os->bkof", group, groups)  # (B, 9, 8, 9)
+    bad = np.einsum("bks,os->bko", (~group_ok).astype(np.int64), groups) > 0
+    feasible = holds[:, :, None] & ~bad
+    n_own = np.broadcast_to(N_OWN, feasible.shape)
+    factors = np.concatenate(
+        [factors, n_own[..., None], (OWN.shape[1] - n_own)[..., None]], axis=-1
+    )  # (B, 9, 8, F)
     same = bar[:, :, None] == bar[:, None, :]
     down = rows[:, :, 0]
     rotations = np.zeros((len(rows), N_BARS), dtype=bool)
@@ -243,7 +333,7 @@ def likelihood_data(rows: np.ndarray) -> LikelihoodData:
     rotations[:, 0] = down[:, 0] | ~down.any(axis=1)
     for r in range(1, N_BARS):  # bars N_BARS - r .. N_BARS - 1 of the observation lead
         rotations[:, r] = down[:, 0] & ~down[:, N_BARS - r :].any(axis=1)
-    return LikelihoodData(count, bar, feasible, n_on, n_off, same, rotations)
+    return LikelihoodData(count, bar, feasible, factors, same, rotations)
 
 
 def _finite_log(x: np.ndarray) -> np.ndarray:
@@ -257,11 +347,8 @@ def _bar_log_lik(data: LikelihoodData, theta: np.ndarray) -> np.ndarray:
     """log L(bar) (n, B) of the distinct bars for θ (n, 3)."""
     pulses, extra, variation = theta[:, 0], theta[:, 1], theta[:, 2]
     prob_k = np.maximum(0.0, 1.0 - np.abs(pulses[:, None] - np.arange(_N_K)))  # (n, 9)
-    p = extra[:, None] * WEIGHT_CLASSES  # (n, W)
-    own = variation**2
-    logs = np.column_stack(  # (n, 2W + 2): per kick, rest, own beat, shared beat
-        [_finite_log(p), _finite_log(1.0 - p), _finite_log(own), _finite_log(1.0 - own)]
-    )
+    probs = factor_probabilities(extra, variation, fixed_value("kick_late"))
+    logs = _finite_log(np.stack(np.broadcast_arrays(*probs), axis=-1))  # (n, F)
     terms = (logs @ data.counts.T).reshape((len(theta),) + data.feasible.shape)
     terms = terms + _finite_log(prob_k)[:, None, :, None]
     terms = np.where(data.feasible[None] & (terms > -1e299), terms, -np.inf)
@@ -318,27 +405,39 @@ def _log_likelihood(data: LikelihoodData, theta: np.ndarray) -> np.ndarray:
 
 def summary_names() -> tuple[str, ...]:
     """Names of the entries of :func:`summaries`."""
-    classes = [f"{w:g}" for w in WEIGHT_CLASSES]
     return (
         *(f"onset_{p}" for p in range(STEPS_PER_BAR)),
         *(f"holds_base_{k}" for k in range(_N_K)),
-        *(f"extras_base_{k}_w{c}" for k in range(_N_K) for c in classes),
+        *(f"extras_base_{k}_{c}" for k in range(_N_K) for c in CLASSES),
         *(f"base_{k}" for k in range(_N_K)),
         "base_none",
         "bars_equal_first",
         *(f"distinct_bars_{n}" for n in range(1, N_BARS + 1)),
+        *(f"beats_agree_base_{k}" for k in range(_N_K)),
+        "beats_agree_16ths",
+        "beats_agree_16ths_sd",
     )
 
 
+_OFF_BOTH = ~_BASE.reshape(_N_K, _N_BEATS, STEPS_PER_BEAT)
+_OFF_BOTH = _OFF_BOTH[:, :1] & _OFF_BOTH[:, 1:]  # (9, 3, 4): off E(k) in beat 1 and beat j
+_SIXTEENTHS = pt.OFF_16TH[:STEPS_PER_BEAT]  # the 'e' and the 'a': never a base step
+
+
 def summaries(rows: np.ndarray) -> np.ndarray:
-    """NPE observation of sets of clips: rows (M, N, 4, 16) → (M, 76).
+    """NPE observation of sets of clips: rows (M, N, 4, 16) → (M, 87).
 
     Bars that repeat within a clip carry no new information, so the bar statistics weigh
     every *distinct* bar of a clip once. Over the set's distinct bars: the onset frequency
-    at each bar position; for each base E(k, 8), the share of bars that hold it and the
-    mean number of kicks off that base per extra-kick weight class (in the bars that hold
-    it); the share of bars whose 8th notes are exactly E(k, 8) (or none). Per clip: the
-    share of bars 2–4 equal to bar 1 and the histogram of distinct bars.
+    at each bar position; for each base E(k, 8), the share of bars that hold it, the mean
+    number of kicks off that base per beat class (in the bars that hold it) and the mean
+    share of beats 2–4 that agree with beat 1 on every step off that base in both beats
+    (in the bars that hold it: extra kicks are one decision per beat class shared by the
+    beats unless a beat decides on its own, with probability variation²); the share of
+    bars whose 8th notes are exactly E(k, 8) (or none); the mean share of beats 2–4 that
+    agree with beat 1 on the 16ths ('e' and 'a', never base steps), and the standard
+    deviation over the set's clips of its mean per clip. Per clip: the share of bars 2–4
+    equal to bar 1 and the histogram of distinct bars.
     """
     rows = np.asarray(rows, dtype=bool)
     if rows.ndim != 4 or rows.shape[2:] != (N_BARS, STEPS_PER_BAR):
@@ -357,8 +456,8 @@ def summaries(rows: np.ndarray) -> np.ndarray:
     onset = mean(rows.astype(np.float64))
     holds = ~np.any(_BASE[None, None, None] & ~rows[:, :, :, None, :], axis=-1)  # (M,N,4,9)
     off_on = rows[:, :, :, None, :] & ~_BASE[None, None, None]  # kicks off base k
-    onehot = np.eye(len(WEIGHT_CLASSES))[_CLASS]  # (16, W)
-    extras = np.einsum("mnbkp,pw->mnbkw", off_on.astype(np.float64), onehot)
+    of_class = np.eye(STEPS_PER_BEAT)[pt.BEAT_CLASS]  # (16, 4)
+    extras = np.einsum("mnbkp,pc->mnbkc", off_on.astype(np.float64), of_class)
     held = mean(holds.astype(np.float64))  # (M, 9)
     extras_held = mean(extras * holds[..., None]) / np.maximum(held, 1e-12)[..., None]
     eighths = rows[..., ::2]
@@ -368,6 +467,13 @@ def summaries(rows: np.ndarray) -> np.ndarray:
     same_first = equal[:, :, 0, 1:].mean(axis=(1, 2))
     distinct = np.rint(weight.sum(axis=-1)).astype(int)  # (M, N)
     distinct_hist = (distinct[..., None] == np.arange(1, N_BARS + 1)).mean(axis=1)
+    by_beat = rows.reshape(rows.shape[:3] + (_N_BEATS, STEPS_PER_BEAT))
+    differ = by_beat[..., 1:, :] != by_beat[..., :1, :]  # (M, N, 4, 3, 4): beat j vs beat 1
+    agree_k = (~np.any(differ[:, :, :, None] & _OFF_BOTH, axis=-1)).mean(axis=-1)  # (M,N,4,9)
+    agree_held = mean(agree_k * holds) / np.maximum(held, 1e-12)
+    agree_16 = (~np.any(differ & _SIXTEENTHS, axis=-1)).mean(axis=-1)  # (M, N, 4)
+    agree_16_mean = mean(agree_16)
+    per_clip = np.sum(weight * agree_16, axis=-1) / weight.sum(axis=-1)  # (M, N)
     return np.column_stack(
         [
             onset,
@@ -377,5 +483,8 @@ def summaries(rows: np.ndarray) -> np.ndarray:
             none,
             same_first,
             distinct_hist,
+            agree_held,
+            agree_16_mean,
+            per_clip.std(axis=1),
         ]
     )

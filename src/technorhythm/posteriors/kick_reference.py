@@ -1,7 +1,8 @@
 """The exact posterior of the kick sub-model, sampled by NUTS in PyMC, and the C2ST to NPE.
 
 The likelihood of :mod:`technorhythm.inference.kick_submodel` written in PyTensor, under
-the uniform prior over the three knobs' registry ranges.
+the uniform prior over the three knobs' registry ranges (``kick_late`` at its registry
+default, as in the sub-model).
 
 **Strata.** The posterior can have separated modes: a bar with many kicks on its 8th
 notes is explained either by more base pulses or by fewer pulses and more extra kicks,
@@ -78,18 +79,15 @@ def build_model(data: km.LikelihoodData):
     import pytensor.tensor as pt
 
     box = km.bounds()
-    weights = km.WEIGHT_CLASSES
     n_k = data.feasible.shape[1]
     n_bars = data.same.shape[1]
-    n_own = km.N_OWN.astype(np.float64)  # (8,): beats deciding on their own
-    n_shared = km.OWN.shape[1] - n_own
+    late = km.fixed_value("kick_late")  # not a parameter: its registry default
     values = _data_values(data)
     with pm.Model() as model:
         count = pm.Data("count", values["count"])
         bar_index = pm.Data("bar", values["bar"])
         feasible = pm.Data("feasible_log", values["feasible_log"])
-        n_on = pm.Data("n_on", values["n_on"])
-        n_off = pm.Data("n_off", values["n_off"])
+        factors = pm.Data("factors", values["factors"])
         same = pm.Data("same_log", values["same_log"])
         rotations = pm.Data("rotations_log", values["rotations_log"])
         pulses_range = pm.Data("pulses_range", box[0].copy())
@@ -97,17 +95,12 @@ def build_model(data: km.LikelihoodData):
         extra = pm.Uniform(km.KNOBS[1], lower=box[1, 0], upper=box[1, 1])
         variation = pm.Uniform(km.KNOBS[2], lower=box[2, 0], upper=box[2, 1])
         log_k = pt.log(pt.maximum(1.0 - pt.abs(pulses - np.arange(n_k)), 1e-300))
-        log_on = pt.log(extra * weights)
-        log_off = pt.log1p(-extra * weights)
-        log_own = 2.0 * pt.log(variation)  # a beat decides on its own w.p. variation²
-        log_shared = pt.log1p(-(variation**2))
+        # the logs of the factors km.FACTORS (extra kicks, the off-beat pair, own beats),
+        # finite so that a factor of probability 0 counted 0 times stays 0
+        probs = pt.stack(km.factor_probabilities(extra, variation, late))
+        log_factors = pt.log(pt.maximum(probs, 1e-300))
         terms = (  # (B, 9, 8): per distinct bar, base k and own configuration
-            (n_on * log_on).sum(-1)
-            + (n_off * log_off).sum(-1)
-            + n_own * log_own
-            + n_shared * log_shared
-            + log_k[:, None]
-            + feasible
+            (factors * log_factors).sum(-1) + log_k[:, None] + feasible
         )
         distinct = pm.math.logsumexp(terms.reshape((terms.shape[0], -1)), axis=-1)  # (B,)
         bar = distinct[bar_index]  # (C, 4)
@@ -134,8 +127,7 @@ def _data_values(data: km.LikelihoodData) -> dict[str, np.ndarray]:
         "count": data.count.astype(np.float64),
         "bar": data.bar.astype(np.int64),
         "feasible_log": np.where(data.feasible, 0.0, _NEG),
-        "n_on": data.n_on.astype(np.float64),
-        "n_off": data.n_off.astype(np.float64),
+        "factors": data.factors.astype(np.float64),
         "same_log": np.where(data.same, 0.0, _NEG),
         "rotations_log": np.where(data.rotations, 0.0, _NEG),
     }
