@@ -183,13 +183,14 @@ def _kernel(
                 grid = p if own[p // 4] else cls
                 is_base = p % 2 == 0 and euclid[k, p // 2]
                 on[0, s] = is_base
-                u = dec[c, sb, 1]
                 if cls == late_pair:  # the off-beat pair: on the 8th, or late on the 'a'
-                    extra = u[grid] < t_extra[p] and not u[grid + 1] < t_late
+                    extra = dec[c, sb, 1, grid] < t_extra[p]
+                    extra = extra and not dec[c, sb, 1, grid + 1] < t_late
                 elif cls == late_pair + 1:
-                    extra = u[grid - 1] < t_extra[p - 1] and u[grid] < t_late
+                    extra = dec[c, sb, 1, grid - 1] < t_extra[p - 1]
+                    extra = extra and dec[c, sb, 1, grid] < t_late
                 else:
-                    extra = u[grid] < t_extra[p]
+                    extra = dec[c, sb, 1, grid] < t_extra[p]
                 on[1, s] = (not is_base) and extra
                 if p == 4 or p == 12:
                     on[2, s] = dec[c, sb, 2, p] < t_back
