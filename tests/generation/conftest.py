@@ -18,7 +18,8 @@ from technorhythm.posteriors import fit_groups, save_fit
 
 @pytest.fixture(scope="session")
 def dataset_dir(tmp_path_factory):
-    """An ingested dataset of the two packs (every clip kept: no deduplication)."""
+    """An ingested dataset of the two packs (no deduplication; ingest still rejects a loop with
+    too few onsets, so a pack may hold fewer loops than it was drawn with)."""
     root = tmp_path_factory.mktemp("corpus")
     for seed, (pack, (loc, spread)) in enumerate([("edge", EDGE), ("steady", STEADY)]):
         clips, _ = population_pack(loc, spread, SIZES[pack], seed=seed + 1, pack=pack)
