@@ -13,6 +13,7 @@ import pytest
 from technorhythm.clips import CYMBAL, HH_CLOSED, HH_OPEN, KICK, SNARE, STEPS_PER_BAR, step_ms
 from technorhythm.simulator.engine import simulate
 from technorhythm.simulator.knobs import KNOB_NAMES, KNOBS
+from technorhythm.simulator.patterns import LEVEL_KNOBS
 
 STEP = np.arange(64)
 ROWS = np.arange(5)
@@ -142,14 +143,7 @@ def test_raising_a_knob_moves_its_statistic_in_every_clip(knob, rng, prior_theta
 
 
 TIMING = ("swing_16", "humanize_ms", "push_ms", "hat_push_ms")
-DYNAMICS = (
-    "snare_velocity",
-    "kick_velocity",
-    "hat_velocity",
-    "open_hat_velocity",
-    "accent",
-    "velocity_jitter",
-)
+DYNAMICS = (*LEVEL_KNOBS, "accent", "velocity_jitter")
 
 
 @pytest.mark.parametrize("knob", TIMING + DYNAMICS)

@@ -169,13 +169,9 @@ LEVEL_KNOBS: tuple[str, ...] = (
     "open_hat_velocity",
 )
 """The knob that sets each velocity level (the values of :data:`LEVEL_GROUP`)."""
-LEVEL_GROUP: np.ndarray = np.array(
-    [
-        1 if i in KICK_LAYERS else 2 if i in CYMBAL_LAYERS else 3 if i in OPEN_HAT_LAYERS else 0
-        for i in range(len(LAYERS))
-    ],
-    dtype=np.int64,
-)
+LEVEL_GROUP: np.ndarray = np.zeros(len(LAYERS), dtype=np.int64)  # the snare's unless listed
+for _group, _layers in enumerate((KICK_LAYERS, CYMBAL_LAYERS, OPEN_HAT_LAYERS), start=1):
+    LEVEL_GROUP[list(_layers)] = _group
 """Level of each layer, an index into :data:`LEVEL_KNOBS`: 0 the snare's, 1 the kick's,
 2 the closed hats' and cymbals', 3 the open hats'."""
 
