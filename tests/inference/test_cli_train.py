@@ -20,7 +20,7 @@ def model_dir(tmp_path_factory):
     args = ["train", "--budget", "120", "--n-max", "16", "--seed", "3", "--max-epochs", "2"]
     args += ["--hidden-features", "8", "--num-transforms", "1", "--quiet", "--force"]
     args += ["--loop-hidden-features", "8", "--loop-transforms", "1", "--loop-max-epochs", "2"]
-    args += ["--threads", "2"]
+    args += ["--threads", "2", "--anneal-epochs", "1", "--anneal-factor", "0.5"]
     with pytest.warns(UserWarning, match="not yet fully converged"):
         assert main([*args, "--out", str(out)]) == 0
     return out
@@ -42,6 +42,9 @@ def test_train_writes_model_manifest_and_plot(model_dir):
     # trained with two threads, recorded in the command; the saved model samples with one
     assert "--threads 2" in ref["command"] and ref["training_threads"] == 2
     assert manifest["config"]["torch_threads"] == 1
+    # the annealing phase: recorded in the command, the saved configuration and the history
+    assert "--anneal-epochs 1 --anneal-factor 0.5" in ref["command"]
+    assert manifest["config"]["pack"]["anneal_epochs"] == 1
     est = PopulationEstimator.load(model_dir)
     assert est.pack_.torch_threads == 1 and est.loop_.torch_threads == 1
     assert manifest["n_sets"] == 120 and manifest["n_loops"] > 120
@@ -68,3 +71,15 @@ def test_train_refuses_to_overwrite(model_dir, capsys):
     code = main(["train", "--budget", "5", "--out", str(model_dir), "--quiet"])
     assert code == 2
     assert "already holds a model; pass --force" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--anneal-factor", "0"), ("--anneal-factor", "1.5"), ("--anneal-epochs", "-1")],
+)
+def test_bad_annealing_options_are_refused(tmp_path, capsys, option, value):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--budget", "5", "--out", str(tmp_path / "m"), option, value])
+    assert exit_.value.code == 2
+    assert f"argument {option}" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()

@@ -67,3 +67,52 @@ def test_bad_input_is_named():
         flow.fit(np.random.default_rng(0).random((5, 1)), np.ones((5, 2)))
     with pytest.raises(ValueError, match="not trained"):
         flow.sample(np.zeros((1, 2)), 3, seed=0)
+
+
+def _toy(n=2000, seed=0):
+    """t = 2c + noise: a Gaussian posterior the flow learns in a few epochs."""
+    rng = np.random.default_rng(seed)
+    c = rng.normal(size=(n, 1))
+    return 2.0 * c + 0.3 * rng.normal(size=(n, 1)), np.column_stack([c, rng.normal(size=n)])
+
+
+def test_annealing_runs_its_epochs_at_the_smaller_rate_and_keeps_the_best_weights():
+    t, c = _toy()
+    kw = dict(hidden_features=8, num_transforms=1, training_batch_size=200, seed=2)
+    plain = ConditionalFlow(max_num_epochs=3, **kw).fit(t, c)
+    annealed = ConditionalFlow(max_num_epochs=3, anneal_epochs=3, anneal_factor=0.1, **kw).fit(t, c)
+    h = annealed.history_
+    # the first phase is the plain run, bit for bit; then exactly three more epochs
+    assert h["validation_loss"][:4] == plain.history_["validation_loss"]
+    assert len(h["validation_loss"]) == 7 and h["anneal_from_epoch"] == 4
+    assert h["best_validation_loss"] == min(h["validation_loss"])
+    assert h["best_validation_loss"] <= plain.history_["best_validation_loss"]
+    assert plain.history_["anneal_from_epoch"] is None
+
+
+def test_annealing_follows_an_early_stopped_first_phase():
+    t, c = _toy()
+    # patience 1 over many epochs: the first phase stops early, the second still runs
+    flow = ConditionalFlow(
+        hidden_features=8,
+        num_transforms=1,
+        training_batch_size=200,
+        learning_rate=0.05,
+        stop_after_epochs=1,
+        max_num_epochs=200,
+        anneal_epochs=2,
+        seed=3,
+    ).fit(t, c)
+    h = flow.history_
+    assert h["converged"] and h["anneal_from_epoch"] < 200
+    assert len(h["validation_loss"]) > h["anneal_from_epoch"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "match"),
+    [("anneal_epochs", -1, "anneal_epochs"), ("anneal_factor", 0.0, "anneal_factor")],
+)
+def test_bad_annealing_options_are_named(option, value, match):
+    t, c = _toy(50)
+    with pytest.raises(ValueError, match=match):
+        ConditionalFlow(**{option: value}).fit(t, c)

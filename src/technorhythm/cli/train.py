@@ -5,18 +5,23 @@ from __future__ import annotations
 import argparse
 import sys
 
-from technorhythm.cli._args import default_threads
+from technorhythm.cli._args import default_threads, int_at_least
 
 __all__ = ["register"]
 
 
-def _positive_int(text: str) -> int:
+_positive_int = int_at_least(1)
+_non_negative_int = int_at_least(0)
+
+
+def _unit_factor(text: str) -> float:
+    """A fraction in (0, 1]."""
     try:
-        value = int(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1]; got {text!r}") from None
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1]; got {text!r}")
     return value
 
 
@@ -77,6 +82,8 @@ def _train_locked(args: argparse.Namespace) -> int:
         "learning_rate": args.learning_rate,
         "stop_after_epochs": args.stop_after_epochs,
         "max_num_epochs": args.max_epochs,
+        "anneal_epochs": args.anneal_epochs,
+        "anneal_factor": args.anneal_factor,
     }
     loop = {
         "model": args.loop_model,
@@ -215,6 +222,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="early stopping patience on the validation loss",
     )
     g.add_argument("--max-epochs", type=_positive_int, default=PACK_DEFAULTS["max_num_epochs"])
+    g.add_argument(
+        "--anneal-epochs",
+        type=_non_negative_int,
+        default=PACK_DEFAULTS["anneal_epochs"],
+        help="epochs at a smaller learning rate after the first phase stops (0: none)",
+    )
+    g.add_argument(
+        "--anneal-factor",
+        type=_unit_factor,
+        default=PACK_DEFAULTS["anneal_factor"],
+        help="learning rate of the annealing epochs, as a fraction of --learning-rate",
+    )
     g = p.add_argument_group("loop network")
     g.add_argument(
         "--loop-model",

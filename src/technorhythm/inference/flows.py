@@ -44,6 +44,8 @@ FLOW_PARAMS: tuple[str, ...] = (
     "validation_fraction",
     "stop_after_epochs",
     "max_num_epochs",
+    "anneal_epochs",
+    "anneal_factor",
     "clip_max_norm",
     "seed",
     "torch_threads",
@@ -98,6 +100,13 @@ class ConditionalFlow:
     training_batch_size, learning_rate, validation_fraction, stop_after_epochs, \
 max_num_epochs, clip_max_norm
         Passed to ``sbi.inference.NPE.train`` (early stopping on the held-out fraction).
+    anneal_epochs, anneal_factor : int, float
+        After that training stops, up to ``anneal_epochs`` more epochs at the learning rate
+        times ``anneal_factor``, resumed from the best weights with the same optimizer
+        and validation split (sbi's ``resume_training``); the best validated weights are
+        kept. A step decay: at a fixed rate the loss still falls when the epoch cap
+        stops it, and a smaller step in the last epochs gains what the larger one cannot
+        settle into. 0 epochs: no second phase.
     seed : int
         Seeds initialisation, validation split and minibatches.
     torch_threads : int or None
@@ -118,6 +127,8 @@ max_num_epochs, clip_max_norm
         validation_fraction: float = 0.1,
         stop_after_epochs: int = 20,
         max_num_epochs: int = 1000,
+        anneal_epochs: int = 0,
+        anneal_factor: float = 0.2,
         clip_max_norm: float | None = 5.0,
         seed: int = 0,
         torch_threads: int | None = 1,
@@ -134,6 +145,8 @@ max_num_epochs, clip_max_norm
         self.validation_fraction = validation_fraction
         self.stop_after_epochs = stop_after_epochs
         self.max_num_epochs = max_num_epochs
+        self.anneal_epochs = anneal_epochs
+        self.anneal_factor = anneal_factor
         self.clip_max_norm = clip_max_norm
         self.seed = seed
         self.torch_threads = torch_threads
@@ -152,6 +165,11 @@ max_num_epochs, clip_max_norm
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}")
+        epochs = self.anneal_epochs
+        if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 0:
+            raise ValueError(f"anneal_epochs must be a non-negative integer; got {epochs!r}")
+        if not 0.0 < float(self.anneal_factor) <= 1.0:
+            raise ValueError(f"anneal_factor must be in (0, 1]; got {self.anneal_factor!r}")
         if any(int(v) < 1 for v in self.embedding_features):
             raise ValueError(f"embedding_features must be positive; got {self.embedding_features}")
         if not 0.0 < float(self.validation_fraction) < 1.0:
@@ -229,14 +247,7 @@ max_num_epochs, clip_max_norm
                 )
             quiet = contextlib.nullcontext() if self.show_progress_bars else _no_stdout()
             with quiet:
-                net = inference.train(
-                    training_batch_size=int(self.training_batch_size),
-                    learning_rate=float(self.learning_rate),
-                    validation_fraction=float(self.validation_fraction),
-                    stop_after_epochs=int(self.stop_after_epochs),
-                    max_num_epochs=int(self.max_num_epochs),
-                    clip_max_norm=self.clip_max_norm,
-                )
+                net = self._train(inference)
         summary = inference.summary
         self.network_ = net.eval()
         self.history_ = {
@@ -244,7 +255,8 @@ max_num_epochs, clip_max_norm
             "validation_loss": [float(v) for v in summary["validation_loss"]],
             "epochs_trained": int(summary["epochs_trained"][-1]),
             "best_validation_loss": float(summary["best_validation_loss"][-1]),
-            "converged": int(summary["epochs_trained"][-1]) <= int(self.max_num_epochs),
+            "converged": int(summary["epochs_trained"][0]) <= int(self.max_num_epochs),
+            "anneal_from_epoch": int(summary["epochs_trained"][0]) if self.anneal_epochs else None,
         }
         self.training_time_s_ = time.perf_counter() - start
         self.n_train_ = len(t)
@@ -252,6 +264,35 @@ max_num_epochs, clip_max_norm
         self.c_dim_ = c.shape[1]
         self.c_keep_ = c_keep
         return self
+
+    def _train(self, inference):
+        """sbi's training, then the annealing phase (``anneal_epochs``) if asked for."""
+        settings = dict(
+            training_batch_size=int(self.training_batch_size),
+            validation_fraction=float(self.validation_fraction),
+            stop_after_epochs=int(self.stop_after_epochs),
+            clip_max_norm=self.clip_max_norm,
+        )
+        lr = float(self.learning_rate)
+        net = inference.train(learning_rate=lr, max_num_epochs=int(self.max_num_epochs), **settings)
+        if not self.anneal_epochs:
+            return net
+        for group in inference.optimizer.param_groups:
+            group["lr"] = lr * float(self.anneal_factor)
+        # Early stopping counts anew at the new rate (else a first phase that stopped early
+        # would leave the second no epoch). sbi's first check of the resumed loop scores the
+        # first phase's last epoch again, so the patience is one more to give the same
+        # number of fruitless new epochs.
+        inference._epochs_since_last_improvement = 0
+        settings["stop_after_epochs"] += 1
+        # sbi counts epochs across calls; its loop runs while epoch <= max_num_epochs
+        last = int(inference.summary["epochs_trained"][-1]) + int(self.anneal_epochs) - 1
+        return inference.train(
+            learning_rate=lr * float(self.anneal_factor),
+            max_num_epochs=last,
+            resume_training=True,
+            **settings,
+        )
 
     def _net(self):
         net = getattr(self, "network_", None)

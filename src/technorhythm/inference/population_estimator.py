@@ -47,6 +47,8 @@ PACK_DEFAULTS: dict[str, Any] = {
     "learning_rate": 1e-3,
     "stop_after_epochs": 10,
     "max_num_epochs": 80,
+    "anneal_epochs": 0,
+    "anneal_factor": 0.2,
 }
 """Pack-network configuration: coupling spline flow on an embedding of the observation
 (sampled about 20 times faster than a fully autoregressive flow on the raw observation;

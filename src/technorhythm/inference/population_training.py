@@ -30,6 +30,8 @@ PACK_OPTIONS: dict[str, str] = {
     "learning_rate": "--learning-rate",
     "stop_after_epochs": "--stop-after-epochs",
     "max_num_epochs": "--max-epochs",
+    "anneal_epochs": "--anneal-epochs",
+    "anneal_factor": "--anneal-factor",
 }
 """``technorhythm train`` option for each pack-network parameter it exposes."""
 LOOP_OPTIONS: dict[str, str] = {
