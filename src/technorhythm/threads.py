@@ -10,9 +10,18 @@ can slow such code down by one or two orders of magnitude.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
-__all__ = ["limit_threads"]
+__all__ = ["available_cores", "limit_threads"]
+
+
+def available_cores() -> int:
+    """The CPUs this process may run on (its affinity where the platform has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not every platform has CPU affinity
+        return os.cpu_count() or 1
 
 
 @contextlib.contextmanager

@@ -134,3 +134,13 @@ def _same_weights(one, two, net: str) -> bool:
     a = (one.pack_.members[0] if net == "pack" else one.loop_).state()[0]
     b = (two.pack_.members[0] if net == "pack" else two.loop_).state()[0]
     return all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
+
+
+def test_training_processes_never_oversubscribe_the_cores():
+    from technorhythm.inference.population_estimator import training_processes
+
+    assert training_processes(2, 1, cores=2) == 2
+    assert training_processes(2, 2, cores=2) == 1  # two two-thread trainings wait in turn
+    assert training_processes(3, None, cores=2) == 2
+    assert training_processes(4, 2, cores=8) == 4
+    assert training_processes(1, 8, cores=2) == 1

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
+
+from technorhythm.threads import available_cores
 
 __all__ = ["int_at_least", "add_check_options", "default_threads"]
 
@@ -25,11 +26,7 @@ def int_at_least(low: int):
 
 def default_threads(cap: int = 4) -> int:
     """The CPUs this process may run on, at most ``cap`` (a default for ``--threads``)."""
-    try:
-        available = len(os.sched_getaffinity(0))
-    except AttributeError:  # not every platform has CPU affinity
-        available = os.cpu_count() or 1
-    return max(1, min(int(cap), available))
+    return max(1, min(int(cap), available_cores()))
 
 
 def add_check_options(p: argparse.ArgumentParser) -> None:

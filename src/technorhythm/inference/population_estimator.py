@@ -33,8 +33,9 @@ from technorhythm.inference.population_data import (
     loop_condition,
     loop_condition_grid,
 )
+from technorhythm.threads import available_cores
 
-__all__ = ["PopulationEstimator", "PACK_DEFAULTS", "LOOP_DEFAULTS"]
+__all__ = ["PopulationEstimator", "PACK_DEFAULTS", "LOOP_DEFAULTS", "training_processes"]
 
 PACK_DEFAULTS: dict[str, Any] = {
     "model": "nsf",
@@ -67,6 +68,14 @@ LOOP_DEFAULTS: dict[str, Any] = {
 }
 """Loop-network configuration: a 5-component Gaussian mixture (one network pass per draw,
 so every loop of a corpus gets its draws in seconds)."""
+
+
+def training_processes(workers: int, threads: int | None, cores: int | None = None) -> int:
+    """How many networks train side by side: ``workers``, but no more than the ``cores``
+    (default: those this process may use) hold at ``threads`` torch threads each. (Two
+    two-thread trainings on two cores, side by side, slowed the smaller of them sixfold.)"""
+    cores = available_cores() if cores is None else int(cores)
+    return max(1, min(int(workers), cores // max(1, int(threads or 1))))
 
 
 class PopulationEstimator:
@@ -191,7 +200,8 @@ class PopulationEstimator:
         ``threads``: torch threads for training only (None: ``torch_threads``); the trained
         flows keep ``torch_threads`` for sampling. Weights agree bit for bit between runs
         with the same thread count. ``workers``: processes training the networks side by
-        side (the result does not depend on it).
+        side (the result does not depend on it), at most as many as the machine's cores hold
+        at ``threads`` threads each (:func:`training_processes`).
         """
         pop = self.population
         psi = np.asarray(data.psi, dtype=np.float64)
@@ -212,7 +222,8 @@ class PopulationEstimator:
                 loop_condition(data.x_loop, psi[data.loop_set], pop),
             )
         )
-        *packs, self.loop_ = fit_flows(jobs, workers=workers)
+        train_threads = self.torch_threads if threads is None else threads
+        *packs, self.loop_ = fit_flows(jobs, workers=training_processes(workers, train_threads))
         self.pack_ = FlowEnsemble(packs)
         for flow in (self.pack_, self.loop_):
             flow.torch_threads = self.torch_threads
