@@ -182,6 +182,8 @@ def _flow_settings(args, **overrides) -> dict:
         stop_after_epochs=args.stop_after_epochs,
         seed=args.seed,
     )
+    if args.anneal_epochs:  # the box flow's ConditionalFlow only (checked in main)
+        settings.update(anneal_epochs=args.anneal_epochs, anneal_factor=args.anneal_factor)
     return {**settings, **overrides}
 
 
@@ -213,6 +215,8 @@ def train(n_clips: int, budget: int, args) -> tuple[PosteriorEstimator | BoxFlow
     key = "_".join(str(getattr(args, k)) for k in NPE_SETTINGS)
     if args.stop_after_epochs != 20:
         key += f"_stop{args.stop_after_epochs}"
+    if args.anneal_epochs:
+        key += f"_anneal{args.anneal_epochs}x{args.anneal_factor}"
     folder = (
         Path(args.cache) / f"npe_N{n_clips}_B{budget}_{key}_seed{args.seed}" if args.cache else None
     )
@@ -486,6 +490,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--max-epochs", type=int, default=1000)
     parser.add_argument("--stop-after-epochs", type=int, default=20)
     parser.add_argument(
+        "--anneal-epochs", type=int, default=0,
+        help="--flow box: epochs at --anneal-factor times the rate after training stops",
+    )  # fmt: skip
+    parser.add_argument("--anneal-factor", type=float, default=0.2)
+    parser.add_argument(
         "--truncated-budget", type=int, nargs="+", default=[0],
         help="sets of a second, truncated round per observation (0: amortised NPE only): "
         "one value, or one per size",
@@ -510,6 +519,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     for name in ("budget", "truncated_budget"):
         if len(getattr(args, name)) not in (1, len(args.sizes)):
             parser.error(f"--{name.replace('_', '-')} takes one value or one per size")
+    if args.anneal_epochs and args.flow != "box":
+        parser.error("--anneal-epochs needs --flow box")
     if args.cache:
         Path(args.cache).mkdir(parents=True, exist_ok=True)
     return args
@@ -546,7 +557,11 @@ def main(argv=None) -> None:
     result = {
         "observations": args.observations,
         "seed": args.seed,
-        "npe": {k: getattr(args, k) for k in NPE_SETTINGS},
+        "npe": {
+            **{k: getattr(args, k) for k in NPE_SETTINGS},
+            "anneal_epochs": args.anneal_epochs,
+            "anneal_factor": args.anneal_factor,
+        },
         "truncated": {
             "budget_per_size": truncated,
             **{
