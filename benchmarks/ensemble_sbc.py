@@ -9,7 +9,8 @@ Packs with ψ from the hyperprior are drawn and simulated exactly as
 ``validate_inference.py`` does (same seed, same streams). For each model alone and for
 the mixture (``--draws`` split equally between the models): the number of ψ entries whose
 SBC KS p exceeds 0.01 after a Bonferroni correction, the number whose mean normalised
-rank lies in 0.45–0.55 (with the range), and the TARP ATC. A mixture of independently
+rank lies in 0.45–0.55 (with the range), the TARP ATC and the coverage of the mixture's own
+50 % and 90 % highest-density regions. A mixture of independently
 trained networks averages out errors that differ between them; this measures whether that
 is what keeps the large-N mean ranks out of the band. The last line printed is one JSON
 object.
@@ -29,11 +30,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import validate_inference as vi  # noqa: E402
 from technorhythm.diagnostics import (  # noqa: E402
     PrecomputedSamples,
+    check_hpd_coverage,
     check_sbc,
     check_tarp,
+    run_hpd_ranks,
     run_sbc,
     run_tarp,
 )
+from technorhythm.inference.flows import BoxLogit  # noqa: E402
 from technorhythm.inference.population_estimator import PopulationEstimator  # noqa: E402
 
 
@@ -46,8 +50,28 @@ def mixture_draws(models: list, x: np.ndarray, n_draws: int, seed: int) -> np.nd
     )
 
 
+def hpd_coverage(models: list, psi: np.ndarray, x: np.ndarray, draws: np.ndarray) -> list[float]:
+    """Coverage of the mixture's own 50 % and 90 % highest-density regions (flow space, as
+    ``validate_inference.py``): the density is the equal mixture of the models' densities."""
+    from scipy.special import logsumexp
+
+    box = BoxLogit(models[0].hyper_bounds)
+
+    def log_q(p, xx):
+        parts = np.stack([m.pack_.log_prob(box.forward(p), xx) for m in models])
+        return logsumexp(parts, axis=0) - np.log(len(models))
+
+    lq_true = log_q(psi[None], x)[0]
+    lq_draws = np.concatenate(
+        [log_q(draws[:, i : i + 64], x[i : i + 64]) for i in range(0, len(x), 64)], axis=1
+    )
+    table = check_hpd_coverage(run_hpd_ranks(lq_true, lq_draws))
+    return [round(float(v), 3) for v in table.coverage.iloc[:2]]
+
+
 def figures(models: list, psi: np.ndarray, x: np.ndarray, n_clips: int, args) -> dict:
-    """KS passes, mean ranks in band (and range) and TARP ATC of the mixture of ``models``."""
+    """KS passes, mean ranks in band (and range), TARP ATC and HPD coverage of the mixture
+    of ``models``."""
     draws = mixture_draws(models, x, args.draws, args.seed)
     names = list(models[0].hyper_names)
     cached = PrecomputedSamples(x, draws)
@@ -65,6 +89,7 @@ def figures(models: list, psi: np.ndarray, x: np.ndarray, n_clips: int, args) ->
             round(float(table["rank_mean"].max()), 3),
         ],
         "tarp_atc": round(float(check_tarp(tarp)["atc"]), 4),
+        "hpd50_hpd90": hpd_coverage(models, psi, x, draws),
         "n_params": len(names),
     }
 
@@ -83,8 +108,8 @@ def main(argv=None) -> None:
         raise ValueError("the models must share the knob registry (the same ψ entries)")
     labels = [Path(m).name for m in args.models]
     result: dict = {"models": args.models, "sets": args.sets, "draws": args.draws}
-    print("| N | model | KS p > 0.01 | mean rank in 0.45–0.55 (range) | TARP ATC |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| N | model | KS p > 0.01 | mean rank in 0.45–0.55 (range) | TARP ATC | HPD 50/90 % |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for n in args.sizes:
         rng = np.random.default_rng([args.seed, n, 0])
         psi = vi.draw_packs(pop, args.sets, rng, faces=False)
@@ -95,10 +120,11 @@ def main(argv=None) -> None:
             fig = figures(members, psi, x, n, args)
             result[f"N{n}_{label}"] = fig
             lo, hi = fig["rank_mean_range"]
+            h50, h90 = fig["hpd50_hpd90"]
             print(
                 f"| {n} | {label} | {fig['ks_pass']}/{fig['n_params']} | "
                 f"{fig['rank_mean_in_band']}/{fig['n_params']} ({lo:.2f}–{hi:.2f}) | "
-                f"{fig['tarp_atc']:+.3f} |",
+                f"{fig['tarp_atc']:+.3f} | {h50:.2f}/{h90:.2f} |",
                 flush=True,
             )
     print(json.dumps(result))
