@@ -101,12 +101,11 @@ class ConditionalFlow:
 max_num_epochs, clip_max_norm
         Passed to ``sbi.inference.NPE.train`` (early stopping on the held-out fraction).
     anneal_epochs, anneal_factor : int, float
-        After that training stops, up to ``anneal_epochs`` more epochs at the learning rate
-        times ``anneal_factor``, resumed from the best weights with the same optimizer
-        and validation split (sbi's ``resume_training``); the best validated weights are
-        kept. A step decay: at a fixed rate the loss still falls when the epoch cap
-        stops it, and a smaller step in the last epochs gains what the larger one cannot
-        settle into. 0 epochs: no second phase.
+        When the first phase stops (early stopping or ``max_num_epochs``), up to
+        ``anneal_epochs`` more epochs at the learning rate times ``anneal_factor``, resumed
+        from the best weights with the same optimizer and validation split (sbi's
+        ``resume_training``); the best validated weights are kept. A step decay: the smaller
+        step settles where the larger one keeps moving. 0 epochs: no second phase.
     seed : int
         Seeds initialisation, validation split and minibatches.
     torch_threads : int or None

@@ -72,8 +72,8 @@ so every loop of a corpus gets its draws in seconds)."""
 
 def training_processes(workers: int, threads: int | None, cores: int | None = None) -> int:
     """How many networks train side by side: ``workers``, but no more than the ``cores``
-    (default: those this process may use) hold at ``threads`` torch threads each. (Two
-    two-thread trainings on two cores, side by side, slowed the smaller of them sixfold.)"""
+    (default: those this process may use) hold at ``threads`` torch threads each: torch
+    threads that outnumber the cores wait on each other."""
     cores = available_cores() if cores is None else int(cores)
     return max(1, min(int(workers), cores // max(1, int(threads or 1))))
 
