@@ -115,7 +115,8 @@ def main(argv=None) -> None:
         psi = vi.draw_packs(pop, args.sets, rng, faces=False)
         x, _, _ = vi.simulate_packs(pop, psi, n, args.seed)
         runs = [(label, [m]) for label, m in zip(labels, models, strict=True)]
-        runs.append(("mixture", models))
+        if len(models) > 1:  # one model folder is its own (possibly ensemble) posterior
+            runs.append(("mixture", models))
         for label, members in runs:
             fig = figures(members, psi, x, n, args)
             result[f"N{n}_{label}"] = fig
