@@ -4,7 +4,7 @@ Run (from the repository root)::
 
     .venv/bin/python benchmarks/pack_training.py [--budget 100000] [--cache FILE.npz] \
         [--batch-size 256] [--learning-rate 0.001] [--max-epochs 15] [--anneal-epochs 5] \
-        [--anneal-factor 0.2] [--threads 1] [--member 0]
+        [--anneal-factor 0.2] [--threads 1] [--member 0] [--num-transforms T] [--num-bins B]
 
 The training sets are simulated with the shipped plan (``--budget`` sets, seed 0, 1–1024
 loops, log-uniform) and kept in ``--cache`` for later runs. The pack network of the
@@ -13,7 +13,8 @@ population model (the shipped architecture from ``PACK_DEFAULTS`` and the shippe
 same run, side by side in two processes when both use one thread:
 
 * **baseline**: the shipped schedule (batch 256, rate 0.001, 21 epochs, no annealing);
-* **candidate**: the schedule given on the command line.
+* **candidate**: the schedule given on the command line, and optionally a cheaper flow
+  (``--num-transforms``, ``--num-bins``).
 
 With the same ``--member`` both start from the same weights and validation split, so their
 validation losses compare directly (member m uses the seed the shipped ensemble gives its
@@ -61,14 +62,17 @@ def training_data(budget: int, cache: Path | None) -> tuple[np.ndarray, np.ndarr
     return t, data.x_set
 
 
-def train_one(schedule: dict, threads: int, member: int, t: np.ndarray, x: np.ndarray) -> dict:
-    """Train one pack network; its validation curve, best loss and time."""
+def train_one(
+    schedule: dict, threads: int, member: int, t: np.ndarray, x: np.ndarray, **arch
+) -> dict:
+    """Train one pack network; its validation curve, best loss and time. ``arch`` replaces
+    entries of the shipped architecture."""
     import warnings
 
     from technorhythm.inference.flows import ConditionalFlow
 
     seed = 0 if member == 0 else member + 1  # as PopulationEstimator seeds its members
-    flow = ConditionalFlow(**ARCHITECTURE, **schedule, seed=seed, torch_threads=threads)
+    flow = ConditionalFlow(**{**ARCHITECTURE, **arch}, **schedule, seed=seed, torch_threads=threads)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Maximum number of epochs")
@@ -76,6 +80,7 @@ def train_one(schedule: dict, threads: int, member: int, t: np.ndarray, x: np.nd
     h = flow.history_
     return {
         "schedule": schedule,
+        "architecture": {k: v for k, v in {**ARCHITECTURE, **arch}.items() if k in arch},
         "threads": threads,
         "seconds": round(time.perf_counter() - start, 1),
         "epochs": h["epochs_trained"],
@@ -96,6 +101,8 @@ def main(argv=None) -> None:
     parser.add_argument("--anneal-factor", type=float, default=0.2)
     parser.add_argument("--threads", type=int, default=1, help="torch threads of the candidate")
     parser.add_argument("--member", type=int, default=0, help="ensemble member (seed)")
+    parser.add_argument("--num-transforms", type=int, help="candidate's coupling transforms")
+    parser.add_argument("--num-bins", type=int, help="candidate's spline bins")
     args = parser.parse_args(argv)
     t, x = training_data(args.budget, args.cache)
     candidate = dict(
@@ -105,16 +112,23 @@ def main(argv=None) -> None:
         anneal_epochs=args.anneal_epochs,
         anneal_factor=args.anneal_factor,
     )
-    jobs = [(SHIPPED, 1), (candidate, args.threads)]
+    arch = {
+        k: v
+        for k, v in (("num_transforms", args.num_transforms), ("num_bins", args.num_bins))
+        if v is not None
+    }
+    jobs = [(SHIPPED, 1, {}), (candidate, args.threads, arch)]
     if args.threads == 1:  # side by side, as the shipped command trains its two networks
         from joblib import Parallel, delayed
 
-        runs = Parallel(n_jobs=2)(delayed(train_one)(s, n, args.member, t, x) for s, n in jobs)
+        runs = Parallel(n_jobs=2)(
+            delayed(train_one)(s, n, args.member, t, x, **a) for s, n, a in jobs
+        )
     else:
-        runs = [train_one(s, n, args.member, t, x) for s, n in jobs]
+        runs = [train_one(s, n, args.member, t, x, **a) for s, n, a in jobs]
     base, cand = runs
     for label, run in (("baseline", base), ("candidate", cand)):
-        print(f"{label}: {run['schedule']}, {run['threads']} thread(s)")
+        print(f"{label}: {run['schedule']} {run['architecture']}, {run['threads']} thread(s)")
         print(f"  validation loss by epoch: {run['validation_loss']}")
         print(
             f"  best {run['best_validation_loss']} nats, {run['epochs']} epochs, {run['seconds']} s"
