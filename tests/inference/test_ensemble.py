@@ -11,6 +11,7 @@ from technorhythm.cli import main
 from technorhythm.inference import PopulationEstimator
 from technorhythm.inference.ensemble import FlowEnsemble, fit_flows
 from technorhythm.inference.flows import ConditionalFlow
+from technorhythm.inference.persistence import ModelError
 from technorhythm.inference.set_summaries import observe_population
 from technorhythm.simulator import simulate
 
@@ -124,6 +125,18 @@ def test_train_an_ensemble_saves_loads_and_keeps_the_first_member(tmp_path):
     assert lp.shape == (5, 1) and np.all(np.isfinite(lp))
     # the second member differs from the first, so the mixture is not the first alone
     assert not np.array_equal(psi, one.sample_hyper(x, 400, seed=0))
+    # members put together after training are saved and loaded as they are, all of them
+    joined = PopulationEstimator.load(tmp_path / "one")
+    joined.pack_ = FlowEnsemble([joined.pack_.members[0], two.pack_.members[1]])
+    joined.save(tmp_path / "joined")
+    assert len(PopulationEstimator.load(tmp_path / "joined").pack_) == 2
+    # a manifest whose member count disagrees with its networks is refused, not half-read
+    path = tmp_path / "joined" / "manifest.json"
+    edited = json.loads(path.read_text())
+    edited["config"]["pack_members"] = 1
+    path.write_text(json.dumps(edited))
+    with pytest.raises(ModelError, match="lists 2 pack networks"):
+        PopulationEstimator.load(tmp_path / "joined")
     # a model folder whose manifest lists a member whose file is gone is refused
     (tmp_path / "two" / "pack_1.pt").unlink()
     with pytest.raises(Exception, match="pack_1"):

@@ -86,7 +86,8 @@ def save_population(estimator, directory: str | Path, *, overwrite: bool = False
         "format": POPULATION_FORMAT,
         "schema_version": SCHEMA_VERSION,
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        "config": estimator.get_params(),
+        # the members saved, whatever the count the estimator was built with
+        "config": {**estimator.get_params(), "pack_members": len(estimator.pack_)},
         "population": {
             "family": "normal censored to the knob range, independent knobs",
             "knob_names": list(pop.names),
@@ -160,6 +161,12 @@ def load_population(directory: str | Path):
         names = _network_names(estimator._n_members())
     except ValueError as exc:
         raise ModelError(f"{directory}: {exc}") from None
+    listed = sorted(n for n in manifest["networks"] if n == "pack" or n.startswith("pack_"))
+    if len(listed) != len(names) - 1:
+        raise ModelError(
+            f"{directory}: the manifest lists {len(listed)} pack networks ({', '.join(listed)}) "
+            f"but its configuration says pack_members={estimator._n_members()}"
+        )
     flows = {}
     for name in names:
         record = manifest["networks"].get(name)
