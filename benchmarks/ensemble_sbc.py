@@ -30,10 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import validate_inference as vi  # noqa: E402
 from technorhythm.diagnostics import (  # noqa: E402
     PrecomputedSamples,
-    check_hpd_coverage,
     check_sbc,
     check_tarp,
-    run_hpd_ranks,
     run_sbc,
     run_tarp,
 )
@@ -50,7 +48,7 @@ def mixture_draws(models: list, x: np.ndarray, n_draws: int, seed: int) -> np.nd
     )
 
 
-def hpd_coverage(models: list, psi: np.ndarray, x: np.ndarray, draws: np.ndarray) -> list[float]:
+def mixture_hpd(models: list, psi: np.ndarray, x: np.ndarray, draws: np.ndarray) -> list[float]:
     """Coverage of the mixture's own 50 % and 90 % highest-density regions (flow space, as
     ``validate_inference.py``): the density is the equal mixture of the models' densities."""
     from scipy.special import logsumexp
@@ -61,11 +59,7 @@ def hpd_coverage(models: list, psi: np.ndarray, x: np.ndarray, draws: np.ndarray
         parts = np.stack([m.pack_.log_prob(box.forward(p), xx) for m in models])
         return logsumexp(parts, axis=0) - np.log(len(models))
 
-    lq_true = log_q(psi[None], x)[0]
-    lq_draws = np.concatenate(
-        [log_q(draws[:, i : i + 64], x[i : i + 64]) for i in range(0, len(x), 64)], axis=1
-    )
-    table = check_hpd_coverage(run_hpd_ranks(lq_true, lq_draws))
+    table = vi.hpd_coverage(log_q, psi, x, draws)
     return [round(float(v), 3) for v in table.coverage.iloc[:2]]
 
 
@@ -89,7 +83,7 @@ def figures(models: list, psi: np.ndarray, x: np.ndarray, n_clips: int, args) ->
             round(float(table["rank_mean"].max()), 3),
         ],
         "tarp_atc": round(float(check_tarp(tarp)["atc"]), 4),
-        "hpd50_hpd90": hpd_coverage(models, psi, x, draws),
+        "hpd50_hpd90": mixture_hpd(models, psi, x, draws),
         "n_params": len(names),
     }
 

@@ -8,11 +8,10 @@ Run (from the repository root)::
 
 The training sets are simulated with the shipped plan (``--budget`` sets, seed 0, 1–1024
 loops, log-uniform) and kept in ``--cache`` for later runs. The pack network of the
-population model (the shipped architecture from ``PACK_DEFAULTS`` and the shipped command:
-64 hidden features, 6 coupling transforms, 8 bins, embedding 256,128) is trained twice in the
-same run, side by side in two processes when both use one thread:
+population model (the shipped architecture, read from the shipped model's manifest) is
+trained twice in the same run, side by side in two processes when both use one thread:
 
-* **baseline**: the shipped schedule (batch 256, rate 0.001, 21 epochs, no annealing);
+* **baseline**: the shipped schedule (from the same manifest; no annealing);
 * **candidate**: the schedule given on the command line, and optionally a cheaper flow
   (``--num-transforms``, ``--num-bins``).
 
@@ -32,15 +31,17 @@ from pathlib import Path
 
 import numpy as np
 
-SHIPPED = dict(training_batch_size=256, learning_rate=1e-3, max_num_epochs=20, anneal_epochs=0)
-ARCHITECTURE = dict(
-    hidden_features=64,
-    num_transforms=6,
-    num_bins=8,
-    embedding_features=(256, 128),
-    passes=2,
-    stop_after_epochs=5,
-)
+
+def shipped_network() -> tuple[dict, dict]:
+    """(schedule, architecture) of the shipped pack network, read from its manifest."""
+    from technorhythm.inference.packaged import SHIPPED_DIR
+    from technorhythm.inference.persistence import MANIFEST_NAME
+
+    config = json.loads((SHIPPED_DIR / MANIFEST_NAME).read_text())["config"]["pack"]
+    keys = ("training_batch_size", "learning_rate", "max_num_epochs")
+    schedule = {k: config[k] for k in keys} | {"anneal_epochs": 0}
+    architecture = {k: v for k, v in config.items() if k not in keys}
+    return schedule, architecture
 
 
 def training_data(budget: int, cache: Path | None) -> tuple[np.ndarray, np.ndarray]:
@@ -72,7 +73,8 @@ def train_one(
     from technorhythm.inference.flows import ConditionalFlow
 
     seed = 0 if member == 0 else member + 1  # as PopulationEstimator seeds its members
-    flow = ConditionalFlow(**{**ARCHITECTURE, **arch}, **schedule, seed=seed, torch_threads=threads)
+    _, shipped = shipped_network()
+    flow = ConditionalFlow(**{**shipped, **arch}, **schedule, seed=seed, torch_threads=threads)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Maximum number of epochs")
@@ -80,7 +82,7 @@ def train_one(
     h = flow.history_
     return {
         "schedule": schedule,
-        "architecture": {k: v for k, v in {**ARCHITECTURE, **arch}.items() if k in arch},
+        "architecture": arch,
         "threads": threads,
         "seconds": round(time.perf_counter() - start, 1),
         "epochs": h["epochs_trained"],
@@ -117,7 +119,7 @@ def main(argv=None) -> None:
         for k, v in (("num_transforms", args.num_transforms), ("num_bins", args.num_bins))
         if v is not None
     }
-    jobs = [(SHIPPED, 1, {}), (candidate, args.threads, arch)]
+    jobs = [(shipped_network()[0], 1, {}), (candidate, args.threads, arch)]
     if args.threads == 1:  # side by side, as the shipped command trains its two networks
         from joblib import Parallel, delayed
 

@@ -114,6 +114,16 @@ def draw_hyper_chunked(est, x: np.ndarray, n_draws: int, seed: int) -> np.ndarra
     )
 
 
+def hpd_coverage(log_q, psi: np.ndarray, x: np.ndarray, draws: np.ndarray) -> pd.DataFrame:
+    """Coverage of the highest-density regions of the density ``log_q(ψ (n, B, P), x (B, D))
+    → (n, B)``: the truth's rank among the draws' densities (sets in chunks of 64)."""
+    lq_true = log_q(psi[None], x)[0]
+    lq_draws = np.concatenate(
+        [log_q(draws[:, i : i + 64], x[i : i + 64]) for i in range(0, len(x), 64)], axis=1
+    )
+    return check_hpd_coverage(run_hpd_ranks(lq_true, lq_draws))
+
+
 def calibrate(est: PopulationEstimator, n_clips: int, args, *, faces: bool) -> dict:
     """Every calibration figure at one pack size (module docstring)."""
     pop = est.population
@@ -141,11 +151,7 @@ def calibrate(est: PopulationEstimator, n_clips: int, args, *, faces: bool) -> d
         ("flow", lambda p, xx: est.pack_.log_prob(box.forward(p), xx)),
         ("knob", est.log_prob_hyper),
     ):
-        lq_true = lp(psi[None], x)[0]
-        lq_draws = np.concatenate(
-            [lp(draws[:, i : i + 64], x[i : i + 64]) for i in range(0, len(x), 64)], axis=1
-        )
-        hpd[space] = check_hpd_coverage(run_hpd_ranks(lq_true, lq_draws))
+        hpd[space] = hpd_coverage(lp, psi, x, draws)
     hpd_knob = hpd["knob"]
     hpd = hpd["flow"]
     # the loops' mean value per knob: 90% HDI coverage, near the knob bounds included
