@@ -22,9 +22,9 @@ SHIPPED_DIR = Path(__file__).resolve().with_name("shipped")
 """Folder of the shipped model (package data)."""
 SHIPPED_RETRAIN_COMMAND = (
     "technorhythm train --budget 100000 --seed 0 --n-min 1 --n-max 1024 --loops-per-set 1 "
-    "--pack-members 2 --hidden-features 64 --num-transforms 6 --num-bins 8 "
+    "--pack-members 2 --hidden-features 64 --num-transforms 4 --num-bins 8 "
     "--embedding 256,128 --passes 2 --batch-size 256 --learning-rate 0.001 "
-    "--stop-after-epochs 5 --max-epochs 20 "
+    "--stop-after-epochs 5 --max-epochs 27 --anneal-epochs 5 --anneal-factor 0.2 "
     "--loop-model mdn --loop-hidden-features 64 --loop-transforms 5 --loop-max-epochs 10 "
     "--threads 1 --workers 2 --force --plot docs/img/inference/training_loss.png "
     "--out src/technorhythm/inference/shipped"
