@@ -17,6 +17,9 @@ def plot_training_history(
 ):
     """Training and validation loss per epoch (sbi's summary), best epoch marked.
 
+    Epochs after ``anneal_from_epoch`` (the first phase's length, when the history has one)
+    ran at the annealing learning rate and are shaded.
+
     Parameters
     ----------
     history : mapping
@@ -45,6 +48,15 @@ def plot_training_history(
     ax.plot(range(1, len(valid) + 1), valid, label="validation", color="#d62728")
     best = min(range(len(valid)), key=valid.__getitem__)
     ax.axvline(best + 1, color="0.5", lw=0.8, ls="--", label=f"best epoch ({best + 1})")
+    first_phase = history.get("anneal_from_epoch")
+    if first_phase is not None and first_phase < len(valid):
+        ax.axvspan(
+            first_phase + 0.5,
+            len(valid) + 0.5,
+            color="0.92",
+            zorder=0,
+            label=f"annealed (epochs {first_phase + 1}–{len(valid)})",
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss (−log q(θ | x), nats)")
     ax.set_title(title)
