@@ -11,7 +11,7 @@ loops, log-uniform) and kept in ``--cache`` for later runs. The pack network of 
 population model (the shipped architecture, read from the shipped model's manifest) is
 trained twice in the same run, side by side in two processes when both use one thread:
 
-* **baseline**: the shipped schedule (from the same manifest; no annealing);
+* **baseline**: the shipped schedule (from the same manifest, its annealing included);
 * **candidate**: the schedule given on the command line, and optionally a cheaper flow
   (``--num-transforms``, ``--num-bins``).
 
@@ -39,8 +39,10 @@ def shipped_network() -> tuple[dict, dict]:
 
     config = json.loads((SHIPPED_DIR / MANIFEST_NAME).read_text())["config"]["pack"]
     keys = ("training_batch_size", "learning_rate", "max_num_epochs")
-    schedule = {k: config[k] for k in keys} | {"anneal_epochs": 0}
-    architecture = {k: v for k, v in config.items() if k not in keys}
+    schedule = {k: config[k] for k in keys}
+    schedule["anneal_epochs"] = config.get("anneal_epochs", 0)  # models from before annealing
+    schedule["anneal_factor"] = config.get("anneal_factor", 0.2)
+    architecture = {k: v for k, v in config.items() if k not in schedule}
     return schedule, architecture
 
 
@@ -64,17 +66,15 @@ def training_data(budget: int, cache: Path | None) -> tuple[np.ndarray, np.ndarr
 
 
 def train_one(
-    schedule: dict, threads: int, member: int, t: np.ndarray, x: np.ndarray, **arch
+    schedule: dict, architecture: dict, threads: int, member: int, t: np.ndarray, x: np.ndarray
 ) -> dict:
-    """Train one pack network; its validation curve, best loss and time. ``arch`` replaces
-    entries of the shipped architecture."""
+    """Train one pack network; its validation curve, best loss and time."""
     import warnings
 
     from technorhythm.inference.flows import ConditionalFlow
 
     seed = 0 if member == 0 else member + 1  # as PopulationEstimator seeds its members
-    _, shipped = shipped_network()
-    flow = ConditionalFlow(**{**shipped, **arch}, **schedule, seed=seed, torch_threads=threads)
+    flow = ConditionalFlow(**architecture, **schedule, seed=seed, torch_threads=threads)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Maximum number of epochs")
@@ -82,7 +82,7 @@ def train_one(
     h = flow.history_
     return {
         "schedule": schedule,
-        "architecture": arch,
+        "architecture": architecture,
         "threads": threads,
         "seconds": round(time.perf_counter() - start, 1),
         "epochs": h["epochs_trained"],
@@ -114,20 +114,18 @@ def main(argv=None) -> None:
         anneal_epochs=args.anneal_epochs,
         anneal_factor=args.anneal_factor,
     )
-    arch = {
-        k: v
-        for k, v in (("num_transforms", args.num_transforms), ("num_bins", args.num_bins))
-        if v is not None
-    }
-    jobs = [(shipped_network()[0], 1, {}), (candidate, args.threads, arch)]
+    shipped_schedule, shipped_architecture = shipped_network()
+    cheaper = {"num_transforms": args.num_transforms, "num_bins": args.num_bins}
+    arch = shipped_architecture | {k: v for k, v in cheaper.items() if v is not None}
+    jobs = [(shipped_schedule, shipped_architecture, 1), (candidate, arch, args.threads)]
     if args.threads == 1:  # side by side, as the shipped command trains its two networks
         from joblib import Parallel, delayed
 
         runs = Parallel(n_jobs=2)(
-            delayed(train_one)(s, n, args.member, t, x, **a) for s, n, a in jobs
+            delayed(train_one)(s, a, n, args.member, t, x) for s, a, n in jobs
         )
     else:
-        runs = [train_one(s, n, args.member, t, x, **a) for s, n, a in jobs]
+        runs = [train_one(s, a, n, args.member, t, x) for s, a, n in jobs]
     base, cand = runs
     for label, run in (("baseline", base), ("candidate", cand)):
         print(f"{label}: {run['schedule']} {run['architecture']}, {run['threads']} thread(s)")
