@@ -55,6 +55,24 @@ __all__ = [
 ]
 
 
+def _ncdf(t, lib):
+    """Standard normal CDF on numpy arrays or PyTensor tensors."""
+    if lib is np:
+        from scipy.special import ndtr
+
+        return ndtr(t)
+    return 0.5 * lib.erfc(-t / np.sqrt(2.0))
+
+
+def _log_ncdf(t, lib):
+    """log of the standard normal CDF (floored at 1e-300 for PyTensor's gradients)."""
+    if lib is np:
+        from scipy.special import log_ndtr
+
+        return log_ndtr(t)
+    return lib.log(_ncdf(t, lib) + 1e-300)
+
+
 def smoothed_logpdf(theta: np.ndarray, loc, spread, bounds: np.ndarray, delta: float):
     """log density of the δ-smoothed censored normal at θ (..., K), per knob (..., K).
 
@@ -68,15 +86,8 @@ def smoothed_logpdf(theta: np.ndarray, loc, spread, bounds: np.ndarray, delta: f
     z = (theta - loc) / spread
     interior = -0.5 * z**2 - lib.log(spread) - 0.5 * np.log(2 * np.pi)
 
-    def log_ncdf(t):
-        if lib is np:
-            from scipy.special import log_ndtr
-
-            return log_ndtr(t)
-        return pt.log(0.5 * pt.erfc(-t / np.sqrt(2.0)) + 1e-300)
-
-    lower = log_ncdf((low + band - loc) / spread) - np.log(band)
-    upper = log_ncdf((loc - high + band) / spread) - np.log(band)
+    lower = _log_ncdf((low + band - loc) / spread, lib) - np.log(band)
+    upper = _log_ncdf((loc - high + band) / spread, lib) - np.log(band)
     return lib.where(theta < low + band, lower, lib.where(theta > high - band, upper, interior))
 
 
@@ -125,21 +136,7 @@ def kernel_loglike(draws: np.ndarray, loc, spread, bounds: np.ndarray, h: np.nda
     m = (x * sp2 + loc * hh) / tau2
     sig = lib.sqrt(hh * sp2 / tau2)
 
-    def ncdf(t):
-        if lib is np:
-            from scipy.special import ndtr
-
-            return ndtr(t)
-        return 0.5 * pt.erfc(-t / np.sqrt(2.0))
-
-    def log_ncdf(t):
-        if lib is np:
-            from scipy.special import log_ndtr
-
-            return log_ndtr(t)
-        return pt.log(0.5 * pt.erfc(-t / np.sqrt(2.0)) + 1e-300)
-
-    mass = ncdf((high - m) / sig) - ncdf((low - m) / sig)
+    mass = _ncdf((high - m) / sig, lib) - _ncdf((low - m) / sig, lib)
     log_mass = lib.log(lib.maximum(mass, 1e-300))
     log_pair = -0.5 * (x - loc) ** 2 / tau2 - 0.5 * lib.log(tau2) - 0.5 * np.log(2 * np.pi)
     terms = log_pair + log_mass
@@ -151,8 +148,8 @@ def kernel_loglike(draws: np.ndarray, loc, spread, bounds: np.ndarray, h: np.nda
         interior = pt.logsumexp(terms, axis=1) - np.log(s)
     q_low = np.log(np.maximum(_bound_density(draws, bounds, h, low), 1e-300))
     q_high = np.log(np.maximum(_bound_density(draws, bounds, h, high), 1e-300))
-    at_low = log_ncdf((low - loc) / spread) + q_low
-    at_high = log_ncdf((loc - high) / spread) + q_high
+    at_low = _log_ncdf((low - loc) / spread, lib) + q_low
+    at_high = _log_ncdf((loc - high) / spread, lib) + q_high
     if lib is np:
         return np.logaddexp(interior, np.logaddexp(at_low, at_high))
     return pt.logsumexp(pt.stack([interior, at_low, at_high]), axis=0)
