@@ -28,8 +28,9 @@ included, is closed form:
     ∫ q_h p(· | ψ) = (1/S) Σ_s N(θ_s; loc, τ) [Φ((high − m_s)/σ) − Φ((low − m_s)/σ)]
                      + Φ((low − loc)/spread) q_h(low) + Φ((loc − high)/spread) q_h(high)
 
-with τ² = h² + spread², m_s = (θ_s spread² + loc h²)/τ², σ = h spread/τ. It needs no δ
-smoothing, and the spread may go to 0. It is factorised across knobs: it drops the
+with τ² = h² + spread², m_s = (θ_s spread² + loc h²)/τ², σ = h spread/τ; the sum runs over
+the draws and their mirror images, still divided by S. It needs no δ smoothing and stays
+smooth as the spread goes to 0. It is factorised across knobs: it drops the
 correlations within a loop's posterior.
 
 Per-loop effective sample size: with weights w_is = p(θ_is | ψ̂) at the posterior mean ψ̂,
