@@ -72,12 +72,15 @@ def test_per_loop_ess_counts_useful_draws(rng):
     assert narrow.max() < 50  # few draws fall where a narrow population has its mass
 
 
+def _noisy_normal_population(rng, *, n_draws: int):
+    """200 loops θ_i ~ N(0.5, 0.1²) seen with noise 0.05: (y, per-loop draws of N(y_i, 0.05²))."""
+    y = 0.5 + 0.1 * rng.standard_normal(200) + 0.05 * rng.standard_normal(200)
+    return y, (y[:, None] + 0.05 * rng.standard_normal((200, n_draws)))[..., None]
+
+
 @pytest.mark.slow
 def test_nuts_recovers_a_normal_population_from_noisy_loops(rng):
-    # loops θ_i ~ N(0.5, 0.1²), seen with noise 0.05: per-loop posteriors N(y_i, 0.05²)
-    theta = 0.5 + 0.1 * rng.standard_normal(200)
-    y = theta + 0.05 * rng.standard_normal(200)
-    draws = (y[:, None] + 0.05 * rng.standard_normal((200, 200)))[..., None]
+    y, draws = _noisy_normal_population(rng, n_draws=200)
     box = np.array([[-0.5, 1.5], [0.0, 0.5]])
     fit = fit_hierarchical(draws, BOUNDS, box, n_draws=400, n_tune=400, seed=1)
     loc, spread = fit.hyper[:, 0], fit.hyper[:, 1]
@@ -91,9 +94,7 @@ def test_nuts_recovers_a_normal_population_from_noisy_loops(rng):
 
 @pytest.mark.slow
 def test_kernel_nuts_recovers_a_normal_population_from_noisy_loops(rng):
-    theta = 0.5 + 0.1 * rng.standard_normal(200)
-    y = theta + 0.05 * rng.standard_normal(200)
-    draws = (y[:, None] + 0.05 * rng.standard_normal((200, 64)))[..., None]
+    y, draws = _noisy_normal_population(rng, n_draws=64)
     box = np.array([[-0.5, 1.5], [0.0, 0.5]])
     fit = fit_hierarchical(draws, BOUNDS, box, likelihood="kernel", n_draws=400, n_tune=400)
     loc, spread = fit.hyper[:, 0], fit.hyper[:, 1]

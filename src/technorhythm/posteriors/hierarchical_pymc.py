@@ -110,12 +110,11 @@ def _reflect(draws: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return np.concatenate([draws, 2 * low - draws, 2 * high - draws], axis=1)
 
 
-def _bound_density(draws: np.ndarray, bounds: np.ndarray, h: np.ndarray, at: np.ndarray):
-    """Reflected kernel density of every loop's draws at one point per knob, (B, K)."""
+def _bound_density(mirrored: np.ndarray, s: int, h: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Reflected kernel density at one point per knob, (B, K), from the mirrored draws."""
     from scipy.stats import norm
 
-    x = _reflect(draws, bounds)
-    return norm.pdf(at, loc=x, scale=h[:, None, :]).sum(axis=1) / draws.shape[1]
+    return norm.pdf(at, loc=mirrored, scale=h[:, None, :]).sum(axis=1) / s
 
 
 def kernel_loglike(draws: np.ndarray, loc, spread, bounds: np.ndarray, h: np.ndarray):
@@ -147,8 +146,8 @@ def kernel_loglike(draws: np.ndarray, loc, spread, bounds: np.ndarray, h: np.nda
         interior = logsumexp(terms, axis=1) - np.log(s)
     else:
         interior = pt.logsumexp(terms, axis=1) - np.log(s)
-    q_low = np.log(np.maximum(_bound_density(draws, bounds, h, low), 1e-300))
-    q_high = np.log(np.maximum(_bound_density(draws, bounds, h, high), 1e-300))
+    q_low = np.log(np.maximum(_bound_density(x, s, h, low), 1e-300))
+    q_high = np.log(np.maximum(_bound_density(x, s, h, high), 1e-300))
     at_low = _log_ncdf((low - loc) / spread, lib) + q_low
     at_high = _log_ncdf((loc - high) / spread, lib) + q_high
     if lib is np:
