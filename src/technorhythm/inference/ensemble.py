@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from technorhythm.inference.estimator import _seed_int
-from technorhythm.inference.flows import ConditionalFlow
+from technorhythm.inference.flows import SAMPLE_CHUNK, ConditionalFlow
 
 __all__ = ["FlowEnsemble", "fit_flows"]
 
@@ -93,7 +93,7 @@ class FlowEnsemble:
         n: int,
         *,
         seed: int | np.random.Generator,
-        chunk: int = 50_000,
+        chunk: int = SAMPLE_CHUNK,
         threads: int | None = None,
     ) -> np.ndarray:
         """``n`` draws of the mixture for each condition row (B, D) → (n, B, P).

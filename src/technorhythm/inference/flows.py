@@ -28,7 +28,7 @@ from technorhythm.inference.estimator import _no_stdout, _NoTracker, _seed_int, 
 from technorhythm.inference.mdn import mdn_sampler
 from technorhythm.inference.networks import column_selection
 
-__all__ = ["BoxLogit", "ConditionalFlow", "FLOW_PARAMS"]
+__all__ = ["BoxLogit", "ConditionalFlow", "FLOW_PARAMS", "SAMPLE_CHUNK"]
 
 _EPS = 1e-6
 
@@ -51,6 +51,11 @@ FLOW_PARAMS: tuple[str, ...] = (
     "torch_threads",
 )
 """The constructor arguments of :class:`ConditionalFlow` (its saved configuration)."""
+
+SAMPLE_CHUNK = 4096
+"""Draws per network call when sampling. A spline flow's intermediate tensors grow with the
+draws of a call; a few thousand keep them in the CPU's cache (``benchmarks/bench_training.py``
+times 50 000 against this)."""
 
 
 class BoxLogit:
@@ -196,11 +201,13 @@ max_num_epochs, clip_max_norm
                 num_components=int(self.num_transforms),
                 embedding_net=embedding,
             )
+        from technorhythm.inference.splines import with_fast_splines
+
         extra = {} if self.passes is None else {"passes": int(self.passes)}
         with warnings.catch_warnings():
             # sbi forwards zuko's own ``passes`` (coupling) to the builder and says so
             warnings.filterwarnings("ignore", message="Unknown kwargs passed")
-            return posterior_nn(
+            build = posterior_nn(
                 "zuko_nsf",
                 z_score_theta="independent",
                 z_score_x="independent",
@@ -210,6 +217,7 @@ max_num_epochs, clip_max_norm
                 embedding_net=embedding,
                 **extra,
             )
+        return with_fast_splines(build)
 
     def fit(self, t: np.ndarray, c: np.ndarray) -> ConditionalFlow:
         """Train on targets ``t`` (M, P) and conditions ``c`` (M, D), both finite."""
@@ -319,13 +327,13 @@ max_num_epochs, clip_max_norm
         n: int,
         *,
         seed: int | np.random.Generator,
-        chunk: int = 50_000,
+        chunk: int = SAMPLE_CHUNK,
         threads: int | None = None,
     ) -> np.ndarray:
         """``n`` draws of t for each condition row of ``c`` (B, D) → (n, B, P) float64.
 
-        Rows are sampled in chunks of about ``chunk`` draws (bounded memory). ``threads``:
-        torch threads for this call (None: the flow's ``torch_threads``).
+        Rows are sampled in chunks of about ``chunk`` draws (bounded memory; the draws depend
+        on it). ``threads``: torch threads for this call (None: the flow's ``torch_threads``).
         """
         import torch
 

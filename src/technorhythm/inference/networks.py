@@ -76,10 +76,14 @@ def density_estimator_builder(
         embedding_net=column_selection(x_keep),
     )
     if unconstrained:
-        return posterior_nn(
-            f"zuko_{estimator}",
-            z_score_theta="transform_to_unconstrained",
-            x_dist=prior,
-            **common,
+        from technorhythm.inference.splines import with_fast_splines
+
+        return with_fast_splines(
+            posterior_nn(
+                f"zuko_{estimator}",
+                z_score_theta="transform_to_unconstrained",
+                x_dist=prior,
+                **common,
+            )
         )
     return posterior_nn(estimator, z_score_theta="independent", **common)
