@@ -80,6 +80,10 @@ SCHEMA = "technorhythm.posterior"
 SCHEMA_VERSION = 2
 FAMILY = "censored normal per knob: theta = clip(Normal(loc, spread), low, high)"
 NETCDF_ENGINE = "netcdf4"
+ZLIB_LEVEL = 1
+"""zlib level of every numeric variable written. Posterior draws barely compress past the
+fastest level: on 400 draws × 4 952 loops × 22 knobs, level 1 wrote 3.7 s and 101.7 MB
+against ArviZ's default (level 4) 6.4 s and 98.2 MB."""
 DEFAULT_HDI_PROB = 0.94
 """ArviZ's default credible mass: a 94% HDI, columns ``hdi_3%`` and ``hdi_97%``."""
 
@@ -279,14 +283,21 @@ def to_inference_data(
 
 
 def save_inference_data(idata: arviz.InferenceData, path: str | os.PathLike[str]) -> Path:
-    """Write ``idata`` to a netCDF-4 file (zlib-compressed) atomically; returns the path.
+    """Write ``idata`` to a netCDF-4 file (zlib level :data:`ZLIB_LEVEL`) atomically.
+
+    Returns the path. Sets the zlib encoding of ``idata``'s numeric variables.
 
     Uses the netCDF4 engine: about 8× faster than h5netcdf for these small files (measured
     0.12 s against 0.90 s per file); either engine reads the result.
     """
     path = Path(path)
+    for group in idata.groups():
+        for variable in idata[group].variables.values():
+            if variable.dtype.kind in "biufcS":  # ArviZ's compressible kinds
+                variable.encoding.update(zlib=True, complevel=ZLIB_LEVEL)
     with atomic_path(path) as tmp, _quiet():
-        idata.to_netcdf(str(tmp), engine=NETCDF_ENGINE)
+        # compress=False: ArviZ's own compression would replace these encodings (level 4)
+        idata.to_netcdf(str(tmp), engine=NETCDF_ENGINE, compress=False)
     return path
 
 
