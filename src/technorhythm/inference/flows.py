@@ -354,8 +354,8 @@ max_num_epochs, clip_max_norm
             torch.no_grad(),
             _torch_threads(self.torch_threads if threads is None else threads),
         ):
-            # the CPU generator only: torch.manual_seed also visits every accelerator's
-            # (0.15 ms a call here, and fit samples the loop network a few thousand times)
+            # the CPU generator only: torch.manual_seed also visits every accelerator's,
+            # which costs more than a small call's draws (fit makes thousands of calls)
             torch.random.default_generator.manual_seed(_seed_int(seed))
             for start in range(0, len(cond), rows):
                 out.append(draw(cond[start : start + rows], int(n)))

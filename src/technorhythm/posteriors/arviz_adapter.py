@@ -82,8 +82,8 @@ FAMILY = "censored normal per knob: theta = clip(Normal(loc, spread), low, high)
 NETCDF_ENGINE = "netcdf4"
 ZLIB_LEVEL = 1
 """zlib level of every numeric variable written. Posterior draws barely compress past the
-fastest level: on 400 draws × 4 952 loops × 22 knobs, level 1 wrote 3.7 s and 101.7 MB
-against ArviZ's default (level 4) 6.4 s and 98.2 MB."""
+fastest level, which writes them much faster than ArviZ's default, 4
+(``benchmarks/bench_fit.py`` measures both)."""
 DEFAULT_HDI_PROB = 0.94
 """ArviZ's default credible mass: a 94% HDI, columns ``hdi_3%`` and ``hdi_97%``."""
 
