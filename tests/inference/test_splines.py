@@ -74,6 +74,19 @@ def test_swap_changes_every_spline_and_no_density(passes):
     assert use_fast_splines(flow) == 3  # idempotent
 
 
+def test_a_zuko_whose_spline_differs_keeps_its_own(monkeypatch):
+    import technorhythm.inference.splines as splines
+
+    monkeypatch.setattr(splines, "agrees_with_zuko", lambda: False)
+    flow = zuko.flows.NSF(4, context=2, transforms=2, hidden_features=[8])
+    assert use_fast_splines(flow) == 0
+    assert all(
+        m.univariate.func is MonotonicRQSTransform
+        for m in flow.modules()
+        if isinstance(m, MaskedAutoregressiveTransform)
+    )
+
+
 def test_other_transforms_left_alone():
     flow = zuko.flows.MAF(4, context=2, transforms=2, hidden_features=[8])
     assert use_fast_splines(flow) == 0

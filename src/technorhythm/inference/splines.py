@@ -18,10 +18,9 @@ spline keeps its own.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 import torch
@@ -70,7 +69,7 @@ class LeadingSoftmaxRQS(MonotonicRQSTransform):
         self.derivatives = torch.exp(derivatives)
 
 
-@functools.cache
+@cache
 def agrees_with_zuko() -> bool:
     """Whether :class:`LeadingSoftmaxRQS` and the installed zuko's spline agree.
 
