@@ -66,7 +66,7 @@ def _spline_builder(flow: ConditionalFlow, c_dim: int, spline):
 
 
 def _train_once(builder, t, c, config: dict, epochs: int):
-    """(seconds, validation losses) of ``epochs`` epochs of sbi's NPE training, seed 0."""
+    """(seconds, validation losses) of sbi's NPE training to ``max_num_epochs=epochs``, seed 0."""
     from sbi.inference import NPE
 
     with warnings.catch_warnings():
