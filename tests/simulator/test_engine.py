@@ -8,7 +8,7 @@ from technorhythm.simulator import engine
 from technorhythm.simulator import patterns as pt
 from technorhythm.simulator.engine import OFFSET_LIMIT, simulate
 from technorhythm.simulator.knobs import KNOB_NAMES, KNOBS, KnobError, default_theta
-from technorhythm.simulator.patterns import EUCLID_8THS, euclidean_pattern
+from technorhythm.simulator.patterns import KICK_BASE_PATTERNS, KICK_BASES, _kick_bases
 
 IDX = {name: i for i, name in enumerate(KNOB_NAMES)}
 
@@ -42,14 +42,19 @@ def steps(batch, row, clip=0):
     return np.flatnonzero(batch.velocity[clip, row]).tolist()
 
 
-def test_euclidean_patterns_known_answers():
-    assert np.flatnonzero(euclidean_pattern(3, 8)).tolist() == [0, 3, 6]  # tresillo
-    assert np.flatnonzero(euclidean_pattern(4, 8)).tolist() == [0, 2, 4, 6]
-    assert np.flatnonzero(euclidean_pattern(5, 8)).tolist() == [0, 2, 4, 5, 7]  # cinquillo
-    assert EUCLID_8THS.sum(axis=1).tolist() == list(range(9))
-    assert EUCLID_8THS[1:, 0].all()  # every pattern has the downbeat
-    with pytest.raises(ValueError, match="pulses"):
-        euclidean_pattern(9, 8)
+def test_kick_bases_known_answers():
+    assert np.flatnonzero(KICK_BASES[2]).tolist() == [0, 4]  # beats 1 and 3
+    assert np.flatnonzero(KICK_BASES[3]).tolist() == [0, 4, 5]  # and the 'and' of 3
+    assert np.flatnonzero(KICK_BASES[4]).tolist() == [0, 2, 4, 6]  # four-on-the-floor
+    assert KICK_BASES.sum(axis=1).tolist() == list(range(9))
+    assert KICK_BASES[1:, 0].all()  # every pattern has the downbeat
+    # from four-on-the-floor up, a base holds the one below it: no beat is dropped
+    for k in range(4, 8):
+        assert np.all(KICK_BASES[k] <= KICK_BASES[k + 1])
+    for k in (1, 2):
+        assert np.all(KICK_BASES[k] <= KICK_BASES[k + 1])
+    with pytest.raises(ValueError, match="k pulses"):
+        _kick_bases(KICK_BASE_PATTERNS[:3] + ("xxxx....",) + KICK_BASE_PATTERNS[4:])
 
 
 def test_plain_theta_gives_the_textbook_pattern():
@@ -86,8 +91,8 @@ def test_grids_at_knob_extremes():
     assert steps(beats, HH_CLOSED) == list(range(0, 64, 4))  # quarter-note hats alone
     offbeats = simulate(PLAIN, 1, seed=1)
     assert steps(offbeats, HH_CLOSED) == list(range(2, 64, 4))
-    tresillo = simulate({**PLAIN, "kick_pulses": 3.0}, 1, seed=1)
-    assert steps(tresillo, KICK) == [s + 16 * b for b in range(4) for s in (0, 6, 12)]
+    broken = simulate({**PLAIN, "kick_pulses": 3.0}, 1, seed=1)
+    assert steps(broken, KICK) == [s + 16 * b for b in range(4) for s in (0, 8, 10)]
     rock = simulate({**PLAIN, "kick_pulses": 2.0}, 1, seed=1)
     assert steps(rock, KICK) == [s + 16 * b for b in range(4) for s in (0, 8)]
     silent = simulate(

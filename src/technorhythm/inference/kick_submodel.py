@@ -16,8 +16,9 @@ v6), with ``v = variation``, ``ℓ = kick_late`` and, for beat class ``c = pos %
 repeat every beat; the 'a' has weight 0) and ``p = p_2``:
 
 * per bar, ``k = floor(kick_pulses + u)`` base pulses, so k = j with probability
-  ``max(0, 1 − |kick_pulses − j|)``, placed as the Euclidean E(k, 8) on the bar's 8th
-  notes; base steps always sound (so the bar must contain E(k));
+  ``max(0, 1 − |kick_pulses − j|)``, placed as the k-pulse base B(k) of the simulator's
+  ``KICK_BASES`` on the bar's 8th notes; base steps always sound (so the bar must contain
+  B(k));
 * extra kicks: each of beats 2–4 decides on its own with probability ``v²`` (own flags
   o ∈ {0, 1}³; beat 1 never does). The beats fall into *groups* that play the same
   decisions: the shared group (beat 1 and the beats that do not decide on their own) and
@@ -58,7 +59,7 @@ the simulator's up to that quantisation, at most 2⁻¹⁵ per decision.
 
 So for an observed clip Y with bars Y_0..Y_3, the probability of a freshly drawn bar is::
 
-    L(bar) = Σ_k P(k) · 1[E(k) ⊆ bar] · Σ_o Π_{j=1..3} (v²)^{o_j} (1 − v²)^{1 − o_j}
+    L(bar) = Σ_k P(k) · 1[B(k) ⊆ bar] · Σ_o Π_{j=1..3} (v²)^{o_j} (1 − v²)^{1 − o_j}
              · Π_{groups G of o} g_0(G) · g_1(G) · g_pair(G),
 
 with ``g_c`` the factor p_c, 1 − p_c, 1 or 0 and ``g_pair`` the pair's factor above
@@ -141,9 +142,9 @@ OWN: np.ndarray = np.array(list(itertools.product((False, True), repeat=3)))
 N_OWN: np.ndarray = OWN.sum(axis=1)
 """Beats that decide on their own, per configuration of :data:`OWN`."""
 _N_BEATS = STEPS_PER_BAR // STEPS_PER_BEAT
-_N_K = pt.EUCLID_8THS.shape[0]  # k = 0..8 base pulses
+_N_K = pt.KICK_BASES.shape[0]  # k = 0..8 base pulses
 _BASE = np.zeros((_N_K, STEPS_PER_BAR), dtype=bool)
-_BASE[:, ::2] = pt.EUCLID_8THS  # E(k, 8) on the bar's 8th notes
+_BASE[:, ::2] = pt.KICK_BASES  # B(k) on the bar's 8th notes
 _WEIGHT = pt.KICK_EXTRA_WEIGHT[:STEPS_PER_BEAT]  # weight of each beat class
 if not np.array_equal(pt.KICK_EXTRA_WEIGHT, np.tile(_WEIGHT, _N_BEATS)):
     raise ValueError("the likelihood needs KICK_EXTRA_WEIGHT to repeat every beat")
@@ -241,7 +242,7 @@ class LikelihoodData:
 
     Identical clips are kept once: C distinct clips, ``count`` (C,) times each; their B
     distinct bars likewise: ``bar`` (C, 4) is the index of each bar among them.
-    Per distinct bar, base E(k, 8) and own configuration o (:data:`OWN`): ``feasible``
+    Per distinct bar, base B(k) and own configuration o (:data:`OWN`): ``feasible``
     (B, 9, 8): the bar contains the base and no group's factor is 0; ``factors``
     (B, 9, 8, F): how often each factor of :data:`FACTORS` multiplies the term;
     ``same`` (C, 4, 4): bar equality; ``rotations`` (C, 4): rotation r is possible.
@@ -264,7 +265,7 @@ class LikelihoodData:
 
     @property
     def base_fits(self) -> np.ndarray:
-        """(B, 9): the distinct bar is possible with the base E(k, 8) (with some own
+        """(B, 9): the distinct bar is possible with the base B(k) (with some own
         configuration)."""
         return self.feasible.any(axis=-1)
 
@@ -420,7 +421,7 @@ def summary_names() -> tuple[str, ...]:
 
 
 _OFF_BOTH = ~_BASE.reshape(_N_K, _N_BEATS, STEPS_PER_BEAT)
-_OFF_BOTH = _OFF_BOTH[:, :1] & _OFF_BOTH[:, 1:]  # (9, 3, 4): off E(k) in beat 1 and beat j
+_OFF_BOTH = _OFF_BOTH[:, :1] & _OFF_BOTH[:, 1:]  # (9, 3, 4): off B(k) in beat 1 and beat j
 _SIXTEENTHS = pt.OFF_16TH[:STEPS_PER_BEAT]  # the 'e' and the 'a': never a base step
 
 
@@ -429,12 +430,12 @@ def summaries(rows: np.ndarray) -> np.ndarray:
 
     Bars that repeat within a clip carry no new information, so the bar statistics weigh
     every *distinct* bar of a clip once. Over the set's distinct bars: the onset frequency
-    at each bar position; for each base E(k, 8), the share of bars that hold it, the mean
+    at each bar position; for each base B(k), the share of bars that hold it, the mean
     number of kicks off that base per beat class (in the bars that hold it) and the mean
     share of beats 2–4 that agree with beat 1 on every step off that base in both beats
     (in the bars that hold it: extra kicks are one decision per beat class shared by the
     beats unless a beat decides on its own, with probability variation²); the share of
-    bars whose 8th notes are exactly E(k, 8) (or none); the mean share of beats 2–4 that
+    bars whose 8th notes are exactly B(k) (or none); the mean share of beats 2–4 that
     agree with beat 1 on the 16ths ('e' and 'a', never base steps), and the standard
     deviation over the set's clips of its mean per clip. Per clip: the share of bars 2–4
     equal to bar 1 and the histogram of distinct bars.
@@ -461,7 +462,7 @@ def summaries(rows: np.ndarray) -> np.ndarray:
     held = mean(holds.astype(np.float64))  # (M, 9)
     extras_held = mean(extras * holds[..., None]) / np.maximum(held, 1e-12)[..., None]
     eighths = rows[..., ::2]
-    exact = np.all(eighths[..., None, :] == pt.EUCLID_8THS, axis=-1)  # (M, N, 4, 9)
+    exact = np.all(eighths[..., None, :] == pt.KICK_BASES, axis=-1)  # (M, N, 4, 9)
     base_share = mean(exact.astype(np.float64))
     none = 1.0 - base_share.sum(axis=1)
     same_first = equal[:, :, 0, 1:].mean(axis=(1, 2))

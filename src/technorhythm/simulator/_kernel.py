@@ -112,7 +112,7 @@ def _clip01(x):
 
 def _kernel(
     dec, z_time, z_vel, theta, cols, step, extra_w, ghost_w, open_w, weakness, row_layers,
-    level_group, level_slots, normal, euclid, limit, repeats, late_pair, vel, off,
+    level_group, level_slots, normal, bases, limit, repeats, late_pair, vel, off,
 ):  # fmt: skip
     n = dec.shape[0]
     per_clip = theta.shape[0] > 1
@@ -181,7 +181,7 @@ def _kernel(
                 s = o + p
                 cls = p % 4
                 grid = p if own[p // 4] else cls
-                is_base = p % 2 == 0 and euclid[k, p // 2]
+                is_base = p % 2 == 0 and bases[k, p // 2]
                 on[0, s] = is_base
                 if cls == late_pair:  # the off-beat pair: on the 8th, or late on the 'a'
                     extra = dec[c, sb, 1, grid] < t_extra[p]

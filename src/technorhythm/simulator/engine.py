@@ -37,7 +37,7 @@ from technorhythm.simulator.streams import NORMAL_TABLE, Streams, check_seed, cl
 
 __all__ = ["simulate", "coerce_theta", "SIMULATOR_VERSION", "OFFSET_LIMIT", "BLOCK_SIZE"]
 
-SIMULATOR_VERSION = "6"
+SIMULATOR_VERSION = "7"
 """Bumped whenever the same (θ, seed, index) would give a different clip."""
 BLOCK_SIZE = 4096
 """Clips simulated per internal block (memory bound; results do not depend on it)."""
@@ -227,7 +227,7 @@ def _simulate_block(
         pt.LEVEL_GROUP,
         _kernel.LEVEL_SLOTS,
         NORMAL_TABLE,
-        pt.EUCLID_8THS,
+        pt.KICK_BASES,
         OFFSET_LIMIT,
         _PHRASE_REPEATS,
         pt.LATE_PAIR,

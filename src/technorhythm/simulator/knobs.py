@@ -208,8 +208,8 @@ KNOBS: tuple[Knob, ...] = (
         8.0,
         4.0,
         "pulses per bar (mean)",
-        "Metric kick base: Euclidean pulses E(k, 8) on the 8th notes of each bar; 4 is "
-        "four-on-the-floor, 2 kicks on 1 and 3, 3 the tresillo.",
+        "Metric kick base of k pulses on the 8th notes of each bar: 1 the downbeat, 2 beats 1 "
+        "and 3, 3 adds the 'and' of 3, 4 four-on-the-floor, 5-8 add the 'and' of 4, 3, 2, 1.",
         "kick onsets on the 8th-note grid",
         "kick pulses / bar",
     ),

@@ -22,8 +22,8 @@ bars
     probability ``variation²``, it decides on its own (a drummer's beats differ; those of a
     loop, even one whose bars vary, hardly ever do).
 kick
-    a metric base of ``k = floor(kick_pulses + u)`` Euclidean pulses E(k, 8) on the
-    bar's 8th notes (accented), plus extra kicks (unaccented) with
+    a metric base of ``k = floor(kick_pulses + u)`` pulses, the k-pulse pattern of
+    ``KICK_BASES`` on the bar's 8th notes (accented), plus extra kicks (unaccented) with
     ``kick_extra × KICK_EXTRA_WEIGHT[pos]``, one decision per beat class shared by the
     beats as above (an extra kick on the 'e' of one beat is on the 'e' of every beat that
     does not decide on its own), adding nothing where the base already plays. The off-beat
@@ -128,7 +128,7 @@ def _onsets(theta: Mapping[str, float], dec: np.ndarray) -> np.ndarray:
     for b, src in enumerate(_bar_sources(dec, theta["variation"])):
         d = dec[src]
         pulses = math.floor(theta["kick_pulses"] + d[BAR, PULSE_UNIFORM] / 32768.0)
-        base = pt.EUCLID_8THS[min(max(pulses, 0), 8)]
+        base = pt.KICK_BASES[min(max(pulses, 0), 8)]
         t_own = threshold(theta["variation"] * theta["variation"])
         own_beat = [False] + [d[BAR, OWN_BEAT_U + j] < t_own for j in range(3)]
         for pos in range(STEPS_PER_BAR):
