@@ -46,13 +46,13 @@ _BY_HAND = np.stack(
         _clip(["x.......x.......", "x..x..x.x..x..x.", "x.......x.......", "..x.....x.x....."]),
     ]
 )
-# the off-beat pair of simulator v6 at 3-4 pulses, where E(3, 8) plays beat 2's 'and': a
-# pair on the 'and' (with that base kick), on the 'a' (with it), off, and a bar possible
-# with E(3, 8) only (at E(4, 8) beat 2 would play both its 'and' and its 'a')
+# the off-beat pair at 3-4 pulses, where the 3-pulse base (1, 3 and the 'and' of 3) plays
+# beat 3's 'and': a pair on the 'and' in every beat (beat 3's with its base kick), on the 'a'
+# (beat 3's beside it), off; bars possible with the 3-pulse base only, and with 4 only
 _PAIR = np.stack(
     [
-        _clip(["x.x...x.x.x.x.x.", "x..x..xx...xx..x", "x.x...x.x.x.x.x.", "x.....x.....x..."]),
-        _clip(["x...x.x.x...x...", "x...x.x.x...x...", "x..xx.xxx..xx..x", "x...x.x.x...x..."]),
+        _clip(["x.x...x.x.x...x.", "x..x...xx.xx...x", "x.x...x.x.x...x.", "x.......x.x....."]),
+        _clip(["x...x...x...x...", "x...x...x...x...", "x.x.x.x.x.x.x.x.", "x...x...x...x..."]),
     ]
 )
 
