@@ -88,10 +88,11 @@ KICK_BASE_PATTERNS: tuple[str, ...] = (
 """The metric kick base with k pulses, k = 0..8, on the 8 8th notes of a bar (``x`` = a kick):
 the downbeat; beats 1 and 3; 1, 3 and the 'and' of 3; four-on-the-floor; then
 four-on-the-floor with the 'and' of 4, of 3 and of 2 added in turn. Every base from one
-pulse up holds the downbeat, each holds the one before it except the 3-pulse base (which
-has the 'and' of 3 instead of beat 2), and from four-on-the-floor up no base drops a beat.
-These are the commonest bars of each pulse count in drummers' kicks (the Groove MIDI
-Dataset's train split, docs/simulator.md), not spread Euclidean rhythms: E(3, 8), the
+pulse up holds the downbeat and each holds the one before it, except four-on-the-floor,
+which has beats 2 and 4 where the 3-pulse base has the 'and' of 3; from four-on-the-floor
+up no base drops a beat. Each is the commonest bar of its pulse count in drummers' kicks
+(the Groove MIDI Dataset's train split, docs/simulator.md; for 6 and 7 pulses the second
+commonest, which keeps the nesting), not a spread Euclidean rhythm: E(3, 8), the
 tresillo, puts kicks on the 'and' of 2 and on beat 4, where drummers rarely play."""
 
 
