@@ -173,7 +173,7 @@ def _kernel(
             sb = src[b]
             o = 16 * b
             k = math.floor(pulses + dec[c, sb, 0, 2] / 32768.0)
-            k = min(max(k, 0), 8)
+            k = min(max(k, 0), bases.shape[0] - 1)
             own[0] = False
             for j in range(1, 4):
                 own[j] = dec[c, sb, 0, 2 + j] < t_own

@@ -128,7 +128,7 @@ def _onsets(theta: Mapping[str, float], dec: np.ndarray) -> np.ndarray:
     for b, src in enumerate(_bar_sources(dec, theta["variation"])):
         d = dec[src]
         pulses = math.floor(theta["kick_pulses"] + d[BAR, PULSE_UNIFORM] / 32768.0)
-        base = pt.KICK_BASES[min(max(pulses, 0), 8)]
+        base = pt.KICK_BASES[min(max(pulses, 0), len(pt.KICK_BASES) - 1)]
         t_own = threshold(theta["variation"] * theta["variation"])
         own_beat = [False] + [d[BAR, OWN_BEAT_U + j] < t_own for j in range(3)]
         for pos in range(STEPS_PER_BAR):
