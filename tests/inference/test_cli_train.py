@@ -9,6 +9,7 @@ import pytest
 
 from technorhythm.cli import main
 from technorhythm.inference import PopulationEstimator
+from technorhythm.inference.affine_head import has_affine_head
 from technorhythm.inference.set_summaries import loop_features, observe_population
 from technorhythm.simulator import simulate
 from technorhythm.simulator.knobs import KNOB_NAMES, KNOBS
@@ -21,6 +22,7 @@ def model_dir(tmp_path_factory):
     args += ["--hidden-features", "8", "--num-transforms", "1", "--quiet", "--force"]
     args += ["--loop-hidden-features", "8", "--loop-transforms", "1", "--loop-max-epochs", "2"]
     args += ["--threads", "2", "--anneal-epochs", "1", "--anneal-factor", "0.5"]
+    args += ["--affine-head"]
     with pytest.warns(UserWarning, match="not yet fully converged"):
         assert main([*args, "--out", str(out)]) == 0
     return out
@@ -45,8 +47,11 @@ def test_train_writes_model_manifest_and_plot(model_dir):
     # the annealing phase: recorded in the command, the saved configuration and the history
     assert "--anneal-epochs 1 --anneal-factor 0.5" in ref["command"]
     assert manifest["config"]["pack"]["anneal_epochs"] == 1
+    # the affine head: in the command, the saved configuration and the loaded network
+    assert "--affine-head" in ref["command"] and manifest["config"]["pack"]["affine_head"]
     est = PopulationEstimator.load(model_dir)
     assert est.pack_.torch_threads == 1 and est.loop_.torch_threads == 1
+    assert all(has_affine_head(m.network_) for m in est.pack_.members)
     assert manifest["n_sets"] == 120 and manifest["n_loops"] > 120
     assert manifest["population"]["knob_names"] == list(KNOB_NAMES)
 

@@ -78,6 +78,7 @@ def _train_locked(args: argparse.Namespace) -> int:
         "num_bins": args.num_bins,
         "embedding_features": list(args.embedding),
         "passes": args.passes,
+        "affine_head": args.affine_head,
         "training_batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
         "stop_after_epochs": args.stop_after_epochs,
@@ -212,6 +213,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=PACK_DEFAULTS["passes"],
         help="2: coupling transforms (fast to sample); none: fully autoregressive "
         f"(default {PACK_DEFAULTS['passes']})",
+    )
+    g.add_argument(
+        "--affine-head",
+        action="store_true",
+        default=PACK_DEFAULTS["affine_head"],
+        help="a conditional location-scale transform before the splines, so the posterior's "
+        "width can shrink with the pack's size",
     )
     g.add_argument("--batch-size", type=_positive_int, default=PACK_DEFAULTS["training_batch_size"])
     g.add_argument("--learning-rate", type=float, default=PACK_DEFAULTS["learning_rate"])

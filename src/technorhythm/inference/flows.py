@@ -39,6 +39,7 @@ FLOW_PARAMS: tuple[str, ...] = (
     "num_bins",
     "embedding_features",
     "passes",
+    "affine_head",
     "training_batch_size",
     "learning_rate",
     "validation_fraction",
@@ -102,6 +103,13 @@ class ConditionalFlow:
     passes : int or None
         None: fully autoregressive transforms (one network pass per target dimension when
         sampling); 2: coupling transforms (two passes), much faster to sample.
+    affine_head : bool
+        ``"nsf"`` only: put a conditional location-scale transform between the z-scored
+        targets and the splines, t' = t · a(c) + b(c) per target dimension, whose a and b a
+        network computes from the (embedded) condition alone (:func:`with_affine_head`).
+        The splines then shape a standardised residual, and the posterior's width can
+        follow the data down to any scale; without it the splines' bins set a floor on the
+        width (``benchmarks/flow_resolution.py`` measures both).
     training_batch_size, learning_rate, validation_fraction, stop_after_epochs, \
 max_num_epochs, clip_max_norm
         Passed to ``sbi.inference.NPE.train`` (early stopping on the held-out fraction).
@@ -126,6 +134,7 @@ max_num_epochs, clip_max_norm
         num_bins: int = 8,
         embedding_features: Sequence[int] = (),
         passes: int | None = None,
+        affine_head: bool = False,
         training_batch_size: int = 512,
         learning_rate: float = 1e-3,
         validation_fraction: float = 0.1,
@@ -144,6 +153,7 @@ max_num_epochs, clip_max_norm
         self.num_bins = num_bins
         self.embedding_features = embedding_features
         self.passes = passes
+        self.affine_head = affine_head
         self.training_batch_size = training_batch_size
         self.learning_rate = learning_rate
         self.validation_fraction = validation_fraction
@@ -160,6 +170,7 @@ max_num_epochs, clip_max_norm
         """The saved configuration (JSON-friendly)."""
         params = {name: getattr(self, name) for name in FLOW_PARAMS}
         params["embedding_features"] = [int(v) for v in self.embedding_features]
+        params["affine_head"] = bool(self.affine_head)
         return params
 
     def _validate(self) -> None:
@@ -174,6 +185,10 @@ max_num_epochs, clip_max_norm
             raise ValueError(f"anneal_epochs must be a non-negative integer; got {epochs!r}")
         if not 0.0 < float(self.anneal_factor) <= 1.0:
             raise ValueError(f"anneal_factor must be in (0, 1]; got {self.anneal_factor!r}")
+        if not isinstance(self.affine_head, bool | np.bool_):
+            raise ValueError(f"affine_head must be True or False; got {self.affine_head!r}")
+        if self.affine_head and self.model != "nsf":
+            raise ValueError("affine_head applies to model='nsf' only")
         if any(int(v) < 1 for v in self.embedding_features):
             raise ValueError(f"embedding_features must be positive; got {self.embedding_features}")
         if not 0.0 < float(self.validation_fraction) < 1.0:
@@ -201,6 +216,7 @@ max_num_epochs, clip_max_norm
                 num_components=int(self.num_transforms),
                 embedding_net=embedding,
             )
+        from technorhythm.inference.affine_head import with_affine_head
         from technorhythm.inference.splines import with_fast_splines
 
         extra = {} if self.passes is None else {"passes": int(self.passes)}
@@ -217,7 +233,10 @@ max_num_epochs, clip_max_norm
                 embedding_net=embedding,
                 **extra,
             )
-        return with_fast_splines(build)
+        build = with_fast_splines(build)
+        if self.affine_head:
+            build = with_affine_head(build, int(self.hidden_features))
+        return build
 
     def fit(self, t: np.ndarray, c: np.ndarray) -> ConditionalFlow:
         """Train on targets ``t`` (M, P) and conditions ``c`` (M, D), both finite."""

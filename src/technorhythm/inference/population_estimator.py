@@ -44,6 +44,7 @@ PACK_DEFAULTS: dict[str, Any] = {
     "num_bins": 8,
     "embedding_features": (256, 128),
     "passes": 2,
+    "affine_head": False,
     "training_batch_size": 512,
     "learning_rate": 1e-3,
     "stop_after_epochs": 10,

@@ -26,6 +26,7 @@ PACK_OPTIONS: dict[str, str] = {
     "num_bins": "--num-bins",
     "embedding_features": "--embedding",
     "passes": "--passes",
+    "affine_head": "--affine-head",
     "training_batch_size": "--batch-size",
     "learning_rate": "--learning-rate",
     "stop_after_epochs": "--stop-after-epochs",
@@ -66,7 +67,11 @@ def population_command(
     if int(pack_members) != 1:
         args += ["--pack-members", str(int(pack_members))]
     for name, flag in PACK_OPTIONS.items():
-        if name in pack:
+        if name not in pack:
+            continue
+        if isinstance(pack[name], bool):  # a switch: named when on, absent when off
+            args += [flag] if pack[name] else []
+        else:
             args += [flag, _format(pack[name])]
     for name, flag in LOOP_OPTIONS.items():
         if name in loop:
