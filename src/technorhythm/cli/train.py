@@ -218,8 +218,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--affine-head",
         action="store_true",
         default=PACK_DEFAULTS["affine_head"],
-        help="a conditional location-scale transform before the splines, so the posterior's "
-        "width can shrink with the pack's size",
+        help="put a conditional location-scale transform before the pack network's splines "
+        "(default off)",
     )
     g.add_argument("--batch-size", type=_positive_int, default=PACK_DEFAULTS["training_batch_size"])
     g.add_argument("--learning-rate", type=float, default=PACK_DEFAULTS["learning_rate"])

@@ -1,17 +1,14 @@
 """A conditional location-scale transform in front of a zuko spline flow.
 
-A neural spline flow on z-scored targets shapes its density with splines on a fixed
-domain (±5) and a handful of bins. Making a posterior a hundred times narrower than the
-prior then asks every spline for steep, narrow bins placed exactly where the condition says,
-and in practice the learned width stops shrinking well before the data would allow: the
-pack network's posterior for a loop's mean value was as wide at 1 024 loops as at 64.
-
-:func:`add_affine_head` puts one elementwise affine transform, t' = t · a(c) + b(c) with a
-and b computed from the embedded condition alone (zuko's masked autoregressive transform
-with a single pass: no target dimension conditions another), between sbi's z-scoring and
-the splines. It can centre and scale each target to the posterior's own location and width,
-so the splines only shape a standardised residual. zuko's monotonic affine transform keeps
-the scale within [10⁻³, 10³].
+A neural spline flow on z-scored targets shapes its density with splines on a fixed domain
+(±5) and a handful of bins, so a posterior much narrower than the prior has to be made of
+steep, narrow bins placed where the condition says. :func:`add_affine_head` puts one
+elementwise affine transform, t' = t · a(c) + b(c), between sbi's z-scoring and the splines;
+a and b are computed from the embedded condition alone (zuko's masked autoregressive
+transform with a single pass: no target dimension conditions another). It can centre and
+scale each target to the posterior's own location and width, and the splines then shape a
+standardised residual. zuko's monotonic affine transform keeps the scale within
+[10⁻³, 10³].
 """
 
 from __future__ import annotations
@@ -22,12 +19,17 @@ from typing import Any
 import torch
 from zuko.flows.autoregressive import MaskedAutoregressiveTransform
 from zuko.flows.core import UnconditionalTransform
+from zuko.transforms import MonotonicAffineTransform
 
 __all__ = ["add_affine_head", "has_affine_head", "with_affine_head"]
 
 
 def _is_head(module: torch.nn.Module) -> bool:
-    return isinstance(module, MaskedAutoregressiveTransform) and module.passes == 1
+    return (
+        isinstance(module, MaskedAutoregressiveTransform)
+        and module.passes == 1
+        and module.univariate is MonotonicAffineTransform
+    )
 
 
 def has_affine_head(net: torch.nn.Module) -> bool:

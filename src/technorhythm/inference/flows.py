@@ -107,9 +107,8 @@ class ConditionalFlow:
         ``"nsf"`` only: put a conditional location-scale transform between the z-scored
         targets and the splines, t' = t · a(c) + b(c) per target dimension, whose a and b a
         network computes from the (embedded) condition alone (:func:`with_affine_head`).
-        The splines then shape a standardised residual, and the posterior's width can
-        follow the data down to any scale; without it the splines' bins set a floor on the
-        width (``benchmarks/flow_resolution.py`` measures both).
+        The splines then shape a standardised residual
+        (:mod:`technorhythm.inference.affine_head`).
     training_batch_size, learning_rate, validation_fraction, stop_after_epochs, \
 max_num_epochs, clip_max_norm
         Passed to ``sbi.inference.NPE.train`` (early stopping on the held-out fraction).
