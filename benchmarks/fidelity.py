@@ -140,11 +140,11 @@ AVERAGED = ("c2st", "d_ratio", "d_prior", "d_floor", "onset_in_band", "seconds")
 """Check-table columns averaged over repeats."""
 
 
-def average_repeats(tables: list[pd.DataFrame]) -> pd.DataFrame:
-    """One row per group: the mean of :data:`AVERAGED` over the repeats' tables; a group is
-    closer than the prior, or flagged, when it is in at least half of the repeats."""
-    first = tables[0].set_index("group")
-    every = pd.concat(tables, ignore_index=True)
+def average_repeats(every: pd.DataFrame) -> pd.DataFrame:
+    """One row per group of the repeats' rows ``every`` (a ``repeat`` column, 0 … R−1): the
+    mean of :data:`AVERAGED`, the other columns from repeat 0; a group is closer than the
+    prior, or flagged, when it is in at least half of the repeats."""
+    first = every[every["repeat"] == 0].drop(columns="repeat").set_index("group")
     grouped = every.groupby("group", sort=False)
     out = first.copy()
     out[list(AVERAGED)] = grouped[list(AVERAGED)].mean().loc[first.index]
@@ -152,6 +152,21 @@ def average_repeats(tables: list[pd.DataFrame]) -> pd.DataFrame:
         share = grouped[column].agg(lambda v: v.dropna().astype(float).mean()).loc[first.index]
         out[column] = share.map(lambda x: None if pd.isna(x) else bool(x >= 0.5))
     return out.reset_index()
+
+
+def check_corpus(parts: list, name: str, model: str | None, seed: int, tmp: Path) -> dict:
+    """Fit + check every (dataset, split) of one corpus with one seed: the joined check
+    table (each split's ``all`` group renamed ``all (split)``) and the summed timings."""
+    tables, wall, check_s = [], 0.0, 0.0
+    for dataset, split in parts:
+        run = fit_and_check(dataset, tmp / f"{name}_{split}_{seed}_fit", model, split, seed)
+        t = run["table"]
+        if split is not None:
+            t = t.assign(group=t["group"].where(t["group"] != "all", f"all ({split})"))
+        tables.append(t)
+        wall += run["wall_s"]
+        check_s += run["check_s"]
+    return {"table": pd.concat(tables, ignore_index=True), "wall_s": wall, "check_s": check_s}
 
 
 def figures(packs: pd.DataFrame) -> dict:
@@ -214,25 +229,19 @@ def main() -> None:
         from technorhythm.diagnostics.plots_checks import plot_check_overview
 
         for name, parts in runs.items():
-            repeats, wall, check_s = [], 0.0, 0.0
-            for seed in range(args.repeats):
-                tables = []
-                for dataset, split in parts:
-                    fit_dir = tmp / f"{name}_{split}_{seed}_fit"
-                    run = fit_and_check(dataset, fit_dir, args.model, split, seed)
-                    t = run["table"]
-                    if split is not None:
-                        t = t.assign(group=t["group"].where(t["group"] != "all", f"all ({split})"))
-                    tables.append(t)
-                    wall += run["wall_s"]
-                    check_s += run["check_s"]
-                repeats.append(pd.concat(tables, ignore_index=True))
-            table = repeats[0] if args.repeats == 1 else average_repeats(repeats)
+            checked = [
+                check_corpus(parts, name, args.model, seed, tmp) for seed in range(args.repeats)
+            ]
+            repeats = [c["table"] for c in checked]
+            wall = sum(c["wall_s"] for c in checked)
+            check_s = sum(c["check_s"] for c in checked)
+            table = repeats[0]
             if args.repeats > 1:
                 every = pd.concat(
                     [t.assign(repeat=r) for r, t in enumerate(repeats)], ignore_index=True
                 )
                 every.to_csv(out / f"{name}_check_repeats.csv", index=False, float_format="%.4g")
+                table = average_repeats(every)
             table.to_csv(out / f"{name}_check.csv", index=False, float_format="%.4g")
             plot_check_overview(table, out / f"{name}_overview.png")
             packs = table[~table["group"].str.startswith("all")]

@@ -65,7 +65,7 @@ def test_headed_flow_state_round_trip_is_exact(headed_flow):
     np.testing.assert_array_equal(headed_flow.sample(c, 40, seed=1), back.sample(c, 40, seed=1))
 
 
-def test_a_saved_flow_without_the_setting_loads_without_a_head(headed_flow):
+def test_a_saved_flow_without_the_setting_loads_without_a_head():
     """Models saved before the option existed have no ``affine_head`` in their record."""
     plain = ConditionalFlow(hidden_features=8, num_transforms=1, max_num_epochs=1, seed=0)
     rng = np.random.default_rng(1)
