@@ -10,8 +10,12 @@ knob. Reports the share of knob × pack cases whose true value is inside its HDI
 on a bound counts when the HDI reaches within 0.1 % of the range of it) and the HDI width
 as a share of the knob's range. Baseline measured in the same run: the same figures for
 the prior predictive of E[θ] (ψ from the hyperprior), whose width is what the data have
-to shrink. A one-θ pack puts every spread at 0, a face of the hyperprior. The last line
-printed is one JSON object.
+to shrink. A one-θ pack puts every spread at 0, a face of the hyperprior, so the run also
+reports the pack posterior's spreads ψ (share of the knob's range): their median, and the
+share of knob × pack cases whose 94 % HDI reaches down to 1 % of the range (the truth is 0);
+baseline, the hyperprior's median spread. A wide spread is what makes the predictive's new
+loops differ from one another where the pack's loops do not. The last line printed is one
+JSON object.
 
 ``--midi`` makes each pack the way a user would: ``technorhythm generate --preset NAME --n N``
 writes N MIDI loops, ``technorhythm ingest`` reads the folder back (one pack per preset),
@@ -46,6 +50,14 @@ def pack_figures(est, theta: np.ndarray, means: np.ndarray) -> tuple[np.ndarray,
     tol = 1e-3 * width
     inside = (hdi[:, 0] - tol <= theta) & (theta <= hdi[:, 1] + tol)
     return inside, (hdi[:, 1] - hdi[:, 0]) / width
+
+
+def spread_figures(est, psi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(spread's 94 % HDI reaches 1 % of the range, median spread / range) per knob."""
+    k = est.population.bounds.shape[0]
+    width = est.population.bounds[:, 1] - est.population.bounds[:, 0]
+    spread = psi[:, k:] / width
+    return hdi_intervals(spread, 0.94)[:, 0] <= 0.01, np.median(spread, axis=0)
 
 
 def _run(cmd: list[str]) -> None:
@@ -92,7 +104,9 @@ def main(argv=None) -> None:
     rng = np.random.default_rng(args.seed)
     prior_psi = est.population.sample_hyper(args.draws, rng)
     prior_means = est.population.mean(prior_psi)
+    _, prior_spread = spread_figures(est, prior_psi)
     inside, widths, prior_widths, rows = [], [], [], []
+    reach, spreads = [], []
     for n in args.sizes:
         observed = midi_observations(n, args.seed, list_presets()) if args.midi else {}
         for i, name in enumerate(list_presets()):
@@ -105,6 +119,9 @@ def main(argv=None) -> None:
             psi = est.sample_hyper(x[None], args.draws, seed=args.seed)[:, 0]
             ok, width = pack_figures(est, theta, est.population.mean(psi))
             _, prior_width = pack_figures(est, theta, prior_means)
+            zero, spread = spread_figures(est, psi)
+            reach.append(zero)
+            spreads.append(spread)
             inside.append(ok)
             widths.append(width)
             prior_widths.append(prior_width)
@@ -116,12 +133,16 @@ def main(argv=None) -> None:
                     "inside": float(ok.mean()),
                     "hdi_width_median": float(np.median(width)),
                     "missed": missed,
+                    "spread_hdi_reaches_zero": float(zero.mean()),
+                    "spread_median": float(np.median(spread)),
                 }
             )
             print(
                 f"N = {n:4d} {name:15s} truth in 94% HDI {ok.mean():.2f}; median HDI width "
                 f"{np.median(width):.2f} of the range (prior {np.median(prior_width):.2f}); "
-                f"missed: {', '.join(missed) or '-'}",
+                f"missed: {', '.join(missed) or '-'}; spread (truth 0): median "
+                f"{np.median(spread):.3f} of the range (prior {np.median(prior_spread):.3f}), "
+                f"HDI reaches 0 for {zero.mean():.2f} of the knobs",
                 flush=True,
             )
     width_all, prior_all = np.median(widths), np.median(prior_widths)
@@ -134,6 +155,12 @@ def main(argv=None) -> None:
         "hdi_width_median": round(float(width_all), 3),
         "prior_hdi_width_median": round(float(prior_all), 3),
         "width_ratio_to_prior": round(float(width_all / prior_all), 3),
+        "spread_hdi_reaches_zero": round(float(np.mean(reach)), 3),
+        "spread_median": round(float(np.median(spreads)), 3),
+        "prior_spread_median": round(float(np.median(prior_spread)), 3),
+        "per_knob_spread_median": dict(
+            zip(KNOB_NAMES, np.round(np.median(spreads, axis=0), 3).tolist(), strict=True)
+        ),
         "per_knob_width_median": dict(
             zip(KNOB_NAMES, np.round(np.median(widths, axis=0), 3).tolist(), strict=True)
         ),
@@ -142,6 +169,11 @@ def main(argv=None) -> None:
     print(
         f"truth inside the 94% HDI: {result['truth_inside_hdi94']:.3f}; median HDI width "
         f"{width_all:.3f} of the range, {result['width_ratio_to_prior']:.2f} x the prior's"
+    )
+    print(
+        f"spreads (truth 0): median {result['spread_median']:.3f} of the range (prior "
+        f"{result['prior_spread_median']:.3f}); 94% HDI reaches 0 in "
+        f"{result['spread_hdi_reaches_zero']:.3f} of knob x pack cases"
     )
     print(json.dumps(result))
 
