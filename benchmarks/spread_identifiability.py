@@ -40,7 +40,7 @@ from technorhythm.inference import load_shipped
 from technorhythm.inference.population_estimator import PopulationEstimator
 from technorhythm.inference.set_summaries import observe_population, observe_population_sets
 from technorhythm.simulator import simulate
-from technorhythm.simulator.knobs import KNOB_NAMES, default_theta
+from technorhythm.simulator.knobs import KNOB_NAMES, KnobError, default_theta, get_knob
 
 
 def r2(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -141,9 +141,11 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if not 0 < args.test < args.packs:
         parser.error("--test must be positive and smaller than --packs")
-    unknown = [name for name in args.knobs if name not in KNOB_NAMES]
-    if unknown:
-        parser.error(f"unknown knobs {unknown}; knobs are {', '.join(KNOB_NAMES)}")
+    for name in args.knobs:
+        try:
+            get_knob(name)
+        except KnobError as err:
+            parser.error(str(err))
     warnings.filterwarnings("ignore", category=UserWarning)
     est = PopulationEstimator.load(args.model) if args.model else load_shipped()
     pop = est.population

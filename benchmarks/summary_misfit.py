@@ -32,7 +32,7 @@ from technorhythm.inference.population_estimator import PopulationEstimator
 from technorhythm.posteriors import PopulationPredictive
 from technorhythm.posteriors.fit import fit_groups
 from technorhythm.simulator import simulate
-from technorhythm.simulator.knobs import KNOB_NAMES
+from technorhythm.simulator.knobs import KNOB_NAMES, KnobError, get_knob
 from technorhythm.summaries import SUMMARY_NAMES, summarize
 
 MIN_CLIPS = 16
@@ -71,9 +71,11 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--knobs", nargs="*", default=[], help="print these knobs' spread")
     args = parser.parse_args(argv)
-    unknown = [name for name in args.knobs if name not in KNOB_NAMES]
-    if unknown:
-        parser.error(f"unknown knobs {unknown}; knobs are {', '.join(KNOB_NAMES)}")
+    for name in args.knobs:
+        try:
+            get_knob(name)
+        except KnobError as err:
+            parser.error(str(err))
     warnings.filterwarnings("ignore", category=UserWarning)
     est = PopulationEstimator.load(args.model) if args.model else load_shipped()
     clips = load_dataset(args.dataset).clips
@@ -93,7 +95,7 @@ def main(argv=None) -> None:
         z = z_scores(summarize(real), sims[1:])
         z_floor = z_scores(sims[0], sims[1:])
         order = np.argsort(-np.abs(z))[: args.top]
-        rows[group.name] = {
+        row = rows[group.name] = {
             "clips": len(real),
             "max_abs_z": round(float(np.abs(z).max()), 2),
             "max_abs_z_floor": round(float(np.abs(z_floor).max()), 2),
@@ -104,15 +106,14 @@ def main(argv=None) -> None:
         }
         for name in args.knobs:
             q = np.quantile(theta[..., KNOB_NAMES.index(name)], [0.05, 0.5, 0.95])
-            rows[group.name]["knobs"][name] = np.round(q, 2).tolist()
-        row = rows[group.name]
+            row["knobs"][name] = np.round(q, 2).tolist()
         print(
             f"{group.name} ({len(real)} clips): |z| > 3 for {row['summaries_beyond_3']} "
             f"summaries (a simulated pack: {row['summaries_beyond_3_floor']}); "
             + ", ".join(f"{SUMMARY_NAMES[j]} {z[j]:+.1f}" for j in order),
             flush=True,
         )
-        for name, q in rows[group.name]["knobs"].items():
+        for name, q in row["knobs"].items():
             print(f"    new loops' {name}: {q[0]:g} / {q[1]:g} / {q[2]:g} (5 / 50 / 95 %)")
     beyond = [r["summaries_beyond_3"] for r in rows.values()]
     floor = [r["summaries_beyond_3_floor"] for r in rows.values()]
