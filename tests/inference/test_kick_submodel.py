@@ -97,8 +97,10 @@ def test_a_strict_loop_of_four_on_the_floor():
     # at pulses = 4, no extras: bar 1 is certain and bars 2-4 repeat it or are drawn alike
     for v in (0.0, 0.3, 1.0):
         assert km.log_likelihood(data, np.array([4.0, 0.0, v])) == pytest.approx(0.0, abs=1e-12)
-    # at 4.25 a bar has 4 pulses with probability 0.75
-    p = km.log_likelihood(data, np.array([4.25, 0.0, 1.0]))
+    # 4.25 is on the plateau of 4 (v8): every bar has 4 pulses
+    assert km.log_likelihood(data, np.array([4.25, 0.0, 1.0])) == pytest.approx(0.0, abs=1e-12)
+    # 4.375 acts as 4.25: a bar has 4 pulses with probability 0.75
+    p = km.log_likelihood(data, np.array([4.375, 0.0, 1.0]))
     assert p == pytest.approx(4 * np.log(0.75))
 
 

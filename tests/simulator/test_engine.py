@@ -117,7 +117,15 @@ def test_a_ramped_knob_is_exact_inside_its_dead_zones(name, rng, prior_thetas):
 
 def test_a_knob_at_its_bound_means_none_exactly(rng, prior_thetas):
     theta = prior_thetas(rng, 2000, kick_min=0.0)
-    for name in ("ride", "crash", "open_hat", "kick_extra", "snare_ghosts", "hat_16ths"):
+    for name in (
+        "ride",
+        "crash",
+        "open_hat",
+        "open_hat_other",
+        "kick_extra",
+        "snare_ghosts",
+        "hat_16ths",
+    ):
         theta[:, IDX[name]] = 0.0
     b = simulate(theta, seed=6)
     on = b.onsets
@@ -129,6 +137,7 @@ def test_a_knob_at_its_bound_means_none_exactly(rng, prior_thetas):
 def test_hat_grid_is_the_same_in_every_beat_of_a_loop_not_of_a_drummer(rng, prior_thetas):
     theta = prior_thetas(rng, 500, kick_min=0.0)
     theta[:, IDX["open_hat"]] = 0.0
+    theta[:, IDX["open_hat_other"]] = 0.0
     theta[:, IDX["variation"]] = 0.0
     loop = simulate(theta, seed=8)
     theta[:, IDX["variation"]] = 1.0
@@ -381,3 +390,29 @@ def test_partial_canonicalisation_equals_canonicalize(rng, prior_thetas):
     assert np.array_equal(velocity, expected[0]) and np.array_equal(offset, expected[1])
     assert np.array_equal(rotation, expected[2])
     assert expected[2].any()  # some clips do rotate
+
+
+def test_kick_pulses_on_a_plateau_play_that_many_pulses_in_every_bar(rng, prior_thetas):
+    theta = prior_thetas(rng, 300)
+    col = IDX["kick_pulses"]
+    a, b, between = theta.copy(), theta.copy(), theta.copy()
+    a[:, col] = 4.0 - pt.PULSE_PLATEAU + 1e-6
+    b[:, col] = 4.0 + pt.PULSE_PLATEAU - 1e-6
+    between[:, col] = 4.5
+    x, y = simulate(a, seed=5), simulate(b, seed=5)
+    assert np.array_equal(x.velocity, y.velocity) and np.array_equal(x.offset, y.offset)
+    assert not np.array_equal(simulate(between, seed=5).velocity, x.velocity)
+
+
+@pytest.mark.parametrize("name", sorted(pt.SNAPPED))
+def test_a_snapped_knob_below_its_width_acts_as_zero(name, rng, prior_thetas):
+    theta = prior_thetas(rng, 300)
+    col = IDX[name]
+    zero, small, width = theta.copy(), theta.copy(), theta.copy()
+    zero[:, col] = 0.0
+    small[:, col] = pt.SNAPPED[name] * 0.999
+    width[:, col] = pt.SNAPPED[name]
+    x, y = simulate(zero, seed=8), simulate(small, seed=8)
+    assert np.array_equal(x.velocity, y.velocity) and np.array_equal(x.offset, y.offset)
+    z = simulate(width, seed=8)
+    assert not (np.array_equal(z.velocity, x.velocity) and np.array_equal(z.offset, x.offset))

@@ -15,8 +15,9 @@ v6), with ``v = variation``, ``ℓ = kick_late`` and, for beat class ``c = pos %
 (0 beat, 1 'e', 2 'and', 3 'a'), ``p_c = kick_extra × KICK_EXTRA_WEIGHT[c]`` (the weights
 repeat every beat; the 'a' has weight 0) and ``p = p_2``:
 
-* per bar, ``k = floor(kick_pulses + u)`` base pulses, so k = j with probability
-  ``max(0, 1 − |kick_pulses − j|)``, placed as the k-pulse base B(k) of the simulator's
+* per bar, ``k = floor(a + u)`` base pulses, with ``a = acting_pulses(kick_pulses)`` (whole
+  numbers on plateaus of ±0.25 around them, linear in between; v8), so k = j with
+  probability ``max(0, 1 − |a − j|)``, placed as the k-pulse base B(k) of the simulator's
   ``KICK_BASES`` on the bar's 8th notes; base steps always sound (so the bar must contain
   B(k));
 * extra kicks: each of beats 2–4 decides on its own with probability ``v²`` (own flags
@@ -347,7 +348,8 @@ def _finite_log(x: np.ndarray) -> np.ndarray:
 def _bar_log_lik(data: LikelihoodData, theta: np.ndarray) -> np.ndarray:
     """log L(bar) (n, B) of the distinct bars for θ (n, 3)."""
     pulses, extra, variation = theta[:, 0], theta[:, 1], theta[:, 2]
-    prob_k = np.maximum(0.0, 1.0 - np.abs(pulses[:, None] - np.arange(_N_K)))  # (n, 9)
+    acting = pt.acting_pulses(pulses)  # the plateaus around whole pulse counts (v8)
+    prob_k = np.maximum(0.0, 1.0 - np.abs(acting[:, None] - np.arange(_N_K)))  # (n, 9)
     probs = factor_probabilities(extra, variation, fixed_value("kick_late"))
     logs = _finite_log(np.stack(np.broadcast_arrays(*probs), axis=-1))  # (n, F)
     terms = (logs @ data.counts.T).reshape((len(theta),) + data.feasible.shape)

@@ -49,6 +49,7 @@ KERNEL_KNOBS: tuple[str, ...] = (
     "hat_offbeats",
     "hat_16ths",
     "open_hat",
+    "open_hat_other",
     "ride",
     "crash",
     "variation",
@@ -74,6 +75,7 @@ KERNEL_KNOBS: tuple[str, ...] = (
     HAT_OFFBEATS,
     HAT_16,
     OPEN,
+    OPEN_OTHER,
     RIDE,
     CRASH,
     VARIATION,
@@ -111,8 +113,8 @@ def _clip01(x):
 
 
 def _kernel(
-    dec, z_time, z_vel, theta, cols, step, extra_w, ghost_w, open_w, weakness, row_layers,
-    level_group, level_slots, normal, bases, limit, repeats, late_pair, vel, off,
+    dec, z_time, z_vel, theta, cols, step, extra_w, ghost_w, open_w, open_other_w, weakness,
+    row_layers, level_group, level_slots, normal, bases, limit, repeats, late_pair, vel, off,
 ):  # fmt: skip
     n = dec.shape[0]
     per_clip = theta.shape[0] > 1
@@ -134,7 +136,9 @@ def _kernel(
             for p in range(16):
                 t_extra[p] = _thr(th[cols[EXTRA]] * extra_w[p])
                 t_ghost[p] = _thr(th[cols[GHOSTS]] * ghost_w[p])
-                t_open[p] = _thr(th[cols[OPEN]] * open_w[p])
+                t_open[p] = _thr(
+                    th[cols[OPEN]] * open_w[p] + th[cols[OPEN_OTHER]] * open_other_w[p]
+                )
             t_hat[0] = _thr(th[cols[HAT_BEATS]])
             t_hat[1] = _thr(th[cols[HAT_16]])
             t_hat[2] = _thr(th[cols[HAT_OFFBEATS]])

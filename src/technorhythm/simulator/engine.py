@@ -37,7 +37,7 @@ from technorhythm.simulator.streams import NORMAL_TABLE, Streams, check_seed, cl
 
 __all__ = ["simulate", "coerce_theta", "SIMULATOR_VERSION", "OFFSET_LIMIT", "BLOCK_SIZE"]
 
-SIMULATOR_VERSION = "7"
+SIMULATOR_VERSION = "8"
 """Bumped whenever the same (θ, seed, index) would give a different clip."""
 BLOCK_SIZE = 4096
 """Clips simulated per internal block (memory bound; results do not depend on it)."""
@@ -47,7 +47,6 @@ FAST_PATH = _kernel.AVAILABLE
 _LOW = np.array([k.low for k in KNOBS])
 _HIGH = np.array([k.high for k in KNOBS])
 _PHRASE_REPEATS = np.array(pt.PHRASE_REPEATS, dtype=np.int64)
-_RAMPED_COLUMNS = np.array([KNOB_NAMES.index(name) for name in pt.RAMPED], dtype=np.int64)
 _ROW_LAYERS = np.full((N_INSTRUMENTS, 2), -1, dtype=np.int64)
 """The (at most two) layers of each output row, -1 padded: kick + extra kick, snare + ghost,
 closed hat, open hat, ride + crash."""
@@ -176,10 +175,13 @@ def simulate(
 
 
 def _acting_theta(theta: np.ndarray) -> np.ndarray:
-    """θ as the kernel reads it: the :data:`~technorhythm.simulator.patterns.RAMPED` knobs
-    through :func:`~technorhythm.simulator.patterns.ramp` (a copy; the caller's θ stays)."""
+    """θ as the kernel reads it: every knob of :data:`~technorhythm.simulator.patterns.ACTING`
+    through :func:`~technorhythm.simulator.patterns.acting_value` (dead zones and plateaus;
+    a copy, the caller's θ stays)."""
     acting = np.array(theta, dtype=np.float64, copy=True)
-    acting[:, _RAMPED_COLUMNS] = pt.ramp(acting[:, _RAMPED_COLUMNS])
+    for name in pt.ACTING:
+        col = KNOB_NAMES.index(name)
+        acting[:, col] = pt.acting_value(name, acting[:, col])
     return acting
 
 
@@ -222,6 +224,7 @@ def _simulate_block(
         pt.KICK_EXTRA_WEIGHT,
         pt.GHOST_WEIGHT,
         pt.OPEN_WEIGHT,
+        pt.OPEN_OTHER_WEIGHT,
         pt.WEAKNESS,
         _ROW_LAYERS,
         pt.LEVEL_GROUP,

@@ -111,8 +111,9 @@ KNOBS: tuple[Knob, ...] = (
         0.0,
         40.0,
         4.0,
-        "ms (standard deviation)",
-        "Gaussian timing jitter of every hit, as a standard deviation in milliseconds.",
+        "ms (standard deviation; none below 1.5)",
+        "Gaussian timing jitter of every hit, as a standard deviation in milliseconds; below "
+        "1.5 ms none at all (a quantized loop).",
         "spread of timing offsets around the swung, pushed grid",
         "humanize [ms]",
     ),
@@ -196,8 +197,9 @@ KNOBS: tuple[Knob, ...] = (
         0.0,
         30.0,
         3.0,
-        "MIDI velocity (standard deviation)",
-        "Gaussian velocity noise of every hit; 0 repeats the accent levels exactly.",
+        "MIDI velocity (standard deviation; none below 1.5)",
+        "Gaussian velocity noise of every hit; below 1.5 none at all: the accent levels "
+        "repeat exactly, as a step sequencer's.",
         "spread of velocities around the accent levels",
         "velocity jitter",
     ),
@@ -207,9 +209,10 @@ KNOBS: tuple[Knob, ...] = (
         0.0,
         8.0,
         4.0,
-        "pulses per bar (mean)",
+        "pulses per bar (whole within 0.25 of a whole number)",
         "Metric kick base of k pulses on the 8th notes of each bar: 1 the downbeat, 2 beats 1 "
-        "and 3, 3 adds the 'and' of 3, 4 four-on-the-floor, 5-8 add the 'and' of 4, 3, 2, 1.",
+        "and 3, 3 adds the 'and' of 3, 4 four-on-the-floor, 5-8 add the 'and' of 4, 3, 2, 1; "
+        "within 0.25 of a whole number every bar has that many, between two the bars mix them.",
         "kick onsets on the 8th-note grid",
         "kick pulses / bar",
     ),
@@ -295,10 +298,21 @@ KNOBS: tuple[Knob, ...] = (
         1.0,
         0.26,
         "probability (scaled by position; none up to 0.1, full from 0.9)",
-        "Open hats: on off-beat 8ths with this chance, on beats with a quarter and on 16ths "
-        "with a tenth of it (an open hat chokes the closed hat on its step).",
-        "open-hat onsets",
+        "Open hats on the off-beat 8ths (the 'and' of each beat), with this chance (an open "
+        "hat chokes the closed hat on its step).",
+        "open-hat onsets on the off-beat 8ths",
         "open hats",
+    ),
+    Knob(
+        "open_hat_other",
+        0.0,
+        1.0,
+        0.0,
+        "probability (scaled by position; none up to 0.1, full from 0.9)",
+        "Open hats off the off-beat 8ths: on the beats with this chance, on the 'e' and the "
+        "'a' with 0.4 of it.",
+        "open-hat onsets off the off-beat 8ths",
+        "open hats elsewhere",
     ),
     # -- cymbals -------------------------------------------------------------------------
     Knob(

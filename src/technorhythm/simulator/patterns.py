@@ -20,6 +20,12 @@ __all__ = [
     "DEAD_ZONE",
     "RAMPED",
     "ramp",
+    "PULSE_PLATEAU",
+    "acting_pulses",
+    "SNAPPED",
+    "snap",
+    "ACTING",
+    "acting_value",
     "KICK_BASE_PATTERNS",
     "KICK_BASES",
     "BEAT_CLASS",
@@ -31,6 +37,7 @@ __all__ = [
     "LATE_PAIR",
     "GHOST_WEIGHT",
     "OPEN_WEIGHT",
+    "OPEN_OTHER_WEIGHT",
     "hat_class_probabilities",
     "ride_class_probabilities",
     "LAYERS",
@@ -57,6 +64,7 @@ RAMPED: tuple[str, ...] = (
     "hat_offbeats",
     "hat_16ths",
     "open_hat",
+    "open_hat_other",
     "ride",
     "crash",
 )
@@ -72,6 +80,54 @@ def ramp(x):
     return np.clip(
         (np.asarray(x, dtype=np.float64) - DEAD_ZONE) / (1.0 - 2.0 * DEAD_ZONE), 0.0, 1.0
     )
+
+
+PULSE_PLATEAU = 0.25
+"""Half-width of the plateau around each whole number of ``kick_pulses``: within it every bar
+plays exactly that many base pulses (:func:`acting_pulses`)."""
+
+
+def acting_pulses(x):
+    """The pulse count ``kick_pulses`` acts with: whole numbers ``j`` on the plateaus
+    ``[j − PULSE_PLATEAU, j + PULSE_PLATEAU]``, linear in between (non-decreasing).
+
+    Every bar has ``floor(acting + u)`` pulses, so a knob value on a plateau plays the same
+    pulse count in every bar, as a drum machine's four-on-the-floor does, and a posterior
+    that spreads a little around 4 no longer drops beats 2 and 4 from some bars.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    whole = np.floor(x)
+    rise = (x - whole - PULSE_PLATEAU) / (1.0 - 2.0 * PULSE_PLATEAU)
+    return whole + np.clip(rise, 0.0, 1.0)
+
+
+SNAPPED: dict[str, float] = {"humanize_ms": 1.5, "velocity_jitter": 1.5}
+"""Noise knobs with a dead zone at 0: values below the width act as exactly 0 (a quantized,
+fixed-velocity loop), values from it on act as themselves (:func:`snap`)."""
+
+
+def snap(x, width: float):
+    """``x`` where ``x ≥ width``, else 0 (non-decreasing, so the knob stays monotone)."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.where(x < width, 0.0, x)
+
+
+ACTING: tuple[str, ...] = RAMPED + ("kick_pulses",) + tuple(SNAPPED)
+"""Every knob whose acting value differs from its setting (:func:`acting_value`)."""
+
+
+def acting_value(name: str, x):
+    """The value knob ``name`` acts with when set to ``x``: :func:`ramp` for the
+    :data:`RAMPED` knobs, :func:`acting_pulses` for ``kick_pulses``, :func:`snap` for the
+    :data:`SNAPPED` ones, ``x`` itself for the rest. The simulator's one place for dead
+    zones: the reference and the engine both read θ through it."""
+    if name in RAMPED:
+        return ramp(x)
+    if name == "kick_pulses":
+        return acting_pulses(x)
+    if name in SNAPPED:
+        return snap(x, SNAPPED[name])
+    return np.asarray(x, dtype=np.float64)
 
 
 KICK_BASE_PATTERNS: tuple[str, ...] = (
@@ -139,9 +195,14 @@ GHOST_WEIGHT: np.ndarray = np.array(
 beside the backbeat (3, 5, 11, 13) and on the pickups (7, 14, 15), lowest on the kick's
 downbeats; zero on the backbeat itself, which ``backbeat`` alone controls."""
 
-OPEN_WEIGHT: np.ndarray = np.where(OFF_8TH, 1.0, np.where(ON_BEAT, 0.25, 0.1))
-"""Relative chance of an open hat per bar position (times ``open_hat``): off-beat 8ths 1,
-beats 1/4, off-beat 16ths 1/10."""
+OPEN_WEIGHT: np.ndarray = np.where(OFF_8TH, 1.0, 0.0)
+"""Chance of an open hat per bar position, times ``open_hat``: the off-beat 8ths only (v8)."""
+OPEN_OTHER_WEIGHT: np.ndarray = np.where(OFF_8TH, 0.0, np.where(ON_BEAT, 1.0, 0.4))
+"""Chance of an open hat per bar position, times ``open_hat_other``: beats 1, off-beat 16ths
+0.4, the off-beat 8ths 0 (``open_hat`` decides those). Through v7 one knob set both, with
+the beats at a quarter and the 16ths at a tenth of the off-beats' chance, so no pack could
+play open hats on the off-beats alone, as most techno does: the demo packs' open hats are
+all on off-beat 8ths, the simulator's never more than 69 %."""
 
 
 def hat_class_probabilities(hat_beats: float, hat_offbeats: float, hat_16ths: float) -> np.ndarray:

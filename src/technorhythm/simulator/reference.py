@@ -8,10 +8,12 @@ module as its baseline.
 
 Per bar of 16 sixteenths (``pos % 4``: 0 beat, 2 off-beat 8th, 1 and 3 off-beat 16ths),
 every decision is ``u < floor(p · 32768)`` for one 15-bit uniform ``u`` of the clip's own
-stream (:mod:`technorhythm.simulator.streams`). The knobs of snare, hats and cymbals
-(:data:`~technorhythm.simulator.patterns.RAMPED`) act through
-:func:`~technorhythm.simulator.patterns.ramp` first (none up to 0.1, every hit from 0.9); below,
-their names stand for the ramped values:
+stream (:mod:`technorhythm.simulator.streams`). Knobs act through
+:func:`~technorhythm.simulator.patterns.acting_value` first: those of snare, hats and cymbals
+(:data:`~technorhythm.simulator.patterns.RAMPED`) through a ramp (none up to 0.1, every hit
+from 0.9), ``kick_pulses`` through plateaus around whole numbers (±0.25), ``humanize_ms`` and
+``velocity_jitter`` through a dead zone at 0 (below 1.5, none); below, the names stand for the
+acting values:
 
 bars
     the four bars are two 2-bar phrases. Bar 1 is drawn; each of bars 2–4 is drawn afresh
@@ -37,8 +39,9 @@ closed hats
     their own (see bars): the beat follows ``hat_beats``, the off-beat 8th
     ``hat_offbeats``, the 'e' and the 'a' ``hat_16ths``.
 open hats
-    each step with ``open_hat × OPEN_WEIGHT[pos]``; an open hat chokes the closed hat on
-    its step.
+    each off-beat 8th with ``open_hat``, each other step with
+    ``open_hat_other × OPEN_OTHER_WEIGHT[pos]``; an open hat chokes the closed hat on its
+    step.
 cymbals
     ride per beat class, shared like the hats: quarters, 8ths, 16ths as
     ``ride`` rises through thirds; a crash on each bar downbeat with ``crash``
@@ -115,7 +118,6 @@ def _extra_kick(u: np.ndarray, grid: int, pos: int, t_extra: list[int], t_late: 
 def _onsets(theta: Mapping[str, float], dec: np.ndarray) -> np.ndarray:
     """Onset layers, bool (len(LAYERS), 64): which layer sounds on which step."""
     on = np.zeros((len(pt.LAYERS), N_STEPS), dtype=bool)
-    theta = {**theta, **{name: float(pt.ramp(theta[name])) for name in pt.RAMPED}}
     t_hat = thresholds(
         pt.hat_class_probabilities(theta["hat_beats"], theta["hat_offbeats"], theta["hat_16ths"])
     )
@@ -123,7 +125,9 @@ def _onsets(theta: Mapping[str, float], dec: np.ndarray) -> np.ndarray:
     t_extra = thresholds(theta["kick_extra"] * pt.KICK_EXTRA_WEIGHT)
     t_late = threshold(theta["kick_late"])
     t_ghost = thresholds(theta["snare_ghosts"] * pt.GHOST_WEIGHT)
-    t_open = thresholds(theta["open_hat"] * pt.OPEN_WEIGHT)
+    t_open = thresholds(
+        theta["open_hat"] * pt.OPEN_WEIGHT + theta["open_hat_other"] * pt.OPEN_OTHER_WEIGHT
+    )
     crash_p = [min(1.0, 2.0 * theta["crash"])] + [theta["crash"]] * (N_BARS - 1)
     for b, src in enumerate(_bar_sources(dec, theta["variation"])):
         d = dec[src]
@@ -165,6 +169,7 @@ def simulate_clip(
     Returns the canonical ``velocity`` (5, 64) uint8 and ``offset`` (5, 64) float32.
     """
     theta = validate_theta(theta, partial=True)
+    theta = {name: float(pt.acting_value(name, value)) for name, value in theta.items()}
     streams = clip_streams(seed, index, 1)
     dec, z_time, z_vel = streams.decisions[0], streams.timing[0], streams.velocity[0]
     on = _onsets(theta, dec)

@@ -37,6 +37,7 @@ SWEEP_BASE: Mapping[str, Mapping[str, float]] = {
     "kick_extra": {"kick_pulses": 2.0},
     "kick_late": {"kick_pulses": 2.0, "kick_extra": 0.6},
     "open_hat": {"hat_beats": 1.0},
+    "open_hat_other": {"hat_beats": 1.0},
     "ride": {"crash": 0.0},
     "variation": {"kick_extra": 0.3, "snare_ghosts": 0.3, "hat_16ths": 0.4, "open_hat": 0.3},
 }
