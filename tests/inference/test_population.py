@@ -87,3 +87,34 @@ def test_set_observation_from_shared_stats_is_unchanged(rng):
     shared = observe_population_sets(batch, groups, stats=stats)
     both = observe_population_sets(batch, groups, stats=stats, features=loop_features(batch))
     assert shared.tobytes() == plain.tobytes() == both.tobytes()
+
+
+def test_rest_component_makes_sequenced_packs(rng):
+    """A share REST_SHARE of the hyperprior's packs play a dead-zone knob exactly at 0 in
+    every loop; the rest of the box is untouched, and a toy population has no rest knobs."""
+    from technorhythm.inference.population import REST_SHARE
+    from technorhythm.simulator.patterns import SNAPPED, acting_value
+
+    pop = Population.from_registry()
+    assert {pop.names[k] for k in pop.rest_widths} == set(SNAPPED)
+    psi = pop.sample_hyper(20000, rng)
+    box = pop.hyper_bounds
+    assert np.all((psi >= box[:, 0]) & (psi <= box[:, 1]))
+    theta = pop.sample_loops(psi, 32, rng).reshape(len(psi), 32, -1)
+    for k, name in ((pop.names.index(n), n) for n in SNAPPED):
+        at_rest = (acting_value(name, theta[:, :, k]) == 0).all(axis=1).mean()
+        assert REST_SHARE - 0.015 <= at_rest <= REST_SHARE + 0.1, name  # 0.003 sampling sd
+    # a knob without a dead zone keeps its uniform location
+    j = pop.names.index("hat_velocity")
+    low, high = box[j]
+    assert np.histogram(psi[:, j], bins=10, range=(low, high))[0].min() > 1800
+    toy = Population(np.array([[0.0, 1.0]]), ("a",))
+    assert toy.rest_widths == {}
+
+
+def test_hyper_prior_sd_matches_draws(rng):
+    pop = Population.from_registry()
+    psi = pop.sample_hyper(400000, rng)
+    np.testing.assert_allclose(psi.std(axis=0), pop.hyper_prior_sd(), rtol=0.01)
+    toy = Population(np.array([[0.0, 1.0]]), ("a",))
+    np.testing.assert_allclose(toy.hyper_prior_sd(), np.diff(toy.hyper_bounds).ravel() / 12**0.5)

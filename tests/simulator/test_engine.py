@@ -7,7 +7,7 @@ from technorhythm.clips import CYMBAL, HH_CLOSED, HH_OPEN, KICK, SNARE, ClipBatc
 from technorhythm.simulator import engine
 from technorhythm.simulator import patterns as pt
 from technorhythm.simulator.engine import OFFSET_LIMIT, simulate
-from technorhythm.simulator.knobs import KNOB_NAMES, KNOBS, KnobError, default_theta
+from technorhythm.simulator.knobs import KNOB_NAMES, KNOBS, KnobError, default_theta, get_knob
 from technorhythm.simulator.patterns import KICK_BASE_PATTERNS, KICK_BASES, _kick_bases
 
 IDX = {name: i for i, name in enumerate(KNOB_NAMES)}
@@ -414,5 +414,11 @@ def test_a_snapped_knob_below_its_width_acts_as_zero(name, rng, prior_thetas):
     width[:, col] = pt.SNAPPED[name]
     x, y = simulate(zero, seed=8), simulate(small, seed=8)
     assert np.array_equal(x.velocity, y.velocity) and np.array_equal(x.offset, y.offset)
+    if get_knob(name).low < 0:  # a signed knob's dead zone is symmetric
+        below = theta.copy()
+        below[:, col] = -pt.SNAPPED[name] * 0.999
+        assert np.array_equal(simulate(below, seed=8).offset, x.offset)
+        below[:, col] = -pt.SNAPPED[name]
+        assert not np.array_equal(simulate(below, seed=8).offset, x.offset)
     z = simulate(width, seed=8)
     assert not (np.array_equal(z.velocity, x.velocity) and np.array_equal(z.offset, x.offset))

@@ -15,7 +15,14 @@ therefore lie outside the knob's range, by up to :data:`LOC_MARGIN` of the range
 side; the spread runs from 0 to :data:`SPREAD_MAX` of the range.
 
 The hyperprior is uniform over that box (:func:`hyper_bounds`), built from the knob
-registry, so the model follows the registry's knobs whatever their number.
+registry, so the model follows the registry's knobs whatever their number, with one
+addition: a knob with a dead zone at 0 in the simulator (swing, humanize, push, velocity
+jitter: :data:`technorhythm.simulator.patterns.SNAPPED`) is, with probability
+:data:`REST_SHARE`, at rest in the pack, its location inside the dead zone and its spread
+below a sixth of it, so that practically every loop plays exactly 0. Step-sequenced packs
+are like that (quantized, fixed velocities, no swing), and a uniform box gives them no mass:
+a pack with push exactly 0 in every loop needs a location within 1.5 ms of 0 *and* a spread
+below 0.5 ms, about 1 in 1 500 draws per knob.
 
 ψ is laid out as ``[loc_1 … loc_K, spread_1 … spread_K]`` in knob units; names come from
 :func:`hyper_names` (``"<knob>_loc"``, ``"<knob>_spread"``).
@@ -29,9 +36,11 @@ import numpy as np
 
 from technorhythm.inference.prior import check_bounds, knob_bounds
 from technorhythm.simulator.knobs import KNOB_NAMES
+from technorhythm.simulator.patterns import SNAPPED
 
 __all__ = [
     "LOC_MARGIN",
+    "REST_SHARE",
     "SPREAD_MAX",
     "Population",
     "hyper_bounds",
@@ -42,6 +51,9 @@ LOC_MARGIN = 0.5
 """How far outside the knob range the location may lie, as a fraction of the range."""
 SPREAD_MAX = 0.5
 """Largest population spread (standard deviation), as a fraction of the knob range."""
+REST_SHARE = 0.3
+"""Hyperprior probability that a knob with a dead zone at 0 is at rest in a pack (module
+docstring); knobs are at rest independently."""
 
 
 def hyper_names(knob_names: tuple[str, ...] = KNOB_NAMES) -> tuple[str, ...]:
@@ -107,10 +119,41 @@ class Population:
             raise ValueError(f"psi must end in 2K = {2 * self.n_knobs} entries; got {psi.shape}")
         return psi[..., : self.n_knobs], psi[..., self.n_knobs :]
 
+    @property
+    def rest_widths(self) -> dict[int, float]:
+        """Column → dead-zone width of the knobs with a rest component (module docstring)."""
+        return {k: SNAPPED[n] for k, n in enumerate(self.names) if n in SNAPPED}
+
+    def rest_box(self, width: float) -> np.ndarray:
+        """The rest component's box for a dead zone of ``width``: rows (loc, spread)."""
+        return np.array([[-width / 2, width / 2], [0.0, width / 6]])
+
     def sample_hyper(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` draws of ψ from the uniform hyperprior, shape (n, 2K)."""
+        """``n`` draws of ψ from the hyperprior, shape (n, 2K): the uniform box, and each
+        knob with a dead zone at rest with probability :data:`REST_SHARE`."""
         box = self.hyper_bounds
-        return box[:, 0] + rng.random((int(n), len(box))) * (box[:, 1] - box[:, 0])
+        psi = box[:, 0] + rng.random((int(n), len(box))) * (box[:, 1] - box[:, 0])
+        for k, width in self.rest_widths.items():
+            rest = np.flatnonzero(rng.random(int(n)) < REST_SHARE)
+            r = self.rest_box(width)
+            u = rng.random((len(rest), 2))
+            psi[rest, k] = r[0, 0] + u[:, 0] * (r[0, 1] - r[0, 0])
+            psi[rest, self.n_knobs + k] = r[1, 0] + u[:, 1] * (r[1, 1] - r[1, 0])
+        return psi
+
+    def hyper_prior_sd(self) -> np.ndarray:
+        """Standard deviation of every entry of ψ under the hyperprior (2K,), knob units."""
+        box = self.hyper_bounds
+        mean = box.mean(axis=1)
+        second = (box[:, 1] - box[:, 0]) ** 2 / 12.0 + mean**2
+        for k, width in self.rest_widths.items():
+            r = self.rest_box(width)
+            for j, row in ((k, r[0]), (self.n_knobs + k, r[1])):
+                m_rest = row.mean()
+                s_rest = (row[1] - row[0]) ** 2 / 12.0 + m_rest**2
+                mean[j] = (1 - REST_SHARE) * mean[j] + REST_SHARE * m_rest
+                second[j] = (1 - REST_SHARE) * second[j] + REST_SHARE * s_rest
+        return np.sqrt(np.maximum(second - mean**2, 0.0))
 
     def sample_latent(
         self, psi: np.ndarray, n_per_set: np.ndarray | int, rng: np.random.Generator

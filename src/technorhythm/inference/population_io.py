@@ -36,6 +36,7 @@ from technorhythm.inference.persistence import (
     check_versions,
     load_tensors,
 )
+from technorhythm.inference.population import REST_SHARE
 from technorhythm.inference.version import current_versions
 
 __all__ = ["POPULATION_FORMAT", "save_population", "load_population", "read_population_manifest"]
@@ -94,6 +95,11 @@ def save_population(estimator, directory: str | Path, *, overwrite: bool = False
             "knob_bounds": pop.bounds.tolist(),
             "hyper_names": list(pop.hyper_names),
             "hyper_bounds": pop.hyper_bounds.tolist(),
+            "hyperprior": {
+                "box": "uniform over hyper_bounds",
+                "rest_share": REST_SHARE,
+                "rest_widths": {pop.names[k]: w for k, w in pop.rest_widths.items()},
+            },
         },
         "x_dim": int(estimator.x_dim_),
         "loop_dim": int(estimator.loop_dim_),

@@ -45,11 +45,11 @@ from technorhythm.posteriors.predictive_models import (
 )
 from technorhythm.posteriors.report import format_summary, load_fit, save_fit
 from technorhythm.posteriors.tables import (
+    hyperprior_sd,
     identification_table,
     loop_table,
     population_table,
     posterior_correlations,
-    uniform_prior_sd,
 )
 
 __all__ = [
@@ -85,5 +85,5 @@ __all__ = [
     "select_group",
     "summary_table",
     "to_inference_data",
-    "uniform_prior_sd",
+    "hyperprior_sd",
 ]

@@ -40,11 +40,11 @@ from technorhythm.posteriors.arviz_adapter import (
 )
 from technorhythm.posteriors.fit import FitResult
 from technorhythm.posteriors.tables import (
+    hyperprior_sd,
     identification_table,
     loop_table,
     population_table,
     posterior_correlations,
-    uniform_prior_sd,
 )
 
 __all__ = ["FIT_SCHEMA", "FIT_SCHEMA_VERSION", "save_fit", "load_fit", "format_summary"]
@@ -58,7 +58,7 @@ def _slug(name: str) -> str:
 
 
 def _prior_sd(result: FitResult) -> dict[str, float]:
-    return uniform_prior_sd(result.knob_names)
+    return hyperprior_sd(result.knob_names)
 
 
 def tables(result: FitResult, idata=None, *, loops: bool = True) -> dict[str, pd.DataFrame]:

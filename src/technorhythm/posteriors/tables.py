@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from technorhythm.inference.population import Population, hyper_bounds, hyper_names
+from technorhythm.inference.population import Population, hyper_names
 from technorhythm.posteriors.arviz_adapter import (
     DEFAULT_HDI_PROB,
     hdi_intervals,
@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import arviz
 
 __all__ = [
-    "uniform_prior_sd",
+    "hyperprior_sd",
     "population_table",
     "loop_table",
     "posterior_correlations",
@@ -35,12 +35,12 @@ __all__ = [
 ]
 
 
-def uniform_prior_sd(knob_names: Sequence[str] = KNOB_NAMES) -> dict[str, float]:
-    """Sd of the uniform hyperprior of every ``<knob>_loc`` / ``<knob>_spread`` (knob units)."""
+def hyperprior_sd(knob_names: Sequence[str] = KNOB_NAMES) -> dict[str, float]:
+    """Sd of the hyperprior of every ``<knob>_loc`` / ``<knob>_spread`` (knob units)."""
     by_name = {k.name: k for k in KNOBS}
-    box = hyper_bounds(np.array([[by_name[n].low, by_name[n].high] for n in knob_names]))
-    names = hyper_names(tuple(knob_names))
-    return {n: float((b[1] - b[0]) / np.sqrt(12.0)) for n, b in zip(names, box, strict=True)}
+    bounds = np.array([[by_name[n].low, by_name[n].high] for n in knob_names])
+    pop = Population(bounds, tuple(knob_names))
+    return dict(zip(pop.hyper_names, map(float, pop.hyper_prior_sd()), strict=True))
 
 
 def population_table(
@@ -149,11 +149,10 @@ def identification_table(
 
     Columns ``group, knob, param, post_sd, prior_sd, sd_ratio, contraction`` with
     ``sd_ratio = post_sd / prior_sd`` and ``contraction = 1 − post_var / prior_var``
-    (0 = nothing learnt, 1 = pinned down). ``prior_sd`` defaults to the uniform
-    hyperprior's.
+    (0 = nothing learnt, 1 = pinned down). ``prior_sd`` defaults to the hyperprior's.
     """
     groups, knobs, hyper = hyper_array(idata)
-    prior_sd = dict(prior_sd) if prior_sd is not None else uniform_prior_sd(knobs)
+    prior_sd = dict(prior_sd) if prior_sd is not None else hyperprior_sd(knobs)
     post_sd = hyper.std(axis=1, ddof=1)
     names = hyper_names(tuple(knobs))
     rows = []

@@ -37,7 +37,7 @@ from technorhythm.simulator.streams import NORMAL_TABLE, Streams, check_seed, cl
 
 __all__ = ["simulate", "coerce_theta", "SIMULATOR_VERSION", "OFFSET_LIMIT", "BLOCK_SIZE"]
 
-SIMULATOR_VERSION = "8"
+SIMULATOR_VERSION = "9"
 """Bumped whenever the same (θ, seed, index) would give a different clip."""
 BLOCK_SIZE = 4096
 """Clips simulated per internal block (memory bound; results do not depend on it)."""

@@ -101,15 +101,24 @@ def acting_pulses(x):
     return whole + np.clip(rise, 0.0, 1.0)
 
 
-SNAPPED: dict[str, float] = {"humanize_ms": 1.5, "velocity_jitter": 1.5}
-"""Noise knobs with a dead zone at 0: values below the width act as exactly 0 (a quantized,
-fixed-velocity loop), values from it on act as themselves (:func:`snap`)."""
+SNAPPED: dict[str, float] = {
+    "swing_16": 0.012,
+    "humanize_ms": 1.5,
+    "velocity_jitter": 1.5,
+    "push_ms": 1.5,
+    "hat_push_ms": 1.5,
+}
+"""Knobs with a dead zone at 0: values closer to 0 than the width act as exactly 0 (a
+quantized, fixed-velocity loop on the grid, as a step sequencer plays it), values from it on
+act as themselves (:func:`snap`). The widths are shifts no listener hears (1.5 ms; swing's
+0.012 of a step is 1.4 ms at 125 BPM), yet exactly 0 is what a sequenced loop plays: its
+offsets and velocities repeat exactly, which any smaller value of the knob would not."""
 
 
 def snap(x, width: float):
-    """``x`` where ``x ≥ width``, else 0 (non-decreasing, so the knob stays monotone)."""
+    """``x`` where ``|x| ≥ width``, else 0 (non-decreasing, so the knob stays monotone)."""
     x = np.asarray(x, dtype=np.float64)
-    return np.where(x < width, 0.0, x)
+    return np.where(np.abs(x) < width, 0.0, x)
 
 
 ACTING: tuple[str, ...] = RAMPED + ("kick_pulses",) + tuple(SNAPPED)
