@@ -90,13 +90,14 @@ def test_set_observation_from_shared_stats_is_unchanged(rng):
 
 
 def test_rest_component_makes_sequenced_packs(rng):
-    """A share REST_SHARE of the hyperprior's packs play a dead-zone knob exactly at 0 in
-    every loop; the rest of the box is untouched, and a toy population has no rest knobs."""
+    """A share REST_SHARE of the hyperprior's packs play a knob with plateaus exactly on one
+    in every loop (a dead zone: exactly 0); the rest of the box is untouched, and a toy
+    population has no rest knobs."""
     from technorhythm.inference.population import REST_SHARE
-    from technorhythm.simulator.patterns import SNAPPED, acting_value
+    from technorhythm.simulator.patterns import PLATEAUS, SNAPPED, acting_value
 
     pop = Population.from_registry()
-    assert {pop.names[k] for k in pop.rest_widths} == set(SNAPPED)
+    assert {pop.names[k] for k in pop.rest_knobs} == set(PLATEAUS) > set(SNAPPED)
     psi = pop.sample_hyper(20000, rng)
     box = pop.hyper_bounds
     assert np.all((psi >= box[:, 0]) & (psi <= box[:, 1]))
@@ -104,12 +105,19 @@ def test_rest_component_makes_sequenced_packs(rng):
     for k, name in ((pop.names.index(n), n) for n in SNAPPED):
         at_rest = (acting_value(name, theta[:, :, k]) == 0).all(axis=1).mean()
         assert REST_SHARE - 0.015 <= at_rest <= REST_SHARE + 0.1, name  # 0.003 sampling sd
+    k = pop.names.index("kick_pulses")
+    pulses = acting_value("kick_pulses", theta[:, :, k])
+    one_count = (pulses == np.round(pulses[:, :1])).all(axis=1) & (pulses[:, 0] % 1 == 0)
+    inside = one_count & (pulses[:, 0] > 0) & (pulses[:, 0] < 8)  # not piled on a bound
+    assert REST_SHARE * 7 / 9 - 0.015 <= inside.mean() <= REST_SHARE * 7 / 9 + 0.05
+    centres = np.round(psi[one_count, k])  # every whole number of pulses is a rest
+    assert set(np.unique(centres)) >= set(range(9))
     # a knob without a dead zone keeps its uniform location
     j = pop.names.index("hat_velocity")
     low, high = box[j]
     assert np.histogram(psi[:, j], bins=10, range=(low, high))[0].min() > 1800
     toy = Population(np.array([[0.0, 1.0]]), ("a",))
-    assert toy.rest_widths == {}
+    assert toy.rest_knobs == {}
 
 
 def test_hyper_prior_sd_matches_draws(rng):

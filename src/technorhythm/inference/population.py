@@ -16,13 +16,15 @@ side; the spread runs from 0 to :data:`SPREAD_MAX` of the range.
 
 The hyperprior is uniform over that box (:func:`hyper_bounds`), built from the knob
 registry, so the model follows the registry's knobs whatever their number, with one
-addition: a knob with a dead zone at 0 in the simulator (swing, humanize, push, velocity
-jitter: :data:`technorhythm.simulator.patterns.SNAPPED`) is, with probability
-:data:`REST_SHARE`, at rest in the pack, its location inside the dead zone and its spread
-below a sixth of it, so that practically every loop plays exactly 0. Step-sequenced packs
-are like that (quantized, fixed velocities, no swing), and a uniform box gives them no mass:
-a pack with push exactly 0 in every loop needs a location within 1.5 ms of 0 *and* a spread
-below 0.5 ms, about 1 in 1 500 draws per knob.
+addition: a knob whose acting value is constant on intervals
+(:data:`technorhythm.simulator.patterns.PLATEAUS`: the dead zones at 0 of swing, humanize,
+push and velocity jitter; the whole-number plateaus of ``kick_pulses``) is, with probability
+:data:`REST_SHARE`, *at rest* in the pack: its location lies within half a plateau's
+half-width of one of the plateaus' centres (chosen uniformly) and its spread below a sixth of
+the half-width, so that practically every loop plays exactly the plateau's value.
+Step-sequenced packs are like that (quantized, fixed velocities, four kicks in every bar),
+and a uniform box gives them almost no mass: a pack with push exactly 0 in every loop needs a
+location within 1.5 ms of 0 *and* a spread below 0.5 ms, about 1 in 1 500 draws per knob.
 
 ψ is laid out as ``[loc_1 … loc_K, spread_1 … spread_K]`` in knob units; names come from
 :func:`hyper_names` (``"<knob>_loc"``, ``"<knob>_spread"``).
@@ -36,7 +38,7 @@ import numpy as np
 
 from technorhythm.inference.prior import check_bounds, knob_bounds
 from technorhythm.simulator.knobs import KNOB_NAMES
-from technorhythm.simulator.patterns import SNAPPED
+from technorhythm.simulator.patterns import PLATEAUS
 
 __all__ = [
     "LOC_MARGIN",
@@ -52,8 +54,8 @@ LOC_MARGIN = 0.5
 SPREAD_MAX = 0.5
 """Largest population spread (standard deviation), as a fraction of the knob range."""
 REST_SHARE = 0.3
-"""Hyperprior probability that a knob with a dead zone at 0 is at rest in a pack (module
-docstring); knobs are at rest independently."""
+"""Hyperprior probability that a knob with plateaus is at rest in a pack (module docstring);
+knobs are at rest independently."""
 
 
 def hyper_names(knob_names: tuple[str, ...] = KNOB_NAMES) -> tuple[str, ...]:
@@ -120,25 +122,25 @@ class Population:
         return psi[..., : self.n_knobs], psi[..., self.n_knobs :]
 
     @property
-    def rest_widths(self) -> dict[int, float]:
-        """Column → dead-zone width of the knobs with a rest component (module docstring)."""
-        return {k: SNAPPED[n] for k, n in enumerate(self.names) if n in SNAPPED}
-
-    def rest_box(self, width: float) -> np.ndarray:
-        """The rest component's box for a dead zone of ``width``: rows (loc, spread)."""
-        return np.array([[-width / 2, width / 2], [0.0, width / 6]])
+    def rest_knobs(self) -> dict[int, tuple[np.ndarray, float]]:
+        """Column → (plateau centres, half-width) of the knobs with a rest component."""
+        return {
+            k: (np.asarray(PLATEAUS[n][0], dtype=np.float64), float(PLATEAUS[n][1]))
+            for k, n in enumerate(self.names)
+            if n in PLATEAUS
+        }
 
     def sample_hyper(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` draws of ψ from the hyperprior, shape (n, 2K): the uniform box, and each
-        knob with a dead zone at rest with probability :data:`REST_SHARE`."""
+        knob with plateaus at rest with probability :data:`REST_SHARE` (module docstring)."""
         box = self.hyper_bounds
         psi = box[:, 0] + rng.random((int(n), len(box))) * (box[:, 1] - box[:, 0])
-        for k, width in self.rest_widths.items():
+        for k, (centres, half) in self.rest_knobs.items():
             rest = np.flatnonzero(rng.random(int(n)) < REST_SHARE)
-            r = self.rest_box(width)
             u = rng.random((len(rest), 2))
-            psi[rest, k] = r[0, 0] + u[:, 0] * (r[0, 1] - r[0, 0])
-            psi[rest, self.n_knobs + k] = r[1, 0] + u[:, 1] * (r[1, 1] - r[1, 0])
+            centre = centres[rng.integers(0, len(centres), size=len(rest))]
+            psi[rest, k] = centre + (u[:, 0] - 0.5) * half
+            psi[rest, self.n_knobs + k] = u[:, 1] * half / 6
         return psi
 
     def hyper_prior_sd(self) -> np.ndarray:
@@ -146,13 +148,17 @@ class Population:
         box = self.hyper_bounds
         mean = box.mean(axis=1)
         second = (box[:, 1] - box[:, 0]) ** 2 / 12.0 + mean**2
-        for k, width in self.rest_widths.items():
-            r = self.rest_box(width)
-            for j, row in ((k, r[0]), (self.n_knobs + k, r[1])):
-                m_rest = row.mean()
-                s_rest = (row[1] - row[0]) ** 2 / 12.0 + m_rest**2
-                mean[j] = (1 - REST_SHARE) * mean[j] + REST_SHARE * m_rest
-                second[j] = (1 - REST_SHARE) * second[j] + REST_SHARE * s_rest
+        for k, (centres, half) in self.rest_knobs.items():
+            # rest location: a uniform centre plus U(-half/2, half/2); spread U(0, half/6)
+            rest = (
+                (k, centres.mean(), centres.var() + half**2 / 12.0),
+                (self.n_knobs + k, half / 12.0, (half / 6) ** 2 / 12.0),
+            )
+            for j, m_rest, v_rest in rest:
+                mean[j], second[j] = (
+                    (1 - REST_SHARE) * mean[j] + REST_SHARE * m_rest,
+                    (1 - REST_SHARE) * second[j] + REST_SHARE * (v_rest + m_rest**2),
+                )
         return np.sqrt(np.maximum(second - mean**2, 0.0))
 
     def sample_latent(

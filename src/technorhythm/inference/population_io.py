@@ -98,7 +98,10 @@ def save_population(estimator, directory: str | Path, *, overwrite: bool = False
             "hyperprior": {
                 "box": "uniform over hyper_bounds",
                 "rest_share": REST_SHARE,
-                "rest_widths": {pop.names[k]: w for k, w in pop.rest_widths.items()},
+                "rest_plateaus": {
+                    pop.names[k]: {"centres": c.tolist(), "half_width": h}
+                    for k, (c, h) in pop.rest_knobs.items()
+                },
             },
         },
         "x_dim": int(estimator.x_dim_),

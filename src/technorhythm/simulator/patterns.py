@@ -21,6 +21,7 @@ __all__ = [
     "RAMPED",
     "ramp",
     "PULSE_PLATEAU",
+    "PLATEAUS",
     "acting_pulses",
     "SNAPPED",
     "snap",
@@ -159,6 +160,16 @@ up no base drops a beat. Each is the commonest bar of its pulse count in drummer
 (the Groove MIDI Dataset's train split, docs/simulator.md; for 6 and 7 pulses the second
 commonest, which keeps the nesting), not a spread Euclidean rhythm: E(3, 8), the
 tresillo, puts kicks on the 'and' of 2 and on beat 4, where drummers rarely play."""
+
+
+PLATEAUS: dict[str, tuple[tuple[float, ...], float]] = {
+    **{name: ((0.0,), width) for name, width in SNAPPED.items()},
+    "kick_pulses": (tuple(float(k) for k in range(len(KICK_BASE_PATTERNS))), PULSE_PLATEAU),
+}
+"""Knob → (centres, half-width) of the intervals on which its acting value is constant: the
+dead zones at 0 of :data:`SNAPPED` and the whole-number plateaus of ``kick_pulses``. A pack
+whose loops all sit on one of them plays that value exactly (a quantized loop; four kicks in
+every bar); the population model's hyperprior gives such packs their own mass."""
 
 
 def _kick_bases(patterns: tuple[str, ...]) -> np.ndarray:
