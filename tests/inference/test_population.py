@@ -118,6 +118,8 @@ def test_rest_component_makes_sequenced_packs(rng):
     assert np.histogram(psi[:, j], bins=10, range=(low, high))[0].min() > 1800
     toy = Population(np.array([[0.0, 1.0]]), ("a",))
     assert toy.rest_knobs == {}
+    narrow = Population(np.array([[0.0, 4.0]]), ("kick_pulses",))  # rests only inside
+    np.testing.assert_array_equal(narrow.rest_knobs[0][0], [0, 1, 2, 3, 4])
 
 
 def test_hyper_prior_sd_matches_draws(rng):

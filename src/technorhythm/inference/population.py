@@ -123,12 +123,17 @@ class Population:
 
     @property
     def rest_knobs(self) -> dict[int, tuple[np.ndarray, float]]:
-        """Column → (plateau centres, half-width) of the knobs with a rest component."""
-        return {
-            k: (np.asarray(PLATEAUS[n][0], dtype=np.float64), float(PLATEAUS[n][1]))
-            for k, n in enumerate(self.names)
-            if n in PLATEAUS
-        }
+        """Column → (plateau centres within the knob's bounds, half-width) of the knobs with
+        a rest component."""
+        out = {}
+        for k, n in enumerate(self.names):
+            if n in PLATEAUS:
+                centres = np.asarray(PLATEAUS[n][0], dtype=np.float64)
+                low, high = self.bounds[k]
+                centres = centres[(centres >= low) & (centres <= high)]
+                if len(centres):
+                    out[k] = (centres, float(PLATEAUS[n][1]))
+        return out
 
     def sample_hyper(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` draws of ψ from the hyperprior, shape (n, 2K): the uniform box, and each
