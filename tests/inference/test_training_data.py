@@ -23,7 +23,8 @@ def test_plan_draws_log_uniform_sizes_and_disjoint_clip_ranges():
     lows = np.array([k.low for k in KNOBS])
     highs = np.array([k.high for k in KNOBS])
     assert np.all(theta >= lows) and np.all(theta <= highs)
-    assert n.min() == 1 and n.max() == N_MAX
+    # the whole range is drawn: P(N = 1024) is only 1.4e-4, but P(N >= 1000) is 3.6e-3 (71 sets)
+    assert n.min() == 1 and 1000 <= n.max() <= N_MAX
     # Log-uniform over 1 … 1024: P(N = 1) = log 2 / log 1025, P(N <= 32) = log 33 / log 1025.
     assert np.mean(n == 1) == pytest.approx(np.log(2) / np.log(1025), abs=0.01)
     assert np.mean(n <= 32) == pytest.approx(np.log(33) / np.log(1025), abs=0.015)

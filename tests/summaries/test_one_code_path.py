@@ -61,11 +61,14 @@ def test_simulated_clips_use_the_same_functions():
 def test_every_knob_moves_some_summary_well_beyond_resampling_noise():
     from technorhythm.simulator import simulate
     from technorhythm.simulator.knobs import KNOBS, default_theta
+    from technorhythm.simulator.sweeps import SWEEP_BASE
 
     for k, knob in enumerate(KNOBS):
+        # where the knob acts: e.g. kick_late moves extra kicks, so it needs some (the sweeps')
+        base = {**default_theta(), **SWEEP_BASE.get(knob.name, {})}
         span = knob.high - knob.low
-        lo = {**default_theta(), knob.name: knob.low + 0.1 * span}
-        hi = {**default_theta(), knob.name: knob.high - 0.1 * span}
+        lo = {**base, knob.name: knob.low + 0.1 * span}
+        hi = {**base, knob.name: knob.high - 0.1 * span}
         a = summarize(simulate(lo, 300, seed=10 * k + 1))
         a2 = summarize(simulate(lo, 300, seed=10 * k + 2))
         b = summarize(simulate(hi, 300, seed=10 * k + 3))
