@@ -24,7 +24,8 @@ half-width of one of the plateaus' centres (chosen uniformly) and its spread bel
 the half-width, so that practically every loop plays exactly the plateau's value.
 Step-sequenced packs are like that (quantized, fixed velocities, four kicks in every bar),
 and a uniform box gives them almost no mass: a pack with push exactly 0 in every loop needs a
-location within 1.5 ms of 0 *and* a spread below 0.5 ms, about 1 in 1 500 draws per knob.
+location within 1.5 ms of 0 *and* a spread below 0.5 ms, about 1 in 2 400 draws per knob
+(3/120 × 0.5/30).
 
 ψ is laid out as ``[loc_1 … loc_K, spread_1 … spread_K]`` in knob units; names come from
 :func:`hyper_names` (``"<knob>_loc"``, ``"<knob>_spread"``).
