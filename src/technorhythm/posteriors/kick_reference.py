@@ -96,10 +96,7 @@ def build_model(data: km.LikelihoodData):
         extra = pm.Uniform(km.KNOBS[1], lower=box[1, 0], upper=box[1, 1])
         variation = pm.Uniform(km.KNOBS[2], lower=box[2, 0], upper=box[2, 1])
         # the pulse count the base acts with: whole numbers on the plateaus around them
-        # (technorhythm.simulator.patterns.acting_pulses, written in PyTensor)
-        whole = pt.floor(pulses)
-        rise = (pulses - whole - sp.PULSE_PLATEAU) / (1.0 - 2.0 * sp.PULSE_PLATEAU)
-        acting = whole + pt.clip(rise, 0.0, 1.0)
+        acting = sp.acting_pulses(pulses, xp=pt)
         log_k = pt.log(pt.maximum(1.0 - pt.abs(acting - np.arange(n_k)), 1e-300))
         # the logs of the factors km.FACTORS (extra kicks, the off-beat pair, own beats),
         # finite so that a factor of probability 0 counted 0 times stays 0

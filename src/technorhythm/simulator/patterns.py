@@ -88,18 +88,22 @@ PULSE_PLATEAU = 0.25
 plays exactly that many base pulses (:func:`acting_pulses`)."""
 
 
-def acting_pulses(x):
+def acting_pulses(x, xp=np):
     """The pulse count ``kick_pulses`` acts with: whole numbers ``j`` on the plateaus
     ``[j − PULSE_PLATEAU, j + PULSE_PLATEAU]``, linear in between (non-decreasing).
 
     Every bar has ``floor(acting + u)`` pulses, so a knob value on a plateau plays the same
     pulse count in every bar, as a drum machine's four-on-the-floor does, and a posterior
     that spreads a little around 4 no longer drops beats 2 and 4 from some bars.
+
+    ``xp``: the array module with ``floor`` and ``clip`` (NumPy; ``pytensor.tensor`` for the
+    kick sub-model's PyMC likelihood, which so reads the same rule).
     """
-    x = np.asarray(x, dtype=np.float64)
-    whole = np.floor(x)
+    if xp is np:
+        x = np.asarray(x, dtype=np.float64)
+    whole = xp.floor(x)
     rise = (x - whole - PULSE_PLATEAU) / (1.0 - 2.0 * PULSE_PLATEAU)
-    return whole + np.clip(rise, 0.0, 1.0)
+    return whole + xp.clip(rise, 0.0, 1.0)
 
 
 SNAPPED: dict[str, float] = {

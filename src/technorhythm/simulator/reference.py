@@ -11,9 +11,9 @@ every decision is ``u < floor(p · 32768)`` for one 15-bit uniform ``u`` of the 
 stream (:mod:`technorhythm.simulator.streams`). Knobs act through
 :func:`~technorhythm.simulator.patterns.acting_value` first: those of snare, hats and cymbals
 (:data:`~technorhythm.simulator.patterns.RAMPED`) through a ramp (none up to 0.1, every hit
-from 0.9), ``kick_pulses`` through plateaus around whole numbers (±0.25), ``humanize_ms`` and
-``velocity_jitter`` through a dead zone at 0 (below 1.5, none); below, the names stand for the
-acting values:
+from 0.9), ``kick_pulses`` through plateaus around whole numbers (±0.25), the knobs of
+:data:`~technorhythm.simulator.patterns.SNAPPED` (swing, humanize, both pushes, velocity
+jitter) through a dead zone at 0; below, the names stand for the acting values:
 
 bars
     the four bars are two 2-bar phrases. Bar 1 is drawn; each of bars 2–4 is drawn afresh
