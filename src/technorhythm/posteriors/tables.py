@@ -37,9 +37,7 @@ __all__ = [
 
 def hyperprior_sd(knob_names: Sequence[str] = KNOB_NAMES) -> dict[str, float]:
     """Sd of the hyperprior of every ``<knob>_loc`` / ``<knob>_spread`` (knob units)."""
-    by_name = {k.name: k for k in KNOBS}
-    bounds = np.array([[by_name[n].low, by_name[n].high] for n in knob_names])
-    pop = Population(bounds, tuple(knob_names))
+    pop = Population(_bounds_of(knob_names), tuple(knob_names))
     return dict(zip(pop.hyper_names, map(float, pop.hyper_prior_sd()), strict=True))
 
 
