@@ -68,6 +68,26 @@ def test_checks_do_not_depend_on_other_groups(checked, two_packs):
         assert again[col] == pytest.approx(row[col])
 
 
+def test_adjust_checks_a_changed_predictive(checked, two_packs):
+    """``adjust`` sees each group's name, clips and model; a what-if that predicts the pack
+    the oracle cannot make from its true θ passes it, and leaves the other group alone."""
+    from technorhythm.posteriors.checks import PredictiveModel
+
+    fit, result = checked
+    seen = {}
+
+    def truth_for_elsewhere(name, real, model):
+        seen[name] = len(real)
+        return PredictiveModel(THETA1[None]) if name == "elsewhere" else model
+
+    adjusted = check_fit(fit, two_packs, n_verdict_sets=0, adjust=truth_for_elsewhere)
+    table = adjusted.table().set_index("group")
+    before = result.table().set_index("group")
+    assert seen == {"at_theta0": 40, "elsewhere": 30}
+    assert table.loc["elsewhere", "c2st"] < 0.75 < 0.97 < before.loc["elsewhere", "c2st"]
+    assert table.loc["at_theta0", "c2st"] == pytest.approx(before.loc["at_theta0", "c2st"])
+
+
 def test_split_table_reduces_per_split(checked):
     splits = split_table(checked[1].table()).set_index("split")
     assert splits.loc["train", "groups"] == 1 and splits.loc["test", "flagged"] == 1.0

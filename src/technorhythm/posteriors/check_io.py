@@ -124,6 +124,7 @@ def check_fit(
     progress: bool = False,
     verdict_only: bool = False,
     calibration=None,
+    adjust=None,
 ) -> CheckResult:
     """Posterior predictive checks of every group of a fit.
 
@@ -140,6 +141,11 @@ def check_fit(
     calibration : VerdictCalibration, optional
         Calibration of the verdict for the model that made the fit; defaults to the one
         the fit recorded from its model (``model["verdict_calibration"]``), if any.
+    adjust : callable, optional
+        ``adjust(name, real, model) -> model``, applied to every group's predictive model
+        before the checks: *what-if* checks of a changed predictive (e.g. every loop at the
+        pack's own velocity levels; ``benchmarks/predictive_whatif.py``). None checks the
+        fit as it is.
     """
     from technorhythm.diagnostics.verdict import VerdictCalibration
     from technorhythm.posteriors.fit import _as_batch
@@ -184,6 +190,8 @@ def check_fit(
     groups = [
         (name, batch[members[name]], model) for name, model in zip(names, models, strict=True)
     ]
+    if adjust is not None:
+        groups = [(name, real, adjust(name, real, model)) for name, real, model in groups]
     return check_groups(
         groups,
         seed=fit_seed if seed is None else int(seed),
