@@ -120,7 +120,12 @@ def corpus_datasets(
 
 
 def fit_and_check(
-    dataset: Path, out: Path, model: str | None, split: str | None, seed: int = 0
+    dataset: Path,
+    out: Path,
+    model: str | None,
+    split: str | None,
+    seed: int = 0,
+    velocities: str | None = None,
 ) -> dict:
     """Fit + check one corpus (or one split of it) with the CLI; the check table and timings."""
     args = ["fit", str(dataset), "--by", "pack", "--add-all", "--n-cap", "1024", "--out", str(out)]
@@ -130,6 +135,8 @@ def fit_and_check(
         args += ["--model", model]
     if split:
         args += ["--split", split]
+    if velocities:
+        args += ["--velocities", velocities]
     stdout, wall = _run([*args, "--force"])
     table = pd.read_csv(out / "check" / "check.csv", keep_default_na=False, na_values=[""])
     record = json.loads((out / "check" / "check.json").read_text())
@@ -154,12 +161,15 @@ def average_repeats(every: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def check_corpus(parts: list, name: str, model: str | None, seed: int, tmp: Path) -> dict:
+def check_corpus(
+    parts: list, name: str, model: str | None, seed: int, tmp: Path, velocities: str | None = None
+) -> dict:
     """Fit + check every (dataset, split) of one corpus with one seed: the joined check
     table (each split's ``all`` group renamed ``all (split)``) and the summed timings."""
     tables, wall, check_s = [], 0.0, 0.0
     for dataset, split in parts:
-        run = fit_and_check(dataset, tmp / f"{name}_{split}_{seed}_fit", model, split, seed)
+        fit_dir = tmp / f"{name}_{split}_{seed}_fit"
+        run = fit_and_check(dataset, fit_dir, model, split, seed, velocities)
         t = run["table"]
         if split is not None:
             t = t.assign(group=t["group"].where(t["group"] != "all", f"all ({split})"))
@@ -208,6 +218,11 @@ def main() -> None:
     parser.add_argument(
         "--repeats", type=int, default=1, help="fits and checks with seeds 0 … R−1 (default 1)"
     )
+    parser.add_argument(
+        "--velocities",
+        choices=["likelihood", "network"],
+        help="how the fits read the velocity knobs (default: `fit`'s default)",
+    )
     parser.add_argument("--out", default=str(ROOT / "docs" / "img" / "checks"))
     args = parser.parse_args()
     if args.repeats < 1:
@@ -230,7 +245,8 @@ def main() -> None:
 
         for name, parts in runs.items():
             checked = [
-                check_corpus(parts, name, args.model, seed, tmp) for seed in range(args.repeats)
+                check_corpus(parts, name, args.model, seed, tmp, args.velocities)
+                for seed in range(args.repeats)
             ]
             repeats = [c["table"] for c in checked]
             wall = sum(c["wall_s"] for c in checked)

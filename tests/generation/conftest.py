@@ -39,7 +39,13 @@ def fit_dir(dataset_dir, tmp_path_factory):
     """The oracle's fit of the packs (fit order: edge, steady, all) with ``--add-all``."""
     oracle = PopulationOracle([EDGE, STEADY, STEADY])
     result = fit_groups(
-        dataset_dir, estimator=oracle, by="pack", add_all=True, n_samples=300, seed=3
+        dataset_dir,
+        estimator=oracle,
+        by="pack",
+        add_all=True,
+        n_samples=300,
+        seed=3,
+        velocities="network",  # the oracle answers for every knob
     )
     out = tmp_path_factory.mktemp("fit") / "fit"
     save_fit(result, out, dataset=str(dataset_dir), forest=False)

@@ -134,7 +134,9 @@ def test_a_fit_without_loop_draws_says_so(dataset_dir, tmp_path):
     from technorhythm.posteriors import fit_groups, save_fit
 
     oracle = PopulationOracle([EDGE, STEADY])
-    result = fit_groups(dataset_dir, estimator=oracle, by="pack", loops=False, n_samples=50)
+    result = fit_groups(
+        dataset_dir, estimator=oracle, by="pack", loops=False, n_samples=50, velocities="network"
+    )
     save_fit(result, tmp_path / "fit", dataset=str(dataset_dir), forest=False)
     pack = load_pack(tmp_path / "fit", "steady")
     draw_theta(pack, 2, seed=0)  # the population needs no loop draws

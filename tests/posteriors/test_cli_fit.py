@@ -155,3 +155,25 @@ def test_fit_with_a_trained_model(demo_dataset, tmp_path, capsys):
     summary = pd.read_csv(out / "summary.csv")
     lo, hi = summary["hdi_3%"], summary["hdi_97%"]
     assert (lo <= summary["mean"]).all() and (summary["mean"] <= hi).all()
+
+
+def test_fit_reads_the_velocities_as_asked(demo_dataset, oracle_shipped, tmp_path):
+    from technorhythm.cli import build_parser
+    from technorhythm.posteriors.fit import VELOCITY_CHOICES
+
+    fit_parser = build_parser()._subparsers._group_actions[0].choices["fit"]
+    action = next(a for a in fit_parser._actions if a.dest == "velocities")
+    assert tuple(action.choices) == VELOCITY_CHOICES and action.default == "likelihood"
+    levels = {}
+    for how in VELOCITY_CHOICES:
+        out = tmp_path / how
+        args = ["fit", str(demo_dataset), "--out", str(out), "--no-check", "--no-plot"]
+        assert main([*args, "--velocities", how, "--n-samples", "50"]) == 0
+        assert json.loads((out / "fit.json").read_text())["options"]["velocities"] == how
+        summary = pd.read_csv(out / "summary.csv")
+        pick = (summary.group == "warehouse") & (summary.knob == "kick_velocity")
+        row = summary[pick & (summary.param == "loc")]
+        levels[how] = float(row["mean"].iloc[0])
+    # every warehouse kick plays 120: the hits say so, the oracle says the default (110.25)
+    assert levels["likelihood"] == pytest.approx(120, abs=1)
+    assert levels["network"] == pytest.approx(THETA0[KNOB_NAMES.index("kick_velocity")], abs=5)

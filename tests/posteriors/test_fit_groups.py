@@ -210,7 +210,9 @@ def test_fit_folder_round_trip(two_packs, tmp_path):
 
 
 def test_format_summary(two_packs):
-    res = fit_groups(two_packs, estimator=OracleEstimator(THETA0), by="pack", n_samples=200)
+    res = fit_groups(
+        two_packs, estimator=OracleEstimator(THETA0), by="pack", n_samples=200, velocities="network"
+    )
     checks = pd.DataFrame(
         {"group": ["at_theta0", "elsewhere"], "verdict_p": [0.6, 0.0099], "flagged": [False, True]}
     )
@@ -232,3 +234,30 @@ def test_format_summary(two_packs):
     assert hi == pytest.approx(t0 + 1.645 * np.hypot(0.02, 0.01), abs=0.015)
     pivot = format_summary(res, checks=checks, max_long_groups=1, max_column_groups=1)
     assert "loops' mean value per knob" in pivot and "misspec_p" in pivot
+
+
+def test_the_velocity_knobs_are_read_from_the_hits(two_packs):
+    from technorhythm.inference.velocity_block import VELOCITY_KNOBS
+
+    est = OracleEstimator(THETA1)  # wrong on purpose: the hits must overrule it
+    res = fit_groups(two_packs, estimator=est, by="pack", n_samples=200, seed=2)
+    net = fit_groups(
+        two_packs, estimator=est, by="pack", n_samples=200, seed=2, velocities="network"
+    )
+    assert res.options["velocities"] == "likelihood"
+    cols = np.array([KNOB_NAMES.index(k) for k in VELOCITY_KNOBS])
+    other = np.setdiff1d(np.arange(2 * K), np.concatenate([cols, K + cols]))
+    at0 = res.groups[0]
+    assert at0.name == "at_theta0"
+    # the other knobs are the estimator's, draw for draw
+    np.testing.assert_array_equal(at0.hyper[:, other], net.groups[0].hyper[:, other])
+    loc = np.median(at0.hyper[:, cols], axis=0)
+    # levels within 2 units, accent within 0.03, jitter within 1 (every loop at θ0)
+    np.testing.assert_allclose(loc[:4], THETA0[cols[:4]], atol=2.0)
+    np.testing.assert_allclose(loc[4], THETA0[cols[4]], atol=0.03)
+    np.testing.assert_allclose(loc[5], THETA0[cols[5]], atol=1.0)
+    assert np.median(at0.hyper[:, K + cols[:4]]) < 3.0  # one θ for all loops: little spread
+    # the per-loop draws follow the hits too
+    np.testing.assert_allclose(np.median(at0.loops[..., cols[1]]), THETA0[cols[1]], atol=2.0)
+    with pytest.raises(ValueError, match="velocities must be one of"):
+        fit_groups(two_packs, estimator=est, velocities="guess")

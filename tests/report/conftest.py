@@ -35,7 +35,12 @@ def fit_dir(demo_dataset, tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("fit") / "fit"
     result = fit_groups(
-        demo_dataset, estimator=KnownEstimator(), by="pack", add_all=True, n_samples=200
+        demo_dataset,
+        estimator=KnownEstimator(),
+        by="pack",
+        add_all=True,
+        n_samples=200,
+        velocities="network",  # the known answer for every knob
     )
     save_fit(result, out, dataset=str(demo_dataset))
     checks = check_fit(result, demo_dataset, n_predictive=64, n_verdict_sets=20)

@@ -47,6 +47,7 @@ def _fit_locked(args: argparse.Namespace) -> int:
         add_all=args.add_all,
         loops=not args.no_loops,
         threads=args.threads,
+        velocities=args.velocities,
     )
     fitted = time.perf_counter()
     checks = None
@@ -172,6 +173,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--seed", type=int_at_least(0), default=0, help="master seed (default 0)")
+    p.add_argument(
+        "--velocities",
+        choices=("likelihood", "network"),
+        default="likelihood",
+        help="read the velocity knobs from the hits by their likelihood (default), or from "
+        "the set summaries by the network",
+    )
     p.add_argument(
         "--min-clips",
         type=int_at_least(1),

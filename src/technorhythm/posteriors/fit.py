@@ -36,10 +36,12 @@ import numpy as np
 import pandas as pd
 
 from technorhythm.clips import ClipBatch
+from technorhythm.inference.velocity_block import read_loops, replace_block
 
 __all__ = [
     "BY_CHOICES",
     "SPLITS",
+    "VELOCITY_CHOICES",
     "FitResult",
     "GroupFit",
     "Grouping",
@@ -55,6 +57,8 @@ __all__ = [
 BY_CHOICES: tuple[str, ...] = ("pack", "style", "split", "all")
 """Ways to group clips; all but ``"all"`` name a column of the clips' metadata."""
 SPLITS: tuple[str, ...] = ("train", "valid", "test")
+VELOCITY_CHOICES: tuple[str, ...] = ("likelihood", "network")
+"""How a fit reads the velocity knobs (see :func:`fit_groups`)."""
 MISSING_LABEL = "(missing)"
 
 
@@ -378,6 +382,7 @@ def fit_groups(
     add_all: bool = False,
     loops: bool = True,
     threads: int | None = None,
+    velocities: str = "likelihood",
 ) -> FitResult:
     """Population posterior of every group of clips in ``data`` (a Dataset or a ClipBatch).
 
@@ -408,6 +413,11 @@ def fit_groups(
         torch threads for drawing the loops' knobs (None: the model's setting, 1). The draws
         agree across thread counts to float32 rounding (about 1e-7), and are the same bytes
         for the same count.
+    velocities : {"likelihood", "network"}
+        How the velocity knobs (the four levels, ``accent``, ``velocity_jitter``) are read:
+        from the hits through their closed-form likelihood
+        (:mod:`technorhythm.inference.velocity_block`), or from the set summaries by the
+        network like every other knob.
     """
     from technorhythm.inference.set_summaries import loop_features, set_feature_names
 
@@ -415,6 +425,10 @@ def fit_groups(
     for name, value in (("n_samples", n_samples), ("min_clips", min_clips)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
+    if velocities not in VELOCITY_CHOICES:
+        raise ValueError(
+            f"velocities must be one of {', '.join(VELOCITY_CHOICES)}; got {velocities!r}"
+        )
     timing: dict[str, float] = {}
     t0 = time.perf_counter()
     grouping = group_clips(batch, by=by, split=split, min_clips=min_clips, add_all=add_all)
@@ -435,25 +449,37 @@ def fit_groups(
     t1 = time.perf_counter()
     hyper = draw_hyper(estimator, x_all, grouping.names, n_samples=n_samples, seed=seed)
     timing["sample_hyper_s"] = time.perf_counter() - t1
+    t_read = time.perf_counter()
+    reads = read_loops(batch.velocity[used]) if velocities == "likelihood" else None
+    row_of = np.full(len(batch), -1)
+    row_of[used] = np.arange(len(used))
+    timing["read_velocities_s"] = time.perf_counter() - t_read
     t2 = time.perf_counter()
     ids = batch.meta["clip_id"].astype(str).to_numpy() if "clip_id" in batch.meta else None
     fits = []
     for g, (name, members) in enumerate(zip(grouping.names, grouping.members, strict=True)):
         owns = loops and _owns_loops(grouping, g, add_all)
+        hyper_g, loops_g = hyper[g], None
+        if owns:
+            loops_g = draw_loops(
+                estimator, features[members], hyper_g, name, seed=seed, threads=threads
+            )
+        if reads is not None:
+            hyper_g, loops_g = replace_block(
+                hyper_g,
+                loops_g,
+                reads[row_of[members]],
+                estimator.population,
+                np.random.default_rng(group_seed(seed, name, 2)),
+            )
         fits.append(
             GroupFit(
                 name=name,
                 n_clips=int(len(members)),
                 n_conditioned=int(n_cond[g]),
                 x_obs=x_all[g],
-                hyper=hyper[g],
-                loops=(
-                    draw_loops(
-                        estimator, features[members], hyper[g], name, seed=seed, threads=threads
-                    )
-                    if owns
-                    else None
-                ),
+                hyper=hyper_g,
+                loops=loops_g,
                 clip_ids=tuple(ids[members]) if ids is not None else (),
                 loop_ids=_loop_ids(ids, name, members) if owns else (),
             )
@@ -477,6 +503,7 @@ def fit_groups(
             "add_all": bool(add_all),
             "loops": bool(loops),
             "threads": threads,
+            "velocities": velocities,
         },
         timing=timing,
     )

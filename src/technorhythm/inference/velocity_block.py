@@ -1,0 +1,325 @@
+"""The velocity knobs of a pack, read from its hits through their likelihood.
+
+Given where a loop's hits are, the simulator's velocity rule is closed-form
+(:mod:`technorhythm.simulator.reference`): a hit of layer ``l`` at bar position ``p`` has
+velocity ``rint(level × (1 − accent × WEAKNESS[l, p]) + jitter × z)``, clipped to 1..127.
+The instrument row and the position of a hit fix its layer's weakness, except for kicks on
+the 8th notes, which may be a base pulse (accented) or an extra kick (unaccented). So a
+loop's six velocity knobs (the four levels of :data:`~technorhythm.simulator.patterns.
+LEVEL_KNOBS`, ``accent`` and ``velocity_jitter``) have a likelihood: a Gaussian with a
+two-way mixture for those kicks. :func:`read_loops` maximises it per loop (EM, with the
+rounding's variance 1/12 added to the jitter's).
+
+The pack's population of those knobs (the velocity block of ψ, a location and a spread per
+knob) is then drawn by the Bayesian bootstrap over its loops (:func:`draw_block`): each draw
+weighs the loops by Dirichlet(1, …, 1) weights; the location is the weighted *median* of the
+loops' estimates (plus their estimation noise), the spread the weighted median absolute
+deviation × 1.4826 with the estimation noise taken out. For a normal population these are
+estimates of its location and standard deviation like the mean and the sd; unlike them they
+follow the pack's main mode when its loops are a mixture of a few fixed velocity sets, as a
+step sequencer's packs are (18 loops with the snare at 120 and 6 at 90 read as a location
+near 120 with a small spread, not 112 ± 13). Each loop's own knobs are the normal
+partial-pooling compromise between its estimate and the population draw (:func:`draw_loops`).
+
+Why: a network reads a level location from set summaries to about ±20 MIDI units (a pack
+whose every kick plays 120 was read as 146 ± 19), whereas the hits pin it to about one
+(``docs/inference.md``, "Velocity levels"). The model's assumptions, stated: the velocity
+knobs change no onset or timing, so their posterior given the hits does not depend on the
+rest of ψ beyond the kick layers (handled by the mixture); velocities clipped at 127 are
+treated as observed (a level near 127 with a large jitter reads slightly low).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from technorhythm.clips import INSTRUMENTS, N_STEPS, STEPS_PER_BAR
+from technorhythm.simulator import patterns as pt
+
+__all__ = [
+    "VELOCITY_KNOBS",
+    "LoopReads",
+    "draw_block",
+    "draw_loops",
+    "read_loops",
+    "replace_block",
+    "weighted_median",
+    "weakness_candidates",
+]
+
+VELOCITY_KNOBS: tuple[str, ...] = (*pt.LEVEL_KNOBS, "accent", "velocity_jitter")
+"""The knobs of the velocity block, in the order of :class:`LoopReads`' columns."""
+ROUNDING_VAR = 1.0 / 12.0
+"""Variance of rounding a velocity to an integer."""
+EXTRA_KICK_SHARE: dict[int, float] = {0: 0.15, 2: 0.4}
+"""Prior probability that a kick on a beat (``pos % 4 == 0``) or an off-beat 8th (2) is an
+extra kick rather than a base pulse: about the simulator's own shares with θ from the prior
+(0.14 and 0.39 of such kicks, 20 000 clips)."""
+MIN_LOOPS_FOR_SPREAD = 3
+"""Below this many loops that show a knob, its spread is left to the network."""
+
+
+def _layer_positions() -> np.ndarray:
+    """Where each layer of :data:`~technorhythm.simulator.patterns.LAYERS` can play, (8, 16)."""
+    pos = np.arange(STEPS_PER_BAR)
+    can = np.zeros((len(pt.LAYERS), STEPS_PER_BAR), dtype=bool)
+    can[0, ::2] = pt.KICK_BASES.any(axis=0)  # base pulses on the 8th notes
+    can[1] = (pt.KICK_EXTRA_WEIGHT > 0) | (pos % 4 == 3)  # extras; 'and' kicks move to the 'a'
+    can[2, [4, 12]] = True  # backbeat
+    can[3] = pt.GHOST_WEIGHT > 0
+    can[3, [4, 12]] = False
+    can[4] = can[5] = can[6] = True  # hats and ride: every step
+    can[7, 0] = True  # crash on the downbeat
+    return can
+
+
+def weakness_candidates() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per instrument row and bar position, the weakness of the layers that can play there.
+
+    Returns ``(w0, w1, p1)``, each (5, 16): the two candidate weaknesses (equal where the
+    position fixes the layer) and the prior probability of the second (0 where fixed).
+    """
+    can = _layer_positions()
+    n_rows = len(INSTRUMENTS)
+    w0, w1, p1 = (np.zeros((n_rows, STEPS_PER_BAR)) for _ in range(3))
+    for row in range(n_rows):
+        layers = np.flatnonzero(row == pt.ROW_OF_LAYER)
+        for p in range(STEPS_PER_BAR):
+            values = sorted({float(pt.WEAKNESS[layer, p]) for layer in layers if can[layer, p]})
+            if len(values) > 2:
+                raise ValueError(f"row {row}, position {p}: {len(values)} weaknesses")
+            values = values or [0.0]
+            w0[row, p], w1[row, p] = values[0], values[-1]
+            if len(values) == 2:
+                if row != 0 or p % 4 not in EXTRA_KICK_SHARE:
+                    raise ValueError(f"row {row}, position {p}: no prior for its two layers")
+                p1[row, p] = EXTRA_KICK_SHARE[p % 4]
+    return w0, w1, p1
+
+
+ROW_GROUP: np.ndarray = np.array(
+    [int(pt.LEVEL_GROUP[np.flatnonzero(row == pt.ROW_OF_LAYER)[0]]) for row in range(5)]
+)
+"""Level group (index into LEVEL_KNOBS) of each instrument row; rows share no level."""
+
+
+@dataclass(frozen=True)
+class LoopReads:
+    """Per-loop maximum-likelihood velocity knobs.
+
+    Attributes
+    ----------
+    estimate : ndarray (N, 6)
+        Knob values in :data:`VELOCITY_KNOBS` order (levels in MIDI velocity, ``accent`` in
+        [0, 1], ``velocity_jitter`` in MIDI velocity).
+    se : ndarray (N, 6)
+        Their approximate standard errors (inverse Fisher information at the estimate).
+    shown : ndarray (N, 6) of bool
+        Whether the loop's hits inform the knob at all (a loop without open hats says
+        nothing about their level; one without unaccented hits nothing about ``accent``).
+    """
+
+    estimate: np.ndarray
+    se: np.ndarray
+    shown: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.estimate)
+
+    def __getitem__(self, index) -> LoopReads:
+        return LoopReads(self.estimate[index], self.se[index], self.shown[index])
+
+
+def _normal(v: np.ndarray, mu: np.ndarray, var: np.ndarray) -> np.ndarray:
+    return np.exp(-0.5 * (v - mu) ** 2 / var) / np.sqrt(var)
+
+
+def read_loops(velocity: np.ndarray, *, n_iter: int = 60) -> LoopReads:
+    """Maximum-likelihood velocity knobs of each loop (see the module docstring).
+
+    Parameters
+    ----------
+    velocity : ndarray (N, 5, 64)
+        Canonical clip velocities (0: no hit), as ``ClipBatch.velocity``.
+    n_iter : int
+        EM iterations.
+    """
+    v = np.asarray(velocity, dtype=np.float64)
+    if v.ndim != 3 or v.shape[1:] != (len(INSTRUMENTS), N_STEPS):
+        raise ValueError(f"velocity must be (N, {len(INSTRUMENTS)}, {N_STEPS}); got {v.shape}")
+    n = len(v)
+    tiles = N_STEPS // STEPS_PER_BAR
+    w0, w1, p1 = (np.tile(a, (1, tiles))[None] for a in weakness_candidates())
+    hit = v > 0
+    rows_of = (ROW_GROUP[:, None] == np.arange(len(pt.LEVEL_KNOBS))).astype(float)  # (5, 4)
+
+    def by_group(per_hit: np.ndarray) -> np.ndarray:  # (N, 5, 64) → sums per level group (N, 4)
+        return per_hit.sum(axis=2) @ rows_of
+
+    def hit_level(level: np.ndarray) -> np.ndarray:  # (N, 4) → (N, 5, 1)
+        return level[:, ROW_GROUP][:, :, None]
+
+    n_hits = hit.sum(axis=(1, 2))
+
+    # start: each level the loudest hit of its group, accent 0.3, jitter 5
+    loud = np.stack([v[:, g == ROW_GROUP].max(axis=(1, 2)) for g in range(rows_of.shape[1])], 1)
+    level = np.where(loud > 0, loud, 64.0)
+    accent = np.full(n, 0.3)
+    var = np.full(n, 25.0 + ROUNDING_VAR)
+    for _ in range(n_iter):
+        lv = hit_level(level)
+        mu0 = lv * (1 - accent[:, None, None] * w0)
+        mu1 = lv * (1 - accent[:, None, None] * w1)
+        s2 = var[:, None, None]
+        like0 = (1 - p1) * _normal(v, mu0, s2)
+        like1 = p1 * _normal(v, mu1, s2)
+        total = like0 + like1
+        r1 = np.where(total > 0, like1 / np.where(total > 0, total, 1.0), p1)
+        r0 = (1 - r1) * hit
+        r1 = r1 * hit
+        c0 = 1 - accent[:, None, None] * w0
+        c1 = 1 - accent[:, None, None] * w1
+        num = by_group((r0 * c0 + r1 * c1) * v)
+        den_level = by_group(r0 * c0**2 + r1 * c1**2)
+        level = np.where(den_level > 0, num / np.where(den_level > 0, den_level, 1), level)
+        level = np.clip(level, 1.0, 127.0)
+        lv = hit_level(level)
+        num_a = (r0 * lv * w0 * (lv - v) + r1 * lv * w1 * (lv - v)).sum(axis=(1, 2))
+        den_a = (r0 * (lv * w0) ** 2 + r1 * (lv * w1) ** 2).sum(axis=(1, 2))
+        accent = np.where(den_a > 0, np.clip(num_a / np.where(den_a > 0, den_a, 1), 0, 1), accent)
+        mu0 = lv * (1 - accent[:, None, None] * w0)
+        mu1 = lv * (1 - accent[:, None, None] * w1)
+        sq = (r0 * (v - mu0) ** 2 + r1 * (v - mu1) ** 2).sum(axis=(1, 2))
+        var = np.maximum(sq / np.maximum(n_hits, 1), ROUNDING_VAR)
+    jitter = np.sqrt(np.maximum(var - ROUNDING_VAR, 0.0))
+
+    # which knobs the hits inform: at least half an accented / unaccented hit per group
+    loud_g = by_group(r0 * (w0 == 0) + r1 * (w1 == 0))
+    soft_g = by_group(r0 * (w0 > 0) + r1 * (w1 > 0))
+    accent_shown = ((loud_g >= 0.5) & (soft_g >= 0.5)).any(axis=1)
+    level_shown = (loud_g >= 0.5) | ((soft_g >= 0.5) & accent_shown[:, None])
+    shown = np.column_stack([level_shown, accent_shown, n_hits >= 2])
+
+    s2 = var
+    se_level = np.sqrt(s2[:, None] / np.maximum(den_level, 1e-12))
+    se_accent = np.sqrt(s2 / np.maximum(den_a, 1e-12))
+    se_jitter = np.sqrt(s2 / (2.0 * np.maximum(n_hits, 1)))
+    estimate = np.column_stack([level, accent, jitter])
+    se = np.column_stack([se_level, se_accent, se_jitter])
+    return LoopReads(estimate, np.where(shown, se, np.inf), shown)
+
+
+MAD_TO_SD = 1.4826
+"""Median absolute deviation of a normal sample × this = its standard deviation."""
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Row-wise weighted median: ``values`` and ``weights`` (S, m) (weights summing to 1
+    per row) → (S,); the smallest value whose cumulative weight reaches ½."""
+    values, weights = np.broadcast_arrays(values, weights)
+    order = np.argsort(values, axis=1)
+    v = np.take_along_axis(values, order, axis=1)
+    c = np.cumsum(np.take_along_axis(weights, order, axis=1), axis=1)
+    i = np.minimum((c < 0.5).sum(axis=1), v.shape[1] - 1)
+    return v[np.arange(len(v)), i]
+
+
+def draw_block(
+    reads: LoopReads, n_samples: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draws of the pack's velocity block by the Bayesian bootstrap over its loops: per
+    knob the weighted median of the loops' estimates and their weighted median absolute
+    deviation (module docstring).
+
+    Returns ``(loc, spread, drawn)``: ``loc`` and ``spread`` (n_samples, 6) in knob units,
+    and ``drawn`` (2, 6) of bool: whether each knob's location / spread was drawn here
+    (a knob shown by no loop, or a spread shown by fewer than :data:`MIN_LOOPS_FOR_SPREAD`
+    loops, is left to the caller: its entries are NaN).
+    """
+    k = len(VELOCITY_KNOBS)
+    loc = np.full((n_samples, k), np.nan)
+    spread = np.full((n_samples, k), np.nan)
+    drawn = np.zeros((2, k), dtype=bool)
+    for j in range(k):
+        which = np.flatnonzero(reads.shown[:, j])
+        if len(which) == 0:
+            continue
+        e, se2 = reads.estimate[which, j], reads.se[which, j] ** 2
+        g = rng.dirichlet(np.ones(len(which)), size=n_samples)  # (S, m)
+        centre = weighted_median(e[None], g)
+        mad = weighted_median(np.abs(e[None] - centre[:, None]), g)
+        between = (MAD_TO_SD * mad) ** 2 - g @ se2
+        loc[:, j] = centre + rng.standard_normal(n_samples) * np.sqrt((g**2) @ se2)
+        drawn[0, j] = True
+        if len(which) >= MIN_LOOPS_FOR_SPREAD:
+            spread[:, j] = np.sqrt(np.maximum(between, 0.0))
+            drawn[1, j] = True
+    return loc, spread, drawn
+
+
+def draw_loops(
+    reads: LoopReads,
+    loc: np.ndarray,
+    spread: np.ndarray,
+    bounds: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Each loop's velocity knobs given population draws: (n_samples, N, 6), knob units.
+
+    Per draw, a loop that shows a knob gets the normal posterior of its value given its
+    estimate (standard error ``se``) and the population (``loc``, ``spread``); one that does
+    not gets a draw from the population. Clipped to ``bounds`` (6, 2).
+    """
+    e, se2 = reads.estimate[None], reads.se[None] ** 2  # (1, N, 6)
+    m, s2 = loc[:, None], np.maximum(spread[:, None], 1e-9) ** 2  # (S, 1, 6)
+    shown = reads.shown[None]
+    prec = 1 / s2 + np.where(shown, 1 / np.where(shown, se2, 1.0), 0.0)
+    mean = (m / s2 + np.where(shown, e / np.where(shown, se2, 1.0), 0.0)) / prec
+    z = mean + rng.standard_normal(np.broadcast_shapes(mean.shape)) / np.sqrt(prec)
+    return np.clip(z, bounds[:, 0], bounds[:, 1])
+
+
+def replace_block(
+    hyper: np.ndarray,
+    loops: np.ndarray | None,
+    reads: LoopReads,
+    population,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A group's posterior draws with the velocity block read from its hits.
+
+    Parameters
+    ----------
+    hyper : ndarray (S, 2K)
+        ψ draws of the group (a network's), knob units; not modified.
+    loops : ndarray (S, N, K) or None
+        Per-loop knob draws of the group's N loops (the reads' loops, in order), or None.
+    reads : LoopReads
+        :func:`read_loops` of the group's loops.
+    population : technorhythm.inference.population.Population
+        Names the columns.
+
+    Returns copies of ``hyper`` and ``loops`` whose velocity-block columns are drawn by
+    :func:`draw_block` and :func:`draw_loops`; a knob the hits do not show keeps the
+    network's location (and a spread from fewer than :data:`MIN_LOOPS_FOR_SPREAD` loops
+    the network's spread).
+    """
+    hyper = np.array(hyper, dtype=np.float64)
+    cols = np.array([population.names.index(k) for k in VELOCITY_KNOBS])
+    k = population.n_knobs
+    loc, spread, drawn = draw_block(reads, len(hyper), rng)
+    loc = np.where(drawn[0], loc, hyper[:, cols])
+    spread = np.where(drawn[1], spread, hyper[:, k + cols])
+    hyper[:, cols], hyper[:, k + cols] = loc, spread
+    if loops is None:
+        return hyper, None
+    loops = np.array(loops, dtype=np.float64)
+    if loops.shape[:2] != (len(hyper), len(reads)):
+        raise ValueError(
+            f"loops must be ({len(hyper)}, {len(reads)}, K) for these draws and reads; "
+            f"got {loops.shape}"
+        )
+    loops[..., cols] = draw_loops(reads, loc, spread, population.bounds[cols], rng)
+    return hyper, loops

@@ -1,0 +1,188 @@
+"""The velocity block read from the hits: the rule's candidates, per-loop reads, pack draws."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from technorhythm.clips import N_STEPS, STEPS_PER_BAR
+from technorhythm.inference.population import Population
+from technorhythm.inference.prior import knob_bounds
+from technorhythm.inference.velocity_block import (
+    ROW_GROUP,
+    VELOCITY_KNOBS,
+    draw_block,
+    read_loops,
+    replace_block,
+    weakness_candidates,
+    weighted_median,
+)
+from technorhythm.simulator import simulate
+from technorhythm.simulator.knobs import KNOB_NAMES
+
+COLS = [KNOB_NAMES.index(k) for k in VELOCITY_KNOBS]
+
+
+def _prior_theta(n: int, rng: np.random.Generator) -> np.ndarray:
+    b = knob_bounds()
+    return b[:, 0] + rng.random((n, len(b))) * (b[:, 1] - b[:, 0])
+
+
+def _unclipped(theta: np.ndarray) -> np.ndarray:
+    """θ whose hits never reach velocity 1 or 127: levels 40–110, accent ≤ 0.6."""
+    t = theta.copy()
+    t[:, COLS[:4]] = 40 + (t[:, COLS[:4]] - 10) / 117 * 70
+    t[:, COLS[4]] *= 0.6
+    return t
+
+
+def test_every_simulated_hit_is_one_of_its_candidates():
+    rng = np.random.default_rng(0)
+    theta = _prior_theta(3000, rng)
+    theta[:, COLS[5]] = 0.0  # no jitter: velocities are the rule's exactly
+    clips = simulate(theta, seed=1)
+    w0, w1, _ = (np.tile(a, (1, N_STEPS // STEPS_PER_BAR)) for a in weakness_candidates())
+    level = theta[:, COLS[:4]][:, ROW_GROUP][:, :, None]  # (N, 5, 1)
+    accent = theta[:, COLS[4]][:, None, None]
+
+    def rule(w):
+        return np.clip(np.rint(level * (1 - accent * w)), 1, 127)
+
+    v = clips.velocity.astype(float)
+    hit = v > 0
+    assert hit.sum() > 100_000
+    ok = (v == rule(w0)) | (v == rule(w1))
+    assert ok[hit].all(), f"{int((~ok & hit).sum())} hits match no candidate"
+
+
+def test_only_kicks_on_the_8th_notes_are_ambiguous():
+    w0, w1, p1 = weakness_candidates()
+    ambiguous = w0 != w1
+    assert (p1[ambiguous] > 0).all() and (p1[~ambiguous] == 0).all()
+    expected = np.zeros_like(ambiguous)
+    expected[0, ::2] = True
+    np.testing.assert_array_equal(ambiguous, expected)
+
+
+def test_exact_loops_are_read_exactly():
+    rng = np.random.default_rng(1)
+    theta = _unclipped(_prior_theta(500, rng))
+    theta[:, COLS[5]] = 0.0
+    reads = read_loops(simulate(theta, seed=2).velocity)
+    truth = theta[:, COLS]
+    for j in range(4):  # levels: within rounding wherever the loop shows them
+        s = reads.shown[:, j]
+        assert s.mean() > 0.8
+        err = np.abs(reads.estimate[s, j] - truth[s, j])
+        assert np.median(err) < 0.3, VELOCITY_KNOBS[j]
+    s = reads.shown[:, 4]
+    assert np.median(np.abs(reads.estimate[s, 4] - truth[s, 4])) < 0.005
+    assert np.median(reads.estimate[:, 5]) < 0.3
+
+
+def test_noisy_loops_are_read_within_their_standard_errors():
+    rng = np.random.default_rng(3)
+    theta = _unclipped(_prior_theta(1500, rng))
+    theta[:, COLS[5]] = 2 + rng.random(len(theta)) * 6  # jitter 2–8
+    reads = read_loops(simulate(theta, seed=4).velocity)
+    truth = theta[:, COLS]
+    for j, name in enumerate(VELOCITY_KNOBS):
+        s = reads.shown[:, j]
+        z = (reads.estimate[s, j] - truth[s, j]) / reads.se[s, j]
+        # most loops within 2 standard errors; the ambiguous kicks make a few misreads
+        assert np.mean(np.abs(z) < 2) > 0.7, name
+        assert abs(np.median(z)) < 0.35, name
+
+
+def test_a_preset_pack_gets_no_spread_and_its_own_levels():
+    theta = np.tile(_unclipped(_prior_theta(1, np.random.default_rng(5))), (24, 1))
+    theta[:, COLS[:4]] = [100.0, 120.0, 90.0, 70.0]
+    theta[:, COLS[4]] = 0.4
+    theta[:, COLS[5]] = 0.0
+    reads = read_loops(simulate(theta, seed=6).velocity)
+    loc, spread, drawn = draw_block(reads, 500, np.random.default_rng(0))
+    for j in range(4):
+        if drawn[0, j]:
+            assert abs(np.mean(loc[:, j]) - theta[0, COLS[j]]) < 1.0
+            assert np.std(loc[:, j]) < 1.0
+        if drawn[1, j]:
+            assert np.quantile(spread[:, j], 0.94) < 1.0
+
+
+def test_a_varied_pack_gets_its_spread():
+    rng = np.random.default_rng(7)
+    theta = _unclipped(_prior_theta(200, rng))
+    theta[:, COLS[1]] = 80 + 10 * rng.standard_normal(len(theta))  # kick level: sd 10
+    theta[:, COLS[5]] = 3.0
+    reads = read_loops(simulate(theta, seed=8).velocity)
+    loc, spread, drawn = draw_block(reads, 1000, np.random.default_rng(1))
+    assert drawn[:, 1].all()
+    kicks = theta[:, COLS[1]]  # the pack's own levels: mean and sd of these 200 loops
+    # loops without base pulses read their extra kicks as the level: a few misreads widen it
+    assert abs(np.median(spread[:, 1]) / kicks.std() - 1) < 0.15
+    lo, hi = np.quantile(loc[:, 1], [0.01, 0.99])
+    assert lo < kicks.mean() < hi
+
+
+def test_replace_block_changes_only_the_velocity_columns():
+    pop = Population.from_registry()
+    rng = np.random.default_rng(9)
+    theta = _unclipped(_prior_theta(12, rng))
+    reads = read_loops(simulate(theta, seed=10).velocity)
+    hyper = pop.sample_hyper(50, rng)
+    loops = pop.sample_loops(hyper, 12, rng).reshape(50, 12, -1)
+    new_hyper, new_loops = replace_block(hyper, loops, reads, pop, np.random.default_rng(0))
+    k = pop.n_knobs
+    cols = np.array(COLS)
+    other = np.setdiff1d(np.arange(2 * k), np.concatenate([cols, k + cols]))
+    np.testing.assert_array_equal(new_hyper[:, other], hyper[:, other])
+    assert not np.allclose(new_hyper[:, cols], hyper[:, cols])
+    keep = np.setdiff1d(np.arange(k), cols)
+    np.testing.assert_array_equal(new_loops[..., keep], loops[..., keep])
+    b = pop.bounds[cols]
+    assert ((new_loops[..., cols] >= b[:, 0]) & (new_loops[..., cols] <= b[:, 1])).all()
+    with pytest.raises(ValueError, match="loops must be"):
+        replace_block(hyper, loops[:, :5], reads, pop, np.random.default_rng(0))
+
+
+def test_a_knob_no_loop_shows_keeps_the_networks_draws():
+    pop = Population.from_registry()
+    theta = _unclipped(_prior_theta(6, np.random.default_rng(11)))
+    clips = simulate(theta, seed=12)
+    velocity = clips.velocity.copy()
+    velocity[:, 3] = 0  # no open hats anywhere
+    reads = read_loops(velocity)
+    assert not reads.shown[:, 3].any()
+    hyper = pop.sample_hyper(40, np.random.default_rng(13))
+    new_hyper, _ = replace_block(hyper, None, reads, pop, np.random.default_rng(0))
+    j = COLS[3]
+    np.testing.assert_array_equal(
+        new_hyper[:, [j, pop.n_knobs + j]], hyper[:, [j, pop.n_knobs + j]]
+    )
+
+
+def test_bad_shapes_are_refused():
+    with pytest.raises(ValueError, match="velocity must be"):
+        read_loops(np.zeros((3, 4, 64)))
+
+
+def test_weighted_median_by_hand():
+    values = np.array([[3.0, 1.0, 2.0, 10.0]])
+    np.testing.assert_array_equal(weighted_median(values, np.full((1, 4), 0.25)), [2.0])
+    np.testing.assert_array_equal(weighted_median(values, [[0.1, 0.1, 0.1, 0.7]]), [10.0])
+    np.testing.assert_array_equal(weighted_median(values, [[0.6, 0.2, 0.1, 0.1]]), [3.0])
+
+
+def test_a_mixed_pack_is_read_at_its_main_mode():
+    theta = np.tile(_unclipped(_prior_theta(1, np.random.default_rng(14))), (24, 1))
+    theta[:, COLS[:4]] = [120.0, 120.0, 90.0, 90.0]
+    theta[18:, COLS[0]] = 90.0  # 6 of 24 loops play the snare at 90
+    theta[:, COLS[4]] = 0.4
+    theta[:, COLS[5]] = 0.0
+    theta[:, KNOB_NAMES.index("backbeat")] = 1.0
+    reads = read_loops(simulate(theta, seed=15).velocity)
+    loc, spread, _ = draw_block(reads, 1000, np.random.default_rng(2))
+    assert abs(np.median(loc[:, 0]) - 120) < 1.0
+    assert np.median(spread[:, 0]) < 2.0
+    # the minority moves the centre only when the bootstrap gives it half the weight
+    assert np.mean(np.abs(loc[:, 0] - 120) > 1) < 0.01
