@@ -5,17 +5,18 @@ Run (from the repository root)::
     .venv/bin/python benchmarks/preset_sharpness.py [--model MODEL_DIR] [--sizes 16 64] [--midi]
 
 For every shipped preset and pack size N: simulate N loops at the preset's θ, observe the
-set, draw ψ from the pack network, and take the 94 % HDI of the loops' mean value E[θ] per
-knob. Reports the share of knob × pack cases whose true value is inside its HDI (a value
-on a bound counts when the HDI reaches within 0.1 % of the range of it) and the HDI width
-as a share of the knob's range. Baseline measured in the same run: the same figures for
-the prior predictive of E[θ] (ψ from the hyperprior), whose width is what the data have
-to shrink. A one-θ pack puts every spread at 0, a face of the hyperprior, so the run also
-reports the pack posterior's spreads ψ (share of the knob's range): their median, and the
-share of knob × pack cases whose 94 % HDI reaches down to 1 % of the range (the truth is 0);
-baseline, the hyperprior's median spread. A wide spread is what makes the predictive's new
-loops differ from one another where the pack's loops do not. The last line printed is one
-JSON object.
+set, draw ψ from the pack network (its velocity block read from the hits as ``fit`` does;
+``--velocities network`` keeps the network's), and take the 94 % HDI of the loops' mean
+value E[θ] per knob. Reports the share of knob × pack cases whose true value is inside its
+HDI (a value on a bound counts when the HDI reaches within 0.1 % of the range of it) and the
+HDI width as a share of the knob's range. Baseline measured in the same run: the same
+figures for the prior predictive of E[θ] (ψ from the hyperprior), whose width is what the
+data have to shrink. A one-θ pack puts every spread at 0, a face of the hyperprior, so the
+run also reports the pack posterior's spreads ψ (share of the knob's range): their median,
+and the share of knob × pack cases whose 94 % HDI reaches down to 1 % of the range (the
+truth is 0); baseline, the hyperprior's median spread. A wide spread is what makes the
+predictive's new loops differ from one another where the pack's loops do not. The last line
+printed is one JSON object.
 
 ``--midi`` makes each pack the way a user would: ``technorhythm generate --preset NAME --n N``
 writes N MIDI loops, ``technorhythm ingest`` reads the folder back (one pack per preset),
@@ -37,6 +38,7 @@ import numpy as np
 
 from technorhythm.inference import load_shipped, observe_population
 from technorhythm.inference.population_estimator import PopulationEstimator
+from technorhythm.inference.velocity_block import read_loops, replace_block
 from technorhythm.posteriors.arviz_adapter import hdi_intervals
 from technorhythm.simulator import simulate
 from technorhythm.simulator.knobs import KNOB_NAMES
@@ -66,8 +68,8 @@ def _run(cmd: list[str]) -> None:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr}")
 
 
-def midi_observations(n: int, seed: int, presets: list[str]) -> dict[str, np.ndarray]:
-    """Set observation of each preset's pack of ``n`` loops, written as MIDI and ingested."""
+def midi_packs(n: int, seed: int, presets: list[str]) -> dict[str, object]:
+    """Each preset's pack of ``n`` loops (ClipBatch), written as MIDI and ingested."""
     from technorhythm.corpus import load_dataset
 
     exe = str(Path(sys.executable).with_name("technorhythm"))
@@ -85,7 +87,7 @@ def midi_observations(n: int, seed: int, presets: list[str]) -> dict[str, np.nda
         pack = clips[np.flatnonzero(packs == name)]
         if len(pack) != n:  # ingest drops duplicate loops; say so rather than hide it
             print(f"  {name}: {n} loops written, {len(pack)} clips ingested", flush=True)
-        out[name] = observe_population(pack)
+        out[name] = pack
     return out
 
 
@@ -98,6 +100,12 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--midi", action="store_true", help="generate, write MIDI and ingest each pack (CLI)"
     )
+    parser.add_argument(
+        "--velocities",
+        choices=["likelihood", "network"],
+        default="likelihood",
+        help="read the velocity knobs from the hits as `fit` does (default), or by the network",
+    )
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=UserWarning)
     est = PopulationEstimator.load(args.model) if args.model else load_shipped()
@@ -108,15 +116,21 @@ def main(argv=None) -> None:
     inside, widths, prior_widths, rows = [], [], [], []
     reach, spreads = [], []
     for n in args.sizes:
-        observed = midi_observations(n, args.seed, list_presets()) if args.midi else {}
+        written = midi_packs(n, args.seed, list_presets()) if args.midi else {}
         for i, name in enumerate(list_presets()):
             preset = load_preset(name)
             theta = np.array([preset[k] for k in KNOB_NAMES])
             if args.midi:
-                x = observed[name]
+                pack = written[name]
             else:
-                x = observe_population(simulate(np.tile(theta, (n, 1)), seed=args.seed + i))
+                pack = simulate(np.tile(theta, (n, 1)), seed=args.seed + i)
+            x = observe_population(pack)
             psi = est.sample_hyper(x[None], args.draws, seed=args.seed)[:, 0]
+            if args.velocities == "likelihood":
+                rng_v = np.random.default_rng([args.seed, i, n])
+                files = pack.meta["source"].astype(str).to_numpy() if args.midi else None
+                reads = read_loops(pack.velocity)
+                psi = replace_block(psi, None, reads, est.population, rng_v, clusters=files)[0]
             ok, width = pack_figures(est, theta, est.population.mean(psi))
             _, prior_width = pack_figures(est, theta, prior_means)
             zero, spread = spread_figures(est, psi)
@@ -150,6 +164,7 @@ def main(argv=None) -> None:
         "model": args.model or "shipped",
         "sizes": args.sizes,
         "midi": bool(args.midi),
+        "velocities": args.velocities,
         "presets": len(list_presets()),
         "truth_inside_hdi94": round(float(np.mean(inside)), 3),
         "hdi_width_median": round(float(width_all), 3),

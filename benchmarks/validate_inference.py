@@ -263,6 +263,13 @@ def main() -> None:
     parser.add_argument("--route2-packs", type=int, default=8, help="packs per size, route 2")
     parser.add_argument("--route2-sizes", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--skip-calibration", action="store_true")
+    parser.add_argument(
+        "--velocities",
+        choices=["likelihood", "network"],
+        default="likelihood",
+        help="real packs: read the velocity knobs from the hits as `fit` does (default), or "
+        "by the network",
+    )
     parser.add_argument("--out", default=str(OUT_DEFAULT))
     args = parser.parse_args()
     out = Path(args.out)

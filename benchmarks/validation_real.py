@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from technorhythm.inference.set_summaries import loop_features, observe_population_sets
+from technorhythm.inference.velocity_block import read_loops, replace_block
 
 TEST_PACK = "drummer1/session1"
 CONTROL_START_INDEX = 1 << 38
@@ -61,18 +62,26 @@ def load_packs(args) -> dict[str, object]:
     return packs
 
 
-def fit_sets(est, batches: list, n_draws: int, seed: int) -> np.ndarray:
-    """E[θ] draws (S, G, K) of several clip sets, one pack-network call per set."""
+def fit_sets(
+    est, batches: list, n_draws: int, seed: int, velocities: str = "likelihood"
+) -> np.ndarray:
+    """E[θ] draws (S, G, K) of several clip sets, one pack-network call per set; the velocity
+    knobs read from the hits as ``fit`` does (``velocities="network"``: by the network)."""
     out = []
     for i, b in enumerate(batches):
         f = loop_features(b)
         x = observe_population_sets(b, np.zeros(len(b), dtype=np.int64), n_cap=1024, features=f)
         psi = est.sample_hyper(x, n_draws, seed=seed + i)[:, 0]
+        if velocities == "likelihood":
+            rng = np.random.default_rng([seed, i, 2])
+            files = b.meta["source"].astype(str).to_numpy() if "source" in b.meta else None
+            reads = read_loops(b.velocity)
+            psi = replace_block(psi, None, reads, est.population, rng, clusters=files)[0]
         out.append(est.population.mean(psi))
     return np.stack(out, axis=1)
 
 
-def odd_even(est, packs: dict, seed: int) -> pd.DataFrame:
+def odd_even(est, packs: dict, seed: int, velocities: str = "likelihood") -> pd.DataFrame:
     """One row per (pack, knob): z of the odd-vs-even split."""
     rows = []
     for name, batch in packs.items():
@@ -82,7 +91,7 @@ def odd_even(est, packs: dict, seed: int) -> pd.DataFrame:
         if len(order) < 2:
             continue
         halves = [batch[np.flatnonzero(idx % 2 == r)] for r in (1, 0)]
-        m = fit_sets(est, halves, 400, seed)
+        m = fit_sets(est, halves, 400, seed, velocities)
         mean, sd = m.mean(axis=0), m.std(axis=0)
         z = (mean[0] - mean[1]) / np.sqrt(sd[0] ** 2 + sd[1] ** 2 + 1e-300)
         for k, knob in enumerate(est.theta_names):
@@ -96,7 +105,9 @@ def prior_sd_of_mean(est, seed: int, n: int = 200_000) -> np.ndarray:
     return pop.mean(pop.sample_hyper(n, np.random.default_rng(seed))).std(axis=0)
 
 
-def bootstrap(est, packs: dict, n_boot: int, seed: int) -> pd.DataFrame:
+def bootstrap(
+    est, packs: dict, n_boot: int, seed: int, velocities: str = "likelihood"
+) -> pd.DataFrame:
     """One row per (pack, knob): sd of bootstrap posterior means / posterior sd, and the
     posterior sd / the hyperprior's sd of E[θ] (small: the data, not the prior, decide)."""
     rows = []
@@ -104,9 +115,9 @@ def bootstrap(est, packs: dict, n_boot: int, seed: int) -> pd.DataFrame:
     prior_sd = prior_sd_of_mean(est, seed)
     for name, batch in packs.items():
         n = len(batch)
-        full = fit_sets(est, [batch], 400, seed)[:, 0]  # (S, K)
+        full = fit_sets(est, [batch], 400, seed, velocities)[:, 0]  # (S, K)
         reps = [batch[rng.integers(0, n, n)] for _ in range(n_boot)]
-        means = fit_sets(est, reps, 200, seed + 1).mean(axis=0)  # (B, K)
+        means = fit_sets(est, reps, 200, seed + 1, velocities).mean(axis=0)  # (B, K)
         ratio = means.std(axis=0, ddof=1) / np.maximum(full.std(axis=0), 1e-12)
         sd_vs_prior = full.std(axis=0) / prior_sd
         for k, knob in enumerate(est.theta_names):
@@ -145,12 +156,14 @@ def control_packs(est, packs: dict, n_reps: int, seed: int) -> tuple[dict, dict,
     return psis, one, reps
 
 
-def parametric(est, psis: dict, reps: dict, seed: int) -> pd.DataFrame:
+def parametric(
+    est, psis: dict, reps: dict, seed: int, velocities: str = "likelihood"
+) -> pd.DataFrame:
     """One row per (pack, knob): sd over independent packs at one ψ of the posterior mean of
     E[θ] / the mean posterior sd, and the coverage of the true E[θ] by mean ± 1.645 sd."""
     rows = []
     for name, batches in reps.items():
-        m = fit_sets(est, batches, 200, seed)  # (S, R, K)
+        m = fit_sets(est, batches, 200, seed, velocities)  # (S, R, K)
         mean, sd = m.mean(axis=0), m.std(axis=0)
         ratio = mean.std(axis=0, ddof=1) / np.maximum(sd.mean(axis=0), 1e-12)
         z = (mean - est.population.mean(psis[name])) / np.maximum(sd, 1e-12)
@@ -248,16 +261,17 @@ def run(est, args, out: Path, model_dir: str) -> dict:
     """All real-pack figures; returns the JSON figures and a ``markdown`` entry."""
     packs = load_packs(args)
     t0 = time.perf_counter()
-    oe = odd_even(est, packs, args.seed)
+    how = args.velocities
+    oe = odd_even(est, packs, args.seed, how)
     oe.to_csv(out / "odd_even.csv", index=False, float_format="%.4g")
-    boot = bootstrap(est, packs, args.bootstrap, args.seed)
+    boot = bootstrap(est, packs, args.bootstrap, args.seed, how)
     boot.to_csv(out / "bootstrap.csv", index=False, float_format="%.4g")
     print(f"odd/even and bootstrap of {len(packs)} packs in {time.perf_counter() - t0:.0f} s")
     t0 = time.perf_counter()
     psis, one, reps = control_packs(est, packs, args.bootstrap, args.seed)
-    boot_sim = bootstrap(est, one, args.bootstrap, args.seed)
+    boot_sim = bootstrap(est, one, args.bootstrap, args.seed, how)
     boot_sim.to_csv(out / "bootstrap_model_data.csv", index=False, float_format="%.4g")
-    para = parametric(est, psis, reps, args.seed)
+    para = parametric(est, psis, reps, args.seed, how)
     para.to_csv(out / "parametric_model_data.csv", index=False, float_format="%.4g")
     print(f"model-data controls of {len(packs)} packs in {time.perf_counter() - t0:.0f} s")
     per_pack = boot.groupby("pack")["ratio"].median()

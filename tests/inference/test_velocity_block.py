@@ -11,6 +11,7 @@ from technorhythm.inference.prior import knob_bounds
 from technorhythm.inference.velocity_block import (
     ROW_GROUP,
     VELOCITY_KNOBS,
+    bootstrap_weights,
     draw_block,
     read_loops,
     replace_block,
@@ -186,3 +187,62 @@ def test_a_mixed_pack_is_read_at_its_main_mode():
     assert np.median(spread[:, 0]) < 2.0
     # the minority moves the centre only when the bootstrap gives it half the weight
     assert np.mean(np.abs(loc[:, 0] - 120) > 1) < 0.01
+
+
+def test_the_bootstrap_unit_is_the_source_file():
+    rng = np.random.default_rng(16)
+    g = bootstrap_weights(np.array(["a", "a", "a", "b"]), 4, 2000, rng)
+    np.testing.assert_allclose(g.sum(axis=1), 1.0)
+    np.testing.assert_allclose(g[:, 0], g[:, 1])  # one file's loops share its weight
+    assert abs(np.mean(g[:, 3]) - 0.5) < 0.03  # each file half the weight on average
+    np.testing.assert_allclose(bootstrap_weights(np.array(["a"] * 3), 3, 5, rng).sum(1), 1.0)
+
+
+def test_loops_of_few_files_leave_the_location_uncertain():
+    # 12 loops from each of 3 files; each file plays its snare at its own level
+    theta = np.tile(_unclipped(_prior_theta(1, np.random.default_rng(17))), (36, 1))
+    theta[:, COLS[0]] = np.repeat([100.0, 110.0, 120.0], 12)
+    theta[:, COLS[5]] = 0.0
+    theta[:, KNOB_NAMES.index("backbeat")] = 1.0
+    reads = read_loops(simulate(theta, seed=18).velocity)
+    files = np.repeat(["a.mid", "b.mid", "c.mid"], 12)
+    by_file, _, _ = draw_block(reads, 2000, np.random.default_rng(3), clusters=files)
+    by_loop, _, _ = draw_block(reads, 2000, np.random.default_rng(3))
+    # three files are three draws of the population: the median may be any of them
+    assert np.std(by_file[:, 0]) > 1.5 * np.std(by_loop[:, 0])
+    assert np.mean(np.abs(by_file[:, 0] - 110) > 5) > 0.2
+
+
+def _preset_pack(name: str, n: int, seed: int):
+    from technorhythm.simulator.preset_io import load_preset
+
+    preset = load_preset(name)
+    theta = np.array([preset[k] for k in KNOB_NAMES])
+    return theta, simulate(np.tile(theta, (n, 1)), seed=seed)
+
+
+def test_velocities_clipped_at_127_are_read_as_censored():
+    theta, clips = _preset_pack("peak-time", 64, 100)  # kick 126.97, jitter 4
+    assert (clips.velocity[:, 0] == 127).mean() > 0.05
+    reads = read_loops(clips.velocity)
+    loc, _, _ = draw_block(reads, 400, np.random.default_rng(4))
+    # ignoring the clipping reads the kick 1.5 units low and the jitter 0.3 low
+    assert abs(np.median(loc[:, 1]) - theta[COLS[1]]) < 0.4
+    assert abs(np.median(loc[:, 5]) - theta[COLS[5]]) < 0.15
+
+
+def test_the_jitter_is_read_without_the_fits_degrees_of_freedom():
+    theta, clips = _preset_pack("default", 64, 101)  # jitter 3
+    loc, _, _ = draw_block(read_loops(clips.velocity), 400, np.random.default_rng(5))
+    assert abs(np.median(loc[:, 5]) - theta[COLS[5]]) < 0.12  # ML's n divisor: 2.78
+
+
+def test_without_unaccented_hits_the_accent_is_not_shown():
+    theta = np.tile(_unclipped(_prior_theta(1, np.random.default_rng(19))), (8, 1))
+    for knob, value in (("kick_pulses", 4.0), ("kick_extra", 0.0), ("snare_ghosts", 0.0),
+                        ("hat_16ths", 0.0), ("open_hat", 0.0), ("open_hat_other", 0.0),
+                        ("ride", 0.0), ("accent", 0.6), ("velocity_jitter", 0.0)):  # fmt: skip
+        theta[:, KNOB_NAMES.index(knob)] = value
+    reads = read_loops(simulate(theta, seed=20).velocity)
+    assert not reads.shown[:, 4].any()  # every kick as loud as the next: no contrast heard
+    assert reads.shown[:, 1].all()

@@ -5,28 +5,30 @@ Given where a loop's hits are, the simulator's velocity rule is closed-form
 velocity ``rint(level × (1 − accent × WEAKNESS[l, p]) + jitter × z)``, clipped to 1..127.
 The instrument row and the position of a hit fix its layer's weakness, except for kicks on
 the 8th notes, which may be a base pulse (accented) or an extra kick (unaccented). So a
-loop's six velocity knobs (the four levels of :data:`~technorhythm.simulator.patterns.
-LEVEL_KNOBS`, ``accent`` and ``velocity_jitter``) have a likelihood: a Gaussian with a
-two-way mixture for those kicks. :func:`read_loops` maximises it per loop (EM, with the
-rounding's variance 1/12 added to the jitter's).
+loop's six velocity knobs (the four levels of
+:data:`~technorhythm.simulator.patterns.LEVEL_KNOBS`, ``accent`` and ``velocity_jitter``)
+have a likelihood: a Gaussian with a two-way mixture for those kicks, censored at 1 and 127.
+:func:`read_loops` maximises it per loop by EM (the rounding's variance 1/12 added to the
+jitter's, the variance divided by the hits less the fitted parameters).
 
 The pack's population of those knobs (the velocity block of ψ, a location and a spread per
-knob) is then drawn by the Bayesian bootstrap over its loops (:func:`draw_block`): each draw
-weighs the loops by Dirichlet(1, …, 1) weights; the location is the weighted *median* of the
-loops' estimates (plus their estimation noise), the spread the weighted median absolute
-deviation × 1.4826 with the estimation noise taken out. For a normal population these are
-estimates of its location and standard deviation like the mean and the sd; unlike them they
-follow the pack's main mode when its loops are a mixture of a few fixed velocity sets, as a
-step sequencer's packs are (18 loops with the snare at 120 and 6 at 90 read as a location
-near 120 with a small spread, not 112 ± 13). Each loop's own knobs are the normal
-partial-pooling compromise between its estimate and the population draw (:func:`draw_loops`).
+knob) is then drawn by the Bayesian bootstrap (:func:`draw_block`): each draw weighs the
+pack's source files by Dirichlet(1, …, 1) weights, shared by each file's loops (loops cut
+from one file are not independent draws of the population); the location is the weighted
+*median* of the loops' estimates (plus their estimation noise), the spread the weighted
+median absolute deviation × 1.4826 with the estimation noise taken out. For a normal
+population these estimate its location and standard deviation as the mean and the sd do;
+unlike them they follow the pack's main mode when its loops are a mixture of a few fixed
+velocity sets, as a step sequencer's packs are (18 loops with the snare at 120 and 6 at 90
+read as a location near 120 with a small spread, not 112 ± 13). Each loop's own knobs are
+the normal partial-pooling compromise between its estimate and the population draw
+(:func:`draw_loops`).
 
 Why: a network reads a level location from set summaries to about ±20 MIDI units (a pack
 whose every kick plays 120 was read as 146 ± 19), whereas the hits pin it to about one
-(``docs/inference.md``, "Velocity levels"). The model's assumptions, stated: the velocity
-knobs change no onset or timing, so their posterior given the hits does not depend on the
-rest of ψ beyond the kick layers (handled by the mixture); velocities clipped at 127 are
-treated as observed (a level near 127 with a large jitter reads slightly low).
+(``docs/inference.md``, "Velocity knobs read from the hits"). The assumption, stated: the
+velocity knobs change no onset or timing, so their posterior given the hits does not depend
+on the rest of ψ beyond the kick layers, which the mixture handles.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import log_ndtr
 
 from technorhythm.clips import INSTRUMENTS, N_STEPS, STEPS_PER_BAR
 from technorhythm.simulator import patterns as pt
@@ -41,6 +44,7 @@ from technorhythm.simulator import patterns as pt
 __all__ = [
     "VELOCITY_KNOBS",
     "LoopReads",
+    "bootstrap_weights",
     "draw_block",
     "draw_loops",
     "read_loops",
@@ -57,6 +61,12 @@ EXTRA_KICK_SHARE: dict[int, float] = {0: 0.15, 2: 0.4}
 """Prior probability that a kick on a beat (``pos % 4 == 0``) or an off-beat 8th (2) is an
 extra kick rather than a base pulse: about the simulator's own shares with θ from the prior
 (0.14 and 0.39 of such kicks, 20 000 clips)."""
+TOLERANCE = 1e-4
+"""EM stops once no loop's levels, accent or variance move by more than this in an iteration."""
+SHARE_PSEUDO_HITS = 1.0
+"""Weight of :data:`EXTRA_KICK_SHARE` in a loop's own share of extra kicks, in hits."""
+CLIP_LOW, CLIP_HIGH = 1, 127
+"""The velocities a hit is clipped to: a recorded 1 or 127 is censored."""
 MIN_LOOPS_FOR_SPREAD = 3
 """Below this many loops that show a knob, its spread is left to the network."""
 
@@ -132,80 +142,121 @@ class LoopReads:
         return LoopReads(self.estimate[index], self.se[index], self.shown[index])
 
 
-def _normal(v: np.ndarray, mu: np.ndarray, var: np.ndarray) -> np.ndarray:
-    return np.exp(-0.5 * (v - mu) ** 2 / var) / np.sqrt(var)
+def _component_moments(
+    v: np.ndarray, mu: np.ndarray, s: np.ndarray, high: np.ndarray, low: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per hit under one normal component N(mu, s²): the log-likelihood (up to a constant
+    shared by the components), and the mean and variance of the unrounded velocity given
+    what was recorded. A hit at 127 says only "at least 126.5", one at 1 "at most 1.5"."""
+    z = (v - mu) / s
+    loglik = -0.5 * z * z - np.log(s)
+    mean, var = v.copy(), np.zeros_like(v)
+    for where, edge, sign in ((high, CLIP_HIGH - 0.5, 1.0), (low, CLIP_LOW + 0.5, -1.0)):
+        if not where.any():
+            continue
+        m, sd = mu[where], s[where]
+        a = sign * (edge - m) / sd  # standardised distance to the edge, into the tail
+        log_tail = log_ndtr(-a)  # log P(beyond the edge)
+        lam = np.exp(-0.5 * a * a - 0.5 * np.log(2 * np.pi) - log_tail)  # inverse Mills ratio
+        loglik[where] = log_tail
+        mean[where] = m + sign * sd * lam
+        var[where] = sd**2 * np.maximum(1 + a * lam - lam**2, 1e-9)
+    return loglik, mean, var
 
 
 def read_loops(velocity: np.ndarray, *, n_iter: int = 60) -> LoopReads:
     """Maximum-likelihood velocity knobs of each loop (see the module docstring).
+
+    EM over the hits: the layer of a kick on an 8th note is latent (each loop learns its
+    own share of extra kicks there, from a prior of :data:`EXTRA_KICK_SHARE` worth
+    :data:`SHARE_PSEUDO_HITS` hits); velocities at 1 and 127 are censored; the variance is
+    divided by the hits less the fitted levels and accent.
 
     Parameters
     ----------
     velocity : ndarray (N, 5, 64)
         Canonical clip velocities (0: no hit), as ``ClipBatch.velocity``.
     n_iter : int
-        EM iterations.
+        Most EM iterations (it stops earlier once every loop has converged).
     """
-    v = np.asarray(velocity, dtype=np.float64)
-    if v.ndim != 3 or v.shape[1:] != (len(INSTRUMENTS), N_STEPS):
-        raise ValueError(f"velocity must be (N, {len(INSTRUMENTS)}, {N_STEPS}); got {v.shape}")
-    n = len(v)
-    tiles = N_STEPS // STEPS_PER_BAR
-    w0, w1, p1 = (np.tile(a, (1, tiles))[None] for a in weakness_candidates())
-    hit = v > 0
-    rows_of = (ROW_GROUP[:, None] == np.arange(len(pt.LEVEL_KNOBS))).astype(float)  # (5, 4)
+    v_all = np.asarray(velocity, dtype=np.float64)
+    if v_all.ndim != 3 or v_all.shape[1:] != (len(INSTRUMENTS), N_STEPS):
+        raise ValueError(f"velocity must be (N, {len(INSTRUMENTS)}, {N_STEPS}); got {v_all.shape}")
+    n, n_groups = len(v_all), len(pt.LEVEL_KNOBS)
+    loop, row, step = np.nonzero(v_all > 0)
+    v = v_all[loop, row, step]
+    pos = step % STEPS_PER_BAR
+    w_tab0, w_tab1, p_tab = weakness_candidates()
+    w0, w1, prior1 = w_tab0[row, pos], w_tab1[row, pos], p_tab[row, pos]
+    ambiguous = prior1 > 0
+    share_class = np.where(ambiguous, pos % 4 // 2, 0)  # 0: beat, 1: off-beat 8th
+    group = ROW_GROUP[row]
+    cell = loop * n_groups + group
+    high, low = v >= CLIP_HIGH, v <= CLIP_LOW
 
-    def by_group(per_hit: np.ndarray) -> np.ndarray:  # (N, 5, 64) → sums per level group (N, 4)
-        return per_hit.sum(axis=2) @ rows_of
+    def per_group(x: np.ndarray) -> np.ndarray:  # per hit → sums per loop and group (N, 4)
+        return np.bincount(cell, x, minlength=n * n_groups).reshape(n, n_groups)
 
-    def hit_level(level: np.ndarray) -> np.ndarray:  # (N, 4) → (N, 5, 1)
-        return level[:, ROW_GROUP][:, :, None]
+    def per_loop(x: np.ndarray) -> np.ndarray:
+        return np.bincount(loop, x, minlength=n)
 
-    n_hits = hit.sum(axis=(1, 2))
+    n_hits = per_loop(np.ones_like(v))
+    share_cell = loop * 2 + share_class
+    n_share = np.bincount(share_cell, ambiguous.astype(float), minlength=2 * n)
+    base_share = np.array([EXTRA_KICK_SHARE[0], EXTRA_KICK_SHARE[2]])
+    prior_counts = SHARE_PSEUDO_HITS * np.tile(base_share, n)
+    share = np.tile(base_share, n)
 
     # start: each level the loudest hit of its group, accent 0.3, jitter 5
-    loud = np.stack([v[:, g == ROW_GROUP].max(axis=(1, 2)) for g in range(rows_of.shape[1])], 1)
-    level = np.where(loud > 0, loud, 64.0)
+    level = np.zeros(n * n_groups)
+    np.maximum.at(level, cell, v)
+    level = np.where(level > 0, level, 64.0).reshape(n, n_groups)
     accent = np.full(n, 0.3)
     var = np.full(n, 25.0 + ROUNDING_VAR)
     for _ in range(n_iter):
-        lv = hit_level(level)
-        mu0 = lv * (1 - accent[:, None, None] * w0)
-        mu1 = lv * (1 - accent[:, None, None] * w1)
-        s2 = var[:, None, None]
-        like0 = (1 - p1) * _normal(v, mu0, s2)
-        like1 = p1 * _normal(v, mu1, s2)
-        total = like0 + like1
-        r1 = np.where(total > 0, like1 / np.where(total > 0, total, 1.0), p1)
-        r0 = (1 - r1) * hit
-        r1 = r1 * hit
-        c0 = 1 - accent[:, None, None] * w0
-        c1 = 1 - accent[:, None, None] * w1
-        num = by_group((r0 * c0 + r1 * c1) * v)
-        den_level = by_group(r0 * c0**2 + r1 * c1**2)
+        before = np.column_stack([level, accent, var])
+        lv, a, s = level[loop, group], accent[loop], np.sqrt(var[loop])
+        p1 = np.where(ambiguous, share[share_cell], 0.0)
+        l0, x0, q0 = _component_moments(v, lv * (1 - a * w0), s, high, low)
+        l1, x1, q1 = _component_moments(v, lv * (1 - a * w1), s, high, low)
+        with np.errstate(divide="ignore"):
+            l0, l1 = l0 + np.log1p(-p1), l1 + np.log(p1)
+        r1 = np.where(ambiguous, 1 / (1 + np.exp(np.clip(l0 - l1, -700, 700))), 0.0)
+        r0 = 1 - r1
+        share = (np.bincount(share_cell, r1, minlength=2 * n) + prior_counts) / (
+            n_share + SHARE_PSEUDO_HITS
+        )
+        c0, c1 = 1 - a * w0, 1 - a * w1
+        num = per_group(r0 * c0 * x0 + r1 * c1 * x1)
+        den_level = per_group(r0 * c0**2 + r1 * c1**2)
         level = np.where(den_level > 0, num / np.where(den_level > 0, den_level, 1), level)
         level = np.clip(level, 1.0, 127.0)
-        lv = hit_level(level)
-        num_a = (r0 * lv * w0 * (lv - v) + r1 * lv * w1 * (lv - v)).sum(axis=(1, 2))
-        den_a = (r0 * (lv * w0) ** 2 + r1 * (lv * w1) ** 2).sum(axis=(1, 2))
+        lv = level[loop, group]
+        num_a = per_loop(r0 * lv * w0 * (lv - x0) + r1 * lv * w1 * (lv - x1))
+        den_a = per_loop(r0 * (lv * w0) ** 2 + r1 * (lv * w1) ** 2)
         accent = np.where(den_a > 0, np.clip(num_a / np.where(den_a > 0, den_a, 1), 0, 1), accent)
-        mu0 = lv * (1 - accent[:, None, None] * w0)
-        mu1 = lv * (1 - accent[:, None, None] * w1)
-        sq = (r0 * (v - mu0) ** 2 + r1 * (v - mu1) ** 2).sum(axis=(1, 2))
-        var = np.maximum(sq / np.maximum(n_hits, 1), ROUNDING_VAR)
+        a = accent[loop]
+        sq = per_loop(
+            r0 * (q0 + (x0 - lv * (1 - a * w0)) ** 2) + r1 * (q1 + (x1 - lv * (1 - a * w1)) ** 2)
+        )
+        fitted = (den_level > 0).sum(axis=1) + (den_a > 0)
+        var = np.maximum(sq / np.maximum(n_hits - fitted, 1), ROUNDING_VAR)
+        if np.abs(np.column_stack([level, accent, var]) - before).max() < TOLERANCE:
+            break
     jitter = np.sqrt(np.maximum(var - ROUNDING_VAR, 0.0))
 
-    # which knobs the hits inform: at least half an accented / unaccented hit per group
-    loud_g = by_group(r0 * (w0 == 0) + r1 * (w1 == 0))
-    soft_g = by_group(r0 * (w0 > 0) + r1 * (w1 > 0))
-    accent_shown = ((loud_g >= 0.5) & (soft_g >= 0.5)).any(axis=1)
-    level_shown = (loud_g >= 0.5) | ((soft_g >= 0.5) & accent_shown[:, None])
+    # which knobs the hits inform: a group with an accented and an unaccented hit (each
+    # more likely than not) shows the accent; a level needs an accented hit of its group,
+    # or an unaccented one and the accent shown
+    soft = np.where(r1 > 0.5, w1, w0) > 0
+    loud_g, soft_g = per_group((~soft).astype(float)), per_group(soft.astype(float))
+    accent_shown = ((loud_g >= 1) & (soft_g >= 1)).any(axis=1)
+    level_shown = (loud_g >= 1) | ((soft_g >= 1) & accent_shown[:, None])
     shown = np.column_stack([level_shown, accent_shown, n_hits >= 2])
 
-    s2 = var
-    se_level = np.sqrt(s2[:, None] / np.maximum(den_level, 1e-12))
-    se_accent = np.sqrt(s2 / np.maximum(den_a, 1e-12))
-    se_jitter = np.sqrt(s2 / (2.0 * np.maximum(n_hits, 1)))
+    se_level = np.sqrt(var[:, None] / np.maximum(den_level, 1e-12))
+    se_accent = np.sqrt(var / np.maximum(den_a, 1e-12))
+    se_jitter = np.sqrt(var / (2.0 * np.maximum(n_hits, 1)))
     estimate = np.column_stack([level, accent, jitter])
     se = np.column_stack([se_level, se_accent, se_jitter])
     return LoopReads(estimate, np.where(shown, se, np.inf), shown)
@@ -226,12 +277,32 @@ def weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return v[np.arange(len(v)), i]
 
 
+def bootstrap_weights(
+    clusters: np.ndarray | None, n_loops: int, n_samples: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Bayesian-bootstrap weights of ``n_loops`` loops, (n_samples, n_loops), rows summing
+    to 1: Dirichlet(1, …, 1) over the clusters (the loops' source files), each cluster's
+    weight shared equally by its loops. Loops of one file are not independent draws of the
+    pack's population, so the file is the unit; with fewer than two clusters (or none
+    given) each loop is its own.
+    """
+    if clusters is None or len(np.unique(clusters)) < 2:
+        return rng.dirichlet(np.ones(n_loops), size=n_samples)
+    _, inverse, counts = np.unique(clusters, return_inverse=True, return_counts=True)
+    g = rng.dirichlet(np.ones(len(counts)), size=n_samples)
+    return g[:, inverse] / counts[inverse]
+
+
 def draw_block(
-    reads: LoopReads, n_samples: int, rng: np.random.Generator
+    reads: LoopReads,
+    n_samples: int,
+    rng: np.random.Generator,
+    clusters: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draws of the pack's velocity block by the Bayesian bootstrap over its loops: per
     knob the weighted median of the loops' estimates and their weighted median absolute
-    deviation (module docstring).
+    deviation (module docstring). ``clusters`` (N,): each loop's source file, the
+    bootstrap's unit (:func:`bootstrap_weights`).
 
     Returns ``(loc, spread, drawn)``: ``loc`` and ``spread`` (n_samples, 6) in knob units,
     and ``drawn`` (2, 6) of bool: whether each knob's location / spread was drawn here
@@ -247,7 +318,9 @@ def draw_block(
         if len(which) == 0:
             continue
         e, se2 = reads.estimate[which, j], reads.se[which, j] ** 2
-        g = rng.dirichlet(np.ones(len(which)), size=n_samples)  # (S, m)
+        g = bootstrap_weights(
+            None if clusters is None else np.asarray(clusters)[which], len(which), n_samples, rng
+        )
         centre = weighted_median(e[None], g)
         mad = weighted_median(np.abs(e[None] - centre[:, None]), g)
         between = (MAD_TO_SD * mad) ** 2 - g @ se2
@@ -287,6 +360,7 @@ def replace_block(
     reads: LoopReads,
     population,
     rng: np.random.Generator,
+    clusters: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """A group's posterior draws with the velocity block read from its hits.
 
@@ -300,6 +374,8 @@ def replace_block(
         :func:`read_loops` of the group's loops.
     population : technorhythm.inference.population.Population
         Names the columns.
+    clusters : ndarray (N,), optional
+        Each loop's source file: the bootstrap's unit (:func:`bootstrap_weights`).
 
     Returns copies of ``hyper`` and ``loops`` whose velocity-block columns are drawn by
     :func:`draw_block` and :func:`draw_loops`; a knob the hits do not show keeps the
@@ -309,7 +385,7 @@ def replace_block(
     hyper = np.array(hyper, dtype=np.float64)
     cols = np.array([population.names.index(k) for k in VELOCITY_KNOBS])
     k = population.n_knobs
-    loc, spread, drawn = draw_block(reads, len(hyper), rng)
+    loc, spread, drawn = draw_block(reads, len(hyper), rng, clusters)
     loc = np.where(drawn[0], loc, hyper[:, cols])
     spread = np.where(drawn[1], spread, hyper[:, k + cols])
     hyper[:, cols], hyper[:, k + cols] = loc, spread

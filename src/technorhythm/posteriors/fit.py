@@ -453,6 +453,7 @@ def fit_groups(
     reads = read_loops(batch.velocity[used]) if velocities == "likelihood" else None
     row_of = np.full(len(batch), -1)
     row_of[used] = np.arange(len(used))
+    files = batch.meta["source"].astype(str).to_numpy() if "source" in batch.meta else None
     timing["read_velocities_s"] = time.perf_counter() - t_read
     t2 = time.perf_counter()
     ids = batch.meta["clip_id"].astype(str).to_numpy() if "clip_id" in batch.meta else None
@@ -471,6 +472,7 @@ def fit_groups(
                 reads[row_of[members]],
                 estimator.population,
                 np.random.default_rng(group_seed(seed, name, 2)),
+                clusters=None if files is None else files[members],
             )
         fits.append(
             GroupFit(
