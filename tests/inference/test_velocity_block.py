@@ -102,12 +102,11 @@ def test_a_preset_pack_gets_no_spread_and_its_own_levels():
     theta[:, COLS[5]] = 0.0
     reads = read_loops(simulate(theta, seed=6).velocity)
     loc, spread, drawn = draw_block(reads, 500, np.random.default_rng(0))
-    for j in range(4):
-        if drawn[0, j]:
-            assert abs(np.mean(loc[:, j]) - theta[0, COLS[j]]) < 1.0
-            assert np.std(loc[:, j]) < 1.0
-        if drawn[1, j]:
-            assert np.quantile(spread[:, j], 0.94) < 1.0
+    assert drawn[:2].all()  # the snare and the kick play in every loop
+    for j in np.flatnonzero(drawn[:4]):
+        assert abs(np.mean(loc[:, j]) - theta[0, COLS[j]]) < 1.0
+        assert np.std(loc[:, j]) < 1.0
+        assert np.quantile(spread[:, j], 0.94) < 1.0
 
 
 def test_a_varied_pack_gets_its_spread():
@@ -117,7 +116,7 @@ def test_a_varied_pack_gets_its_spread():
     theta[:, COLS[5]] = 3.0
     reads = read_loops(simulate(theta, seed=8).velocity)
     loc, spread, drawn = draw_block(reads, 1000, np.random.default_rng(1))
-    assert drawn[:, 1].all()
+    assert drawn[1]
     kicks = theta[:, COLS[1]]  # the pack's own levels: mean and sd of these 200 loops
     # loops without base pulses read their extra kicks as the level: a few misreads widen it
     assert abs(np.median(spread[:, 1]) / kicks.std() - 1) < 0.15
@@ -246,3 +245,23 @@ def test_without_unaccented_hits_the_accent_is_not_shown():
     reads = read_loops(simulate(theta, seed=20).velocity)
     assert not reads.shown[:, 4].any()  # every kick as loud as the next: no contrast heard
     assert reads.shown[:, 1].all()
+
+
+def test_fewer_than_three_loops_leave_the_block_to_the_network():
+    pop = Population.from_registry()
+    theta = _unclipped(_prior_theta(2, np.random.default_rng(21)))
+    reads = read_loops(simulate(theta, seed=22).velocity)
+    hyper = pop.sample_hyper(30, np.random.default_rng(23))
+    loops = pop.sample_loops(hyper, 2, np.random.default_rng(24)).reshape(30, 2, -1)
+    new_hyper, new_loops = replace_block(hyper, loops, reads, pop, np.random.default_rng(0))
+    np.testing.assert_array_equal(new_hyper, hyper)
+    np.testing.assert_array_equal(new_loops, loops)
+
+
+def test_a_loops_read_does_not_depend_on_the_loops_read_with_it():
+    theta = _unclipped(_prior_theta(40, np.random.default_rng(25)))
+    velocity = simulate(theta, seed=26).velocity
+    together = read_loops(velocity)
+    alone = read_loops(velocity[7:8])
+    np.testing.assert_array_equal(together.estimate[7:8], alone.estimate)
+    np.testing.assert_array_equal(together.se[7:8], alone.se)

@@ -61,14 +61,14 @@ EXTRA_KICK_SHARE: dict[int, float] = {0: 0.15, 2: 0.4}
 """Prior probability that a kick on a beat (``pos % 4 == 0``) or an off-beat 8th (2) is an
 extra kick rather than a base pulse: about the simulator's own shares with θ from the prior
 (0.14 and 0.39 of such kicks, 20 000 clips)."""
-TOLERANCE = 1e-4
-"""EM stops once no loop's levels, accent or variance move by more than this in an iteration."""
 SHARE_PSEUDO_HITS = 1.0
 """Weight of :data:`EXTRA_KICK_SHARE` in a loop's own share of extra kicks, in hits."""
 CLIP_LOW, CLIP_HIGH = 1, 127
 """The velocities a hit is clipped to: a recorded 1 or 127 is censored."""
-MIN_LOOPS_FOR_SPREAD = 3
-"""Below this many loops that show a knob, its spread is left to the network."""
+MIN_LOOPS = 3
+"""A knob shown by fewer loops is left to the network: one or two loops say where they are,
+not how the pack's loops spread around a location (the network's draws, conditioned on the
+whole set, are calibrated there)."""
 
 
 def _layer_positions() -> np.ndarray:
@@ -177,7 +177,8 @@ def read_loops(velocity: np.ndarray, *, n_iter: int = 60) -> LoopReads:
     velocity : ndarray (N, 5, 64)
         Canonical clip velocities (0: no hit), as ``ClipBatch.velocity``.
     n_iter : int
-        Most EM iterations (it stops earlier once every loop has converged).
+        EM iterations, the same for every loop: a loop's read does not depend on the others
+        read with it.
     """
     v_all = np.asarray(velocity, dtype=np.float64)
     if v_all.ndim != 3 or v_all.shape[1:] != (len(INSTRUMENTS), N_STEPS):
@@ -214,7 +215,6 @@ def read_loops(velocity: np.ndarray, *, n_iter: int = 60) -> LoopReads:
     accent = np.full(n, 0.3)
     var = np.full(n, 25.0 + ROUNDING_VAR)
     for _ in range(n_iter):
-        before = np.column_stack([level, accent, var])
         lv, a, s = level[loop, group], accent[loop], np.sqrt(var[loop])
         p1 = np.where(ambiguous, share[share_cell], 0.0)
         l0, x0, q0 = _component_moments(v, lv * (1 - a * w0), s, high, low)
@@ -241,8 +241,6 @@ def read_loops(velocity: np.ndarray, *, n_iter: int = 60) -> LoopReads:
         )
         fitted = (den_level > 0).sum(axis=1) + (den_a > 0)
         var = np.maximum(sq / np.maximum(n_hits - fitted, 1), ROUNDING_VAR)
-        if np.abs(np.column_stack([level, accent, var]) - before).max() < TOLERANCE:
-            break
     jitter = np.sqrt(np.maximum(var - ROUNDING_VAR, 0.0))
 
     # which knobs the hits inform: a group with an accented and an unaccented hit (each
@@ -305,17 +303,16 @@ def draw_block(
     bootstrap's unit (:func:`bootstrap_weights`).
 
     Returns ``(loc, spread, drawn)``: ``loc`` and ``spread`` (n_samples, 6) in knob units,
-    and ``drawn`` (2, 6) of bool: whether each knob's location / spread was drawn here
-    (a knob shown by no loop, or a spread shown by fewer than :data:`MIN_LOOPS_FOR_SPREAD`
-    loops, is left to the caller: its entries are NaN).
+    and ``drawn`` (6,) of bool: whether each knob was drawn here; a knob shown by fewer than
+    :data:`MIN_LOOPS` loops is left to the caller (its entries are NaN).
     """
     k = len(VELOCITY_KNOBS)
     loc = np.full((n_samples, k), np.nan)
     spread = np.full((n_samples, k), np.nan)
-    drawn = np.zeros((2, k), dtype=bool)
+    drawn = np.zeros(k, dtype=bool)
     for j in range(k):
         which = np.flatnonzero(reads.shown[:, j])
-        if len(which) == 0:
+        if len(which) < MIN_LOOPS:
             continue
         e, se2 = reads.estimate[which, j], reads.se[which, j] ** 2
         g = bootstrap_weights(
@@ -325,10 +322,8 @@ def draw_block(
         mad = weighted_median(np.abs(e[None] - centre[:, None]), g)
         between = (MAD_TO_SD * mad) ** 2 - g @ se2
         loc[:, j] = centre + rng.standard_normal(n_samples) * np.sqrt((g**2) @ se2)
-        drawn[0, j] = True
-        if len(which) >= MIN_LOOPS_FOR_SPREAD:
-            spread[:, j] = np.sqrt(np.maximum(between, 0.0))
-            drawn[1, j] = True
+        spread[:, j] = np.sqrt(np.maximum(between, 0.0))
+        drawn[j] = True
     return loc, spread, drawn
 
 
@@ -339,11 +334,11 @@ def draw_loops(
     bounds: np.ndarray,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Each loop's velocity knobs given population draws: (n_samples, N, 6), knob units.
+    """Each loop's velocity knobs given population draws: (n_samples, N, J), knob units.
 
     Per draw, a loop that shows a knob gets the normal posterior of its value given its
     estimate (standard error ``se``) and the population (``loc``, ``spread``); one that does
-    not gets a draw from the population. Clipped to ``bounds`` (6, 2).
+    not gets a draw from the population. Clipped to ``bounds`` (J, 2); J = the reads' columns.
     """
     e, se2 = reads.estimate[None], reads.se[None] ** 2  # (1, N, 6)
     m, s2 = loc[:, None], np.maximum(spread[:, None], 1e-9) ** 2  # (S, 1, 6)
@@ -378,17 +373,15 @@ def replace_block(
         Each loop's source file: the bootstrap's unit (:func:`bootstrap_weights`).
 
     Returns copies of ``hyper`` and ``loops`` whose velocity-block columns are drawn by
-    :func:`draw_block` and :func:`draw_loops`; a knob the hits do not show keeps the
-    network's location (and a spread from fewer than :data:`MIN_LOOPS_FOR_SPREAD` loops
-    the network's spread).
+    :func:`draw_block` and :func:`draw_loops`; a knob shown by fewer than :data:`MIN_LOOPS`
+    loops keeps the network's draws.
     """
     hyper = np.array(hyper, dtype=np.float64)
     cols = np.array([population.names.index(k) for k in VELOCITY_KNOBS])
     k = population.n_knobs
     loc, spread, drawn = draw_block(reads, len(hyper), rng, clusters)
-    loc = np.where(drawn[0], loc, hyper[:, cols])
-    spread = np.where(drawn[1], spread, hyper[:, k + cols])
-    hyper[:, cols], hyper[:, k + cols] = loc, spread
+    cols = cols[drawn]
+    hyper[:, cols], hyper[:, k + cols] = loc[:, drawn], spread[:, drawn]
     if loops is None:
         return hyper, None
     loops = np.array(loops, dtype=np.float64)
@@ -397,5 +390,8 @@ def replace_block(
             f"loops must be ({len(hyper)}, {len(reads)}, K) for these draws and reads; "
             f"got {loops.shape}"
         )
-    loops[..., cols] = draw_loops(reads, loc, spread, population.bounds[cols], rng)
+    drawn_loops = draw_loops(
+        reads[:, drawn], loc[:, drawn], spread[:, drawn], population.bounds[cols], rng
+    )
+    loops[..., cols] = drawn_loops
     return hyper, loops
