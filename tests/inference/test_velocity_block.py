@@ -12,6 +12,7 @@ from technorhythm.inference.velocity_block import (
     ROW_GROUP,
     VELOCITY_KNOBS,
     bootstrap_weights,
+    censored_location_spread,
     draw_block,
     read_loops,
     replace_block,
@@ -265,3 +266,23 @@ def test_a_loops_read_does_not_depend_on_the_loops_read_with_it():
     alone = read_loops(velocity[7:8])
     np.testing.assert_array_equal(together.estimate[7:8], alone.estimate)
     np.testing.assert_array_equal(together.se[7:8], alone.se)
+
+
+@pytest.mark.parametrize(
+    ("loc", "spread"),
+    [(60.0, 20.0), (125.0, 15.0), (140.0, 20.0), (5.0, 10.0), (110.0, 50.0), (70.0, 50.0)],
+)
+def test_a_censored_normal_is_read_from_its_clipped_values(loc, spread):
+    rng = np.random.default_rng(27)
+    values = np.clip(loc + spread * rng.standard_normal(20_000), 10, 127)
+    weights = np.full((1, len(values)), 1 / len(values))
+    got_loc, got_spread = censored_location_spread(values, weights, 10.0, 127.0)
+    assert got_loc[0] == pytest.approx(loc, abs=0.03 * spread + 0.3)
+    assert got_spread[0] == pytest.approx(spread, rel=0.05)
+
+
+def test_a_pack_on_one_bound_reads_as_that_bound():
+    values = np.full(30, 127.0)
+    loc, spread = censored_location_spread(values, np.full((2, 30), 1 / 30), 10.0, 127.0)
+    np.testing.assert_array_equal(loc, [127.0, 127.0])
+    np.testing.assert_array_equal(spread, [0.0, 0.0])

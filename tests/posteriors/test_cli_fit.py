@@ -154,7 +154,11 @@ def test_fit_with_a_trained_model(demo_dataset, tmp_path, capsys):
     assert record["model"]["n_simulations"] == 300 and record["model"]["model_hash"] != "unsaved"
     summary = pd.read_csv(out / "summary.csv")
     lo, hi = summary["hdi_3%"], summary["hdi_97%"]
-    assert (lo <= summary["mean"]).all() and (summary["mean"] <= hi).all()
+    inside = (lo <= summary["mean"]) & (summary["mean"] <= hi)
+    # a spread drawn exactly 0 in most draws (a pack whose loops share a level) has a
+    # zero-width HDI and its mean just above it
+    atom = (hi == lo) & (summary["param"] == "spread")
+    assert (inside | atom).all() and inside.mean() > 0.95
 
 
 def test_fit_reads_the_velocities_as_asked(demo_dataset, oracle_shipped, tmp_path):

@@ -36,10 +36,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import log_ndtr
+from scipy.special import log_ndtr, ndtri
 
 from technorhythm.clips import INSTRUMENTS, N_STEPS, STEPS_PER_BAR
+from technorhythm.inference.population import LOC_MARGIN, SPREAD_MAX
+from technorhythm.inference.prior import knob_bounds
 from technorhythm.simulator import patterns as pt
+from technorhythm.simulator.knobs import KNOB_NAMES
 
 __all__ = [
     "VELOCITY_KNOBS",
@@ -49,7 +52,9 @@ __all__ = [
     "draw_loops",
     "read_loops",
     "replace_block",
+    "censored_location_spread",
     "weighted_median",
+    "weighted_quantile",
     "weakness_candidates",
 ]
 
@@ -65,6 +70,8 @@ SHARE_PSEUDO_HITS = 1.0
 """Weight of :data:`EXTRA_KICK_SHARE` in a loop's own share of extra kicks, in hits."""
 CLIP_LOW, CLIP_HIGH = 1, 127
 """The velocities a hit is clipped to: a recorded 1 or 127 is censored."""
+MIN_BOUND_SHARE = 0.02
+"""Least share of a pack's loops on a knob's bound that counts as censoring there."""
 MIN_LOOPS = 3
 """A knob shown by fewer loops is left to the network: one or two loops say where they are,
 not how the pack's loops spread around a location (the network's draws, conditioned on the
@@ -264,15 +271,68 @@ MAD_TO_SD = 1.4826
 """Median absolute deviation of a normal sample × this = its standard deviation."""
 
 
-def weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Row-wise weighted median: ``values`` and ``weights`` (S, m) (weights summing to 1
-    per row) → (S,); the smallest value whose cumulative weight reaches ½."""
+def weighted_quantile(
+    values: np.ndarray, weights: np.ndarray, q: float | np.ndarray = 0.5
+) -> np.ndarray:
+    """Row-wise weighted quantile: ``values`` and ``weights`` (S, m) (weights summing to 1
+    per row), ``q`` scalar or (S,) → (S,); the smallest value whose cumulative weight
+    reaches ``q``."""
     values, weights = np.broadcast_arrays(values, weights)
     order = np.argsort(values, axis=1)
     v = np.take_along_axis(values, order, axis=1)
     c = np.cumsum(np.take_along_axis(weights, order, axis=1), axis=1)
-    i = np.minimum((c < 0.5).sum(axis=1), v.shape[1] - 1)
+    q = np.broadcast_to(np.asarray(q, dtype=np.float64), (len(v),))
+    i = np.minimum((c < q[:, None] - 1e-12).sum(axis=1), v.shape[1] - 1)
     return v[np.arange(len(v)), i]
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Row-wise weighted median (:func:`weighted_quantile` at ½)."""
+    return weighted_quantile(values, weights, 0.5)
+
+
+def censored_location_spread(
+    values: np.ndarray, weights: np.ndarray, low: float, high: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Location and spread of a normal censored to [low, high] from weighted values
+    (m,) with weights (S, m) → two (S,) arrays, robustly.
+
+    With less than a quarter of the weight on either bound, the median and the median
+    absolute deviation × 1.4826 (the bounds do not reach the central half). Otherwise the
+    shares on the bounds are the normal's tail probabilities there: with weight on both
+    bounds these two give location and spread; with one bound, the bound's share and the
+    quantile in the middle of the remaining weight do. All on a bound: that bound, spread 0.
+    """
+    e = np.clip(np.asarray(values, dtype=np.float64), low, high)[None]
+    g = np.asarray(weights, dtype=np.float64)
+    tol = 1e-9 * (high - low)
+    f_lo = g @ (e[0] <= low + tol)
+    f_hi = g @ (e[0] >= high - tol)
+    centre = weighted_median(e, g)
+    mad = weighted_median(np.abs(e - centre[:, None]), g)
+    loc, spread = centre.copy(), MAD_TO_SD * mad
+    clip_p = lambda p: np.clip(p, 1e-6, 1 - 1e-6)  # noqa: E731
+    a, b = ndtri(clip_p(f_lo)), ndtri(clip_p(1 - f_hi))  # standardised bounds
+    both = (np.maximum(f_lo, f_hi) >= 0.25) & (np.minimum(f_lo, f_hi) >= MIN_BOUND_SHARE)
+    up = (f_hi >= 0.25) & ~both
+    down = (f_lo >= 0.25) & ~both
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s_both = (high - low) / (b - a)
+        p_up = (1 - f_hi) / 2
+        q_up = weighted_quantile(e, g, p_up)
+        s_up = (high - q_up) / (b - ndtri(clip_p(p_up)))
+        p_down = f_lo + (1 - f_lo) / 2
+        q_down = weighted_quantile(e, g, p_down)
+        s_down = (q_down - low) / (ndtri(clip_p(p_down)) - a)
+    spread = np.where(both, s_both, np.where(up, s_up, np.where(down, s_down, spread)))
+    loc = np.where(both | up, high - spread * b, np.where(down, low - spread * a, loc))
+    on_bound = (f_lo + f_hi) >= 1 - 1e-9  # nothing in between: the heavier bound
+    loc = np.where(on_bound, np.where(f_hi >= f_lo, high, low), loc)
+    spread = np.where(on_bound | ~np.isfinite(spread), 0.0, spread)
+    width = high - low
+    spread = np.clip(spread, 0.0, SPREAD_MAX * width)
+    loc = np.clip(loc, low - LOC_MARGIN * width, high + LOC_MARGIN * width)
+    return loc, spread
 
 
 def bootstrap_weights(
@@ -307,6 +367,7 @@ def draw_block(
     :data:`MIN_LOOPS` loops is left to the caller (its entries are NaN).
     """
     k = len(VELOCITY_KNOBS)
+    bounds = knob_bounds()[[KNOB_NAMES.index(name) for name in VELOCITY_KNOBS]]
     loc = np.full((n_samples, k), np.nan)
     spread = np.full((n_samples, k), np.nan)
     drawn = np.zeros(k, dtype=bool)
@@ -318,11 +379,9 @@ def draw_block(
         g = bootstrap_weights(
             None if clusters is None else np.asarray(clusters)[which], len(which), n_samples, rng
         )
-        centre = weighted_median(e[None], g)
-        mad = weighted_median(np.abs(e[None] - centre[:, None]), g)
-        between = (MAD_TO_SD * mad) ** 2 - g @ se2
+        centre, width = censored_location_spread(e, g, *bounds[j])
         loc[:, j] = centre + rng.standard_normal(n_samples) * np.sqrt((g**2) @ se2)
-        spread[:, j] = np.sqrt(np.maximum(between, 0.0))
+        spread[:, j] = np.sqrt(np.maximum(width**2 - g @ se2, 0.0))
         drawn[j] = True
     return loc, spread, drawn
 

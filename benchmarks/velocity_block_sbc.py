@@ -1,0 +1,189 @@
+"""Calibration of the velocity block that ``fit`` reads from the hits, on simulated packs.
+
+Run (from the repository root)::
+
+    .venv/bin/python benchmarks/velocity_block_sbc.py [--sizes 16 256 1024] [--sets 200]
+        [--draws 200] [--seed 20261205]
+
+For each pack size N: ``--sets`` packs with ψ from the hyperprior (so many packs have a
+velocity knob on a bound in every loop), N loops each, simulated far from any training
+stream; the block of every pack drawn ``--draws`` times (:mod:`technorhythm.inference.
+velocity_block`). Per velocity knob, over the packs whose loops show it (at least three):
+
+* SBC of the loops' mean value E[θ] (sbi ``run_sbc``/``check_sbc``): KS p with a Bonferroni
+  correction over the six knobs, and the mean normalised rank;
+* the coverage of 90 % HDIs of E[θ], overall and for truths within 2 % of a bound;
+* the median posterior sd of E[θ] against the network's (``--model``'s pack network on the
+  same packs: the baseline, measured in the same run).
+
+Below three loops ``fit`` leaves the block to the network, so N = 1 is the network's figure
+(``validate_inference.py``). The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from technorhythm.diagnostics import (  # noqa: E402
+    PrecomputedSamples,
+    check_interval_coverage,
+    check_sbc,
+    run_sbc,
+)
+from technorhythm.inference import load_shipped  # noqa: E402
+from technorhythm.inference.population import Population  # noqa: E402
+from technorhythm.inference.population_estimator import PopulationEstimator  # noqa: E402
+from technorhythm.inference.set_summaries import (  # noqa: E402
+    loop_features,
+    observe_population_sets,
+)
+from technorhythm.inference.velocity_block import (  # noqa: E402
+    VELOCITY_KNOBS,
+    draw_block,
+    read_loops,
+)
+from technorhythm.posteriors.arviz_adapter import hdi_intervals  # noqa: E402
+from technorhythm.simulator import simulate  # noqa: E402
+
+START_INDEX = 3 << 40
+"""First clip-stream index of these packs: far from training and other validation streams."""
+
+
+def one_size(est, n_clips: int, args) -> tuple[pd.DataFrame, dict]:
+    """Per-knob figures at one pack size, and the timings."""
+    pop = est.population
+    cols = np.array([pop.names.index(k) for k in VELOCITY_KNOBS])
+    block = Population(pop.bounds[cols], VELOCITY_KNOBS)
+    rng = np.random.default_rng([args.seed, n_clips])
+    psi = pop.sample_hyper(args.sets, rng)
+    z = pop.sample_latent(psi, n_clips, rng)
+    t0 = time.perf_counter()
+    batch = simulate(pop.clip(z), seed=args.seed + n_clips, start_index=START_INDEX)
+    t_sim = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    reads = read_loops(batch.velocity)
+    draws = np.full((args.draws, args.sets, len(cols)), np.nan)
+    for i in range(args.sets):
+        part = reads[i * n_clips : (i + 1) * n_clips]
+        loc, spread, drawn = draw_block(part, args.draws, np.random.default_rng([args.seed, i]))
+        for j in np.flatnonzero(drawn):
+            draws[:, i, j] = _knob_mean(block, j, loc[:, j], spread[:, j])
+    t_block = time.perf_counter() - t0
+    # baseline: the network's draws for the same packs
+    t0 = time.perf_counter()
+    groups = np.repeat(np.arange(args.sets), n_clips)
+    x = observe_population_sets(
+        batch, groups, n_sets=args.sets, n_max=max(n_clips, 1024), features=loop_features(batch)
+    )
+    net = np.concatenate(
+        [est.sample_hyper(x[i : i + 64], args.draws, seed=args.seed + i)
+         for i in range(0, args.sets, 64)], axis=1,
+    )  # fmt: skip
+    net_mean = pop.mean(net)[..., cols]  # (L, M, 6)
+    t_net = time.perf_counter() - t0
+    truth = pop.mean(psi)[:, cols]  # (M, 6)
+    rows = []
+    for j, knob in enumerate(VELOCITY_KNOBS):
+        sets = np.flatnonzero(np.isfinite(draws[0, :, j]))
+        row = {"n_clips": n_clips, "knob": knob, "n_sets": len(sets)}
+        if len(sets) >= 20:
+            obs = sets[:, None].astype(np.float64)  # a stand-in observation per pack
+            sbc = run_sbc(
+                PrecomputedSamples(obs, draws[:, sets, j : j + 1]),
+                truth[sets, j : j + 1], obs, names=[knob], n_samples=args.draws,
+                n_clips=n_clips,
+            )  # fmt: skip
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                table = check_sbc(sbc, c2st=False).iloc[0]
+            cover = check_interval_coverage(
+                truth[sets, j : j + 1], hdi_intervals(draws[:, sets, j : j + 1], 0.9),
+                block.bounds[j : j + 1], names=[knob], level=0.9,
+            ).iloc[0]  # fmt: skip
+            net_cover = check_interval_coverage(
+                truth[sets, j : j + 1], hdi_intervals(net_mean[:, sets, j : j + 1], 0.9),
+                block.bounds[j : j + 1], names=[knob], level=0.9,
+            ).iloc[0]  # fmt: skip
+            row.update(
+                ks_p_bonferroni=min(1.0, float(table["ks_p"]) * len(VELOCITY_KNOBS)),
+                rank_mean=float(table["rank_mean"]),
+                coverage90=float(cover["coverage"]),
+                n_near=int(cover["n_near"]),
+                coverage90_near=float(cover["coverage_near"]),
+                sd_median=float(np.median(draws[:, sets, j].std(axis=0))),
+                network_coverage90=float(net_cover["coverage"]),
+                network_coverage90_near=float(net_cover["coverage_near"]),
+                network_sd_median=float(np.median(net_mean[:, sets, j].std(axis=0))),
+                network_abs_error_median=float(
+                    np.median(np.abs(np.median(net_mean[:, sets, j], 0) - truth[sets, j]))
+                ),
+                abs_error_median=float(
+                    np.median(np.abs(np.median(draws[:, sets, j], 0) - truth[sets, j]))
+                ),
+            )
+        rows.append(row)
+    return pd.DataFrame(rows), {"simulate_s": t_sim, "block_s": t_block, "network_s": t_net}
+
+
+def _knob_mean(block: Population, j: int, loc: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """E[θ] of knob ``j`` of the block's population for draws of its location and spread."""
+    one = Population(block.bounds[j : j + 1], (block.names[j],))
+    return one.mean(np.column_stack([loc, spread]))[:, 0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", help="population model directory (default: the shipped one)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[16, 256, 1024])
+    parser.add_argument("--sets", type=int, default=200)
+    parser.add_argument("--draws", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=20261205)
+    parser.add_argument("--out", type=Path, help="CSV of the per-knob figures")
+    args = parser.parse_args()
+    est = PopulationEstimator.load(args.model) if args.model else load_shipped()
+    tables, timing = [], {}
+    for n in args.sizes:
+        table, timing[n] = one_size(est, n, args)
+        tables.append(table)
+        print(table.round(3).to_string(index=False), flush=True)
+    every = pd.concat(tables, ignore_index=True)
+    if args.out:
+        every.to_csv(args.out, index=False, float_format="%.4g")
+    ok = every.dropna(subset=["ks_p_bonferroni"])
+
+    def span(column: str) -> list[float]:
+        return [round(float(ok[column].min()), 3), round(float(ok[column].max()), 3)]
+
+    result = {
+        "sizes": args.sizes,
+        "sets": args.sets,
+        "draws": args.draws,
+        "ks_p_bonferroni_min": round(float(ok.ks_p_bonferroni.min()), 4),
+        "share_ks_p_bonferroni_above_0.01": round(float((ok.ks_p_bonferroni > 0.01).mean()), 3),
+        "rank_mean_range": span("rank_mean"),
+        "coverage90_range": span("coverage90"),
+        "coverage90_near_range": span("coverage90_near"),
+        "network_coverage90_range": span("network_coverage90"),
+        "sd_ratio_to_network_median": round(
+            float((ok.sd_median / ok.network_sd_median).median()), 3
+        ),
+        "error_ratio_to_network_median": round(
+            float((ok.abs_error_median / ok.network_abs_error_median).median()), 3
+        ),
+        "timing_s": {str(n): {k: round(v, 1) for k, v in t.items()} for n, t in timing.items()},
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
