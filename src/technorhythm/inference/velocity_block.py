@@ -48,14 +48,14 @@ __all__ = [
     "VELOCITY_KNOBS",
     "LoopReads",
     "bootstrap_weights",
+    "censored_location_spread",
     "draw_block",
     "draw_loops",
     "read_loops",
     "replace_block",
-    "censored_location_spread",
+    "weakness_candidates",
     "weighted_median",
     "weighted_quantile",
-    "weakness_candidates",
 ]
 
 VELOCITY_KNOBS: tuple[str, ...] = (*pt.LEVEL_KNOBS, "accent", "velocity_jitter")
@@ -84,9 +84,8 @@ def _layer_positions() -> np.ndarray:
     can = np.zeros((len(pt.LAYERS), STEPS_PER_BAR), dtype=bool)
     can[0, ::2] = pt.KICK_BASES.any(axis=0)  # base pulses on the 8th notes
     can[1] = (pt.KICK_EXTRA_WEIGHT > 0) | (pos % 4 == 3)  # extras; 'and' kicks move to the 'a'
-    can[2, [4, 12]] = True  # backbeat
-    can[3] = pt.GHOST_WEIGHT > 0
-    can[3, [4, 12]] = False
+    can[2] = pt.BACKBEAT
+    can[3] = (pt.GHOST_WEIGHT > 0) & ~pt.BACKBEAT
     can[4] = can[5] = can[6] = True  # hats and ride: every step
     can[7, 0] = True  # crash on the downbeat
     return can
@@ -117,9 +116,13 @@ def weakness_candidates() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 ROW_GROUP: np.ndarray = np.array(
-    [int(pt.LEVEL_GROUP[np.flatnonzero(row == pt.ROW_OF_LAYER)[0]]) for row in range(5)]
+    [
+        int(pt.LEVEL_GROUP[np.flatnonzero(row == pt.ROW_OF_LAYER)[0]])
+        for row in range(len(INSTRUMENTS))
+    ]
 )
-"""Level group (index into LEVEL_KNOBS) of each instrument row; rows share no level."""
+"""Level group (index into LEVEL_KNOBS) of each instrument row; the closed-hat and cymbal
+rows share the hats' level."""
 
 
 @dataclass(frozen=True)
