@@ -18,6 +18,7 @@ from technorhythm.inference.velocity_block import (
     replace_block,
     weakness_candidates,
     weighted_median,
+    weighted_quantile,
 )
 from technorhythm.simulator import simulate
 from technorhythm.simulator.knobs import KNOB_NAMES
@@ -172,6 +173,12 @@ def test_weighted_median_by_hand():
     np.testing.assert_array_equal(weighted_median(values, np.full((1, 4), 0.25)), [2.0])
     np.testing.assert_array_equal(weighted_median(values, [[0.1, 0.1, 0.1, 0.7]]), [10.0])
     np.testing.assert_array_equal(weighted_median(values, [[0.6, 0.2, 0.1, 0.1]]), [3.0])
+    rng = np.random.default_rng(28)
+    shared, g = rng.normal(size=(1, 50)), rng.dirichlet(np.ones(50), size=30)
+    q = rng.random(30)
+    np.testing.assert_array_equal(  # one row of values for every row of weights: one sort
+        weighted_quantile(shared, g, q), weighted_quantile(np.repeat(shared, 30, 0), g, q)
+    )
 
 
 def test_a_mixed_pack_is_read_at_its_main_mode():

@@ -174,6 +174,139 @@ def _component_moments(
     return loglik, mean, var
 
 
+@dataclass(frozen=True)
+class _Hits:
+    """The hits of N loops, one entry per hit: what EM needs to know about each."""
+
+    n_loops: int
+    loop: np.ndarray  # which loop
+    v: np.ndarray  # recorded velocity
+    group: np.ndarray  # level group (index into LEVEL_KNOBS)
+    w0: np.ndarray  # weakness of the first candidate layer
+    w1: np.ndarray  # … of the second (= w0 where the position fixes the layer)
+    ambiguous: np.ndarray  # a kick on an 8th note: base pulse or extra kick
+    share_cell: np.ndarray  # loop × (beat, off-beat 8th): whose share of extra kicks
+    high: np.ndarray  # recorded 127: at least 126.5
+    low: np.ndarray  # recorded 1: at most 1.5
+
+    @classmethod
+    def from_velocity(cls, velocity: np.ndarray) -> _Hits:
+        v_all = np.asarray(velocity, dtype=np.float64)
+        if v_all.ndim != 3 or v_all.shape[1:] != (len(INSTRUMENTS), N_STEPS):
+            raise ValueError(
+                f"velocity must be (N, {len(INSTRUMENTS)}, {N_STEPS}); got {v_all.shape}"
+            )
+        loop, row, step = np.nonzero(v_all > 0)
+        v = v_all[loop, row, step]
+        pos = step % STEPS_PER_BAR
+        w_tab0, w_tab1, p_tab = weakness_candidates()
+        ambiguous = p_tab[row, pos] > 0
+        share_class = np.where(ambiguous, pos % 4 // 2, 0)  # 0: beat, 1: off-beat 8th
+        return cls(
+            n_loops=len(v_all),
+            loop=loop,
+            v=v,
+            group=ROW_GROUP[row],
+            w0=w_tab0[row, pos],
+            w1=w_tab1[row, pos],
+            ambiguous=ambiguous,
+            share_cell=loop * 2 + share_class,
+            high=v >= CLIP_HIGH,
+            low=v <= CLIP_LOW,
+        )
+
+    def per_group(self, x: np.ndarray) -> np.ndarray:
+        """Per-hit values → sums per loop and level group (N, 4)."""
+        k = len(pt.LEVEL_KNOBS)
+        cell = self.loop * k + self.group
+        return np.bincount(cell, x, minlength=self.n_loops * k).reshape(self.n_loops, k)
+
+    def per_loop(self, x: np.ndarray) -> np.ndarray:
+        """Per-hit values → sums per loop (N,)."""
+        return np.bincount(self.loop, x, minlength=self.n_loops)
+
+
+@dataclass
+class _State:
+    """EM's current read of every loop."""
+
+    level: np.ndarray  # (N, 4)
+    accent: np.ndarray  # (N,)
+    var: np.ndarray  # (N,), jitter² + rounding
+    share: np.ndarray  # (2N,), each loop's share of extra kicks on beats / off-beat 8ths
+    r1: np.ndarray  # per hit, the responsibility of the second candidate layer
+    den_level: np.ndarray  # (N, 4), Fisher information of the levels / var
+    den_accent: np.ndarray  # (N,), … of the accent
+
+
+def _start(hits: _Hits) -> _State:
+    """Each level the loudest hit of its group, accent 0.3, jitter 5, the prior shares."""
+    level = np.zeros(hits.n_loops * len(pt.LEVEL_KNOBS))
+    np.maximum.at(level, hits.loop * len(pt.LEVEL_KNOBS) + hits.group, hits.v)
+    level = np.where(level > 0, level, 64.0).reshape(hits.n_loops, -1)
+    n = hits.n_loops
+    share = np.tile([EXTRA_KICK_SHARE[0], EXTRA_KICK_SHARE[2]], n)
+    return _State(
+        level=level,
+        accent=np.full(n, 0.3),
+        var=np.full(n, 25.0 + ROUNDING_VAR),
+        share=share,
+        r1=np.zeros_like(hits.v),
+        den_level=np.zeros_like(level),
+        den_accent=np.zeros(n),
+    )
+
+
+def _em_step(hits: _Hits, st: _State) -> _State:
+    """One E step (layers of the ambiguous kicks, censored hits' moments) and M step."""
+    lv, a, s = st.level[hits.loop, hits.group], st.accent[hits.loop], np.sqrt(st.var[hits.loop])
+    w0, w1 = hits.w0, hits.w1
+    p1 = np.where(hits.ambiguous, st.share[hits.share_cell], 0.0)
+    l0, x0, q0 = _component_moments(hits.v, lv * (1 - a * w0), s, hits.high, hits.low)
+    l1, x1, q1 = _component_moments(hits.v, lv * (1 - a * w1), s, hits.high, hits.low)
+    with np.errstate(divide="ignore"):
+        l0, l1 = l0 + np.log1p(-p1), l1 + np.log(p1)
+    r1 = np.where(hits.ambiguous, 1 / (1 + np.exp(np.clip(l0 - l1, -700, 700))), 0.0)
+    r0 = 1 - r1
+    n = hits.n_loops
+    n_share = np.bincount(hits.share_cell, hits.ambiguous.astype(float), minlength=2 * n)
+    prior = SHARE_PSEUDO_HITS * np.tile([EXTRA_KICK_SHARE[0], EXTRA_KICK_SHARE[2]], n)
+    share = (np.bincount(hits.share_cell, r1, minlength=2 * n) + prior) / (
+        n_share + SHARE_PSEUDO_HITS
+    )
+    c0, c1 = 1 - a * w0, 1 - a * w1
+    num = hits.per_group(r0 * c0 * x0 + r1 * c1 * x1)
+    den_level = hits.per_group(r0 * c0**2 + r1 * c1**2)
+    level = np.where(den_level > 0, num / np.where(den_level > 0, den_level, 1), st.level)
+    level = np.clip(level, 1.0, 127.0)
+    lv = level[hits.loop, hits.group]
+    num_a = hits.per_loop(r0 * lv * w0 * (lv - x0) + r1 * lv * w1 * (lv - x1))
+    den_a = hits.per_loop(r0 * (lv * w0) ** 2 + r1 * (lv * w1) ** 2)
+    ok = den_a > 0
+    accent = np.where(ok, np.clip(num_a / np.where(ok, den_a, 1), 0, 1), st.accent)
+    a = accent[hits.loop]
+    sq = hits.per_loop(
+        r0 * (q0 + (x0 - lv * (1 - a * w0)) ** 2) + r1 * (q1 + (x1 - lv * (1 - a * w1)) ** 2)
+    )
+    fitted = (den_level > 0).sum(axis=1) + ok
+    n_hits = hits.per_loop(np.ones_like(hits.v))
+    var = np.maximum(sq / np.maximum(n_hits - fitted, 1), ROUNDING_VAR)
+    return _State(level, accent, var, share, r1, den_level, den_a)
+
+
+def _shown(hits: _Hits, st: _State) -> np.ndarray:
+    """Which knobs each loop's hits inform (N, 6): a group with an accented and an
+    unaccented hit (each more likely than not) shows the accent; a level needs an accented
+    hit of its group, or an unaccented one and the accent shown; the jitter two hits."""
+    soft = np.where(st.r1 > 0.5, hits.w1, hits.w0) > 0
+    loud_g = hits.per_group((~soft).astype(float))
+    soft_g = hits.per_group(soft.astype(float))
+    accent_shown = ((loud_g >= 1) & (soft_g >= 1)).any(axis=1)
+    level_shown = (loud_g >= 1) | ((soft_g >= 1) & accent_shown[:, None])
+    n_hits = hits.per_loop(np.ones_like(hits.v))
+    return np.column_stack([level_shown, accent_shown, n_hits >= 2])
+
+
 def read_loops(velocity: np.ndarray, *, n_iter: int = 60) -> LoopReads:
     """Maximum-likelihood velocity knobs of each loop (see the module docstring).
 
@@ -190,83 +323,21 @@ def read_loops(velocity: np.ndarray, *, n_iter: int = 60) -> LoopReads:
         EM iterations, the same for every loop: a loop's read does not depend on the others
         read with it.
     """
-    v_all = np.asarray(velocity, dtype=np.float64)
-    if v_all.ndim != 3 or v_all.shape[1:] != (len(INSTRUMENTS), N_STEPS):
-        raise ValueError(f"velocity must be (N, {len(INSTRUMENTS)}, {N_STEPS}); got {v_all.shape}")
-    n, n_groups = len(v_all), len(pt.LEVEL_KNOBS)
-    loop, row, step = np.nonzero(v_all > 0)
-    v = v_all[loop, row, step]
-    pos = step % STEPS_PER_BAR
-    w_tab0, w_tab1, p_tab = weakness_candidates()
-    w0, w1, prior1 = w_tab0[row, pos], w_tab1[row, pos], p_tab[row, pos]
-    ambiguous = prior1 > 0
-    share_class = np.where(ambiguous, pos % 4 // 2, 0)  # 0: beat, 1: off-beat 8th
-    group = ROW_GROUP[row]
-    cell = loop * n_groups + group
-    high, low = v >= CLIP_HIGH, v <= CLIP_LOW
-
-    def per_group(x: np.ndarray) -> np.ndarray:  # per hit → sums per loop and group (N, 4)
-        return np.bincount(cell, x, minlength=n * n_groups).reshape(n, n_groups)
-
-    def per_loop(x: np.ndarray) -> np.ndarray:
-        return np.bincount(loop, x, minlength=n)
-
-    n_hits = per_loop(np.ones_like(v))
-    share_cell = loop * 2 + share_class
-    n_share = np.bincount(share_cell, ambiguous.astype(float), minlength=2 * n)
-    base_share = np.array([EXTRA_KICK_SHARE[0], EXTRA_KICK_SHARE[2]])
-    prior_counts = SHARE_PSEUDO_HITS * np.tile(base_share, n)
-    share = np.tile(base_share, n)
-
-    # start: each level the loudest hit of its group, accent 0.3, jitter 5
-    level = np.zeros(n * n_groups)
-    np.maximum.at(level, cell, v)
-    level = np.where(level > 0, level, 64.0).reshape(n, n_groups)
-    accent = np.full(n, 0.3)
-    var = np.full(n, 25.0 + ROUNDING_VAR)
+    hits = _Hits.from_velocity(velocity)
+    st = _start(hits)
     for _ in range(n_iter):
-        lv, a, s = level[loop, group], accent[loop], np.sqrt(var[loop])
-        p1 = np.where(ambiguous, share[share_cell], 0.0)
-        l0, x0, q0 = _component_moments(v, lv * (1 - a * w0), s, high, low)
-        l1, x1, q1 = _component_moments(v, lv * (1 - a * w1), s, high, low)
-        with np.errstate(divide="ignore"):
-            l0, l1 = l0 + np.log1p(-p1), l1 + np.log(p1)
-        r1 = np.where(ambiguous, 1 / (1 + np.exp(np.clip(l0 - l1, -700, 700))), 0.0)
-        r0 = 1 - r1
-        share = (np.bincount(share_cell, r1, minlength=2 * n) + prior_counts) / (
-            n_share + SHARE_PSEUDO_HITS
-        )
-        c0, c1 = 1 - a * w0, 1 - a * w1
-        num = per_group(r0 * c0 * x0 + r1 * c1 * x1)
-        den_level = per_group(r0 * c0**2 + r1 * c1**2)
-        level = np.where(den_level > 0, num / np.where(den_level > 0, den_level, 1), level)
-        level = np.clip(level, 1.0, 127.0)
-        lv = level[loop, group]
-        num_a = per_loop(r0 * lv * w0 * (lv - x0) + r1 * lv * w1 * (lv - x1))
-        den_a = per_loop(r0 * (lv * w0) ** 2 + r1 * (lv * w1) ** 2)
-        accent = np.where(den_a > 0, np.clip(num_a / np.where(den_a > 0, den_a, 1), 0, 1), accent)
-        a = accent[loop]
-        sq = per_loop(
-            r0 * (q0 + (x0 - lv * (1 - a * w0)) ** 2) + r1 * (q1 + (x1 - lv * (1 - a * w1)) ** 2)
-        )
-        fitted = (den_level > 0).sum(axis=1) + (den_a > 0)
-        var = np.maximum(sq / np.maximum(n_hits - fitted, 1), ROUNDING_VAR)
-    jitter = np.sqrt(np.maximum(var - ROUNDING_VAR, 0.0))
-
-    # which knobs the hits inform: a group with an accented and an unaccented hit (each
-    # more likely than not) shows the accent; a level needs an accented hit of its group,
-    # or an unaccented one and the accent shown
-    soft = np.where(r1 > 0.5, w1, w0) > 0
-    loud_g, soft_g = per_group((~soft).astype(float)), per_group(soft.astype(float))
-    accent_shown = ((loud_g >= 1) & (soft_g >= 1)).any(axis=1)
-    level_shown = (loud_g >= 1) | ((soft_g >= 1) & accent_shown[:, None])
-    shown = np.column_stack([level_shown, accent_shown, n_hits >= 2])
-
-    se_level = np.sqrt(var[:, None] / np.maximum(den_level, 1e-12))
-    se_accent = np.sqrt(var / np.maximum(den_a, 1e-12))
-    se_jitter = np.sqrt(var / (2.0 * np.maximum(n_hits, 1)))
-    estimate = np.column_stack([level, accent, jitter])
-    se = np.column_stack([se_level, se_accent, se_jitter])
+        st = _em_step(hits, st)
+    shown = _shown(hits, st)
+    n_hits = hits.per_loop(np.ones_like(hits.v))
+    se = np.column_stack(
+        [
+            np.sqrt(st.var[:, None] / np.maximum(st.den_level, 1e-12)),
+            np.sqrt(st.var / np.maximum(st.den_accent, 1e-12)),
+            np.sqrt(st.var / (2.0 * np.maximum(n_hits, 1))),
+        ]
+    )
+    jitter = np.sqrt(np.maximum(st.var - ROUNDING_VAR, 0.0))
+    estimate = np.column_stack([st.level, st.accent, jitter])
     return LoopReads(estimate, np.where(shown, se, np.inf), shown)
 
 
@@ -277,13 +348,20 @@ MAD_TO_SD = 1.4826
 def weighted_quantile(
     values: np.ndarray, weights: np.ndarray, q: float | np.ndarray = 0.5
 ) -> np.ndarray:
-    """Row-wise weighted quantile: ``values`` and ``weights`` (S, m) (weights summing to 1
-    per row), ``q`` scalar or (S,) → (S,); the smallest value whose cumulative weight
-    reaches ``q``."""
-    values, weights = np.broadcast_arrays(values, weights)
-    order = np.argsort(values, axis=1)
-    v = np.take_along_axis(values, order, axis=1)
-    c = np.cumsum(np.take_along_axis(weights, order, axis=1), axis=1)
+    """Row-wise weighted quantile: ``values`` (S, m) or (1, m) (the same values for every
+    row) and ``weights`` (S, m) (summing to 1 per row), ``q`` scalar or (S,) → (S,); the
+    smallest value whose cumulative weight reaches ``q``."""
+    values = np.asarray(values, dtype=np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    if values.ndim == 2 and len(values) == 1:  # one sort serves every row
+        order = np.argsort(values[0])
+        v = np.broadcast_to(values[0, order], weights.shape)
+        c = np.cumsum(weights[:, order], axis=1)
+    else:
+        values, weights = np.broadcast_arrays(values, weights)
+        order = np.argsort(values, axis=1)
+        v = np.take_along_axis(values, order, axis=1)
+        c = np.cumsum(np.take_along_axis(weights, order, axis=1), axis=1)
     q = np.broadcast_to(np.asarray(q, dtype=np.float64), (len(v),))
     i = np.minimum((c < q[:, None] - 1e-12).sum(axis=1), v.shape[1] - 1)
     return v[np.arange(len(v)), i]
