@@ -38,7 +38,8 @@ import numpy as np
 
 from technorhythm.inference import load_shipped, observe_population
 from technorhythm.inference.population_estimator import PopulationEstimator
-from technorhythm.inference.velocity_block import read_loops, replace_block
+from technorhythm.inference.velocity_block import read_loops
+from technorhythm.inference.velocity_pack import replace_block
 from technorhythm.posteriors.arviz_adapter import hdi_intervals
 from technorhythm.simulator import simulate
 from technorhythm.simulator.knobs import KNOB_NAMES

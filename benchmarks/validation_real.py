@@ -37,7 +37,8 @@ import numpy as np
 import pandas as pd
 
 from technorhythm.inference.set_summaries import loop_features, observe_population_sets
-from technorhythm.inference.velocity_block import read_loops, replace_block
+from technorhythm.inference.velocity_block import read_loops
+from technorhythm.inference.velocity_pack import replace_block
 
 TEST_PACK = "drummer1/session1"
 CONTROL_START_INDEX = 1 << 38

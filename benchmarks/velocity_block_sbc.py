@@ -47,11 +47,8 @@ from technorhythm.inference.set_summaries import (  # noqa: E402
     loop_features,
     observe_population_sets,
 )
-from technorhythm.inference.velocity_block import (  # noqa: E402
-    VELOCITY_KNOBS,
-    draw_block,
-    read_loops,
-)
+from technorhythm.inference.velocity_block import VELOCITY_KNOBS, read_loops  # noqa: E402
+from technorhythm.inference.velocity_pack import draw_block  # noqa: E402
 from technorhythm.posteriors.arviz_adapter import hdi_intervals  # noqa: E402
 from technorhythm.simulator import simulate  # noqa: E402
 

@@ -36,7 +36,8 @@ import numpy as np
 import pandas as pd
 
 from technorhythm.clips import ClipBatch
-from technorhythm.inference.velocity_block import read_loops, replace_block
+from technorhythm.inference.velocity_block import read_loops
+from technorhythm.inference.velocity_pack import replace_block
 
 __all__ = [
     "BY_CHOICES",

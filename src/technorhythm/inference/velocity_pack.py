@@ -1,0 +1,234 @@
+"""A pack's velocity block, drawn from its loops' reads.
+
+The reads come from :mod:`technorhythm.inference.velocity_block`.
+
+The Bayesian bootstrap over the pack's source files (:func:`bootstrap_weights`), a robust
+censored-normal location and spread of the weighted reads per draw
+(:func:`censored_location_spread`), each loop's own knobs by normal partial pooling
+(:func:`draw_loops`), and a group's posterior draws with the network's velocity block
+replaced (:func:`replace_block`). See the reads' module docstring for the model and why.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import ndtri
+
+from technorhythm.inference.population import LOC_MARGIN, SPREAD_MAX
+from technorhythm.inference.prior import knob_bounds
+from technorhythm.inference.velocity_block import VELOCITY_KNOBS, LoopReads
+from technorhythm.simulator.knobs import KNOB_NAMES
+
+__all__ = [
+    "MIN_LOOPS",
+    "bootstrap_weights",
+    "censored_location_spread",
+    "draw_block",
+    "draw_loops",
+    "replace_block",
+    "weighted_median",
+    "weighted_quantile",
+]
+
+MIN_BOUND_SHARE = 0.02
+"""Least share of a pack's loops on a knob's bound that counts as censoring there."""
+MIN_LOOPS = 3
+"""A knob shown by fewer loops is left to the network: one or two loops say where they are,
+not how the pack's loops spread around a location (the network's draws, conditioned on the
+whole set, are calibrated there)."""
+
+
+MAD_TO_SD = 1.4826
+"""Median absolute deviation of a normal sample × this = its standard deviation."""
+
+
+def weighted_quantile(
+    values: np.ndarray, weights: np.ndarray, q: float | np.ndarray = 0.5
+) -> np.ndarray:
+    """Row-wise weighted quantile: ``values`` (S, m) or (1, m) (the same values for every
+    row) and ``weights`` (S, m) (summing to 1 per row), ``q`` scalar or (S,) → (S,); the
+    smallest value whose cumulative weight reaches ``q``."""
+    values = np.asarray(values, dtype=np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    if values.ndim == 2 and len(values) == 1:  # one sort serves every row
+        order = np.argsort(values[0])
+        v = np.broadcast_to(values[0, order], weights.shape)
+        c = np.cumsum(weights[:, order], axis=1)
+    else:
+        values, weights = np.broadcast_arrays(values, weights)
+        order = np.argsort(values, axis=1)
+        v = np.take_along_axis(values, order, axis=1)
+        c = np.cumsum(np.take_along_axis(weights, order, axis=1), axis=1)
+    q = np.broadcast_to(np.asarray(q, dtype=np.float64), (len(v),))
+    i = np.minimum((c < q[:, None] - 1e-12).sum(axis=1), v.shape[1] - 1)
+    return v[np.arange(len(v)), i]
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Row-wise weighted median (:func:`weighted_quantile` at ½)."""
+    return weighted_quantile(values, weights, 0.5)
+
+
+def censored_location_spread(
+    values: np.ndarray, weights: np.ndarray, low: float, high: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Location and spread of a normal censored to [low, high] from weighted values
+    (m,) with weights (S, m) → two (S,) arrays, robustly.
+
+    With less than a quarter of the weight on either bound, the median and the median
+    absolute deviation × 1.4826 (the bounds do not reach the central half). Otherwise the
+    shares on the bounds are the normal's tail probabilities there: with weight on both
+    bounds these two give location and spread; with one bound, the bound's share and the
+    quantile in the middle of the remaining weight do. All on a bound: that bound, spread 0.
+    """
+    e = np.clip(np.asarray(values, dtype=np.float64), low, high)[None]
+    g = np.asarray(weights, dtype=np.float64)
+    tol = 1e-9 * (high - low)
+    f_lo = g @ (e[0] <= low + tol)
+    f_hi = g @ (e[0] >= high - tol)
+    centre = weighted_median(e, g)
+    mad = weighted_median(np.abs(e - centre[:, None]), g)
+    loc, spread = centre.copy(), MAD_TO_SD * mad
+    clip_p = lambda p: np.clip(p, 1e-6, 1 - 1e-6)  # noqa: E731
+    a, b = ndtri(clip_p(f_lo)), ndtri(clip_p(1 - f_hi))  # standardised bounds
+    both = (np.maximum(f_lo, f_hi) >= 0.25) & (np.minimum(f_lo, f_hi) >= MIN_BOUND_SHARE)
+    up = (f_hi >= 0.25) & ~both
+    down = (f_lo >= 0.25) & ~both
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s_both = (high - low) / (b - a)
+        p_up = (1 - f_hi) / 2
+        q_up = weighted_quantile(e, g, p_up)
+        s_up = (high - q_up) / (b - ndtri(clip_p(p_up)))
+        p_down = f_lo + (1 - f_lo) / 2
+        q_down = weighted_quantile(e, g, p_down)
+        s_down = (q_down - low) / (ndtri(clip_p(p_down)) - a)
+    spread = np.where(both, s_both, np.where(up, s_up, np.where(down, s_down, spread)))
+    loc = np.where(both | up, high - spread * b, np.where(down, low - spread * a, loc))
+    on_bound = (f_lo + f_hi) >= 1 - 1e-9  # nothing in between: the heavier bound
+    loc = np.where(on_bound, np.where(f_hi >= f_lo, high, low), loc)
+    spread = np.where(on_bound | ~np.isfinite(spread), 0.0, spread)
+    width = high - low
+    spread = np.clip(spread, 0.0, SPREAD_MAX * width)
+    loc = np.clip(loc, low - LOC_MARGIN * width, high + LOC_MARGIN * width)
+    return loc, spread
+
+
+def bootstrap_weights(
+    clusters: np.ndarray | None, n_loops: int, n_samples: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Bayesian-bootstrap weights of ``n_loops`` loops, (n_samples, n_loops), rows summing
+    to 1: Dirichlet(1, …, 1) over the clusters (the loops' source files), each cluster's
+    weight shared equally by its loops. Loops of one file are not independent draws of the
+    pack's population, so the file is the unit; with fewer than two clusters (or none
+    given) each loop is its own.
+    """
+    if clusters is None or len(np.unique(clusters)) < 2:
+        return rng.dirichlet(np.ones(n_loops), size=n_samples)
+    _, inverse, counts = np.unique(clusters, return_inverse=True, return_counts=True)
+    g = rng.dirichlet(np.ones(len(counts)), size=n_samples)
+    return g[:, inverse] / counts[inverse]
+
+
+def draw_block(
+    reads: LoopReads,
+    n_samples: int,
+    rng: np.random.Generator,
+    clusters: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draws of the pack's velocity block by the Bayesian bootstrap over its loops: per
+    knob the weighted median of the loops' estimates and their weighted median absolute
+    deviation (module docstring). ``clusters`` (N,): each loop's source file, the
+    bootstrap's unit (:func:`bootstrap_weights`).
+
+    Returns ``(loc, spread, drawn)``: ``loc`` and ``spread`` (n_samples, 6) in knob units,
+    and ``drawn`` (6,) of bool: whether each knob was drawn here; a knob shown by fewer than
+    :data:`MIN_LOOPS` loops is left to the caller (its entries are NaN).
+    """
+    k = len(VELOCITY_KNOBS)
+    bounds = knob_bounds()[[KNOB_NAMES.index(name) for name in VELOCITY_KNOBS]]
+    loc = np.full((n_samples, k), np.nan)
+    spread = np.full((n_samples, k), np.nan)
+    drawn = np.zeros(k, dtype=bool)
+    for j in range(k):
+        which = np.flatnonzero(reads.shown[:, j])
+        if len(which) < MIN_LOOPS:
+            continue
+        e, se2 = reads.estimate[which, j], reads.se[which, j] ** 2
+        g = bootstrap_weights(
+            None if clusters is None else np.asarray(clusters)[which], len(which), n_samples, rng
+        )
+        centre, width = censored_location_spread(e, g, *bounds[j])
+        loc[:, j] = centre + rng.standard_normal(n_samples) * np.sqrt((g**2) @ se2)
+        spread[:, j] = np.sqrt(np.maximum(width**2 - g @ se2, 0.0))
+        drawn[j] = True
+    return loc, spread, drawn
+
+
+def draw_loops(
+    reads: LoopReads,
+    loc: np.ndarray,
+    spread: np.ndarray,
+    bounds: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Each loop's velocity knobs given population draws: (n_samples, N, J), knob units.
+
+    Per draw, a loop that shows a knob gets the normal posterior of its value given its
+    estimate (standard error ``se``) and the population (``loc``, ``spread``); one that does
+    not gets a draw from the population. Clipped to ``bounds`` (J, 2); J = the reads' columns.
+    """
+    e, se2 = reads.estimate[None], reads.se[None] ** 2  # (1, N, 6)
+    m, s2 = loc[:, None], np.maximum(spread[:, None], 1e-9) ** 2  # (S, 1, 6)
+    shown = reads.shown[None]
+    prec = 1 / s2 + np.where(shown, 1 / np.where(shown, se2, 1.0), 0.0)
+    mean = (m / s2 + np.where(shown, e / np.where(shown, se2, 1.0), 0.0)) / prec
+    z = mean + rng.standard_normal(np.broadcast_shapes(mean.shape)) / np.sqrt(prec)
+    return np.clip(z, bounds[:, 0], bounds[:, 1])
+
+
+def replace_block(
+    hyper: np.ndarray,
+    loops: np.ndarray | None,
+    reads: LoopReads,
+    population,
+    rng: np.random.Generator,
+    clusters: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A group's posterior draws with the velocity block read from its hits.
+
+    Parameters
+    ----------
+    hyper : ndarray (S, 2K)
+        ψ draws of the group (a network's), knob units; not modified.
+    loops : ndarray (S, N, K) or None
+        Per-loop knob draws of the group's N loops (the reads' loops, in order), or None.
+    reads : LoopReads
+        :func:`read_loops` of the group's loops.
+    population : technorhythm.inference.population.Population
+        Names the columns.
+    clusters : ndarray (N,), optional
+        Each loop's source file: the bootstrap's unit (:func:`bootstrap_weights`).
+
+    Returns copies of ``hyper`` and ``loops`` whose velocity-block columns are drawn by
+    :func:`draw_block` and :func:`draw_loops`; a knob shown by fewer than :data:`MIN_LOOPS`
+    loops keeps the network's draws.
+    """
+    hyper = np.array(hyper, dtype=np.float64)
+    cols = np.array([population.names.index(k) for k in VELOCITY_KNOBS])
+    k = population.n_knobs
+    loc, spread, drawn = draw_block(reads, len(hyper), rng, clusters)
+    cols = cols[drawn]
+    hyper[:, cols], hyper[:, k + cols] = loc[:, drawn], spread[:, drawn]
+    if loops is None:
+        return hyper, None
+    loops = np.array(loops, dtype=np.float64)
+    if loops.shape[:2] != (len(hyper), len(reads)):
+        raise ValueError(
+            f"loops must be ({len(hyper)}, {len(reads)}, K) for these draws and reads; "
+            f"got {loops.shape}"
+        )
+    drawn_loops = draw_loops(
+        reads[:, drawn], loc[:, drawn], spread[:, drawn], population.bounds[cols], rng
+    )
+    loops[..., cols] = drawn_loops
+    return hyper, loops

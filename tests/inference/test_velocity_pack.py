@@ -1,0 +1,169 @@
+"""A pack's velocity block from its loops' reads: bootstrap, censored fit, replacement."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from velocity_helpers import COLS, prior_theta, unclipped
+
+from technorhythm.inference.population import Population
+from technorhythm.inference.velocity_block import read_loops
+from technorhythm.inference.velocity_pack import (
+    bootstrap_weights,
+    censored_location_spread,
+    draw_block,
+    replace_block,
+    weighted_median,
+    weighted_quantile,
+)
+from technorhythm.simulator import simulate
+from technorhythm.simulator.knobs import KNOB_NAMES
+
+
+def test_a_preset_pack_gets_no_spread_and_its_own_levels():
+    theta = np.tile(unclipped(prior_theta(1, np.random.default_rng(5))), (24, 1))
+    theta[:, COLS[:4]] = [100.0, 120.0, 90.0, 70.0]
+    theta[:, COLS[4]] = 0.4
+    theta[:, COLS[5]] = 0.0
+    reads = read_loops(simulate(theta, seed=6).velocity)
+    loc, spread, drawn = draw_block(reads, 500, np.random.default_rng(0))
+    assert drawn[:2].all()  # the snare and the kick play in every loop
+    for j in np.flatnonzero(drawn[:4]):
+        assert abs(np.mean(loc[:, j]) - theta[0, COLS[j]]) < 1.0
+        assert np.std(loc[:, j]) < 1.0
+        assert np.quantile(spread[:, j], 0.94) < 1.0
+
+
+def test_a_varied_pack_gets_its_spread():
+    rng = np.random.default_rng(7)
+    theta = unclipped(prior_theta(200, rng))
+    theta[:, COLS[1]] = 80 + 10 * rng.standard_normal(len(theta))  # kick level: sd 10
+    theta[:, COLS[5]] = 3.0
+    reads = read_loops(simulate(theta, seed=8).velocity)
+    loc, spread, drawn = draw_block(reads, 1000, np.random.default_rng(1))
+    assert drawn[1]
+    kicks = theta[:, COLS[1]]  # the pack's own levels: mean and sd of these 200 loops
+    # loops without base pulses read their extra kicks as the level: a few misreads widen it
+    assert abs(np.median(spread[:, 1]) / kicks.std() - 1) < 0.15
+    lo, hi = np.quantile(loc[:, 1], [0.01, 0.99])
+    assert lo < kicks.mean() < hi
+
+
+def test_replace_block_changes_only_the_velocity_columns():
+    pop = Population.from_registry()
+    rng = np.random.default_rng(9)
+    theta = unclipped(prior_theta(12, rng))
+    reads = read_loops(simulate(theta, seed=10).velocity)
+    hyper = pop.sample_hyper(50, rng)
+    loops = pop.sample_loops(hyper, 12, rng).reshape(50, 12, -1)
+    new_hyper, new_loops = replace_block(hyper, loops, reads, pop, np.random.default_rng(0))
+    k = pop.n_knobs
+    cols = np.array(COLS)
+    other = np.setdiff1d(np.arange(2 * k), np.concatenate([cols, k + cols]))
+    np.testing.assert_array_equal(new_hyper[:, other], hyper[:, other])
+    assert not np.allclose(new_hyper[:, cols], hyper[:, cols])
+    keep = np.setdiff1d(np.arange(k), cols)
+    np.testing.assert_array_equal(new_loops[..., keep], loops[..., keep])
+    b = pop.bounds[cols]
+    assert ((new_loops[..., cols] >= b[:, 0]) & (new_loops[..., cols] <= b[:, 1])).all()
+    with pytest.raises(ValueError, match="loops must be"):
+        replace_block(hyper, loops[:, :5], reads, pop, np.random.default_rng(0))
+
+
+def test_a_knob_no_loop_shows_keeps_the_networks_draws():
+    pop = Population.from_registry()
+    theta = unclipped(prior_theta(6, np.random.default_rng(11)))
+    clips = simulate(theta, seed=12)
+    velocity = clips.velocity.copy()
+    velocity[:, 3] = 0  # no open hats anywhere
+    reads = read_loops(velocity)
+    assert not reads.shown[:, 3].any()
+    hyper = pop.sample_hyper(40, np.random.default_rng(13))
+    new_hyper, _ = replace_block(hyper, None, reads, pop, np.random.default_rng(0))
+    j = COLS[3]
+    np.testing.assert_array_equal(
+        new_hyper[:, [j, pop.n_knobs + j]], hyper[:, [j, pop.n_knobs + j]]
+    )
+
+
+def test_weighted_median_by_hand():
+    values = np.array([[3.0, 1.0, 2.0, 10.0]])
+    np.testing.assert_array_equal(weighted_median(values, np.full((1, 4), 0.25)), [2.0])
+    np.testing.assert_array_equal(weighted_median(values, [[0.1, 0.1, 0.1, 0.7]]), [10.0])
+    np.testing.assert_array_equal(weighted_median(values, [[0.6, 0.2, 0.1, 0.1]]), [3.0])
+    rng = np.random.default_rng(28)
+    shared, g = rng.normal(size=(1, 50)), rng.dirichlet(np.ones(50), size=30)
+    q = rng.random(30)
+    np.testing.assert_array_equal(  # one row of values for every row of weights: one sort
+        weighted_quantile(shared, g, q), weighted_quantile(np.repeat(shared, 30, 0), g, q)
+    )
+
+
+def test_a_mixed_pack_is_read_at_its_main_mode():
+    theta = np.tile(unclipped(prior_theta(1, np.random.default_rng(14))), (24, 1))
+    theta[:, COLS[:4]] = [120.0, 120.0, 90.0, 90.0]
+    theta[18:, COLS[0]] = 90.0  # 6 of 24 loops play the snare at 90
+    theta[:, COLS[4]] = 0.4
+    theta[:, COLS[5]] = 0.0
+    theta[:, KNOB_NAMES.index("backbeat")] = 1.0
+    reads = read_loops(simulate(theta, seed=15).velocity)
+    loc, spread, _ = draw_block(reads, 1000, np.random.default_rng(2))
+    assert abs(np.median(loc[:, 0]) - 120) < 1.0
+    assert np.median(spread[:, 0]) < 2.0
+    # the minority moves the centre only when the bootstrap gives it half the weight
+    assert np.mean(np.abs(loc[:, 0] - 120) > 1) < 0.01
+
+
+def test_the_bootstrap_unit_is_the_source_file():
+    rng = np.random.default_rng(16)
+    g = bootstrap_weights(np.array(["a", "a", "a", "b"]), 4, 2000, rng)
+    np.testing.assert_allclose(g.sum(axis=1), 1.0)
+    np.testing.assert_allclose(g[:, 0], g[:, 1])  # one file's loops share its weight
+    assert abs(np.mean(g[:, 3]) - 0.5) < 0.03  # each file half the weight on average
+    np.testing.assert_allclose(bootstrap_weights(np.array(["a"] * 3), 3, 5, rng).sum(1), 1.0)
+
+
+def test_loops_of_few_files_leave_the_location_uncertain():
+    # 12 loops from each of 3 files; each file plays its snare at its own level
+    theta = np.tile(unclipped(prior_theta(1, np.random.default_rng(17))), (36, 1))
+    theta[:, COLS[0]] = np.repeat([100.0, 110.0, 120.0], 12)
+    theta[:, COLS[5]] = 0.0
+    theta[:, KNOB_NAMES.index("backbeat")] = 1.0
+    reads = read_loops(simulate(theta, seed=18).velocity)
+    files = np.repeat(["a.mid", "b.mid", "c.mid"], 12)
+    by_file, _, _ = draw_block(reads, 2000, np.random.default_rng(3), clusters=files)
+    by_loop, _, _ = draw_block(reads, 2000, np.random.default_rng(3))
+    # three files are three draws of the population: the median may be any of them
+    assert np.std(by_file[:, 0]) > 1.5 * np.std(by_loop[:, 0])
+    assert np.mean(np.abs(by_file[:, 0] - 110) > 5) > 0.2
+
+
+def test_fewer_than_three_loops_leave_the_block_to_the_network():
+    pop = Population.from_registry()
+    theta = unclipped(prior_theta(2, np.random.default_rng(21)))
+    reads = read_loops(simulate(theta, seed=22).velocity)
+    hyper = pop.sample_hyper(30, np.random.default_rng(23))
+    loops = pop.sample_loops(hyper, 2, np.random.default_rng(24)).reshape(30, 2, -1)
+    new_hyper, new_loops = replace_block(hyper, loops, reads, pop, np.random.default_rng(0))
+    np.testing.assert_array_equal(new_hyper, hyper)
+    np.testing.assert_array_equal(new_loops, loops)
+
+
+@pytest.mark.parametrize(
+    ("loc", "spread"),
+    [(60.0, 20.0), (125.0, 15.0), (140.0, 20.0), (5.0, 10.0), (110.0, 50.0), (70.0, 50.0)],
+)
+def test_a_censored_normal_is_read_from_its_clipped_values(loc, spread):
+    rng = np.random.default_rng(27)
+    values = np.clip(loc + spread * rng.standard_normal(20_000), 10, 127)
+    weights = np.full((1, len(values)), 1 / len(values))
+    got_loc, got_spread = censored_location_spread(values, weights, 10.0, 127.0)
+    assert got_loc[0] == pytest.approx(loc, abs=0.03 * spread + 0.3)
+    assert got_spread[0] == pytest.approx(spread, rel=0.05)
+
+
+def test_a_pack_on_one_bound_reads_as_that_bound():
+    values = np.full(30, 127.0)
+    loc, spread = censored_location_spread(values, np.full((2, 30), 1 / 30), 10.0, 127.0)
+    np.testing.assert_array_equal(loc, [127.0, 127.0])
+    np.testing.assert_array_equal(spread, [0.0, 0.0])
