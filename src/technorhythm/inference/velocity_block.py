@@ -17,7 +17,9 @@ knob) is then drawn by the Bayesian bootstrap
 pack's source files by Dirichlet(1, …, 1) weights, shared by each file's loops (loops cut
 from one file are not independent draws of the population); the location is the weighted
 *median* of the loops' estimates (plus their estimation noise), the spread the weighted
-median absolute deviation × 1.4826 with the estimation noise taken out. For a normal
+median absolute deviation × 1.4826 with the estimation noise taken out (where a knob's bound
+holds a quarter of the weight or more, the bound's share is a tail probability of the
+censored normal instead). For a normal
 population these estimate its location and standard deviation as the mean and the sd do;
 unlike them they follow the pack's main mode when its loops are a mixture of a few fixed
 velocity sets, as a step sequencer's packs are (18 loops with the snare at 120 and 6 at 90

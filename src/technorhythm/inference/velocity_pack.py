@@ -34,10 +34,7 @@ MIN_BOUND_SHARE = 0.02
 """Least share of a pack's loops on a knob's bound that counts as censoring there."""
 MIN_LOOPS = 3
 """A knob shown by fewer loops is left to the network: one or two loops say where they are,
-not how the pack's loops spread around a location (the network's draws, conditioned on the
-whole set, are calibrated there)."""
-
-
+not how the pack's loops spread around a location."""
 MAD_TO_SD = 1.4826
 """Median absolute deviation of a normal sample × this = its standard deviation."""
 
