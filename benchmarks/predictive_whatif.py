@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/predictive_whatif.py [--model DIR] --demo-dataset DIR
 [--groove-dataset DIR] [--corpora demo] [--repeats 5] [--levels pack] [--accent pack]
-[--jitter zero] [--spread-scale S] [--out DIR]``
+[--jitter zero] [--spread-scale S] [--velocity-atoms] [--out DIR]``
 
 Each corpus is fitted with ``technorhythm fit --no-check`` (check seeds 0 … R−1, as
 ``benchmarks/fidelity.py`` does), then checked twice with the same seed: as fitted (the
@@ -20,6 +20,12 @@ baseline, measured in the same run) and with every group's predictive changed
     ``velocity_jitter`` 0 in every loop.
 ``--spread-scale S``
     every ψ draw's spreads multiplied by S (population models of one pack only).
+``--velocity-atoms``
+    each new loop's six velocity knobs are those read from one of the pack's own loops
+    (:func:`technorhythm.inference.velocity_block.read_loops`), drawn at random: the
+    pack's loops as the population of velocity designs (levels, accent and jitter kept
+    together), instead of one normal per knob. A knob the drawn loop does not show keeps
+    the fit's value.
 
 These are oracles: they answer whether a better read of some knobs would make the new loops
 pass, before anything is trained. The headline is the median over packs of each pack's mean
@@ -45,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fidelity import _run, corpus_datasets  # noqa: E402
 from technorhythm.clips import INSTRUMENTS, STEPS_PER_BAR, ClipBatch  # noqa: E402
+from technorhythm.inference.velocity_block import VELOCITY_KNOBS, read_loops  # noqa: E402
 from technorhythm.posteriors.check_io import check_fit  # noqa: E402
 from technorhythm.posteriors.predictive_models import PopulationPredictive  # noqa: E402
 from technorhythm.simulator.knobs import KNOB_NAMES, get_knob  # noqa: E402
@@ -103,6 +110,24 @@ class FixedKnobs:
         return theta
 
 
+@dataclass(frozen=True)
+class VelocityAtoms:
+    """A predictive model whose loops take their velocity knobs from random real loops."""
+
+    model: object
+    reads: object  # LoopReads of the pack's loops
+
+    def draw(self, n_sets: int, n_clips: int, rng: np.random.Generator) -> np.ndarray:
+        theta = np.array(self.model.draw(n_sets, n_clips, rng), dtype=np.float64)
+        pick = rng.integers(0, len(self.reads), size=len(theta))
+        cols = [KNOB_NAMES.index(k) for k in VELOCITY_KNOBS]
+        for j, col in enumerate(cols):
+            shown = self.reads.shown[pick, j]
+            knob = get_knob(VELOCITY_KNOBS[j])  # a read may lie beyond the knob's range
+            theta[shown, col] = np.clip(self.reads.estimate[pick[shown], j], knob.low, knob.high)
+        return theta
+
+
 def adjuster(args):
     """The ``adjust`` of :func:`check_fit` for the options."""
 
@@ -115,7 +140,8 @@ def adjuster(args):
         values = pack_values(
             real, args.levels == "pack", args.accent == "pack", args.jitter == "zero"
         )
-        return FixedKnobs(model, values) if values else model
+        model = FixedKnobs(model, values) if values else model
+        return VelocityAtoms(model, read_loops(real.velocity)) if args.velocity_atoms else model
 
     return adjust
 
@@ -196,6 +222,7 @@ def main() -> None:
     parser.add_argument("--accent", choices=["fit", "pack"], default="fit")
     parser.add_argument("--jitter", choices=["fit", "zero"], default="fit")
     parser.add_argument("--spread-scale", type=float, default=1.0)
+    parser.add_argument("--velocity-atoms", action="store_true")
     parser.add_argument("--out", type=Path, help="folder for the per-repeat check tables")
     args = parser.parse_args()
     if args.repeats < 1 or args.spread_scale < 0:
@@ -203,7 +230,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="technorhythm-whatif-"))
     result: dict = {"model": args.model or "shipped", "whatif": {
         "levels": args.levels, "accent": args.accent, "jitter": args.jitter,
-        "spread_scale": args.spread_scale}}  # fmt: skip
+        "spread_scale": args.spread_scale, "velocity_atoms": args.velocity_atoms}}  # fmt: skip
     try:
         datasets = corpus_datasets(args.corpora, tmp, args.demo_dataset, args.groove_dataset)
         for corpus, dataset in datasets.items():
