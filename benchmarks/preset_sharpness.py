@@ -38,8 +38,7 @@ import numpy as np
 
 from technorhythm.inference import load_shipped, observe_population
 from technorhythm.inference.population_estimator import PopulationEstimator
-from technorhythm.inference.velocity_block import read_loops
-from technorhythm.inference.velocity_pack import replace_block
+from technorhythm.inference.velocity_pack import replace_block_from_clips
 from technorhythm.posteriors.arviz_adapter import hdi_intervals
 from technorhythm.simulator import simulate
 from technorhythm.simulator.knobs import KNOB_NAMES
@@ -129,9 +128,7 @@ def main(argv=None) -> None:
             psi = est.sample_hyper(x[None], args.draws, seed=args.seed)[:, 0]
             if args.velocities == "likelihood":
                 rng_v = np.random.default_rng([args.seed, i, n])
-                files = pack.meta["source"].astype(str).to_numpy() if args.midi else None
-                reads = read_loops(pack.velocity)
-                psi = replace_block(psi, None, reads, est.population, rng_v, clusters=files)[0]
+                psi = replace_block_from_clips(psi, pack, est.population, rng_v)
             ok, width = pack_figures(est, theta, est.population.mean(psi))
             _, prior_width = pack_figures(est, theta, prior_means)
             zero, spread = spread_figures(est, psi)

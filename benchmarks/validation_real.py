@@ -37,8 +37,7 @@ import numpy as np
 import pandas as pd
 
 from technorhythm.inference.set_summaries import loop_features, observe_population_sets
-from technorhythm.inference.velocity_block import read_loops
-from technorhythm.inference.velocity_pack import replace_block
+from technorhythm.inference.velocity_pack import replace_block_from_clips
 
 TEST_PACK = "drummer1/session1"
 CONTROL_START_INDEX = 1 << 38
@@ -75,9 +74,7 @@ def fit_sets(
         psi = est.sample_hyper(x, n_draws, seed=seed + i)[:, 0]
         if velocities == "likelihood":
             rng = np.random.default_rng([seed, i, 2])
-            files = b.meta["source"].astype(str).to_numpy() if "source" in b.meta else None
-            reads = read_loops(b.velocity)
-            psi = replace_block(psi, None, reads, est.population, rng, clusters=files)[0]
+            psi = replace_block_from_clips(psi, b, est.population, rng)
         out.append(est.population.mean(psi))
     return np.stack(out, axis=1)
 

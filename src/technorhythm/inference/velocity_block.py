@@ -175,6 +175,9 @@ class _Hits:
     share_cell: np.ndarray  # loop × (beat, off-beat 8th): whose share of extra kicks
     high: np.ndarray  # recorded 127: at least 126.5
     low: np.ndarray  # recorded 1: at most 1.5
+    n_hits: np.ndarray  # (N,) hits per loop
+    n_ambiguous: np.ndarray  # (2N,) ambiguous kicks per share cell
+    prior_share: np.ndarray  # (2N,) EXTRA_KICK_SHARE of each share cell
 
     @classmethod
     def from_velocity(cls, velocity: np.ndarray) -> _Hits:
@@ -189,6 +192,8 @@ class _Hits:
         w_tab0, w_tab1, p_tab = weakness_candidates()
         ambiguous = p_tab[row, pos] > 0
         share_class = np.where(ambiguous, pos % 4 // 2, 0)  # 0: beat, 1: off-beat 8th
+        share_cell = loop * 2 + share_class
+        n = len(v_all)
         return cls(
             n_loops=len(v_all),
             loop=loop,
@@ -197,9 +202,12 @@ class _Hits:
             w0=w_tab0[row, pos],
             w1=w_tab1[row, pos],
             ambiguous=ambiguous,
-            share_cell=loop * 2 + share_class,
+            share_cell=share_cell,
             high=v >= CLIP_HIGH,
             low=v <= CLIP_LOW,
+            n_hits=np.bincount(loop, minlength=n).astype(np.float64),
+            n_ambiguous=np.bincount(share_cell, ambiguous.astype(float), minlength=2 * n),
+            prior_share=np.tile([EXTRA_KICK_SHARE[0], EXTRA_KICK_SHARE[2]], n),
         )
 
     def per_group(self, x: np.ndarray) -> np.ndarray:
@@ -232,12 +240,11 @@ def _start(hits: _Hits) -> _State:
     np.maximum.at(level, hits.loop * len(pt.LEVEL_KNOBS) + hits.group, hits.v)
     level = np.where(level > 0, level, 64.0).reshape(hits.n_loops, -1)
     n = hits.n_loops
-    share = np.tile([EXTRA_KICK_SHARE[0], EXTRA_KICK_SHARE[2]], n)
     return _State(
         level=level,
         accent=np.full(n, 0.3),
         var=np.full(n, 25.0 + ROUNDING_VAR),
-        share=share,
+        share=hits.prior_share.copy(),
         r1=np.zeros_like(hits.v),
         den_level=np.zeros_like(level),
         den_accent=np.zeros(n),
@@ -255,12 +262,8 @@ def _em_step(hits: _Hits, st: _State) -> _State:
         l0, l1 = l0 + np.log1p(-p1), l1 + np.log(p1)
     r1 = np.where(hits.ambiguous, 1 / (1 + np.exp(np.clip(l0 - l1, -700, 700))), 0.0)
     r0 = 1 - r1
-    n = hits.n_loops
-    n_share = np.bincount(hits.share_cell, hits.ambiguous.astype(float), minlength=2 * n)
-    prior = SHARE_PSEUDO_HITS * np.tile([EXTRA_KICK_SHARE[0], EXTRA_KICK_SHARE[2]], n)
-    share = (np.bincount(hits.share_cell, r1, minlength=2 * n) + prior) / (
-        n_share + SHARE_PSEUDO_HITS
-    )
+    extra = np.bincount(hits.share_cell, r1, minlength=2 * hits.n_loops)
+    share = (extra + SHARE_PSEUDO_HITS * hits.prior_share) / (hits.n_ambiguous + SHARE_PSEUDO_HITS)
     c0, c1 = 1 - a * w0, 1 - a * w1
     num = hits.per_group(r0 * c0 * x0 + r1 * c1 * x1)
     den_level = hits.per_group(r0 * c0**2 + r1 * c1**2)
@@ -276,8 +279,7 @@ def _em_step(hits: _Hits, st: _State) -> _State:
         r0 * (q0 + (x0 - lv * (1 - a * w0)) ** 2) + r1 * (q1 + (x1 - lv * (1 - a * w1)) ** 2)
     )
     fitted = (den_level > 0).sum(axis=1) + ok
-    n_hits = hits.per_loop(np.ones_like(hits.v))
-    var = np.maximum(sq / np.maximum(n_hits - fitted, 1), ROUNDING_VAR)
+    var = np.maximum(sq / np.maximum(hits.n_hits - fitted, 1), ROUNDING_VAR)
     return _State(level, accent, var, share, r1, den_level, den_a)
 
 
@@ -290,8 +292,7 @@ def _shown(hits: _Hits, st: _State) -> np.ndarray:
     soft_g = hits.per_group(soft.astype(float))
     accent_shown = ((loud_g >= 1) & (soft_g >= 1)).any(axis=1)
     level_shown = (loud_g >= 1) | ((soft_g >= 1) & accent_shown[:, None])
-    n_hits = hits.per_loop(np.ones_like(hits.v))
-    return np.column_stack([level_shown, accent_shown, n_hits >= 2])
+    return np.column_stack([level_shown, accent_shown, hits.n_hits >= 2])
 
 
 def read_loops(velocity: np.ndarray, *, n_iter: int = 60) -> LoopReads:
@@ -315,12 +316,11 @@ def read_loops(velocity: np.ndarray, *, n_iter: int = 60) -> LoopReads:
     for _ in range(n_iter):
         st = _em_step(hits, st)
     shown = _shown(hits, st)
-    n_hits = hits.per_loop(np.ones_like(hits.v))
     se = np.column_stack(
         [
             np.sqrt(st.var[:, None] / np.maximum(st.den_level, 1e-12)),
             np.sqrt(st.var / np.maximum(st.den_accent, 1e-12)),
-            np.sqrt(st.var / (2.0 * np.maximum(n_hits, 1))),
+            np.sqrt(st.var / (2.0 * np.maximum(hits.n_hits, 1))),
         ]
     )
     jitter = np.sqrt(np.maximum(st.var - ROUNDING_VAR, 0.0))

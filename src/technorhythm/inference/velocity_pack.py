@@ -16,7 +16,7 @@ from scipy.special import ndtri
 
 from technorhythm.inference.population import LOC_MARGIN, SPREAD_MAX
 from technorhythm.inference.prior import knob_bounds
-from technorhythm.inference.velocity_block import VELOCITY_KNOBS, LoopReads
+from technorhythm.inference.velocity_block import VELOCITY_KNOBS, LoopReads, read_loops
 from technorhythm.simulator.knobs import KNOB_NAMES
 
 __all__ = [
@@ -26,6 +26,8 @@ __all__ = [
     "draw_block",
     "draw_loops",
     "replace_block",
+    "replace_block_from_clips",
+    "source_files",
     "weighted_median",
     "weighted_quantile",
 ]
@@ -92,14 +94,15 @@ def censored_location_spread(
     up = (f_hi >= 0.25) & ~both
     down = (f_lo >= 0.25) & ~both
     with np.errstate(divide="ignore", invalid="ignore"):
-        s_both = (high - low) / (b - a)
-        p_up = (1 - f_hi) / 2
-        q_up = weighted_quantile(e, g, p_up)
-        s_up = (high - q_up) / (b - ndtri(clip_p(p_up)))
-        p_down = f_lo + (1 - f_lo) / 2
-        q_down = weighted_quantile(e, g, p_down)
-        s_down = (q_down - low) / (ndtri(clip_p(p_down)) - a)
-    spread = np.where(both, s_both, np.where(up, s_up, np.where(down, s_down, spread)))
+        spread = np.where(both, (high - low) / (b - a), spread)
+        if up.any():  # the quantile in the middle of the weight below the upper bound
+            p_up = (1 - f_hi) / 2
+            q_up = weighted_quantile(e, g, p_up)
+            spread = np.where(up, (high - q_up) / (b - ndtri(clip_p(p_up))), spread)
+        if down.any():  # … above the lower bound
+            p_down = f_lo + (1 - f_lo) / 2
+            q_down = weighted_quantile(e, g, p_down)
+            spread = np.where(down, (q_down - low) / (ndtri(clip_p(p_down)) - a), spread)
     loc = np.where(both | up, high - spread * b, np.where(down, low - spread * a, loc))
     on_bound = (f_lo + f_hi) >= 1 - 1e-9  # nothing in between: the heavier bound
     loc = np.where(on_bound, np.where(f_hi >= f_lo, high, low), loc)
@@ -229,3 +232,20 @@ def replace_block(
     )
     loops[..., cols] = drawn_loops
     return hyper, loops
+
+
+def source_files(batch) -> np.ndarray | None:
+    """Each clip's source file (str array), the bootstrap's unit; None when the clips'
+    metadata has no ``source`` column (simulated clips)."""
+    meta = batch.meta
+    return meta["source"].astype(str).to_numpy() if "source" in meta else None
+
+
+def replace_block_from_clips(
+    hyper: np.ndarray, batch, population, rng: np.random.Generator
+) -> np.ndarray:
+    """:func:`replace_block` of ψ draws alone for one set of clips (a ClipBatch): its hits
+    read by :func:`~technorhythm.inference.velocity_block.read_loops`, its source files as
+    the bootstrap's unit."""
+    reads = read_loops(batch.velocity)
+    return replace_block(hyper, None, reads, population, rng, clusters=source_files(batch))[0]

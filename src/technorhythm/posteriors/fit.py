@@ -37,7 +37,7 @@ import pandas as pd
 
 from technorhythm.clips import ClipBatch
 from technorhythm.inference.velocity_block import read_loops
-from technorhythm.inference.velocity_pack import replace_block
+from technorhythm.inference.velocity_pack import replace_block, source_files
 
 __all__ = [
     "BY_CHOICES",
@@ -452,9 +452,9 @@ def fit_groups(
     timing["sample_hyper_s"] = time.perf_counter() - t1
     t_read = time.perf_counter()
     reads = read_loops(batch.velocity[used]) if velocities == "likelihood" else None
-    row_of = np.full(len(batch), -1)
+    row_of = np.full(len(batch), -1)  # batch row → row of ``reads``
     row_of[used] = np.arange(len(used))
-    files = batch.meta["source"].astype(str).to_numpy() if "source" in batch.meta else None
+    files = source_files(batch)
     timing["read_velocities_s"] = time.perf_counter() - t_read
     t2 = time.perf_counter()
     ids = batch.meta["clip_id"].astype(str).to_numpy() if "clip_id" in batch.meta else None
