@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/predictive_whatif.py [--model DIR] --demo-dataset DIR
 [--groove-dataset DIR] [--corpora demo] [--repeats 5] [--levels pack] [--accent pack]
-[--jitter zero] [--spread-scale S] [--velocity-atoms] [--out DIR]``
+[--jitter zero] [--spread-scale S] [--velocity-normal] [--out DIR]``
 
 Each corpus is fitted with ``technorhythm fit --no-check`` (check seeds 0 … R−1, as
 ``benchmarks/fidelity.py`` does), then checked twice with the same seed: as fitted (the
@@ -20,12 +20,13 @@ baseline, measured in the same run) and with every group's predictive changed
     ``velocity_jitter`` 0 in every loop.
 ``--spread-scale S``
     every ψ draw's spreads multiplied by S (population models of one pack only).
-``--velocity-atoms``
-    each new loop's six velocity knobs are those read from one of the pack's own loops
-    (:func:`technorhythm.inference.velocity_block.read_loops`), drawn at random: the
-    pack's loops as the population of velocity designs (levels, accent and jitter kept
-    together), instead of one normal per knob. A knob the drawn loop does not show keeps
-    the fit's value.
+``--velocity-normal``
+    the velocity knobs of every new loop drawn from the population's normal per knob
+    (location and spread read from the hits), as ``fit`` did before new loops took the
+    velocity reads of one of the pack's loops together
+    (:class:`technorhythm.posteriors.PopulationPredictive`): the fit's predictive without
+    its ``reads``. Measured before that shipped, the reverse what-if (reads added to the
+    normal predictive) took the demo from 0.758 to 0.706.
 
 These are oracles: they answer whether a better read of some knobs would make the new loops
 pass, before anything is trained. The headline is the median over packs of each pack's mean
@@ -51,9 +52,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fidelity import _run, corpus_datasets  # noqa: E402
 from technorhythm.clips import INSTRUMENTS, STEPS_PER_BAR, ClipBatch  # noqa: E402
-from technorhythm.inference.velocity_block import VELOCITY_KNOBS, read_loops  # noqa: E402
 from technorhythm.posteriors.check_io import check_fit  # noqa: E402
-from technorhythm.posteriors.predictive_models import PopulationPredictive  # noqa: E402
+from technorhythm.posteriors.predictive_models import (  # noqa: E402
+    CorpusPredictive,
+    PopulationPredictive,
+)
 from technorhythm.simulator.knobs import KNOB_NAMES, get_knob  # noqa: E402
 
 _POS = np.arange(4 * STEPS_PER_BAR) % STEPS_PER_BAR
@@ -110,22 +113,13 @@ class FixedKnobs:
         return theta
 
 
-@dataclass(frozen=True)
-class VelocityAtoms:
-    """A predictive model whose loops take their velocity knobs from random real loops."""
-
-    model: object
-    reads: object  # LoopReads of the pack's loops
-
-    def draw(self, n_sets: int, n_clips: int, rng: np.random.Generator) -> np.ndarray:
-        theta = np.array(self.model.draw(n_sets, n_clips, rng), dtype=np.float64)
-        pick = rng.integers(0, len(self.reads), size=len(theta))
-        cols = [KNOB_NAMES.index(k) for k in VELOCITY_KNOBS]
-        for j, col in enumerate(cols):
-            shown = self.reads.shown[pick, j]
-            knob = get_knob(VELOCITY_KNOBS[j])  # a read may lie beyond the knob's range
-            theta[shown, col] = np.clip(self.reads.estimate[pick[shown], j], knob.low, knob.high)
-        return theta
+def without_reads(model):
+    """The predictive model with every population's velocity knobs from its normal."""
+    if isinstance(model, CorpusPredictive):
+        return CorpusPredictive([without_reads(p) for p in model.packs], model.sizes)
+    if isinstance(model, PopulationPredictive):
+        return PopulationPredictive(model.hyper, model.population)
+    return model
 
 
 def adjuster(args):
@@ -136,12 +130,12 @@ def adjuster(args):
             k = model.population.n_knobs
             hyper = np.array(model.hyper, dtype=np.float64)
             hyper[:, k:] *= args.spread_scale
-            model = PopulationPredictive(hyper, model.population)
+            model = PopulationPredictive(hyper, model.population, model.reads)
+        model = without_reads(model) if args.velocity_normal else model
         values = pack_values(
             real, args.levels == "pack", args.accent == "pack", args.jitter == "zero"
         )
-        model = FixedKnobs(model, values) if values else model
-        return VelocityAtoms(model, read_loops(real.velocity)) if args.velocity_atoms else model
+        return FixedKnobs(model, values) if values else model
 
     return adjust
 
@@ -222,7 +216,7 @@ def main() -> None:
     parser.add_argument("--accent", choices=["fit", "pack"], default="fit")
     parser.add_argument("--jitter", choices=["fit", "zero"], default="fit")
     parser.add_argument("--spread-scale", type=float, default=1.0)
-    parser.add_argument("--velocity-atoms", action="store_true")
+    parser.add_argument("--velocity-normal", action="store_true")
     parser.add_argument("--out", type=Path, help="folder for the per-repeat check tables")
     args = parser.parse_args()
     if args.repeats < 1 or args.spread_scale < 0:
@@ -230,7 +224,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="technorhythm-whatif-"))
     result: dict = {"model": args.model or "shipped", "whatif": {
         "levels": args.levels, "accent": args.accent, "jitter": args.jitter,
-        "spread_scale": args.spread_scale, "velocity_atoms": args.velocity_atoms}}  # fmt: skip
+        "spread_scale": args.spread_scale, "velocity_normal": args.velocity_normal}}  # fmt: skip
     try:
         datasets = corpus_datasets(args.corpora, tmp, args.demo_dataset, args.groove_dataset)
         for corpus, dataset in datasets.items():

@@ -166,3 +166,30 @@ def test_loop_draws_on_a_bound_stay_inside_it(fit_dir, tmp_path):
     assert pack.loop_draws()[..., KNOB_NAMES.index("swing_16")].max() == top
     gen = generate_from_pack(pack, 2, seed=0, bpm=120.0, knobs="loops")
     assert (gen.theta[:, KNOB_NAMES.index("swing_16")] == top).all()
+
+
+def test_generated_loops_play_the_velocity_designs_of_the_pack_s_loops(dataset_dir, tmp_path):
+    """A fit that reads the velocity knobs from the hits keeps each loop's reads; loops
+    generated from it (and the checks, which use the same model) take the six velocity
+    knobs of one real loop together."""
+    from population_oracle import PopulationOracle
+
+    from technorhythm.generation import load_pack, load_packs
+    from technorhythm.inference.velocity_block import VELOCITY_KNOBS
+    from technorhythm.posteriors import fit_groups, save_fit
+
+    oracle = PopulationOracle([EDGE, STEADY, STEADY])
+    result = fit_groups(dataset_dir, estimator=oracle, by="pack", add_all=True, n_samples=50)
+    save_fit(result, tmp_path / "fit", dataset=str(dataset_dir), forest=False)
+    pack = load_pack(tmp_path / "fit", "steady")
+    reads = pack.model.reads
+    np.testing.assert_allclose(reads, result.groups[1].reads, equal_nan=True)
+    cols = [KNOB_NAMES.index(k) for k in VELOCITY_KNOBS]
+    theta = draw_theta(pack, 60, seed=1)
+    designs = {tuple(np.round(r[cols], 6)) for r in reads if np.isfinite(r[cols]).all()}
+    played = [tuple(np.round(t[cols], 6)) for t in theta]
+    whole = [p for p in played if p in designs]
+    assert len(whole) > 30  # most loops show all six knobs: their designs come back whole
+    assert len(set(whole)) > 10  # from many of the pack's loops
+    corpus = load_packs(tmp_path / "fit")["all"].model  # the corpus: its packs' own reads
+    np.testing.assert_allclose(corpus.packs[1].reads, reads, equal_nan=True)

@@ -261,3 +261,30 @@ def test_the_velocity_knobs_are_read_from_the_hits(two_packs):
     np.testing.assert_allclose(np.median(at0.loops[..., cols[1]]), THETA0[cols[1]], atol=2.0)
     with pytest.raises(ValueError, match="velocities must be one of"):
         fit_groups(two_packs, estimator=est, velocities="guess")
+
+
+def test_the_loops_reads_are_kept_and_saved(two_packs, tmp_path):
+    from technorhythm.inference.velocity_block import VELOCITY_KNOBS, read_loops
+    from technorhythm.posteriors import load_inference_data, reads_by_group, select_group
+
+    est = OracleEstimator(THETA1)
+    res = fit_groups(two_packs, estimator=est, by="pack", n_samples=50, seed=2)
+    cols = [KNOB_NAMES.index(k) for k in VELOCITY_KNOBS]
+    first = res.groups[0]
+    assert first.reads.shape == (40, K)
+    others = np.setdiff1d(np.arange(K), cols)
+    assert np.isnan(first.reads[:, others]).all()  # only the velocity knobs are read
+    expected = read_loops(two_packs.velocity[:40])
+    shown = expected.shown
+    np.testing.assert_allclose(first.reads[:, cols][shown], expected.estimate[shown])
+    assert np.isnan(first.reads[:, cols][~shown]).all()
+    save_fit(res, tmp_path / "fit")
+    idata = load_inference_data(tmp_path / "fit" / "posterior.nc")
+    saved = reads_by_group(idata)
+    assert list(saved) == ["at_theta0", "elsewhere"]
+    np.testing.assert_allclose(saved["elsewhere"], res.groups[1].reads, equal_nan=True)
+    one = reads_by_group(select_group(idata, "elsewhere"))
+    assert list(one) == ["elsewhere"] and one["elsewhere"].shape == (30, K)
+    net = fit_groups(two_packs, estimator=est, by="pack", n_samples=50, velocities="network")
+    assert all(g.reads is None for g in net.groups)
+    assert reads_by_group(net.to_inference_data()) == {}

@@ -51,3 +51,43 @@ def test_corpus_needs_sizes():
         CorpusPredictive([one], [])
     with pytest.raises(ValueError, match="at least one loop"):
         CorpusPredictive([one], [0])
+
+
+def _reads() -> np.ndarray:
+    """Three loops' reads of knob b (a not read), one of them NaN: a loop that shows nothing."""
+    return np.array([[np.nan, 1.0], [np.nan, 5.0], [np.nan, np.nan]])
+
+
+def test_new_loops_take_the_reads_of_one_of_the_pack_s_loops(rng):
+    hyper = _hyper([0.5, 7.5], [0.1, 0.0], n=5)
+    model = PopulationPredictive(hyper, POP, _reads())
+    theta = model.draw(400, 30, rng)
+    b = theta[:, 1]
+    # every loop plays a read (1 or 5) or, for the loop without one, the population's 7.5
+    assert set(np.round(b, 6)) == {1.0, 5.0, 7.5}
+    assert np.isin(np.round(b, 6), (1.0, 5.0, 7.5)).all()
+    # knob a is read by no loop: it comes from the population
+    assert theta[:, 0].std() == pytest.approx(0.1, rel=0.1)
+    # Bayesian-bootstrap weights per set: the sets' shares of the reads differ, averaging 1/3
+    share = (b == 1.0).reshape(400, 30).mean(axis=1)
+    assert share.mean() == pytest.approx(1 / 3, abs=0.03)
+    assert share.std() > 0.15  # Dirichlet(1, 1, 1) share sd 0.24; a fixed 1/3 gives 0.086
+    np.testing.assert_allclose(model.mean(), [0.5, (1.0 + 5.0 + 7.5) / 3])
+
+
+def test_reads_keep_a_loop_s_knobs_together(rng):
+    pop = Population(np.array([[0.0, 10.0]] * 3), ("a", "b", "c"))
+    reads = np.array([[1.0, 2.0, np.nan], [8.0, 9.0, np.nan]])
+    theta = PopulationPredictive(_hyper([5.0] * 3, [1.0] * 3), pop, reads).draw(50, 20, rng)
+    pairs = {tuple(row) for row in np.round(theta[:, :2], 6)}
+    assert pairs == {(1.0, 2.0), (8.0, 9.0)}  # never 1 with 9: a loop's design stays whole
+    assert theta[:, 2].std() == pytest.approx(1.0, rel=0.1)
+
+
+def test_reads_are_checked_and_empty_reads_are_dropped():
+    hyper = _hyper([0.5, 4.0], [0.1, 1.0])
+    assert PopulationPredictive(hyper, POP, np.full((4, 2), np.nan)).reads is None
+    with pytest.raises(ValueError, match="reads must be"):
+        PopulationPredictive(hyper, POP, np.ones((3, 3)))
+    with pytest.raises(ValueError, match="within the knobs' ranges"):
+        PopulationPredictive(hyper, POP, np.array([[np.nan, 9.0]]))

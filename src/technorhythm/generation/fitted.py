@@ -167,9 +167,10 @@ class _LoopDraws:
 def predictive_mean(model: PopulationPredictive | CorpusPredictive) -> np.ndarray:
     """Mean knob value (K,) of the loops a predictive model makes, averaged over its ψ draws.
 
-    For a pack, the posterior mean of its population's mean (the censored-normal mean,
-    :meth:`technorhythm.inference.population.Population.mean`); for a corpus, the packs'
-    means weighted by their sizes, as the corpus model shares its loops out.
+    For a pack, :meth:`technorhythm.posteriors.PopulationPredictive.mean` (the posterior
+    mean of its population's censored-normal mean; for knobs read from the loops, the mean
+    of the reads); for a corpus, the packs' means weighted by their sizes, as the corpus
+    model shares its loops out.
     """
     if isinstance(model, CorpusPredictive):
         share = np.asarray(model.sizes, dtype=np.float64)
@@ -178,7 +179,7 @@ def predictive_mean(model: PopulationPredictive | CorpusPredictive) -> np.ndarra
         center = share @ means
         bounds = model.packs[0].population.bounds
     else:
-        center = model.population.mean(model.hyper).mean(axis=0)
+        center = model.mean()
         bounds = model.population.bounds
     return np.clip(center, bounds[:, 0], bounds[:, 1])
 
@@ -215,7 +216,7 @@ def _members(fit_dir: Path) -> dict[str, tuple[str, ...]]:
 
 def load_packs(fit_dir: str | os.PathLike[str]) -> dict[str, PackPosterior]:
     """The posterior of every group of a fit folder, by name, in fit order."""
-    from technorhythm.posteriors import hyper_array, load_fit, predictive_models
+    from technorhythm.posteriors import hyper_array, load_fit, predictive_models, reads_by_group
 
     fit_dir = Path(fit_dir)
     record, idata, _ = load_fit(fit_dir)
@@ -225,7 +226,9 @@ def load_packs(fit_dir: str | os.PathLike[str]) -> dict[str, PackPosterior]:
     sizes = [max(1, len(members.get(n, ()))) for n in names]
     options = record.get("options") or {}
     corpus = bool(options.get("add_all")) and record.get("by") != "all"
-    models = predictive_models(names, list(hyper), knobs, sizes, corpus=corpus)
+    models = predictive_models(
+        names, list(hyper), knobs, sizes, corpus=corpus, reads=reads_by_group(idata)
+    )
     return {
         name: PackPosterior(
             fit_dir=fit_dir,

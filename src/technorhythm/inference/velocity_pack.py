@@ -25,6 +25,7 @@ __all__ = [
     "censored_location_spread",
     "draw_block",
     "draw_loops",
+    "pack_reads",
     "replace_block",
     "replace_block_from_clips",
     "source_files",
@@ -184,6 +185,24 @@ def draw_loops(
     mean = (m / s2 + np.where(shown, e / np.where(shown, se2, 1.0), 0.0)) / prec
     z = mean + rng.standard_normal(np.broadcast_shapes(mean.shape)) / np.sqrt(prec)
     return np.clip(z, bounds[:, 0], bounds[:, 1])
+
+
+def pack_reads(reads: LoopReads, population) -> np.ndarray:
+    """The group's reads as knob values (N, K) in ``population``'s columns, for the
+    predictive's new loops: each loop's estimate where it shows a velocity knob that
+    :func:`draw_block` reads (one shown by at least :data:`MIN_LOOPS` loops), clipped to
+    the knob's range; NaN everywhere else (the knobs the network reads, and a loop's
+    velocity knobs its hits say nothing about)."""
+    out = np.full((len(reads), population.n_knobs), np.nan)
+    read = reads.shown.sum(axis=0) >= MIN_LOOPS
+    for j, name in enumerate(VELOCITY_KNOBS):
+        if not read[j]:
+            continue
+        col = population.names.index(name)
+        low, high = population.bounds[col]
+        shown = reads.shown[:, j]
+        out[shown, col] = np.clip(reads.estimate[shown, j], low, high)
+    return out
 
 
 def replace_block(

@@ -26,6 +26,10 @@ the population model of :mod:`technorhythm.inference.population`):
 ``constant_data``
     ``n_clips(group)``: clips in the group; ``n_conditioned(group)``: the set size the
     estimator was conditioned on (differs from ``n_clips`` only when capped).
+    Optional ``reads(read, read_knob)``: knob values read from each of a group's clips
+    (the velocity knobs, read from the hits), NaN where a clip was not read; the
+    non-dimension coordinate ``read_group(read)`` names the group, in the group's clip
+    order. New loops of the group take their values (:func:`reads_by_group`).
 ``observed_data`` (optional)
     ``x_obs(group, summary)``: the observed set observation of each group.
 attrs
@@ -64,6 +68,7 @@ __all__ = [
     "load_inference_data",
     "hyper_array",
     "loops_array",
+    "reads_by_group",
     "knob_names_of",
     "select_group",
     "summary_table",
@@ -168,6 +173,33 @@ def _loops_dataset(
     return data
 
 
+def _reads_dataset(
+    reads: np.ndarray, read_groups: Sequence[str] | None, groups: list[str], knob_names: list[str]
+):
+    """(R, K) reads → Dataset ``reads(read, read_knob)`` of the knobs with any value."""
+    import xarray as xr
+
+    reads = np.asarray(reads, dtype=np.float64)
+    if reads.ndim != 2 or reads.shape[1] != len(knob_names):
+        raise ValueError(f"reads must have shape (R, K={len(knob_names)}); got {reads.shape}")
+    if read_groups is None or len(read_groups) != len(reads):
+        raise ValueError(f"reads need read_groups with {len(reads)} entries")
+    unknown = set(map(str, read_groups)) - set(groups)
+    if unknown:
+        raise ValueError(f"read_groups names groups that are not fitted: {sorted(unknown)}")
+    if np.isinf(reads).any():
+        raise ValueError("reads contain infinite values (NaN marks a knob not read)")
+    keep = np.flatnonzero(np.isfinite(reads).any(axis=0))
+    return xr.Dataset(
+        {"reads": (("read", "read_knob"), reads[:, keep])},
+        coords={
+            "read": np.arange(len(reads)),
+            "read_knob": [knob_names[k] for k in keep],
+            "read_group": ("read", [str(g) for g in read_groups]),
+        },
+    )
+
+
 def to_inference_data(
     hyper: np.ndarray,
     groups: Sequence[str],
@@ -182,6 +214,8 @@ def to_inference_data(
     x_obs: np.ndarray | None = None,
     summary_names: Sequence[str] | None = None,
     model_hash: str = "",
+    reads: np.ndarray | None = None,
+    read_groups: Sequence[str] | None = None,
     attrs: Mapping[str, Any] | None = None,
 ) -> arviz.InferenceData:
     """Population posteriors of several groups → one labelled InferenceData.
@@ -206,6 +240,11 @@ def to_inference_data(
         Observed set observations; needs ``summary_names`` (length S).
     model_hash : str
         Hash of the estimator's manifest, recorded in the attrs.
+    reads : ndarray, shape (R, K), optional
+        Knob values read from the groups' clips, NaN where not read; only the knobs with
+        some value are stored.
+    read_groups : sequence of str, length R
+        The group of each row of ``reads`` (needed with ``reads``).
     attrs : mapping, optional
         Extra attributes (str, int, float; others stored as JSON) on the posterior group.
     """
@@ -253,6 +292,8 @@ def to_inference_data(
         {"n_clips": (("group",), n_clips_arr), "n_conditioned": (("group",), n_cond_arr)},
         coords={"group": groups},
     )
+    if reads is not None:
+        constant = xr.merge([constant, _reads_dataset(reads, read_groups, groups, knob_names)])
     all_attrs: dict[str, Any] = {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
@@ -366,6 +407,20 @@ def loops_array(
     )
 
 
+def reads_by_group(idata: arviz.InferenceData) -> dict[str, np.ndarray]:
+    """Group → its clips' reads (B, K), knob units, NaN where not read, in the knobs' order
+    (:func:`knob_names_of`); empty when the posterior holds no reads."""
+    constant = getattr(idata, "constant_data", None)
+    if constant is None or "reads" not in constant:
+        return {}
+    knobs = knob_names_of(idata)
+    values = np.asarray(constant["reads"].transpose("read", "read_knob").values, np.float64)
+    full = np.full((len(values), len(knobs)), np.nan)
+    full[:, [knobs.index(str(k)) for k in constant["read_knob"].values]] = values
+    owners = np.asarray(constant["read_group"].values).astype(str)
+    return {str(g): full[owners == g] for g in dict.fromkeys(owners)}
+
+
 def select_group(idata: arviz.InferenceData, group: str) -> arviz.InferenceData:
     """The InferenceData restricted to one group and its loops (group coordinate kept)."""
     groups = [str(g) for g in idata.posterior["group"].values]
@@ -376,6 +431,9 @@ def select_group(idata: arviz.InferenceData, group: str) -> arviz.InferenceData:
         if "loop" in out.posterior.dims:
             owners = out.posterior["loop_group"].values.astype(str)
             out = out.isel(loop=np.flatnonzero(owners == group))
+        if "read" in out.constant_data.dims:
+            owners = out.constant_data["read_group"].values.astype(str)
+            out = out.isel(read=np.flatnonzero(owners == group))
     return out
 
 

@@ -76,18 +76,19 @@ def _members_from_ids(
 
 def _fit_from_folder(
     fit_dir: Path,
-) -> tuple[dict[str, Any], list[str], list[str], np.ndarray, dict]:
-    from technorhythm.posteriors.arviz_adapter import hyper_array
+) -> tuple[dict[str, Any], list[str], list[str], np.ndarray, dict, dict]:
+    from technorhythm.posteriors.arviz_adapter import hyper_array, reads_by_group
     from technorhythm.posteriors.report import load_fit
 
     record, idata, _ = load_fit(fit_dir)
     names, knobs, hyper = hyper_array(idata)
+    reads = reads_by_group(idata)
     members_path = fit_dir / "members.parquet"
     if not members_path.is_file():
         raise FileNotFoundError(f"{members_path} is missing: fit the dataset again to check it")
     members = pd.read_parquet(members_path)
     ids = {n: members.loc[members["group"] == n, "clip_id"].astype(str).tolist() for n in names}
-    return record, names, knobs, hyper, ids
+    return record, names, knobs, hyper, ids, reads
 
 
 def predictive_models(
@@ -97,16 +98,21 @@ def predictive_models(
     sizes: list[int],
     *,
     corpus: bool,
+    reads: dict[str, np.ndarray] | None = None,
 ) -> list[PopulationPredictive | CorpusPredictive]:
-    """The predictive model of every group: its population; with ``corpus``, the last
-    group (``"all"``) as packs within the corpus (:class:`CorpusPredictive`)."""
+    """The predictive model of every group: its population, with the knobs read from its
+    loops taken from ``reads`` (group → (B, K), NaN where not read; a group without reads
+    draws every knob from its population); with ``corpus``, the last group (``"all"``) as
+    packs within the corpus (:class:`CorpusPredictive`)."""
     from technorhythm.inference.population import Population
     from technorhythm.simulator.knobs import get_knob
 
     bounds = np.array([[get_knob(n).low, get_knob(n).high] for n in knob_names])
     population = Population(bounds, tuple(knob_names))
+    reads = reads or {}
     models: list[PopulationPredictive | CorpusPredictive] = [
-        PopulationPredictive(np.asarray(h), population) for h in hyper
+        PopulationPredictive(np.asarray(h), population, reads.get(name))
+        for name, h in zip(names, hyper, strict=True)
     ]
     if corpus and len(names) > 1 and names[-1] == "all":
         models[-1] = CorpusPredictive(models[:-1], sizes[:-1])
@@ -155,12 +161,13 @@ def check_fit(
         hyper = [g.hyper for g in fit.groups]
         knobs = list(fit.knob_names)
         ids = {g.name: list(g.clip_ids) for g in fit.groups}
+        reads = {g.name: g.reads for g in fit.groups if g.reads is not None}
         fit_seed = int(fit.options["seed"])
         options = {"by": fit.by, "split": fit.split, **fit.options}
         model = fit.model
         dataset = None
     else:
-        record, names, knobs, stacked, ids = _fit_from_folder(Path(fit))
+        record, names, knobs, stacked, ids, reads = _fit_from_folder(Path(fit))
         hyper = list(stacked)
         fit_seed = int(record["options"]["seed"])
         options = {"by": record["by"], "split": record["split"], **record["options"]}
@@ -186,7 +193,7 @@ def check_fit(
         members = dict(zip(grouping.names, grouping.members, strict=True))
     sizes = [len(members[name]) for name in names]
     corpus = bool(options.get("add_all")) and options["by"] != "all"
-    models = predictive_models(names, hyper, knobs, sizes, corpus=corpus)
+    models = predictive_models(names, hyper, knobs, sizes, corpus=corpus, reads=reads)
     groups = [
         (name, batch[members[name]], model) for name, model in zip(names, models, strict=True)
     ]

@@ -37,7 +37,7 @@ import pandas as pd
 
 from technorhythm.clips import ClipBatch
 from technorhythm.inference.velocity_block import read_loops
-from technorhythm.inference.velocity_pack import replace_block, source_files
+from technorhythm.inference.velocity_pack import pack_reads, replace_block, source_files
 
 __all__ = [
     "BY_CHOICES",
@@ -77,6 +77,10 @@ class GroupFit:
         None when the group owns no loops (the extra ``"all"`` group) or they were not drawn.
     clip_ids : ``clip_id`` of the group's clips (empty when the clips carry none).
     loop_ids : ids of the loops in ``loops`` (clip ids, or ``<group>/<row>`` without them).
+    reads : knob values read from each of the group's clips (n_clips, K), in ``clip_ids``
+        order, NaN where not read (:func:`technorhythm.inference.velocity_pack.pack_reads`);
+        None when the fit read no knobs from the hits (``velocities="network"``). New loops
+        take their velocity knobs from these (:class:`PopulationPredictive`).
     """
 
     name: str
@@ -87,6 +91,7 @@ class GroupFit:
     loops: np.ndarray | None = None
     clip_ids: tuple[str, ...] = ()
     loop_ids: tuple[str, ...] = ()
+    reads: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,7 @@ class FitResult:
 
         owners = [g for g in self.groups if g.loops is not None] if loops else []
         loops = np.concatenate([g.loops for g in owners], axis=1) if owners else None
+        readers = [g for g in self.groups if g.reads is not None]
         return to_inference_data(
             np.stack([g.hyper for g in self.groups]),
             self.group_names(),
@@ -138,6 +144,8 @@ class FitResult:
             x_obs=np.stack([g.x_obs for g in self.groups]),
             summary_names=self.summary_names,
             model_hash=self.model.get("model_hash", ""),
+            reads=np.concatenate([g.reads for g in readers]) if readers else None,
+            read_groups=[g.name for g in readers for _ in range(len(g.reads))],
             attrs={"split": self.split or "", "seed": int(self.options["seed"])},
         )
 
@@ -461,7 +469,7 @@ def fit_groups(
     fits = []
     for g, (name, members) in enumerate(zip(grouping.names, grouping.members, strict=True)):
         owns = loops and _owns_loops(grouping, g, add_all)
-        hyper_g, loops_g = hyper[g], None
+        hyper_g, loops_g, reads_g = hyper[g], None, None
         if owns:
             loops_g = draw_loops(
                 estimator, features[members], hyper_g, name, seed=seed, threads=threads
@@ -475,6 +483,7 @@ def fit_groups(
                 np.random.default_rng(group_seed(seed, name, 2)),
                 clusters=None if files is None else files[members],
             )
+            reads_g = pack_reads(reads[row_of[members]], estimator.population)
         fits.append(
             GroupFit(
                 name=name,
@@ -485,6 +494,7 @@ def fit_groups(
                 loops=loops_g,
                 clip_ids=tuple(ids[members]) if ids is not None else (),
                 loop_ids=_loop_ids(ids, name, members) if owns else (),
+                reads=reads_g,
             )
         )
     timing["sample_loops_s"] = time.perf_counter() - t2

@@ -7,7 +7,11 @@ predictive checks use:
 * :class:`PopulationPredictive` — one pack: each set takes one hyperparameter draw ψ from
   the pack's posterior, and each of its loops its own θ_i = clip(Normal(loc, spread)).
   Replicated packs therefore vary the way the pack's loops vary, and a replicated pack's
-  spread carries the posterior uncertainty about ψ.
+  spread carries the posterior uncertainty about ψ. Knobs read from the pack's own loops
+  (the velocity knobs, read from the hits: ``reads``) are not drawn from the normal: each
+  new loop takes the reads of one of the pack's loops, together, so the pack's loops are
+  the population of velocity *designs* (levels, accent and jitter as one real loop plays
+  them), with Bayesian-bootstrap weights per set.
 * :class:`CorpusPredictive` — a corpus as packs within the corpus: each set takes one ψ
   draw of *every* pack, and its loops are shared out among the packs in proportion to
   their sizes. A corpus of two very different packs is predicted as both modes, not as
@@ -35,16 +39,63 @@ __all__ = ["PopulationPredictive", "CorpusPredictive", "LoopPredictive"]
 class PopulationPredictive:
     """Sets of loops from one group's population posterior.
 
-    ``hyper`` (S, 2K): hyperparameter draws in knob units; ``population``: the family.
+    ``hyper`` (S, 2K): hyperparameter draws in knob units; ``population``: the family;
+    ``reads`` (B, K), optional: knob values read from each of the group's B loops, NaN where
+    a loop was not read for a knob (:func:`technorhythm.inference.velocity_pack.pack_reads`);
+    reads without any value are dropped (every knob then comes from the population).
     """
 
     hyper: np.ndarray
     population: Population
+    reads: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.reads is None:
+            return
+        reads = np.asarray(self.reads, dtype=np.float64)
+        if reads.size and not np.isfinite(reads).any():
+            object.__setattr__(self, "reads", None)
+            return
+        if reads.ndim != 2 or reads.shape[1] != self.population.n_knobs or not len(reads):
+            raise ValueError(
+                f"reads must be (B ≥ 1, K={self.population.n_knobs}) knob values; got {reads.shape}"
+            )
+        bounds = self.population.bounds
+        finite = np.isfinite(reads)
+        if ((reads < bounds[:, 0]) | (reads > bounds[:, 1]))[finite].any():
+            raise ValueError("reads must lie within the knobs' ranges (NaN: not read)")
+        object.__setattr__(self, "reads", reads)
 
     def draw(self, n_sets: int, n_clips: int, rng: np.random.Generator) -> np.ndarray:
-        """θ for ``n_sets`` sets of ``n_clips`` loops, shape (n_sets · n_clips, K), set-major."""
+        """θ for ``n_sets`` sets of ``n_clips`` loops, shape (n_sets · n_clips, K), set-major.
+
+        With ``reads``, every set takes Bayesian-bootstrap weights over the group's loops,
+        and each of its new loops the reads of one loop drawn with them (its finite entries
+        replace the population's draw).
+        """
         rows = rng.integers(0, len(self.hyper), size=int(n_sets))
-        return self.population.sample_loops(self.hyper[rows], int(n_clips), rng)
+        theta = self.population.sample_loops(self.hyper[rows], int(n_clips), rng)
+        if self.reads is None:
+            return theta
+        b = len(self.reads)
+        weights = rng.dirichlet(np.ones(b), size=int(n_sets))  # (n_sets, B)
+        u = rng.random((int(n_sets), int(n_clips)))
+        cumulative = np.cumsum(weights, axis=1)
+        picks = np.stack(
+            [np.searchsorted(c, row, side="right") for c, row in zip(cumulative, u, strict=True)]
+        )
+        picks = picks.clip(0, b - 1)
+        values = self.reads[picks.reshape(-1)]
+        return np.where(np.isfinite(values), values, theta)
+
+    def mean(self) -> np.ndarray:
+        """Mean knob value (K,) of the loops this model makes: the population's censored-normal
+        mean averaged over the ψ draws, and for knobs with reads the loops' average of their
+        reads (the population's mean standing in for a loop not read)."""
+        center = self.population.mean(self.hyper).mean(axis=0)
+        if self.reads is None:
+            return center
+        return np.where(np.isfinite(self.reads), self.reads, center).mean(axis=0)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,9 @@ from technorhythm.posteriors.arviz_adapter import (
     hyper_array,
     knob_names_of,
     loops_array,
+    reads_by_group,
 )
+from technorhythm.posteriors.predictive_models import PopulationPredictive
 from technorhythm.simulator.knobs import KNOB_NAMES, KNOBS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,13 +57,15 @@ def population_table(
     groups, knobs, hyper = hyper_array(idata)
     bounds = _bounds_of(knobs)
     pop = Population(bounds, tuple(knobs))
+    reads = reads_by_group(idata)
     rng = np.random.default_rng(seed)
     rows = []
     for g, h in zip(groups, hyper, strict=True):
         mean = pop.mean(h)  # (S, K)
         hdi = hdi_intervals(mean, hdi_prob)
         low, high = pop.mass_at_bounds(h)
-        loops = pop.sample_loops(h, 1, rng)  # one new loop per draw: the predictive
+        # one new loop per draw: the predictive
+        loops = PopulationPredictive(h, pop, reads.get(g)).draw(len(h), 1, rng)
         q05, q95 = np.quantile(loops, [0.05, 0.95], axis=0)
         for k, knob in enumerate(knobs):
             rows.append(
