@@ -138,6 +138,28 @@ def test_loops_of_few_files_leave_the_location_uncertain():
     assert np.mean(np.abs(by_file[:, 0] - 110) > 5) > 0.2
 
 
+def test_one_or_two_files_leave_the_location_as_uncertain_as_the_loops_spread():
+    # 24 loops of one performance: the snare varies loop to loop (sd 8) around 100
+    rng = np.random.default_rng(19)
+    theta = np.tile(unclipped(prior_theta(1, np.random.default_rng(18))), (24, 1))
+    theta[:, COLS[0]] = 100 + 8 * rng.standard_normal(24)
+    theta[:, COLS[5]] = 0.0
+    theta[:, KNOB_NAMES.index("backbeat")] = 1.0
+    reads = read_loops(simulate(theta, seed=20).velocity)
+    args = (reads, 4000)
+    one, spread, _ = draw_block(*args, np.random.default_rng(4), clusters=np.array(["a"] * 24))
+    two, _, _ = draw_block(*args, np.random.default_rng(4), clusters=np.repeat(["a", "b"], 12))
+    loops, _, _ = draw_block(*args, np.random.default_rng(4))
+    width = np.median(spread[:, 0])
+    assert 6 < width < 11
+    # one file: the location is uncertain by the loops' spread; two files: by spread / √2
+    assert np.std(one[:, 0]) == pytest.approx(width, rel=0.1)
+    assert np.std(two[:, 0]) == pytest.approx(width / np.sqrt(2), rel=0.15)
+    # without files named, the loops are the units (the bootstrap's spread / √24)
+    assert np.std(loops[:, 0]) < 0.4 * width
+    assert abs(np.mean(one[:, 0]) - np.mean(loops[:, 0])) < 0.6  # centred where it was
+
+
 def test_fewer_than_three_loops_leave_the_block_to_the_network():
     pop = Population.from_registry()
     theta = unclipped(prior_theta(2, np.random.default_rng(21)))

@@ -20,6 +20,7 @@ from technorhythm.inference.velocity_block import VELOCITY_KNOBS, LoopReads, rea
 from technorhythm.simulator.knobs import KNOB_NAMES
 
 __all__ = [
+    "MIN_FILES",
     "MIN_LOOPS",
     "bootstrap_weights",
     "censored_location_spread",
@@ -38,6 +39,11 @@ MIN_BOUND_SHARE = 0.02
 MIN_LOOPS = 3
 """A knob shown by fewer loops is left to the network: one or two loops say where they are,
 not how the pack's loops spread around a location."""
+MIN_FILES = 3
+"""With fewer source files, how much the pack's files differ cannot be measured (the
+bootstrap over one or two files would treat the loops of one performance as independent
+draws); the location then takes the loops' spread over √files as its uncertainty
+(:func:`draw_block`): files as different as loops, the most the population allows."""
 MAD_TO_SD = 1.4826
 """Median absolute deviation of a normal sample × this = its standard deviation."""
 
@@ -159,10 +165,24 @@ def draw_block(
             None if clusters is None else np.asarray(clusters)[which], len(which), n_samples, rng
         )
         centre, width = censored_location_spread(e, g, *bounds[j])
-        loc[:, j] = centre + rng.standard_normal(n_samples) * np.sqrt((g**2) @ se2)
+        var = (g**2) @ se2 + _few_files_var(centre, width, clusters, which)
+        loc[:, j] = centre + rng.standard_normal(n_samples) * np.sqrt(var)
         spread[:, j] = np.sqrt(np.maximum(width**2 - g @ se2, 0.0))
         drawn[j] = True
     return loc, spread, drawn
+
+
+def _few_files_var(
+    centre: np.ndarray, width: np.ndarray, clusters: np.ndarray | None, which: np.ndarray
+) -> float:
+    """Variance to add to the location draws of a knob read from fewer than
+    :data:`MIN_FILES` source files: (median spread)² / files less what the bootstrap gave."""
+    if clusters is None:
+        return 0.0  # no files named: the loops are the units
+    n_files = len(np.unique(np.asarray(clusters)[which]))
+    if n_files >= MIN_FILES:
+        return 0.0
+    return max(float(np.median(width)) ** 2 / n_files - float(np.var(centre)), 0.0)
 
 
 def draw_loops(
