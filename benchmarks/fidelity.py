@@ -126,6 +126,7 @@ def fit_and_check(
     split: str | None,
     seed: int = 0,
     velocities: str | None = None,
+    timing: str | None = None,
 ) -> dict:
     """Fit + check one corpus (or one split of it) with the CLI; the check table and timings."""
     args = ["fit", str(dataset), "--by", "pack", "--add-all", "--n-cap", "1024", "--out", str(out)]
@@ -137,6 +138,8 @@ def fit_and_check(
         args += ["--split", split]
     if velocities:
         args += ["--velocities", velocities]
+    if timing:
+        args += ["--timing", timing]
     stdout, wall = _run([*args, "--force"])
     table = pd.read_csv(out / "check" / "check.csv", keep_default_na=False, na_values=[""])
     record = json.loads((out / "check" / "check.json").read_text())
@@ -162,14 +165,20 @@ def average_repeats(every: pd.DataFrame) -> pd.DataFrame:
 
 
 def check_corpus(
-    parts: list, name: str, model: str | None, seed: int, tmp: Path, velocities: str | None = None
+    parts: list,
+    name: str,
+    model: str | None,
+    seed: int,
+    tmp: Path,
+    velocities: str | None = None,
+    timing: str | None = None,
 ) -> dict:
     """Fit + check every (dataset, split) of one corpus with one seed: the joined check
     table (each split's ``all`` group renamed ``all (split)``) and the summed timings."""
     tables, wall, check_s = [], 0.0, 0.0
     for dataset, split in parts:
         fit_dir = tmp / f"{name}_{split}_{seed}_fit"
-        run = fit_and_check(dataset, fit_dir, model, split, seed, velocities)
+        run = fit_and_check(dataset, fit_dir, model, split, seed, velocities, timing)
         t = run["table"]
         if split is not None:
             t = t.assign(group=t["group"].where(t["group"] != "all", f"all ({split})"))
@@ -223,6 +232,11 @@ def main() -> None:
         choices=["likelihood", "network"],
         help="how the fits read the velocity knobs (default: `fit`'s default)",
     )
+    parser.add_argument(
+        "--timing",
+        choices=["likelihood", "network"],
+        help="how the fits read the timing knobs (default: `fit`'s default)",
+    )
     parser.add_argument("--out", default=str(ROOT / "docs" / "img" / "checks"))
     args = parser.parse_args()
     if args.repeats < 1:
@@ -245,7 +259,7 @@ def main() -> None:
 
         for name, parts in runs.items():
             checked = [
-                check_corpus(parts, name, args.model, seed, tmp, args.velocities)
+                check_corpus(parts, name, args.model, seed, tmp, args.velocities, args.timing)
                 for seed in range(args.repeats)
             ]
             repeats = [c["table"] for c in checked]

@@ -5,18 +5,18 @@ Run (from the repository root)::
     .venv/bin/python benchmarks/preset_sharpness.py [--model MODEL_DIR] [--sizes 16 64] [--midi]
 
 For every shipped preset and pack size N: simulate N loops at the preset's θ, observe the
-set, draw ψ from the pack network (its velocity block read from the hits as ``fit`` does;
-``--velocities network`` keeps the network's), and take the 94 % HDI of the loops' mean
-value E[θ] per knob. Reports the share of knob × pack cases whose true value is inside its
-HDI (a value on a bound counts when the HDI reaches within 0.1 % of the range of it) and the
-HDI width as a share of the knob's range. Baseline measured in the same run: the same
-figures for the prior predictive of E[θ] (ψ from the hyperprior), whose width is what the
-data have to shrink. A one-θ pack puts every spread at 0, a face of the hyperprior, so the
-run also reports the pack posterior's spreads ψ (share of the knob's range): their median,
-and the share of knob × pack cases whose 94 % HDI reaches down to 1 % of the range (the
-truth is 0); baseline, the hyperprior's median spread. A wide spread is what makes the
-predictive's new loops differ from one another where the pack's loops do not. The last line
-printed is one JSON object.
+set, draw ψ from the pack network (its velocity and timing blocks read from the hits as
+``fit`` does; ``--velocities network`` and ``--timing network`` keep the network's), and
+take the 94 % HDI of the loops' mean value E[θ] per knob. Reports the share of knob × pack
+cases whose true value is inside its HDI (a value on a bound counts when the HDI reaches
+within 0.1 % of the range of it) and the HDI width as a share of the knob's range. Baseline
+measured in the same run: the same figures for the prior predictive of E[θ] (ψ from the
+hyperprior), whose width is what the data have to shrink. A one-θ pack puts every spread at
+0, a face of the hyperprior, so the run also reports the pack posterior's spreads ψ (share
+of the knob's range): their median, and the share of knob × pack cases whose 94 % HDI
+reaches down to 1 % of the range (the truth is 0); baseline, the hyperprior's median spread.
+A wide spread is what makes the predictive's new loops differ from one another where the
+pack's loops do not. The last line printed is one JSON object.
 
 ``--midi`` makes each pack the way a user would: ``technorhythm generate --preset NAME --n N``
 writes N MIDI loops, ``technorhythm ingest`` reads the folder back (one pack per preset),
@@ -37,8 +37,8 @@ from pathlib import Path
 import numpy as np
 
 from technorhythm.inference import load_shipped, observe_population
+from technorhythm.inference.hit_blocks import blocks_to_read, replace_block_from_clips
 from technorhythm.inference.population_estimator import PopulationEstimator
-from technorhythm.inference.velocity_pack import replace_block_from_clips
 from technorhythm.posteriors.arviz_adapter import hdi_intervals
 from technorhythm.simulator import simulate
 from technorhythm.simulator.knobs import KNOB_NAMES
@@ -106,6 +106,12 @@ def main(argv=None) -> None:
         default="likelihood",
         help="read the velocity knobs from the hits as `fit` does (default), or by the network",
     )
+    parser.add_argument(
+        "--timing",
+        choices=["likelihood", "network"],
+        default="likelihood",
+        help="read the timing knobs from the hits as `fit` does (default), or by the network",
+    )
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=UserWarning)
     est = PopulationEstimator.load(args.model) if args.model else load_shipped()
@@ -126,9 +132,10 @@ def main(argv=None) -> None:
                 pack = simulate(np.tile(theta, (n, 1)), seed=args.seed + i)
             x = observe_population(pack)
             psi = est.sample_hyper(x[None], args.draws, seed=args.seed)[:, 0]
-            if args.velocities == "likelihood":
+            blocks = blocks_to_read(args.velocities, args.timing)
+            if blocks:
                 rng_v = np.random.default_rng([args.seed, i, n])
-                psi = replace_block_from_clips(psi, pack, est.population, rng_v)
+                psi = replace_block_from_clips(psi, pack, est.population, rng_v, blocks)
             ok, width = pack_figures(est, theta, est.population.mean(psi))
             _, prior_width = pack_figures(est, theta, prior_means)
             zero, spread = spread_figures(est, psi)
@@ -163,6 +170,7 @@ def main(argv=None) -> None:
         "sizes": args.sizes,
         "midi": bool(args.midi),
         "velocities": args.velocities,
+        "timing": args.timing,
         "presets": len(list_presets()),
         "truth_inside_hdi94": round(float(np.mean(inside)), 3),
         "hdi_width_median": round(float(width_all), 3),

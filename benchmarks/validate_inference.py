@@ -270,6 +270,13 @@ def main() -> None:
         help="real packs: read the velocity knobs from the hits as `fit` does (default), or "
         "by the network",
     )
+    parser.add_argument(
+        "--timing",
+        choices=["likelihood", "network"],
+        default="likelihood",
+        help="real packs: read the timing knobs from the hits as `fit` does (default), or "
+        "by the network",
+    )
     parser.add_argument("--out", default=str(OUT_DEFAULT))
     args = parser.parse_args()
     out = Path(args.out)

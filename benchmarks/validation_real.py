@@ -36,8 +36,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from technorhythm.inference.hit_blocks import (  # noqa: E402
+    BLOCKS,
+    blocks_to_read,
+    replace_block_from_clips,
+)
 from technorhythm.inference.set_summaries import loop_features, observe_population_sets
-from technorhythm.inference.velocity_pack import replace_block_from_clips
 
 TEST_PACK = "drummer1/session1"
 CONTROL_START_INDEX = 1 << 38
@@ -63,23 +67,23 @@ def load_packs(args) -> dict[str, object]:
 
 
 def fit_sets(
-    est, batches: list, n_draws: int, seed: int, velocities: str = "likelihood"
+    est, batches: list, n_draws: int, seed: int, blocks: tuple[str, ...] = tuple(BLOCKS)
 ) -> np.ndarray:
-    """E[θ] draws (S, G, K) of several clip sets, one pack-network call per set; the velocity
-    knobs read from the hits as ``fit`` does (``velocities="network"``: by the network)."""
+    """E[θ] draws (S, G, K) of several clip sets, one pack-network call per set; the knobs of
+    ``blocks`` read from the hits as ``fit`` does (the rest by the network)."""
     out = []
     for i, b in enumerate(batches):
         f = loop_features(b)
         x = observe_population_sets(b, np.zeros(len(b), dtype=np.int64), n_cap=1024, features=f)
         psi = est.sample_hyper(x, n_draws, seed=seed + i)[:, 0]
-        if velocities == "likelihood":
+        if blocks:
             rng = np.random.default_rng([seed, i, 2])
-            psi = replace_block_from_clips(psi, b, est.population, rng)
+            psi = replace_block_from_clips(psi, b, est.population, rng, blocks)
         out.append(est.population.mean(psi))
     return np.stack(out, axis=1)
 
 
-def odd_even(est, packs: dict, seed: int, velocities: str = "likelihood") -> pd.DataFrame:
+def odd_even(est, packs: dict, seed: int, blocks: tuple[str, ...] = tuple(BLOCKS)) -> pd.DataFrame:
     """One row per (pack, knob): z of the odd-vs-even split."""
     rows = []
     for name, batch in packs.items():
@@ -89,7 +93,7 @@ def odd_even(est, packs: dict, seed: int, velocities: str = "likelihood") -> pd.
         if len(order) < 2:
             continue
         halves = [batch[np.flatnonzero(idx % 2 == r)] for r in (1, 0)]
-        m = fit_sets(est, halves, 400, seed, velocities)
+        m = fit_sets(est, halves, 400, seed, blocks)
         mean, sd = m.mean(axis=0), m.std(axis=0)
         z = (mean[0] - mean[1]) / np.sqrt(sd[0] ** 2 + sd[1] ** 2 + 1e-300)
         for k, knob in enumerate(est.theta_names):
@@ -104,7 +108,7 @@ def prior_sd_of_mean(est, seed: int, n: int = 200_000) -> np.ndarray:
 
 
 def bootstrap(
-    est, packs: dict, n_boot: int, seed: int, velocities: str = "likelihood"
+    est, packs: dict, n_boot: int, seed: int, blocks: tuple[str, ...] = tuple(BLOCKS)
 ) -> pd.DataFrame:
     """One row per (pack, knob): sd of bootstrap posterior means / posterior sd, and the
     posterior sd / the hyperprior's sd of E[θ] (small: the data, not the prior, decide)."""
@@ -113,9 +117,9 @@ def bootstrap(
     prior_sd = prior_sd_of_mean(est, seed)
     for name, batch in packs.items():
         n = len(batch)
-        full = fit_sets(est, [batch], 400, seed, velocities)[:, 0]  # (S, K)
+        full = fit_sets(est, [batch], 400, seed, blocks)[:, 0]  # (S, K)
         reps = [batch[rng.integers(0, n, n)] for _ in range(n_boot)]
-        means = fit_sets(est, reps, 200, seed + 1, velocities).mean(axis=0)  # (B, K)
+        means = fit_sets(est, reps, 200, seed + 1, blocks).mean(axis=0)  # (B, K)
         ratio = means.std(axis=0, ddof=1) / np.maximum(full.std(axis=0), 1e-12)
         sd_vs_prior = full.std(axis=0) / prior_sd
         for k, knob in enumerate(est.theta_names):
@@ -155,13 +159,13 @@ def control_packs(est, packs: dict, n_reps: int, seed: int) -> tuple[dict, dict,
 
 
 def parametric(
-    est, psis: dict, reps: dict, seed: int, velocities: str = "likelihood"
+    est, psis: dict, reps: dict, seed: int, blocks: tuple[str, ...] = tuple(BLOCKS)
 ) -> pd.DataFrame:
     """One row per (pack, knob): sd over independent packs at one ψ of the posterior mean of
     E[θ] / the mean posterior sd, and the coverage of the true E[θ] by mean ± 1.645 sd."""
     rows = []
     for name, batches in reps.items():
-        m = fit_sets(est, batches, 200, seed, velocities)  # (S, R, K)
+        m = fit_sets(est, batches, 200, seed, blocks)  # (S, R, K)
         mean, sd = m.mean(axis=0), m.std(axis=0)
         ratio = mean.std(axis=0, ddof=1) / np.maximum(sd.mean(axis=0), 1e-12)
         z = (mean - est.population.mean(psis[name])) / np.maximum(sd, 1e-12)
@@ -259,7 +263,7 @@ def run(est, args, out: Path, model_dir: str) -> dict:
     """All real-pack figures; returns the JSON figures and a ``markdown`` entry."""
     packs = load_packs(args)
     t0 = time.perf_counter()
-    how = args.velocities
+    how = blocks_to_read(args.velocities, args.timing)
     oe = odd_even(est, packs, args.seed, how)
     oe.to_csv(out / "odd_even.csv", index=False, float_format="%.4g")
     boot = bootstrap(est, packs, args.bootstrap, args.seed, how)

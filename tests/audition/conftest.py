@@ -45,6 +45,7 @@ def fit_dir(tmp_path_factory):
         n_samples=200,
         seed=0,
         velocities="network",  # the oracle answers for every knob
+        timing="network",
     )
     out = tmp_path_factory.mktemp("fit") / "fit"
     save_fit(result, out, forest=False)

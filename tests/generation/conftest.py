@@ -46,6 +46,7 @@ def fit_dir(dataset_dir, tmp_path_factory):
         n_samples=300,
         seed=3,
         velocities="network",  # the oracle answers for every knob
+        timing="network",
     )
     out = tmp_path_factory.mktemp("fit") / "fit"
     save_fit(result, out, dataset=str(dataset_dir), forest=False)

@@ -135,7 +135,13 @@ def test_a_fit_without_loop_draws_says_so(dataset_dir, tmp_path):
 
     oracle = PopulationOracle([EDGE, STEADY])
     result = fit_groups(
-        dataset_dir, estimator=oracle, by="pack", loops=False, n_samples=50, velocities="network"
+        dataset_dir,
+        estimator=oracle,
+        by="pack",
+        loops=False,
+        n_samples=50,
+        velocities="network",
+        timing="network",
     )
     save_fit(result, tmp_path / "fit", dataset=str(dataset_dir), forest=False)
     pack = load_pack(tmp_path / "fit", "steady")

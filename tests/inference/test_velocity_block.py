@@ -7,13 +7,13 @@ import pytest
 from velocity_helpers import COLS, prior_theta, unclipped
 
 from technorhythm.clips import N_STEPS, STEPS_PER_BAR
+from technorhythm.inference.hit_blocks import draw_block
 from technorhythm.inference.velocity_block import (
     ROW_GROUP,
     VELOCITY_KNOBS,
     read_loops,
     weakness_candidates,
 )
-from technorhythm.inference.velocity_pack import draw_block
 from technorhythm.simulator import simulate
 from technorhythm.simulator.knobs import KNOB_NAMES
 

@@ -49,6 +49,8 @@ def test_fit_by_pack_writes_and_prints(demo_dataset, oracle_shipped, tmp_path, c
             "--no-plot",
             "--n-samples",
             "100",
+            "--velocities", "network",  # every knob the oracle's: θ0, far from the packs
+            "--timing", "network",
         ]
     )  # fmt: skip  (the plots are tested with the fit and check folders)
     printed = capsys.readouterr().out
@@ -166,8 +168,9 @@ def test_fit_reads_the_velocities_as_asked(demo_dataset, oracle_shipped, tmp_pat
     from technorhythm.posteriors.fit import VELOCITY_CHOICES
 
     fit_parser = build_parser()._subparsers._group_actions[0].choices["fit"]
-    action = next(a for a in fit_parser._actions if a.dest == "velocities")
-    assert tuple(action.choices) == VELOCITY_CHOICES and action.default == "likelihood"
+    for dest in ("velocities", "timing"):
+        action = next(a for a in fit_parser._actions if a.dest == dest)
+        assert tuple(action.choices) == VELOCITY_CHOICES and action.default == "likelihood"
     levels = {}
     for how in VELOCITY_CHOICES:
         out = tmp_path / how

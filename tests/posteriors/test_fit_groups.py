@@ -211,7 +211,12 @@ def test_fit_folder_round_trip(two_packs, tmp_path):
 
 def test_format_summary(two_packs):
     res = fit_groups(
-        two_packs, estimator=OracleEstimator(THETA0), by="pack", n_samples=200, velocities="network"
+        two_packs,
+        estimator=OracleEstimator(THETA0),
+        by="pack",
+        n_samples=200,
+        velocities="network",
+        timing="network",
     )
     checks = pd.DataFrame(
         {"group": ["at_theta0", "elsewhere"], "verdict_p": [0.6, 0.0099], "flagged": [False, True]}
@@ -268,7 +273,7 @@ def test_the_loops_reads_are_kept_and_saved(two_packs, tmp_path):
     from technorhythm.posteriors import load_inference_data, reads_by_group, select_group
 
     est = OracleEstimator(THETA1)
-    res = fit_groups(two_packs, estimator=est, by="pack", n_samples=50, seed=2)
+    res = fit_groups(two_packs, estimator=est, by="pack", n_samples=50, seed=2, timing="network")
     cols = [KNOB_NAMES.index(k) for k in VELOCITY_KNOBS]
     first = res.groups[0]
     assert first.reads.shape == (40, K)
@@ -285,6 +290,32 @@ def test_the_loops_reads_are_kept_and_saved(two_packs, tmp_path):
     np.testing.assert_allclose(saved["elsewhere"], res.groups[1].reads, equal_nan=True)
     one = reads_by_group(select_group(idata, "elsewhere"))
     assert list(one) == ["elsewhere"] and one["elsewhere"].shape == (30, K)
-    net = fit_groups(two_packs, estimator=est, by="pack", n_samples=50, velocities="network")
+    net = fit_groups(two_packs, estimator=est, n_samples=50, velocities="network", timing="network")
     assert all(g.reads is None for g in net.groups)
     assert reads_by_group(net.to_inference_data()) == {}
+
+
+def test_the_timing_knobs_are_read_from_the_hits(two_packs):
+    from technorhythm.inference.timing_block import TIMING_KNOBS
+
+    est = OracleEstimator(THETA1)  # wrong on purpose: the offsets must overrule it
+    res = fit_groups(two_packs, estimator=est, by="pack", n_samples=200, seed=2)
+    net = fit_groups(two_packs, estimator=est, by="pack", n_samples=200, seed=2, timing="network")
+    assert res.options["timing"] == "likelihood" and net.options["timing"] == "network"
+    cols = np.array([KNOB_NAMES.index(k) for k in TIMING_KNOBS])
+    # swing to 0.01 of a step, humanize and pushes to 1 ms (every loop at its θ); at θ1
+    # (swing 0.38, pushes 21 ms, humanize 34 ms) most off-beat 16ths reach the offset limit:
+    # twice that
+    for g, truth, tol in ((0, THETA0, 1.0), (1, THETA1, 2.0)):
+        loc = np.median(res.groups[g].hyper[:, cols], axis=0)
+        assert np.all(np.abs(loc - truth[cols]) <= tol * np.array([0.01, 1, 1, 1])), loc
+        assert np.isfinite(res.groups[g].reads[:, cols[1:]]).all()  # every loop shows them
+    # the network's reading leaves the oracle's answer, θ1, for the pack at θ0
+    net_loc = np.median(net.groups[0].hyper[:, cols], axis=0)
+    np.testing.assert_allclose(net_loc, THETA1[cols], rtol=0.1, atol=0.05)
+    assert all(np.isnan(g.reads[:, cols]).all() for g in net.groups)  # and keeps no reads
+    # the velocity block's draws do not depend on whether the timing block is read
+    vcols = [KNOB_NAMES.index("kick_velocity")]
+    np.testing.assert_array_equal(res.groups[0].hyper[:, vcols], net.groups[0].hyper[:, vcols])
+    with pytest.raises(ValueError, match="timing must be one of"):
+        fit_groups(two_packs, estimator=est, timing="guess")

@@ -48,6 +48,7 @@ def _fit_locked(args: argparse.Namespace) -> int:
         loops=not args.no_loops,
         threads=args.threads,
         velocities=args.velocities,
+        timing=args.timing,
     )
     fitted = time.perf_counter()
     checks = None
@@ -179,6 +180,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="likelihood",
         help="read the velocity knobs from the hits by their likelihood (default), or from "
         "the set summaries by the network",
+    )
+    p.add_argument(
+        "--timing",
+        choices=("likelihood", "network"),
+        default="likelihood",
+        help="read the timing knobs (swing, humanize, both pushes) from the hits' offsets by "
+        "their likelihood (default), or from the set summaries by the network",
     )
     p.add_argument(
         "--min-clips",

@@ -13,7 +13,7 @@ jitter's, the variance divided by the hits less the fitted parameters).
 
 The pack's population of those knobs (the velocity block of ψ, a location and a spread per
 knob) is then drawn by the Bayesian bootstrap
-(:func:`technorhythm.inference.velocity_pack.draw_block`): each draw weighs the
+(:func:`technorhythm.inference.hit_blocks.draw_block`): each draw weighs the
 pack's source files by Dirichlet(1, …, 1) weights, shared by each file's loops (loops cut
 from one file are not independent draws of the population); the location is the weighted
 *median* of the loops' estimates (plus their estimation noise), the spread the weighted
@@ -25,7 +25,7 @@ unlike them they follow the pack's main mode when its loops are a mixture of a f
 velocity sets, as a step sequencer's packs are (18 loops with the snare at 120 and 6 at 90
 read as a location near 120 with a small spread, not 112 ± 13). Each loop's own knobs are
 the normal partial-pooling compromise between its estimate and the population draw
-(:func:`~technorhythm.inference.velocity_pack.draw_loops`).
+(:func:`~technorhythm.inference.hit_blocks.draw_loops`).
 
 Why: a network reads a level location from set summaries to about ±20 MIDI units (a pack
 whose every kick plays 120 was read as 146 ± 19), whereas the hits pin it to about one

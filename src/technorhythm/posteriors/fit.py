@@ -36,8 +36,15 @@ import numpy as np
 import pandas as pd
 
 from technorhythm.clips import ClipBatch
-from technorhythm.inference.velocity_block import read_loops
-from technorhythm.inference.velocity_pack import pack_reads, replace_block, source_files
+from technorhythm.inference.hit_blocks import (
+    BLOCKS,
+    READ_CHOICES,
+    blocks_to_read,
+    pack_reads,
+    read_block,
+    replace_block,
+    source_files,
+)
 
 __all__ = [
     "BY_CHOICES",
@@ -58,8 +65,8 @@ __all__ = [
 BY_CHOICES: tuple[str, ...] = ("pack", "style", "split", "all")
 """Ways to group clips; all but ``"all"`` name a column of the clips' metadata."""
 SPLITS: tuple[str, ...] = ("train", "valid", "test")
-VELOCITY_CHOICES: tuple[str, ...] = ("likelihood", "network")
-"""How a fit reads the velocity knobs (see :func:`fit_groups`)."""
+VELOCITY_CHOICES: tuple[str, ...] = READ_CHOICES
+"""How a fit reads the velocity knobs, and the timing knobs (see :func:`fit_groups`)."""
 MISSING_LABEL = "(missing)"
 
 
@@ -78,7 +85,7 @@ class GroupFit:
     clip_ids : ``clip_id`` of the group's clips (empty when the clips carry none).
     loop_ids : ids of the loops in ``loops`` (clip ids, or ``<group>/<row>`` without them).
     reads : knob values read from each of the group's clips (n_clips, K), in ``clip_ids``
-        order, NaN where not read (:func:`technorhythm.inference.velocity_pack.pack_reads`);
+        order, NaN where not read (:func:`technorhythm.inference.hit_blocks.pack_reads`);
         None when the fit read no knobs from the hits (``velocities="network"``). New loops
         take their velocity knobs from these (:class:`PopulationPredictive`).
     """
@@ -378,6 +385,31 @@ def _as_batch(data) -> ClipBatch:
     return batch
 
 
+def _read_blocks(hyper, loops, reads: dict, rows, population, seed: int, name: str, clusters):
+    """Group ``name``'s ψ and per-loop draws with every block of ``reads`` (block → the used
+    clips' reads; ``rows``: the group's rows of them) read from its hits, and the group's
+    reads as knob values (:func:`~technorhythm.inference.hit_blocks.pack_reads`, the blocks'
+    columns together). Each block draws from its own stream (:func:`group_seed` 2, 3, …, in
+    :data:`~technorhythm.inference.hit_blocks.BLOCKS` order), so a block's draws do not
+    depend on which other blocks are read."""
+    combined = None
+    for block, block_reads in reads.items():
+        group_reads = block_reads[rows]
+        stream = 2 + list(BLOCKS).index(block)
+        hyper, loops = replace_block(
+            hyper,
+            loops,
+            group_reads,
+            population,
+            np.random.default_rng(group_seed(seed, name, stream)),
+            clusters=clusters,
+            knobs=BLOCKS[block],
+        )
+        values = pack_reads(group_reads, population, BLOCKS[block])
+        combined = values if combined is None else np.where(np.isnan(values), combined, values)
+    return hyper, loops, combined
+
+
 def fit_groups(
     data,
     *,
@@ -392,6 +424,7 @@ def fit_groups(
     loops: bool = True,
     threads: int | None = None,
     velocities: str = "likelihood",
+    timing: str = "likelihood",
 ) -> FitResult:
     """Population posterior of every group of clips in ``data`` (a Dataset or a ClipBatch).
 
@@ -427,6 +460,9 @@ def fit_groups(
         from the hits through their closed-form likelihood
         (:mod:`technorhythm.inference.velocity_block`), or from the set summaries by the
         network like every other knob.
+    timing : {"likelihood", "network"}
+        The same for the timing knobs (``swing_16``, ``humanize_ms``, ``push_ms``,
+        ``hat_push_ms``; :mod:`technorhythm.inference.timing_block`).
     """
     from technorhythm.inference.set_summaries import loop_features, set_feature_names
 
@@ -434,11 +470,8 @@ def fit_groups(
     for name, value in (("n_samples", n_samples), ("min_clips", min_clips)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
-    if velocities not in VELOCITY_CHOICES:
-        raise ValueError(
-            f"velocities must be one of {', '.join(VELOCITY_CHOICES)}; got {velocities!r}"
-        )
-    timing: dict[str, float] = {}
+    blocks = blocks_to_read(velocities, timing)
+    seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     grouping = group_clips(batch, by=by, split=split, min_clips=min_clips, add_all=add_all)
     n_max = _training_n_max(estimator)
@@ -454,16 +487,16 @@ def fit_groups(
             f"{len(summary_names)} and the estimator expects {estimator.x_dim_}: the "
             "estimator and the installed summaries disagree; retrain it"
         )
-    timing["observe_s"] = time.perf_counter() - t0
+    seconds["observe_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     hyper = draw_hyper(estimator, x_all, grouping.names, n_samples=n_samples, seed=seed)
-    timing["sample_hyper_s"] = time.perf_counter() - t1
+    seconds["sample_hyper_s"] = time.perf_counter() - t1
     t_read = time.perf_counter()
-    reads = read_loops(batch.velocity[used]) if velocities == "likelihood" else None
-    row_of = np.full(len(batch), -1)  # batch row → row of ``reads``
+    reads = {b: read_block(b, batch[used]) for b in blocks}
+    row_of = np.full(len(batch), -1)  # batch row → row of the reads
     row_of[used] = np.arange(len(used))
     files = source_files(batch)
-    timing["read_velocities_s"] = time.perf_counter() - t_read
+    seconds["read_hits_s"] = time.perf_counter() - t_read
     t2 = time.perf_counter()
     ids = batch.meta["clip_id"].astype(str).to_numpy() if "clip_id" in batch.meta else None
     fits = []
@@ -474,16 +507,11 @@ def fit_groups(
             loops_g = draw_loops(
                 estimator, features[members], hyper_g, name, seed=seed, threads=threads
             )
-        if reads is not None:
-            hyper_g, loops_g = replace_block(
-                hyper_g,
-                loops_g,
-                reads[row_of[members]],
-                estimator.population,
-                np.random.default_rng(group_seed(seed, name, 2)),
-                clusters=None if files is None else files[members],
-            )
-            reads_g = pack_reads(reads[row_of[members]], estimator.population)
+        if reads:
+            hyper_g, loops_g, reads_g = _read_blocks(
+                hyper_g, loops_g, reads, row_of[members], estimator.population,
+                seed, name, None if files is None else files[members],
+            )  # fmt: skip
         fits.append(
             GroupFit(
                 name=name,
@@ -497,8 +525,8 @@ def fit_groups(
                 reads=reads_g,
             )
         )
-    timing["sample_loops_s"] = time.perf_counter() - t2
-    timing["total_s"] = time.perf_counter() - t0
+    seconds["sample_loops_s"] = time.perf_counter() - t2
+    seconds["total_s"] = time.perf_counter() - t0
     return FitResult(
         by=by,
         split=split,
@@ -517,6 +545,7 @@ def fit_groups(
             "loops": bool(loops),
             "threads": threads,
             "velocities": velocities,
+            "timing": timing,
         },
-        timing=timing,
+        timing=seconds,
     )

@@ -41,7 +41,7 @@ class PopulationPredictive:
 
     ``hyper`` (S, 2K): hyperparameter draws in knob units; ``population``: the family;
     ``reads`` (B, K), optional: knob values read from each of the group's B loops, NaN where
-    a loop was not read for a knob (:func:`technorhythm.inference.velocity_pack.pack_reads`);
+    a loop was not read for a knob (:func:`technorhythm.inference.hit_blocks.pack_reads`);
     reads without any value are dropped (every knob then comes from the population).
     """
 

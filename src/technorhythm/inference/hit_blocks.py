@@ -1,12 +1,14 @@
-"""A pack's velocity block, drawn from its loops' reads.
+"""A pack's blocks of knobs read from the hits, drawn from its loops' reads.
 
-The reads come from :mod:`technorhythm.inference.velocity_block`.
+Two blocks (:data:`BLOCKS`): the velocity knobs, read by
+:mod:`technorhythm.inference.velocity_block`, and the timing knobs, read by
+:mod:`technorhythm.inference.timing_block` (:func:`read_block`).
 
 The Bayesian bootstrap over the pack's source files (:func:`bootstrap_weights`), a robust
 censored-normal location and spread of the weighted reads per draw
 (:func:`censored_location_spread`), each loop's own knobs by normal partial pooling
-(:func:`draw_loops`), and a group's posterior draws with the network's velocity block
-replaced (:func:`replace_block`). See the reads' module docstring for the model and why.
+(:func:`draw_loops`), and a group's posterior draws with the network's draws of a block
+replaced (:func:`replace_block`). See the reads' module docstrings for the models and why.
 """
 
 from __future__ import annotations
@@ -16,10 +18,15 @@ from scipy.special import ndtri
 
 from technorhythm.inference.population import LOC_MARGIN, SPREAD_MAX
 from technorhythm.inference.prior import knob_bounds
+from technorhythm.inference.timing_block import TIMING_KNOBS, read_timing
 from technorhythm.inference.velocity_block import VELOCITY_KNOBS, LoopReads, read_loops
 from technorhythm.simulator.knobs import KNOB_NAMES
 
 __all__ = [
+    "BLOCKS",
+    "READ_CHOICES",
+    "blocks_to_read",
+    "read_block",
     "MIN_FILES",
     "MIN_LOOPS",
     "bootstrap_weights",
@@ -33,6 +40,34 @@ __all__ = [
     "weighted_median",
     "weighted_quantile",
 ]
+
+BLOCKS: dict[str, tuple[str, ...]] = {"velocity": VELOCITY_KNOBS, "timing": TIMING_KNOBS}
+"""The blocks of knobs that can be read from the hits, by name: the knobs of each block's
+reads, in column order."""
+
+
+READ_CHOICES: tuple[str, ...] = ("likelihood", "network")
+"""How a fit reads a block's knobs: from the hits by their likelihood, or by the network."""
+
+
+def blocks_to_read(velocities: str = "likelihood", timing: str = "likelihood") -> tuple[str, ...]:
+    """The blocks read from the hits for the options ``velocities`` and ``timing`` (each one
+    of :data:`READ_CHOICES`), in :data:`BLOCKS` order; raises ``ValueError`` for another."""
+    for name, value in (("velocities", velocities), ("timing", timing)):
+        if value not in READ_CHOICES:
+            raise ValueError(f"{name} must be one of {', '.join(READ_CHOICES)}; got {value!r}")
+    how = {"velocity": velocities, "timing": timing}
+    return tuple(b for b in BLOCKS if how[b] == "likelihood")
+
+
+def read_block(name: str, batch) -> LoopReads:
+    """The reads of block ``name`` (:data:`BLOCKS`) of every clip of ``batch`` (a ClipBatch)."""
+    if name == "velocity":
+        return read_loops(batch.velocity)
+    if name == "timing":
+        return read_timing(batch.offset, batch.velocity, batch.bpm)
+    raise ValueError(f"block must be one of {', '.join(BLOCKS)}; got {name!r}")
+
 
 MIN_BOUND_SHARE = 0.02
 """Least share of a pack's loops on a knob's bound that counts as censoring there."""
@@ -141,18 +176,22 @@ def draw_block(
     n_samples: int,
     rng: np.random.Generator,
     clusters: np.ndarray | None = None,
+    knobs: tuple[str, ...] = VELOCITY_KNOBS,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draws of the pack's velocity block by the Bayesian bootstrap over its loops: per
     knob the weighted median of the loops' estimates and their weighted median absolute
     deviation (module docstring). ``clusters`` (N,): each loop's source file, the
     bootstrap's unit (:func:`bootstrap_weights`).
 
-    Returns ``(loc, spread, drawn)``: ``loc`` and ``spread`` (n_samples, 6) in knob units,
-    and ``drawn`` (6,) of bool: whether each knob was drawn here; a knob shown by fewer than
+    ``knobs``: the knobs of the reads' columns (the velocity block's, or the timing block's,
+    :data:`~technorhythm.inference.timing_block.TIMING_KNOBS`).
+
+    Returns ``(loc, spread, drawn)``: ``loc`` and ``spread`` (n_samples, J) in knob units,
+    and ``drawn`` (J,) of bool: whether each knob was drawn here; a knob shown by fewer than
     :data:`MIN_LOOPS` loops is left to the caller (its entries are NaN).
     """
-    k = len(VELOCITY_KNOBS)
-    bounds = knob_bounds()[[KNOB_NAMES.index(name) for name in VELOCITY_KNOBS]]
+    k = len(knobs)
+    bounds = knob_bounds()[[KNOB_NAMES.index(name) for name in knobs]]
     loc = np.full((n_samples, k), np.nan)
     spread = np.full((n_samples, k), np.nan)
     drawn = np.zeros(k, dtype=bool)
@@ -207,15 +246,15 @@ def draw_loops(
     return np.clip(z, bounds[:, 0], bounds[:, 1])
 
 
-def pack_reads(reads: LoopReads, population) -> np.ndarray:
+def pack_reads(reads: LoopReads, population, knobs: tuple[str, ...] = VELOCITY_KNOBS) -> np.ndarray:
     """The group's reads as knob values (N, K) in ``population``'s columns, for the
     predictive's new loops: each loop's estimate where it shows a velocity knob that
     :func:`draw_block` reads (one shown by at least :data:`MIN_LOOPS` loops), clipped to
     the knob's range; NaN everywhere else (the knobs the network reads, and a loop's
-    velocity knobs its hits say nothing about)."""
+    knobs its hits say nothing about). ``knobs``: the reads' columns."""
     out = np.full((len(reads), population.n_knobs), np.nan)
     read = reads.shown.sum(axis=0) >= MIN_LOOPS
-    for j, name in enumerate(VELOCITY_KNOBS):
+    for j, name in enumerate(knobs):
         if not read[j]:
             continue
         col = population.names.index(name)
@@ -232,8 +271,10 @@ def replace_block(
     population,
     rng: np.random.Generator,
     clusters: np.ndarray | None = None,
+    knobs: tuple[str, ...] = VELOCITY_KNOBS,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """A group's posterior draws with the velocity block read from its hits.
+    """A group's posterior draws with a block of knobs read from its hits (the velocity
+    block by default; ``knobs`` names the reads' columns).
 
     Parameters
     ----------
@@ -253,9 +294,9 @@ def replace_block(
     loops keeps the network's draws.
     """
     hyper = np.array(hyper, dtype=np.float64)
-    cols = np.array([population.names.index(k) for k in VELOCITY_KNOBS])
+    cols = np.array([population.names.index(k) for k in knobs])
     k = population.n_knobs
-    loc, spread, drawn = draw_block(reads, len(hyper), rng, clusters)
+    loc, spread, drawn = draw_block(reads, len(hyper), rng, clusters, knobs)
     cols = cols[drawn]
     hyper[:, cols], hyper[:, k + cols] = loc[:, drawn], spread[:, drawn]
     if loops is None:
@@ -281,10 +322,23 @@ def source_files(batch) -> np.ndarray | None:
 
 
 def replace_block_from_clips(
-    hyper: np.ndarray, batch, population, rng: np.random.Generator
+    hyper: np.ndarray,
+    batch,
+    population,
+    rng: np.random.Generator,
+    blocks: tuple[str, ...] = tuple(BLOCKS),
 ) -> np.ndarray:
-    """:func:`replace_block` of ψ draws alone for one set of clips (a ClipBatch): its hits
-    read by :func:`~technorhythm.inference.velocity_block.read_loops`, its source files as
-    the bootstrap's unit."""
-    reads = read_loops(batch.velocity)
-    return replace_block(hyper, None, reads, population, rng, clusters=source_files(batch))[0]
+    """:func:`replace_block` of ψ draws alone for one set of clips (a ClipBatch), for each of
+    ``blocks``: its hits read by :func:`read_block`, its source files as the bootstrap's
+    unit."""
+    for name in blocks:
+        hyper = replace_block(
+            hyper,
+            None,
+            read_block(name, batch),
+            population,
+            rng,
+            clusters=source_files(batch),
+            knobs=BLOCKS[name],
+        )[0]
+    return hyper

@@ -6,9 +6,7 @@ import numpy as np
 import pytest
 from velocity_helpers import COLS, prior_theta, unclipped
 
-from technorhythm.inference.population import Population
-from technorhythm.inference.velocity_block import read_loops
-from technorhythm.inference.velocity_pack import (
+from technorhythm.inference.hit_blocks import (
     bootstrap_weights,
     censored_location_spread,
     draw_block,
@@ -16,6 +14,8 @@ from technorhythm.inference.velocity_pack import (
     weighted_median,
     weighted_quantile,
 )
+from technorhythm.inference.population import Population
+from technorhythm.inference.velocity_block import read_loops
 from technorhythm.simulator import simulate
 from technorhythm.simulator.knobs import KNOB_NAMES
 

@@ -1,17 +1,18 @@
-"""Calibration of the velocity block that ``fit`` reads from the hits, on simulated packs.
+"""Calibration of a block of knobs that ``fit`` reads from the hits, on simulated packs.
 
 Run (from the repository root)::
 
-    .venv/bin/python benchmarks/velocity_block_sbc.py [--sizes 16 256 1024] [--sets 200]
-        [--draws 200] [--seed 20261205]
+    .venv/bin/python benchmarks/hit_block_sbc.py [--block velocity|timing]
+        [--sizes 16 256 1024] [--sets 200] [--draws 200] [--seed 20261205]
 
 For each pack size N: ``--sets`` packs with ψ from the hyperprior (so many packs have a
-velocity knob on a bound in every loop), N loops each, simulated far from any training
+knob of the block on a bound in every loop), N loops each, simulated far from any training
 stream; the block of every pack drawn ``--draws`` times (:mod:`technorhythm.inference.
-velocity_block`). Per velocity knob, over the packs whose loops show it (at least three):
+hit_blocks`; the velocity block by default, ``--block timing`` the timing knobs). Per knob of
+the block, over the packs whose loops show it (at least three):
 
 * SBC of the loops' mean value E[θ] (sbi ``run_sbc``/``check_sbc``): KS p with a Bonferroni
-  correction over the six knobs, and the mean normalised rank;
+  correction over the block's knobs, and the mean normalised rank;
 * the coverage of 90 % HDIs of E[θ], overall and for truths within 2 % of a bound;
 * the median posterior sd of E[θ] against the network's (``--model``'s pack network on the
   same packs: the baseline, measured in the same run).
@@ -41,14 +42,13 @@ from technorhythm.diagnostics import (  # noqa: E402
     run_sbc,
 )
 from technorhythm.inference import load_shipped  # noqa: E402
+from technorhythm.inference.hit_blocks import BLOCKS, draw_block, read_block  # noqa: E402
 from technorhythm.inference.population import Population  # noqa: E402
 from technorhythm.inference.population_estimator import PopulationEstimator  # noqa: E402
 from technorhythm.inference.set_summaries import (  # noqa: E402
     loop_features,
     observe_population_sets,
 )
-from technorhythm.inference.velocity_block import VELOCITY_KNOBS, read_loops  # noqa: E402
-from technorhythm.inference.velocity_pack import draw_block  # noqa: E402
 from technorhythm.posteriors.arviz_adapter import hdi_intervals  # noqa: E402
 from technorhythm.simulator import simulate  # noqa: E402
 
@@ -59,8 +59,9 @@ START_INDEX = 3 << 40
 def one_size(est, n_clips: int, args) -> tuple[pd.DataFrame, dict]:
     """Per-knob figures at one pack size, and the timings."""
     pop = est.population
-    cols = np.array([pop.names.index(k) for k in VELOCITY_KNOBS])
-    block = Population(pop.bounds[cols], VELOCITY_KNOBS)
+    knobs = BLOCKS[args.block]
+    cols = np.array([pop.names.index(k) for k in knobs])
+    block = Population(pop.bounds[cols], knobs)
     rng = np.random.default_rng([args.seed, n_clips])
     psi = pop.sample_hyper(args.sets, rng)
     z = pop.sample_latent(psi, n_clips, rng)
@@ -68,11 +69,12 @@ def one_size(est, n_clips: int, args) -> tuple[pd.DataFrame, dict]:
     batch = simulate(pop.clip(z), seed=args.seed + n_clips, start_index=START_INDEX)
     t_sim = time.perf_counter() - t0
     t0 = time.perf_counter()
-    reads = read_loops(batch.velocity)
+    reads = read_block(args.block, batch)
     draws = np.full((args.draws, args.sets, len(cols)), np.nan)
     for i in range(args.sets):
         part = reads[i * n_clips : (i + 1) * n_clips]
-        loc, spread, drawn = draw_block(part, args.draws, np.random.default_rng([args.seed, i]))
+        rng_i = np.random.default_rng([args.seed, i])
+        loc, spread, drawn = draw_block(part, args.draws, rng_i, knobs=knobs)
         # E[θ] of every drawn knob (knobs left to the network are NaN in loc and spread)
         draws[:, i] = block.mean(np.concatenate([loc, spread], axis=1))
     t_block = time.perf_counter() - t0
@@ -86,11 +88,11 @@ def one_size(est, n_clips: int, args) -> tuple[pd.DataFrame, dict]:
         [est.sample_hyper(x[i : i + 64], args.draws, seed=args.seed + i)
          for i in range(0, args.sets, 64)], axis=1,
     )  # fmt: skip
-    net_mean = pop.mean(net)[..., cols]  # (L, M, 6)
+    net_mean = pop.mean(net)[..., cols]  # (L, M, J)
     t_net = time.perf_counter() - t0
-    truth = pop.mean(psi)[:, cols]  # (M, 6)
+    truth = pop.mean(psi)[:, cols]  # (M, J)
     rows = []
-    for j, knob in enumerate(VELOCITY_KNOBS):
+    for j, knob in enumerate(knobs):
         sets = np.flatnonzero(np.isfinite(draws[0, :, j]))
         row = {"n_clips": n_clips, "knob": knob, "n_sets": len(sets)}
         if len(sets) >= 20:
@@ -112,7 +114,7 @@ def one_size(est, n_clips: int, args) -> tuple[pd.DataFrame, dict]:
                 block.bounds[j : j + 1], names=[knob], level=0.9,
             ).iloc[0]  # fmt: skip
             row.update(
-                ks_p_bonferroni=min(1.0, float(table["ks_p"]) * len(VELOCITY_KNOBS)),
+                ks_p_bonferroni=min(1.0, float(table["ks_p"]) * len(knobs)),
                 rank_mean=float(table["rank_mean"]),
                 coverage90=float(cover["coverage"]),
                 n_near=int(cover["n_near"]),
@@ -135,6 +137,7 @@ def one_size(est, n_clips: int, args) -> tuple[pd.DataFrame, dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="population model directory (default: the shipped one)")
+    parser.add_argument("--block", choices=list(BLOCKS), default="velocity")
     parser.add_argument("--sizes", type=int, nargs="+", default=[16, 256, 1024])
     parser.add_argument("--sets", type=int, default=200)
     parser.add_argument("--draws", type=int, default=200)
@@ -156,6 +159,7 @@ def main() -> None:
         return [round(float(ok[column].min()), 3), round(float(ok[column].max()), 3)]
 
     result = {
+        "block": args.block,
         "sizes": args.sizes,
         "sets": args.sets,
         "draws": args.draws,
