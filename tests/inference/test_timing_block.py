@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -95,3 +97,19 @@ def test_blocks_are_read_by_name():
     )
     with pytest.raises(ValueError, match="block must be one of velocity, timing"):
         read_block("kick", batch)
+
+
+def test_a_loop_on_the_limit_reads_beyond_it_without_overflow():
+    """Every offset of a real loop at +0.49 of a step (beyond the simulator's limit): all
+    censored, no noise left; the read is a push past the limit, computed without overflow."""
+    velocity = np.zeros((2, 5, 64), dtype=np.uint8)
+    velocity[:, INSTRUMENTS.index("kick"), ::4] = 100
+    velocity[:, INSTRUMENTS.index("hh_closed"), ::2] = 80
+    offset = np.where(velocity > 0, np.float32(0.49), np.float32(0.0))
+    offset[1] *= -1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reads = read_timing(offset, velocity, np.full(2, 120.0))
+    limit_ms = 15 / 32 * step_ms(120.0)
+    assert (reads.estimate[0, 2:] > limit_ms).all() and (reads.estimate[1, 2:] < -limit_ms).all()
+    assert np.isfinite(reads.estimate).all()

@@ -49,8 +49,10 @@ def test_fit_by_pack_writes_and_prints(demo_dataset, oracle_shipped, tmp_path, c
             "--no-plot",
             "--n-samples",
             "100",
-            "--velocities", "network",  # every knob the oracle's: θ0, far from the packs
-            "--timing", "network",
+            "--velocities",
+            "network",  # every knob the oracle's: θ0, far from the packs
+            "--timing",
+            "network",
         ]
     )  # fmt: skip  (the plots are tested with the fit and check folders)
     printed = capsys.readouterr().out

@@ -65,8 +65,10 @@ def _censored_moments(
     """Mean and variance of the unclipped offset given the observed one: itself (variance 0)
     inside the limits, the normal's tail mean and variance beyond a limit it sits on."""
     s = np.maximum(sd, 1e-12)
-    a = (OFFSET_LIMIT - mu) / s  # upper tail starts here (standardised)
-    b = (-OFFSET_LIMIT - mu) / s  # lower tail ends here
+    # standardised limits, bounded so that no square or exponential overflows (a loop with
+    # no noise left has s at its floor); 40 standard deviations is as far as a tail matters
+    a = np.clip((OFFSET_LIMIT - mu) / s, -40.0, 40.0)  # the upper tail starts here
+    b = np.clip((-OFFSET_LIMIT - mu) / s, -40.0, 40.0)  # the lower tail ends here
     lam_hi = np.exp(-0.5 * a * a - 0.5 * np.log(2 * np.pi) - log_ndtr(-a))
     lam_lo = np.exp(-0.5 * b * b - 0.5 * np.log(2 * np.pi) - log_ndtr(b))
     mean = np.where(high, mu + s * lam_hi, np.where(low, mu - s * lam_lo, y))
