@@ -42,44 +42,83 @@ CENSOR_MARGIN = 1e-6
 """Offsets within this of the limit (or beyond it, in real clips) count as censored there."""
 
 
-def _design(velocity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Hit mask (N, 5·64) and design (N, 5·64, 3): kick or snare, hat or cymbal, odd step."""
-    hit = (np.asarray(velocity) > 0).reshape(len(velocity), -1)
+def _template() -> np.ndarray:
+    """Design row of every cell (5·64, 3): kick or snare, hat or cymbal, odd step."""
     rows = np.repeat(np.arange(len(INSTRUMENTS)), N_STEPS)
     steps = np.tile(np.arange(N_STEPS), len(INSTRUMENTS))
     kick_snare = np.isin(rows, _PUSHED_BY_PUSH_MS).astype(np.float64)
-    x = np.stack([kick_snare, 1.0 - kick_snare, (steps % 2).astype(np.float64)], axis=-1)
-    return hit, np.broadcast_to(x, (len(hit), *x.shape)) * hit[..., None]
+    return np.stack([kick_snare, 1.0 - kick_snare, (steps % 2).astype(np.float64)], axis=-1)
 
 
-def _inverse_gram(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(XᵀX)⁻¹ per loop with a tiny ridge, and which coefficients the hits identify."""
-    gram = np.einsum("nij,nik->njk", x, x)
+_TEMPLATE = _template()
+_OUTER = np.einsum("ij,ik->ijk", _TEMPLATE, _TEMPLATE).reshape(len(_TEMPLATE), 9)
+
+
+def _inverse_gram(hit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(XᵀX)⁻¹ per loop (hit mask (n, cells)) with a tiny ridge, and which coefficients the
+    hits identify. A loop's design is the template's rows of its hits, so XᵀX = Σ outer."""
+    gram = (hit.astype(np.float64) @ _OUTER).reshape(len(hit), 3, 3)
     inv = np.linalg.inv(gram + 1e-9 * np.eye(3))
     return inv, np.diagonal(inv, axis1=1, axis2=2) < MAX_INVERSE
 
 
-def _censored_moments(
-    y: np.ndarray, mu: np.ndarray, sd: np.ndarray, high: np.ndarray, low: np.ndarray
+def _tail_moments(
+    y: np.ndarray, mu: np.ndarray, sd: np.ndarray, high: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and variance of the unclipped offset given the observed one: itself (variance 0)
-    inside the limits, the normal's tail mean and variance beyond a limit it sits on."""
+    """Mean and variance of an unclipped offset N(mu, sd²) given that it lies beyond the
+    upper limit (``high``) or the lower one (else), per censored cell."""
     s = np.maximum(sd, 1e-12)
-    # standardised limits, bounded so that no square or exponential overflows (a loop with
-    # no noise left has s at its floor); 40 standard deviations is as far as a tail matters
-    a = np.clip((OFFSET_LIMIT - mu) / s, -40.0, 40.0)  # the upper tail starts here
-    b = np.clip((-OFFSET_LIMIT - mu) / s, -40.0, 40.0)  # the lower tail ends here
-    lam_hi = np.exp(-0.5 * a * a - 0.5 * np.log(2 * np.pi) - log_ndtr(-a))
-    lam_lo = np.exp(-0.5 * b * b - 0.5 * np.log(2 * np.pi) - log_ndtr(b))
-    mean = np.where(high, mu + s * lam_hi, np.where(low, mu - s * lam_lo, y))
-    var_hi = s * s * (1 + a * lam_hi - lam_hi * lam_hi)
-    var_lo = s * s * (1 - b * lam_lo - lam_lo * lam_lo)
-    var = np.where(high, var_hi, np.where(low, var_lo, 0.0))
-    return mean, np.maximum(var, 0.0)
+    sign = np.where(high, 1.0, -1.0)  # mirror the lower tail onto the upper one
+    # the standardised limit, bounded so that no square or exponential overflows (a loop
+    # with no noise left has s at its floor); 40 sd is as far as a tail matters
+    a = np.clip((OFFSET_LIMIT - sign * mu) / s, -40.0, 40.0)
+    lam = np.exp(-0.5 * a * a - 0.5 * np.log(2 * np.pi) - log_ndtr(-a))  # inverse Mills
+    return mu + sign * s * lam, np.maximum(s * s * (1 + a * lam - lam * lam), 0.0)
+
+
+def _em(inv, hit, y, censored, high, dof, n_iter: int) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients (n, 3) and noise sd (n,) of loops by EM over their censored offsets
+    (``censored`` cells; ``high``: on the upper limit), a single least-squares pass when none
+    is. The offsets are 0 off the hits, so Xᵀy is y times the template."""
+    target, extra = y, np.zeros(len(y))
+    rows, cells = np.nonzero(censored)
+    for _ in range(max(int(n_iter), 1)):
+        beta = np.einsum("njk,nk->nj", inv, target @ _TEMPLATE)
+        mu = (beta @ _TEMPLATE.T) * hit
+        sd = np.sqrt((((target - mu) ** 2).sum(axis=1) + extra) / dof)
+        if not len(rows):
+            break
+        mean, var = _tail_moments(y[rows, cells], mu[rows, cells], sd[rows], high[rows, cells])
+        target = y.copy()
+        target[rows, cells] = mean
+        extra = np.bincount(rows, var, minlength=len(y))
+    return beta, sd
+
+
+def _read_chunk(offset: np.ndarray, velocity: np.ndarray, n_iter: int):
+    """Coefficients, noise sd, (XᵀX)⁻¹'s diagonal, identified coefficients, hits and degrees
+    of freedom of a chunk of loops; EM runs for the loops with a censored offset only."""
+    hit = (np.asarray(velocity) > 0).reshape(len(velocity), -1)
+    y = np.where(hit, np.asarray(offset, dtype=np.float64).reshape(len(hit), -1), 0.0)
+    high = hit & (y >= OFFSET_LIMIT - CENSOR_MARGIN)
+    censored = high | (hit & (y <= -OFFSET_LIMIT + CENSOR_MARGIN))
+    inv, identified = _inverse_gram(hit)
+    n_hits = hit.sum(axis=1)
+    dof = np.maximum(n_hits - identified.sum(axis=1), 1)
+    beta, sd = _em(inv, hit, y, np.zeros_like(censored), high, dof, 1)
+    c = censored.any(axis=1)
+    if c.any():
+        beta[c], sd[c] = _em(inv[c], hit[c], y[c], censored[c], high[c], dof[c], n_iter)
+    return beta, sd, np.diagonal(inv, axis1=1, axis2=2), identified, n_hits, dof
 
 
 def read_timing(
-    offset: np.ndarray, velocity: np.ndarray, bpm: np.ndarray, *, n_iter: int = 30
+    offset: np.ndarray,
+    velocity: np.ndarray,
+    bpm: np.ndarray,
+    *,
+    n_iter: int = 30,
+    chunk: int = 2048,
 ) -> LoopReads:
     """Maximum-likelihood timing knobs of each loop (see the module docstring).
 
@@ -90,8 +129,10 @@ def read_timing(
     bpm : ndarray (N,)
         Each clip's tempo (the knobs in ms are converted at it).
     n_iter : int
-        EM iterations for the censored offsets, the same for every loop (a loop's read does
-        not depend on the others read with it).
+        EM iterations for a loop with censored offsets, the same for every such loop (a
+        loop's read does not depend on the others read with it).
+    chunk : int
+        Loops read at once: memory stays bounded (a few kB per loop of a chunk) whatever N.
 
     Returns
     -------
@@ -99,27 +140,19 @@ def read_timing(
         Columns :data:`TIMING_KNOBS`: ``swing_16`` in steps, ``humanize_ms``, ``push_ms`` and
         ``hat_push_ms`` in ms, not clipped to the knobs' ranges.
     """
-    hit, x = _design(velocity)
-    y = np.where(hit, np.asarray(offset, dtype=np.float64).reshape(len(hit), -1), 0.0)
-    high = hit & (y >= OFFSET_LIMIT - CENSOR_MARGIN)
-    low = hit & (y <= -OFFSET_LIMIT + CENSOR_MARGIN)
-    inv, identified = _inverse_gram(x)
-    n_hits = hit.sum(axis=1)
-    dof = np.maximum(n_hits - identified.sum(axis=1), 1)
-    target, extra = y, np.zeros_like(y)
-    beta = np.zeros((len(y), 3))
-    sd = np.zeros(len(y))
-    for _ in range(max(int(n_iter), 1)):
-        beta = np.einsum("njk,nk->nj", inv, np.einsum("nij,ni->nj", x, target))
-        mu = np.einsum("nij,nj->ni", x, beta)
-        resid = np.where(hit, target - mu, 0.0)
-        sd = np.sqrt(((resid**2).sum(axis=1) + extra.sum(axis=1)) / dof)
-        if not (high.any() or low.any()):
-            break
-        target, extra = _censored_moments(y, mu, sd[:, None], high, low)
-        target, extra = np.where(hit, target, 0.0), np.where(hit, extra, 0.0)
+    offset, velocity = np.asarray(offset), np.asarray(velocity)
+    parts = [
+        _read_chunk(offset[i : i + chunk], velocity[i : i + chunk], n_iter)
+        for i in range(0, len(velocity), max(int(chunk), 1))
+    ]
+    if not parts:
+        empty = np.zeros((0, len(TIMING_KNOBS)))
+        return LoopReads(empty, empty, empty.astype(bool))
+    beta, sd, inv_diag, identified, n_hits, dof = (
+        np.concatenate(p) for p in zip(*parts, strict=True)
+    )
     ms = np.asarray(step_ms(np.asarray(bpm, dtype=np.float64)), dtype=np.float64)
-    se_beta = sd[:, None] * np.sqrt(np.diagonal(inv, axis1=1, axis2=2))
+    se_beta = sd[:, None] * np.sqrt(inv_diag)
     se_sd = sd / np.sqrt(2.0 * dof)
     estimate = np.column_stack([beta[:, 2], sd * ms, beta[:, 0] * ms, beta[:, 1] * ms])
     se = np.column_stack([se_beta[:, 2], se_sd * ms, se_beta[:, 0] * ms, se_beta[:, 1] * ms])
