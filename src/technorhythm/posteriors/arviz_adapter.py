@@ -27,7 +27,7 @@ the population model of :mod:`technorhythm.inference.population`):
     ``n_clips(group)``: clips in the group; ``n_conditioned(group)``: the set size the
     estimator was conditioned on (differs from ``n_clips`` only when capped).
     Optional ``reads(read, read_knob)``: knob values read from each of a group's clips
-    (the velocity knobs, read from the hits), NaN where a clip was not read; the
+    (the velocity and timing knobs, read from the hits), NaN where a clip was not read; the
     non-dimension coordinate ``read_group(read)`` names the group, in the group's clip
     order. New loops of the group take their values (:func:`reads_by_group`).
 ``observed_data`` (optional)

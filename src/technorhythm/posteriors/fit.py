@@ -86,8 +86,8 @@ class GroupFit:
     loop_ids : ids of the loops in ``loops`` (clip ids, or ``<group>/<row>`` without them).
     reads : knob values read from each of the group's clips (n_clips, K), in ``clip_ids``
         order, NaN where not read (:func:`technorhythm.inference.hit_blocks.pack_reads`);
-        None when the fit read no knobs from the hits (``velocities="network"``). New loops
-        take their velocity knobs from these (:class:`PopulationPredictive`).
+        None when the fit read no knobs from the hits (both blocks by the network). New loops
+        take their velocity and timing knobs from these (:class:`PopulationPredictive`).
     """
 
     name: str
@@ -492,7 +492,8 @@ def fit_groups(
     hyper = draw_hyper(estimator, x_all, grouping.names, n_samples=n_samples, seed=seed)
     seconds["sample_hyper_s"] = time.perf_counter() - t1
     t_read = time.perf_counter()
-    reads = {b: read_block(b, batch[used]) for b in blocks}
+    used_batch = batch[used] if blocks else None
+    reads = {b: read_block(b, used_batch) for b in blocks}
     row_of = np.full(len(batch), -1)  # batch row → row of the reads
     row_of[used] = np.arange(len(used))
     files = source_files(batch)
