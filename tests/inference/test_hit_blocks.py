@@ -189,3 +189,27 @@ def test_a_pack_on_one_bound_reads_as_that_bound():
     loc, spread = censored_location_spread(values, np.full((2, 30), 1 / 30), 10.0, 127.0)
     np.testing.assert_array_equal(loc, [127.0, 127.0])
     np.testing.assert_array_equal(spread, [0.0, 0.0])
+
+
+def test_reads_for_new_loops_are_shrunk_to_the_pack_s_population():
+    """Every loop of the pack pushes at −30 ms (the knob's bound) with 40 ms of humanize: each
+    loop's read scatters ±5 ms around −30, and clipped at the bound the raw reads average
+    about −26; shrunk to their posterior means under the pack's block they stay at the bound
+    and keep the pack's zero spread."""
+    from technorhythm.inference.hit_blocks import pack_reads, read_block
+    from technorhythm.inference.timing_block import TIMING_KNOBS
+    from technorhythm.simulator.knobs import default_theta
+
+    pop = Population.from_registry()
+    theta = np.tile([default_theta()[k] for k in KNOB_NAMES], (256, 1))
+    cols = [KNOB_NAMES.index(k) for k in TIMING_KNOBS]
+    theta[:, cols] = [0.0, 40.0, -30.0, -30.0]
+    theta[:, KNOB_NAMES.index("hat_16ths")] = 0.5
+    reads = read_block("timing", simulate(theta, seed=1))
+    hyper = pop.sample_hyper(200, np.random.default_rng(0))
+    hyper, _ = replace_block(hyper, None, reads, pop, np.random.default_rng(1), knobs=TIMING_KNOBS)
+    push = KNOB_NAMES.index("push_ms")
+    raw = pack_reads(reads, pop, TIMING_KNOBS)[:, push]
+    shrunk = pack_reads(reads, pop, TIMING_KNOBS, hyper)[:, push]
+    assert raw.mean() > -28.0 and raw.std() > 3.0
+    assert shrunk.mean() < -28.5 and shrunk.std() < 0.5

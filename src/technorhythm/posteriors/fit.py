@@ -405,7 +405,7 @@ def _read_blocks(hyper, loops, reads: dict, rows, population, seed: int, name: s
             clusters=clusters,
             knobs=BLOCKS[block],
         )
-        values = pack_reads(group_reads, population, BLOCKS[block])
+        values = pack_reads(group_reads, population, BLOCKS[block], hyper)
         combined = values if combined is None else np.where(np.isnan(values), combined, values)
     return hyper, loops, combined
 
