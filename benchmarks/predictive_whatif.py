@@ -130,7 +130,7 @@ def adjuster(args):
             k = model.population.n_knobs
             hyper = np.array(model.hyper, dtype=np.float64)
             hyper[:, k:] *= args.spread_scale
-            model = PopulationPredictive(hyper, model.population, model.reads)
+            model = PopulationPredictive(hyper, model.population, model.reads, model.read_se)
         model = without_reads(model) if args.velocity_normal else model
         values = pack_values(
             real, args.levels == "pack", args.accent == "pack", args.jitter == "zero"

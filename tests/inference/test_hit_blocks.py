@@ -191,13 +191,14 @@ def test_a_pack_on_one_bound_reads_as_that_bound():
     np.testing.assert_array_equal(spread, [0.0, 0.0])
 
 
-def test_reads_for_new_loops_are_shrunk_to_the_pack_s_population():
+def test_new_loops_of_a_pack_at_a_bound_stay_at_the_bound():
     """Every loop of the pack pushes at −30 ms (the knob's bound) with 40 ms of humanize: each
     loop's read scatters ±5 ms around −30, and clipped at the bound the raw reads average
-    about −26; shrunk to their posterior means under the pack's block they stay at the bound
-    and keep the pack's zero spread."""
+    about −26; new loops pool each read with the pack's population within its error and
+    stay near the bound."""
     from technorhythm.inference.hit_blocks import pack_reads, read_block
     from technorhythm.inference.timing_block import TIMING_KNOBS
+    from technorhythm.posteriors import PopulationPredictive
     from technorhythm.simulator.knobs import default_theta
 
     pop = Population.from_registry()
@@ -209,7 +210,7 @@ def test_reads_for_new_loops_are_shrunk_to_the_pack_s_population():
     hyper = pop.sample_hyper(200, np.random.default_rng(0))
     hyper, _ = replace_block(hyper, None, reads, pop, np.random.default_rng(1), knobs=TIMING_KNOBS)
     push = KNOB_NAMES.index("push_ms")
-    raw = pack_reads(reads, pop, TIMING_KNOBS)[:, push]
-    shrunk = pack_reads(reads, pop, TIMING_KNOBS, hyper)[:, push]
-    assert raw.mean() > -28.0 and raw.std() > 3.0
-    assert shrunk.mean() < -28.5 and shrunk.std() < 0.5
+    values, se = pack_reads(reads, pop, TIMING_KNOBS)
+    assert np.clip(values[:, push], -30, 30).mean() > -28.0  # the raw reads, clipped
+    new = PopulationPredictive(hyper, pop, values, se).draw(20, 256, np.random.default_rng(2))
+    assert new[:, push].mean() < -28.5

@@ -269,7 +269,6 @@ def test_the_velocity_knobs_are_read_from_the_hits(two_packs):
 
 
 def test_the_loops_reads_are_kept_and_saved(two_packs, tmp_path):
-    from technorhythm.inference.hit_blocks import pack_reads
     from technorhythm.inference.velocity_block import VELOCITY_KNOBS, read_loops
     from technorhythm.posteriors import load_inference_data, reads_by_group, select_group
 
@@ -282,17 +281,17 @@ def test_the_loops_reads_are_kept_and_saved(two_packs, tmp_path):
     assert np.isnan(first.reads[:, others]).all()  # only the velocity knobs are read
     expected = read_loops(two_packs.velocity[:40])
     shown = expected.shown
-    # each loop's read, shrunk to its posterior mean under the pack's block
-    shrunk = pack_reads(expected, est.population, VELOCITY_KNOBS, first.hyper)[:, cols]
-    np.testing.assert_allclose(first.reads[:, cols][shown], shrunk[shown])
+    np.testing.assert_allclose(first.reads[:, cols][shown], expected.estimate[shown])
+    np.testing.assert_allclose(first.read_se[:, cols][shown], expected.se[shown])
     assert np.isnan(first.reads[:, cols][~shown]).all()
     save_fit(res, tmp_path / "fit")
     idata = load_inference_data(tmp_path / "fit" / "posterior.nc")
     saved = reads_by_group(idata)
     assert list(saved) == ["at_theta0", "elsewhere"]
-    np.testing.assert_allclose(saved["elsewhere"], res.groups[1].reads, equal_nan=True)
+    np.testing.assert_allclose(saved["elsewhere"][0], res.groups[1].reads, equal_nan=True)
+    np.testing.assert_allclose(saved["elsewhere"][1], res.groups[1].read_se, equal_nan=True)
     one = reads_by_group(select_group(idata, "elsewhere"))
-    assert list(one) == ["elsewhere"] and one["elsewhere"].shape == (30, K)
+    assert list(one) == ["elsewhere"] and one["elsewhere"][0].shape == (30, K)
     net = fit_groups(two_packs, estimator=est, n_samples=50, velocities="network", timing="network")
     assert all(g.reads is None for g in net.groups)
     assert reads_by_group(net.to_inference_data()) == {}

@@ -89,5 +89,22 @@ def test_reads_are_checked_and_empty_reads_are_dropped():
     assert PopulationPredictive(hyper, POP, np.full((4, 2), np.nan)).reads is None
     with pytest.raises(ValueError, match="reads must be"):
         PopulationPredictive(hyper, POP, np.ones((3, 3)))
-    with pytest.raises(ValueError, match="within the knobs' ranges"):
-        PopulationPredictive(hyper, POP, np.array([[np.nan, 9.0]]))
+    with pytest.raises(ValueError, match="reads must be finite"):
+        PopulationPredictive(hyper, POP, np.array([[np.nan, np.inf]]))
+    with pytest.raises(ValueError, match="read_se must be"):
+        PopulationPredictive(hyper, POP, np.array([[np.nan, 3.0]]), np.array([[0.0, -1.0]]))
+
+
+def test_a_read_with_its_error_is_pooled_with_the_population(rng):
+    """One loop read at 9.0 (beyond knob b's range 0–8) ± 1, the population at 6 ± 1: a new
+    loop draws from the normal posterior N(7.5, variance ½) and clips at 8; exact reads (se 0) come
+    back as themselves, clipped."""
+    hyper = _hyper([0.5, 6.0], [0.1, 1.0], n=3)
+    noisy = PopulationPredictive(hyper, POP, np.array([[np.nan, 9.0]]), np.array([[0.0, 1.0]]))
+    b = noisy.draw(200, 50, rng)[:, 1]
+    latent = b[b < 8.0]
+    assert np.mean(b == 8.0) == pytest.approx(0.2398, abs=0.02)  # P(N(7.5, var ½) > 8)
+    assert np.median(b) == pytest.approx(7.5, abs=0.05)
+    assert latent.min() > 4.5
+    exact = PopulationPredictive(hyper, POP, np.array([[np.nan, 9.0]])).draw(5, 4, rng)
+    np.testing.assert_allclose(exact[:, 1], 8.0)

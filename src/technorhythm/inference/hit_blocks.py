@@ -247,40 +247,25 @@ def draw_loops(
 
 
 def pack_reads(
-    reads: LoopReads,
-    population,
-    knobs: tuple[str, ...] = VELOCITY_KNOBS,
-    hyper: np.ndarray | None = None,
-) -> np.ndarray:
-    """The group's reads as knob values (N, K) in ``population``'s columns, for the
-    predictive's new loops: each loop's estimate where it shows a knob that
-    :func:`draw_block` reads (one shown by at least :data:`MIN_LOOPS` loops), clipped to
-    the knob's range; NaN everywhere else (the knobs the network reads, and a loop's
-    knobs its hits say nothing about). ``knobs``: the reads' columns.
-
-    With ``hyper`` (S, 2K), the group's ψ draws with the block already read, each estimate
-    is first shrunk to its posterior mean under the group's population (the draws' median
-    location and spread): ``(loc/spread² + e/se²) / (1/spread² + 1/se²)``. A raw read
-    carries its estimation noise, which new loops would add to the pack's own spread and
-    which clipping at a bound turns into a bias (a pack whose every loop pushes at −30 ms
-    reads −30 ± 5 per loop, and clipped at −30 that averages −28)."""
-    out = np.full((len(reads), population.n_knobs), np.nan)
+    reads: LoopReads, population, knobs: tuple[str, ...] = VELOCITY_KNOBS
+) -> tuple[np.ndarray, np.ndarray]:
+    """The group's reads as knob values for the predictive's new loops: ``(values, se)``,
+    each (N, K) in ``population``'s columns, each loop's estimate and its standard error
+    where it shows a knob that :func:`draw_block` reads (one shown by at least
+    :data:`MIN_LOOPS` loops), not clipped (a new loop draws its value given the estimate and
+    the pack's population, then clips it:
+    :class:`technorhythm.posteriors.PopulationPredictive`); NaN everywhere else (the knobs
+    the network reads, and a loop's knobs its hits say nothing about). ``knobs``: the reads'
+    columns."""
+    values = np.full((len(reads), population.n_knobs), np.nan)
+    se = np.full_like(values, np.nan)
     read = reads.shown.sum(axis=0) >= MIN_LOOPS
-    k = population.n_knobs
     for j, name in enumerate(knobs):
-        if not read[j]:
-            continue
-        col = population.names.index(name)
-        low, high = population.bounds[col]
-        shown = reads.shown[:, j]
-        e = reads.estimate[shown, j]
-        if hyper is not None:
-            loc = float(np.median(hyper[:, col]))
-            var = max(float(np.median(hyper[:, k + col])) ** 2, 1e-12)
-            se2 = np.maximum(reads.se[shown, j], 1e-12) ** 2
-            e = (loc / var + e / se2) / (1.0 / var + 1.0 / se2)
-        out[shown, col] = np.clip(e, low, high)
-    return out
+        if read[j]:
+            col, shown = population.names.index(name), reads.shown[:, j]
+            values[shown, col] = reads.estimate[shown, j]
+            se[shown, col] = reads.se[shown, j]
+    return values, se
 
 
 def replace_block(

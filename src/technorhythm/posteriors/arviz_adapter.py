@@ -26,8 +26,9 @@ the population model of :mod:`technorhythm.inference.population`):
 ``constant_data``
     ``n_clips(group)``: clips in the group; ``n_conditioned(group)``: the set size the
     estimator was conditioned on (differs from ``n_clips`` only when capped).
-    Optional ``reads(read, read_knob)``: knob values read from each of a group's clips
-    (the velocity and timing knobs, read from the hits), NaN where a clip was not read; the
+    Optional ``reads(read, read_knob)`` and ``read_se(read, read_knob)``: knob values read
+    from each of a group's clips (the velocity and timing knobs, read from the hits; not
+    clipped to the knobs' ranges) and their standard errors, NaN where a clip was not read; the
     non-dimension coordinate ``read_group(read)`` names the group, in the group's clip
     order. New loops of the group take their values (:func:`reads_by_group`).
 ``observed_data`` (optional)
@@ -174,14 +175,22 @@ def _loops_dataset(
 
 
 def _reads_dataset(
-    reads: np.ndarray, read_groups: Sequence[str] | None, groups: list[str], knob_names: list[str]
+    reads: np.ndarray,
+    read_se: np.ndarray | None,
+    read_groups: Sequence[str] | None,
+    groups: list[str],
+    knob_names: list[str],
 ):
-    """(R, K) reads → Dataset ``reads(read, read_knob)`` of the knobs with any value."""
+    """(R, K) reads and standard errors → Dataset ``reads``, ``read_se`` (read, read_knob)
+    of the knobs with any value."""
     import xarray as xr
 
     reads = np.asarray(reads, dtype=np.float64)
     if reads.ndim != 2 or reads.shape[1] != len(knob_names):
         raise ValueError(f"reads must have shape (R, K={len(knob_names)}); got {reads.shape}")
+    se = np.zeros_like(reads) if read_se is None else np.asarray(read_se, dtype=np.float64)
+    if se.shape != reads.shape:
+        raise ValueError(f"read_se must have the shape of reads {reads.shape}; got {se.shape}")
     if read_groups is None or len(read_groups) != len(reads):
         raise ValueError(f"reads need read_groups with {len(reads)} entries")
     unknown = set(map(str, read_groups)) - set(groups)
@@ -190,8 +199,9 @@ def _reads_dataset(
     if np.isinf(reads).any():
         raise ValueError("reads contain infinite values (NaN marks a knob not read)")
     keep = np.flatnonzero(np.isfinite(reads).any(axis=0))
+    dims = ("read", "read_knob")
     return xr.Dataset(
-        {"reads": (("read", "read_knob"), reads[:, keep])},
+        {"reads": (dims, reads[:, keep]), "read_se": (dims, se[:, keep])},
         coords={
             "read": np.arange(len(reads)),
             "read_knob": [knob_names[k] for k in keep],
@@ -216,6 +226,7 @@ def to_inference_data(
     model_hash: str = "",
     reads: np.ndarray | None = None,
     read_groups: Sequence[str] | None = None,
+    read_se: np.ndarray | None = None,
     attrs: Mapping[str, Any] | None = None,
 ) -> arviz.InferenceData:
     """Population posteriors of several groups → one labelled InferenceData.
@@ -245,6 +256,8 @@ def to_inference_data(
         some value are stored.
     read_groups : sequence of str, length R
         The group of each row of ``reads`` (needed with ``reads``).
+    read_se : ndarray, shape (R, K), optional
+        The reads' standard errors (None: exact).
     attrs : mapping, optional
         Extra attributes (str, int, float; others stored as JSON) on the posterior group.
     """
@@ -293,7 +306,9 @@ def to_inference_data(
         coords={"group": groups},
     )
     if reads is not None:
-        constant = xr.merge([constant, _reads_dataset(reads, read_groups, groups, knob_names)])
+        constant = xr.merge(
+            [constant, _reads_dataset(reads, read_se, read_groups, groups, knob_names)]
+        )
     all_attrs: dict[str, Any] = {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
@@ -407,18 +422,23 @@ def loops_array(
     )
 
 
-def reads_by_group(idata: arviz.InferenceData) -> dict[str, np.ndarray]:
-    """Group → its clips' reads (B, K), knob units, NaN where not read, in the knobs' order
-    (:func:`knob_names_of`); empty when the posterior holds no reads."""
+def reads_by_group(idata: arviz.InferenceData) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Group → its clips' reads and their standard errors, each (B, K) in knob units, NaN
+    where not read, in the knobs' order (:func:`knob_names_of`); empty when the posterior
+    holds no reads."""
     constant = getattr(idata, "constant_data", None)
     if constant is None or "reads" not in constant:
         return {}
     knobs = knob_names_of(idata)
-    values = np.asarray(constant["reads"].transpose("read", "read_knob").values, np.float64)
-    full = np.full((len(values), len(knobs)), np.nan)
-    full[:, [knobs.index(str(k)) for k in constant["read_knob"].values]] = values
+    cols = [knobs.index(str(k)) for k in constant["read_knob"].values]
     owners = np.asarray(constant["read_group"].values).astype(str)
-    return {str(g): full[owners == g] for g in dict.fromkeys(owners)}
+    out = []
+    for name in ("reads", "read_se"):
+        values = np.asarray(constant[name].transpose("read", "read_knob").values, np.float64)
+        full = np.full((len(values), len(knobs)), np.nan)
+        full[:, cols] = values
+        out.append(full)
+    return {str(g): (out[0][owners == g], out[1][owners == g]) for g in dict.fromkeys(owners)}
 
 
 def select_group(idata: arviz.InferenceData, group: str) -> arviz.InferenceData:

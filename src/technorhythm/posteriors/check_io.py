@@ -98,12 +98,13 @@ def predictive_models(
     sizes: list[int],
     *,
     corpus: bool,
-    reads: dict[str, np.ndarray] | None = None,
+    reads: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> list[PopulationPredictive | CorpusPredictive]:
     """The predictive model of every group: its population, with the knobs read from its
-    loops taken from ``reads`` (group → (B, K), NaN where not read; a group without reads
-    draws every knob from its population); with ``corpus``, the last group (``"all"``) as
-    packs within the corpus (:class:`CorpusPredictive`)."""
+    loops taken from ``reads`` (group → (values, standard errors), each (B, K), NaN where
+    not read; a group without reads draws every knob from its population); with
+    ``corpus``, the last group (``"all"``) as packs within the corpus
+    (:class:`CorpusPredictive`)."""
     from technorhythm.inference.population import Population
     from technorhythm.simulator.knobs import get_knob
 
@@ -111,7 +112,7 @@ def predictive_models(
     population = Population(bounds, tuple(knob_names))
     reads = reads or {}
     models: list[PopulationPredictive | CorpusPredictive] = [
-        PopulationPredictive(np.asarray(h), population, reads.get(name))
+        PopulationPredictive(np.asarray(h), population, *reads.get(name, (None, None)))
         for name, h in zip(names, hyper, strict=True)
     ]
     if corpus and len(names) > 1 and names[-1] == "all":
@@ -161,7 +162,7 @@ def check_fit(
         hyper = [g.hyper for g in fit.groups]
         knobs = list(fit.knob_names)
         ids = {g.name: list(g.clip_ids) for g in fit.groups}
-        reads = {g.name: g.reads for g in fit.groups if g.reads is not None}
+        reads = {g.name: (g.reads, g.read_se) for g in fit.groups if g.reads is not None}
         fit_seed = int(fit.options["seed"])
         options = {"by": fit.by, "split": fit.split, **fit.options}
         model = fit.model

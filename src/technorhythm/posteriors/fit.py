@@ -88,6 +88,7 @@ class GroupFit:
         order, NaN where not read (:func:`technorhythm.inference.hit_blocks.pack_reads`);
         None when the fit read no knobs from the hits (both blocks by the network). New loops
         take their velocity and timing knobs from these (:class:`PopulationPredictive`).
+    read_se : the reads' standard errors (n_clips, K), or None with ``reads``.
     """
 
     name: str
@@ -99,6 +100,7 @@ class GroupFit:
     clip_ids: tuple[str, ...] = ()
     loop_ids: tuple[str, ...] = ()
     reads: np.ndarray | None = None
+    read_se: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,7 @@ class FitResult:
             summary_names=self.summary_names,
             model_hash=self.model.get("model_hash", ""),
             reads=np.concatenate([g.reads for g in readers]) if readers else None,
+            read_se=np.concatenate([g.read_se for g in readers]) if readers else None,
             read_groups=[g.name for g in readers for _ in range(len(g.reads))],
             attrs={"split": self.split or "", "seed": int(self.options["seed"])},
         )
@@ -388,11 +391,12 @@ def _as_batch(data) -> ClipBatch:
 def _read_blocks(hyper, loops, reads: dict, rows, population, seed: int, name: str, clusters):
     """Group ``name``'s ψ and per-loop draws with every block of ``reads`` (block → the used
     clips' reads; ``rows``: the group's rows of them) read from its hits, and the group's
-    reads as knob values (:func:`~technorhythm.inference.hit_blocks.pack_reads`, the blocks'
-    columns together). Each block draws from its own stream (:func:`group_seed` 2, 3, …, in
+    reads as knob values and their standard errors
+    (:func:`~technorhythm.inference.hit_blocks.pack_reads`, the blocks' columns together).
+    Each block draws from its own stream (:func:`group_seed` 2, 3, …, in
     :data:`~technorhythm.inference.hit_blocks.BLOCKS` order), so a block's draws do not
     depend on which other blocks are read."""
-    combined = None
+    combined = combined_se = None
     for block, block_reads in reads.items():
         group_reads = block_reads[rows]
         stream = 2 + list(BLOCKS).index(block)
@@ -405,9 +409,13 @@ def _read_blocks(hyper, loops, reads: dict, rows, population, seed: int, name: s
             clusters=clusters,
             knobs=BLOCKS[block],
         )
-        values = pack_reads(group_reads, population, BLOCKS[block], hyper)
-        combined = values if combined is None else np.where(np.isnan(values), combined, values)
-    return hyper, loops, combined
+        values, se = pack_reads(group_reads, population, BLOCKS[block])
+        if combined is None:
+            combined, combined_se = values, se
+        else:
+            combined = np.where(np.isnan(values), combined, values)
+            combined_se = np.where(np.isnan(values), combined_se, se)
+    return hyper, loops, combined, combined_se
 
 
 def fit_groups(
@@ -503,13 +511,13 @@ def fit_groups(
     fits = []
     for g, (name, members) in enumerate(zip(grouping.names, grouping.members, strict=True)):
         owns = loops and _owns_loops(grouping, g, add_all)
-        hyper_g, loops_g, reads_g = hyper[g], None, None
+        hyper_g, loops_g, reads_g, se_g = hyper[g], None, None, None
         if owns:
             loops_g = draw_loops(
                 estimator, features[members], hyper_g, name, seed=seed, threads=threads
             )
         if reads:
-            hyper_g, loops_g, reads_g = _read_blocks(
+            hyper_g, loops_g, reads_g, se_g = _read_blocks(
                 hyper_g, loops_g, reads, row_of[members], estimator.population,
                 seed, name, None if files is None else files[members],
             )  # fmt: skip
@@ -524,6 +532,7 @@ def fit_groups(
                 clip_ids=tuple(ids[members]) if ids is not None else (),
                 loop_ids=_loop_ids(ids, name, members) if owns else (),
                 reads=reads_g,
+                read_se=se_g,
             )
         )
     seconds["sample_loops_s"] = time.perf_counter() - t2

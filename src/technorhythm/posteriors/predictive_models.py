@@ -40,38 +40,48 @@ class PopulationPredictive:
     """Sets of loops from one group's population posterior.
 
     ``hyper`` (S, 2K): hyperparameter draws in knob units; ``population``: the family;
-    ``reads`` (B, K), optional: knob values read from each of the group's B loops, NaN where
-    a loop was not read for a knob (:func:`technorhythm.inference.hit_blocks.pack_reads`);
-    reads without any value are dropped (every knob then comes from the population).
+    ``reads`` (B, K), optional: knob values read from each of the group's B loops (estimates,
+    possibly beyond a knob's range), NaN where a loop was not read for a knob
+    (:func:`technorhythm.inference.hit_blocks.pack_reads`), with their standard errors
+    ``read_se`` (B, K; None: exact). Reads without any value are dropped (every knob then
+    comes from the population).
     """
 
     hyper: np.ndarray
     population: Population
     reads: np.ndarray | None = None
+    read_se: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.reads is None:
+            object.__setattr__(self, "read_se", None)
             return
         reads = np.asarray(self.reads, dtype=np.float64)
+        if np.isinf(reads).any():
+            raise ValueError("reads must be finite (NaN: not read)")
         if reads.size and not np.isfinite(reads).any():
             object.__setattr__(self, "reads", None)
+            object.__setattr__(self, "read_se", None)
             return
         if reads.ndim != 2 or reads.shape[1] != self.population.n_knobs or not len(reads):
             raise ValueError(
                 f"reads must be (B ≥ 1, K={self.population.n_knobs}) knob values; got {reads.shape}"
             )
-        bounds = self.population.bounds
-        finite = np.isfinite(reads)
-        if ((reads < bounds[:, 0]) | (reads > bounds[:, 1]))[finite].any():
-            raise ValueError("reads must lie within the knobs' ranges (NaN: not read)")
+        se = np.zeros_like(reads) if self.read_se is None else np.asarray(self.read_se, float)
+        if se.shape != reads.shape or (np.isfinite(reads) & ~(se >= 0)).any():
+            raise ValueError("read_se must be (B, K) like reads, ≥ 0 wherever a knob was read")
         object.__setattr__(self, "reads", reads)
+        object.__setattr__(self, "read_se", np.where(np.isfinite(reads), se, 0.0))
 
     def draw(self, n_sets: int, n_clips: int, rng: np.random.Generator) -> np.ndarray:
         """θ for ``n_sets`` sets of ``n_clips`` loops, shape (n_sets · n_clips, K), set-major.
 
         With ``reads``, every set takes Bayesian-bootstrap weights over the group's loops,
-        and each of its new loops the reads of one loop drawn with them (its finite entries
-        replace the population's draw).
+        and each of its new loops the knobs of one loop drawn with them: for every knob that
+        loop was read for, a draw of the loop's own value given its read (standard error
+        ``read_se``) and the set's population (ψ draw), the normal partial-pooling posterior
+        clipped to the knob's range. A raw read would add its estimation noise to the pack's
+        spread, and its posterior mean would take some away; the draw keeps both right.
         """
         rows = rng.integers(0, len(self.hyper), size=int(n_sets))
         theta = self.population.sample_loops(self.hyper[rows], int(n_clips), rng)
@@ -84,18 +94,27 @@ class PopulationPredictive:
         picks = np.stack(
             [np.searchsorted(c, row, side="right") for c, row in zip(cumulative, u, strict=True)]
         )
-        picks = picks.clip(0, b - 1)
-        values = self.reads[picks.reshape(-1)]
-        return np.where(np.isfinite(values), values, theta)
+        picks = picks.clip(0, b - 1).reshape(-1)
+        values, se = self.reads[picks], self.read_se[picks]
+        loc, spread = self.population.split(np.repeat(self.hyper[rows], int(n_clips), axis=0))
+        prec_pop = 1.0 / np.maximum(spread, 1e-9) ** 2
+        prec_read = 1.0 / np.maximum(se, 1e-9) ** 2
+        mean = (loc * prec_pop + np.nan_to_num(values) * prec_read) / (prec_pop + prec_read)
+        pooled = mean + rng.standard_normal(mean.shape) / np.sqrt(prec_pop + prec_read)
+        # an exact read (se 0) is the loop's value, even where the population says spread 0
+        pooled = self.population.clip(np.where(se > 0, pooled, np.nan_to_num(values)))
+        return np.where(np.isfinite(values), pooled, theta)
 
     def mean(self) -> np.ndarray:
-        """Mean knob value (K,) of the loops this model makes: the population's censored-normal
-        mean averaged over the ψ draws, and for knobs with reads the loops' average of their
-        reads (the population's mean standing in for a loop not read)."""
+        """Mean knob value (K,) of the loops this model makes, about: the population's
+        censored-normal mean averaged over the ψ draws, and for knobs with reads the loops'
+        average of their reads within the knobs' ranges (the population's mean standing in
+        for a loop not read)."""
         center = self.population.mean(self.hyper).mean(axis=0)
         if self.reads is None:
             return center
-        return np.where(np.isfinite(self.reads), self.reads, center).mean(axis=0)
+        reads = self.population.clip(np.nan_to_num(self.reads))
+        return np.where(np.isfinite(self.reads), reads, center).mean(axis=0)
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ def population_table(
         hdi = hdi_intervals(mean, hdi_prob)
         low, high = pop.mass_at_bounds(h)
         # one new loop per draw: the predictive
-        loops = PopulationPredictive(h, pop, reads.get(g)).draw(len(h), 1, rng)
+        loops = PopulationPredictive(h, pop, *reads.get(g, (None, None))).draw(len(h), 1, rng)
         q05, q95 = np.quantile(loops, [0.05, 0.95], axis=0)
         for k, knob in enumerate(knobs):
             rows.append(
