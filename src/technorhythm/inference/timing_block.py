@@ -17,9 +17,11 @@ no more hits than coefficients. The pack's block and each loop's own knobs follo
 reads exactly as the velocity block's do (:mod:`technorhythm.inference.hit_blocks`).
 
 Why: these knobs act on the offsets alone, which the set summaries reduce to a few
-statistics; the hits pin a loop's push and swing to a fraction of a millisecond where a
-network reads them to several. The assumption, stated: the timing knobs change no onset or
-velocity, so their posterior given the hits does not depend on the rest of ψ.
+statistics; read from the hits, a pack's timing knobs come out closer to the truth than the
+network reads them, and each loop's own timing is known, which new loops can then play
+(``docs/inference.md``, "Timing knobs read from the hits"). The assumption, stated: the
+timing knobs change no onset or velocity, so their posterior given the hits does not depend
+on the rest of ψ.
 """
 
 from __future__ import annotations
