@@ -178,7 +178,7 @@ def draw_block(
     clusters: np.ndarray | None = None,
     knobs: tuple[str, ...] = VELOCITY_KNOBS,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Draws of the pack's velocity block by the Bayesian bootstrap over its loops: per
+    """Draws of the pack's block by the Bayesian bootstrap over its loops: per
     knob the weighted median of the loops' estimates and their weighted median absolute
     deviation (module docstring). ``clusters`` (N,): each loop's source file, the
     bootstrap's unit (:func:`bootstrap_weights`).
@@ -231,7 +231,7 @@ def draw_loops(
     bounds: np.ndarray,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Each loop's velocity knobs given population draws: (n_samples, N, J), knob units.
+    """Each loop's knobs of a block given population draws: (n_samples, N, J), knob units.
 
     Per draw, a loop that shows a knob gets the normal posterior of its value given its
     estimate (standard error ``se``) and the population (``loc``, ``spread``); one that does
@@ -293,7 +293,7 @@ def replace_block(
     clusters : ndarray (N,), optional
         Each loop's source file: the bootstrap's unit (:func:`bootstrap_weights`).
 
-    Returns copies of ``hyper`` and ``loops`` whose velocity-block columns are drawn by
+    Returns copies of ``hyper`` and ``loops`` whose block columns are drawn by
     :func:`draw_block` and :func:`draw_loops`; a knob shown by fewer than :data:`MIN_LOOPS`
     loops keeps the network's draws.
     """
