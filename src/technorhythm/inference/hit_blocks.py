@@ -287,7 +287,7 @@ def replace_block(
     loops : ndarray (S, N, K) or None
         Per-loop knob draws of the group's N loops (the reads' loops, in order), or None.
     reads : LoopReads
-        :func:`read_loops` of the group's loops.
+        :func:`read_block` of the group's loops (the block of ``knobs``).
     population : technorhythm.inference.population.Population
         Names the columns.
     clusters : ndarray (N,), optional
