@@ -16,10 +16,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
+from technorhythm.inference.loop_reads import LoopReads
 from technorhythm.inference.population import LOC_MARGIN, SPREAD_MAX
 from technorhythm.inference.prior import knob_bounds
 from technorhythm.inference.timing_block import TIMING_KNOBS, read_timing
-from technorhythm.inference.velocity_block import VELOCITY_KNOBS, LoopReads, read_loops
+from technorhythm.inference.velocity_block import VELOCITY_KNOBS, read_loops
 from technorhythm.simulator.knobs import KNOB_NAMES
 
 __all__ = [

@@ -12,7 +12,7 @@ at the offset limit (a Tobit regression). :func:`read_timing` maximises it per l
 
 A coefficient the loop's hits cannot separate from the others (no off-beat 16th hits: no
 swing; hats only on off-beat 16ths: their push and the swing are one number) is not *shown*
-(:class:`~technorhythm.inference.velocity_block.LoopReads`), nor is the noise of a loop with
+(:class:`~technorhythm.inference.loop_reads.LoopReads`), nor is the noise of a loop with
 no more hits than coefficients. The pack's block and each loop's own knobs follow from the
 reads exactly as the velocity block's do (:mod:`technorhythm.inference.hit_blocks`).
 
@@ -27,10 +27,9 @@ on the rest of ψ.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import log_ndtr
 
 from technorhythm.clips import INSTRUMENTS, N_STEPS, step_ms
-from technorhythm.inference.velocity_block import LoopReads
+from technorhythm.inference.loop_reads import LoopReads, normal_tail
 from technorhythm.simulator.reference import OFFSET_LIMIT
 
 __all__ = ["TIMING_KNOBS", "read_timing"]
@@ -65,7 +64,7 @@ def _inverse_gram(hit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _tail_moments(
-    y: np.ndarray, mu: np.ndarray, sd: np.ndarray, high: np.ndarray
+    mu: np.ndarray, sd: np.ndarray, high: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean and variance of an unclipped offset N(mu, sd²) given that it lies beyond the
     upper limit (``high``) or the lower one (else), per censored cell."""
@@ -74,8 +73,8 @@ def _tail_moments(
     # the standardised limit, bounded so that no square or exponential overflows (a loop
     # with no noise left has s at its floor); 40 sd is as far as a tail matters
     a = np.clip((OFFSET_LIMIT - sign * mu) / s, -40.0, 40.0)
-    lam = np.exp(-0.5 * a * a - 0.5 * np.log(2 * np.pi) - log_ndtr(-a))  # inverse Mills
-    return mu + sign * s * lam, np.maximum(s * s * (1 + a * lam - lam * lam), 0.0)
+    _, lam, rho = normal_tail(a)
+    return mu + sign * s * lam, np.maximum(s * s * rho, 0.0)
 
 
 def _em(inv, hit, y, censored, high, dof, n_iter: int) -> tuple[np.ndarray, np.ndarray]:
@@ -90,7 +89,7 @@ def _em(inv, hit, y, censored, high, dof, n_iter: int) -> tuple[np.ndarray, np.n
         sd = np.sqrt((((target - mu) ** 2).sum(axis=1) + extra) / dof)
         if not len(rows):
             break
-        mean, var = _tail_moments(y[rows, cells], mu[rows, cells], sd[rows], high[rows, cells])
+        mean, var = _tail_moments(mu[rows, cells], sd[rows], high[rows, cells])
         target = y.copy()
         target[rows, cells] = mean
         extra = np.bincount(rows, var, minlength=len(y))

@@ -39,14 +39,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import log_ndtr
 
 from technorhythm.clips import INSTRUMENTS, N_STEPS, STEPS_PER_BAR
+from technorhythm.inference.loop_reads import LoopReads, normal_tail
 from technorhythm.simulator import patterns as pt
 
 __all__ = [
     "VELOCITY_KNOBS",
-    "LoopReads",
     "read_loops",
     "weakness_candidates",
 ]
@@ -112,33 +111,6 @@ ROW_GROUP: np.ndarray = np.array(
 rows share the hats' level."""
 
 
-@dataclass(frozen=True)
-class LoopReads:
-    """Per-loop maximum-likelihood velocity knobs.
-
-    Attributes
-    ----------
-    estimate : ndarray (N, 6)
-        Knob values in :data:`VELOCITY_KNOBS` order (levels in MIDI velocity, ``accent`` in
-        [0, 1], ``velocity_jitter`` in MIDI velocity).
-    se : ndarray (N, 6)
-        Their approximate standard errors (inverse Fisher information at the estimate).
-    shown : ndarray (N, 6) of bool
-        Whether the loop's hits inform the knob at all (a loop without open hats says
-        nothing about their level; one without unaccented hits nothing about ``accent``).
-    """
-
-    estimate: np.ndarray
-    se: np.ndarray
-    shown: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.estimate)
-
-    def __getitem__(self, index) -> LoopReads:
-        return LoopReads(self.estimate[index], self.se[index], self.shown[index])
-
-
 def _component_moments(
     v: np.ndarray, mu: np.ndarray, s: np.ndarray, high: np.ndarray, low: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -153,11 +125,10 @@ def _component_moments(
             continue
         m, sd = mu[where], s[where]
         a = sign * (edge - m) / sd  # standardised distance to the edge, into the tail
-        log_tail = log_ndtr(-a)  # log P(beyond the edge)
-        lam = np.exp(-0.5 * a * a - 0.5 * np.log(2 * np.pi) - log_tail)  # inverse Mills ratio
+        log_tail, lam, rho = normal_tail(a)
         loglik[where] = log_tail
         mean[where] = m + sign * sd * lam
-        var[where] = sd**2 * np.maximum(1 + a * lam - lam**2, 1e-9)
+        var[where] = sd**2 * np.maximum(rho, 1e-9)
     return loglik, mean, var
 
 
