@@ -336,14 +336,8 @@ def replace_block_from_clips(
     """:func:`replace_block` of ψ draws alone for one set of clips (a ClipBatch), for each of
     ``blocks``: its hits read by :func:`read_block`, its source files as the bootstrap's
     unit."""
+    files = source_files(batch)
     for name in blocks:
-        hyper = replace_block(
-            hyper,
-            None,
-            read_block(name, batch),
-            population,
-            rng,
-            clusters=source_files(batch),
-            knobs=BLOCKS[name],
-        )[0]
+        reads = read_block(name, batch)
+        hyper = replace_block(hyper, None, reads, population, rng, files, BLOCKS[name])[0]
     return hyper

@@ -396,7 +396,8 @@ def _read_blocks(hyper, loops, reads: dict, rows, population, seed: int, name: s
     Each block draws from its own stream (:func:`group_seed` 2, 3, …, in
     :data:`~technorhythm.inference.hit_blocks.BLOCKS` order), so a block's draws do not
     depend on which other blocks are read."""
-    combined = combined_se = None
+    combined = np.full((len(rows), population.n_knobs), np.nan)
+    combined_se = np.full_like(combined, np.nan)
     for block, block_reads in reads.items():
         group_reads = block_reads[rows]
         stream = 2 + list(BLOCKS).index(block)
@@ -410,11 +411,8 @@ def _read_blocks(hyper, loops, reads: dict, rows, population, seed: int, name: s
             knobs=BLOCKS[block],
         )
         values, se = pack_reads(group_reads, population, BLOCKS[block])
-        if combined is None:
-            combined, combined_se = values, se
-        else:
-            combined = np.where(np.isnan(values), combined, values)
-            combined_se = np.where(np.isnan(values), combined_se, se)
+        read = ~np.isnan(values)  # the blocks' columns do not overlap
+        combined[read], combined_se[read] = values[read], se[read]
     return hyper, loops, combined, combined_se
 
 
