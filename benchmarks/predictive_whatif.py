@@ -14,10 +14,10 @@ baseline, measured in the same run) and with every group's predictive changed
     its accented hits (kicks on the beats, snares on beats 2 and 4, closed hats on the 8th
     grid, open hats on the off-beat 8ths), the same in every loop, within the knobs' ranges.
 ``--accent pack``
-    ``accent`` set to 1 − (median velocity of the pack's unaccented hits: kicks and hats off
+    The three accents set to 1 − (median velocity of the pack's unaccented hits: kicks and hats off
     the 8th grid, snares off the backbeat) / (median of its accented levels).
 ``--jitter zero``
-    ``velocity_jitter`` 0 in every loop.
+    The three jitters (``snare_jitter``, ``kick_jitter``, ``hat_jitter``) 0 in every loop.
 ``--spread-scale S``
     every ψ draw's spreads multiplied by S (population models of one pack only).
 ``--velocity-normal``
@@ -58,6 +58,7 @@ from technorhythm.posteriors.predictive_models import (  # noqa: E402
     PopulationPredictive,
 )
 from technorhythm.simulator.knobs import KNOB_NAMES, get_knob  # noqa: E402
+from technorhythm.simulator.patterns import ACCENT_KNOBS, JITTER_KNOBS  # noqa: E402
 
 _POS = np.arange(4 * STEPS_PER_BAR) % STEPS_PER_BAR
 _ACCENTED = {  # level knob → (instrument, bar positions of its accented hits)
@@ -92,9 +93,11 @@ def pack_values(real: ClipBatch, levels: bool, accent: bool, jitter: bool) -> di
         soft = np.concatenate([_hits(real, i, w) for i, w in _UNACCENTED])
         if len(soft):
             loud = np.median(list(found.values()))
-            out["accent"] = float(np.clip(1 - np.median(soft) / loud, 0, 1))
+            out.update(
+                dict.fromkeys(ACCENT_KNOBS, float(np.clip(1 - np.median(soft) / loud, 0, 1)))
+            )
     if jitter:
-        out["velocity_jitter"] = 0.0
+        out.update(dict.fromkeys(JITTER_KNOBS, 0.0))
     # a real pack may play softer than the lowest level (Groove's open hats: median 8)
     return {k: float(np.clip(v, get_knob(k).low, get_knob(k).high)) for k, v in out.items()}
 

@@ -23,8 +23,8 @@ from technorhythm.simulator.knobs import KNOB_NAMES
 def test_a_preset_pack_gets_no_spread_and_its_own_levels():
     theta = np.tile(unclipped(prior_theta(1, np.random.default_rng(5))), (24, 1))
     theta[:, COLS[:4]] = [100.0, 120.0, 90.0, 70.0]
-    theta[:, COLS[4]] = 0.4
-    theta[:, COLS[5]] = 0.0
+    theta[:, COLS[4:7]] = 0.4
+    theta[:, COLS[7:]] = 0.0
     reads = read_loops(simulate(theta, seed=6).velocity)
     loc, spread, drawn = draw_block(reads, 500, np.random.default_rng(0))
     assert drawn[:2].all()  # the snare and the kick play in every loop
@@ -38,7 +38,7 @@ def test_a_varied_pack_gets_its_spread():
     rng = np.random.default_rng(7)
     theta = unclipped(prior_theta(200, rng))
     theta[:, COLS[1]] = 80 + 10 * rng.standard_normal(len(theta))  # kick level: sd 10
-    theta[:, COLS[5]] = 3.0
+    theta[:, COLS[7:]] = 3.0
     reads = read_loops(simulate(theta, seed=8).velocity)
     loc, spread, drawn = draw_block(reads, 1000, np.random.default_rng(1))
     assert drawn[1]
@@ -103,8 +103,8 @@ def test_a_mixed_pack_is_read_at_its_main_mode():
     theta = np.tile(unclipped(prior_theta(1, np.random.default_rng(14))), (24, 1))
     theta[:, COLS[:4]] = [120.0, 120.0, 90.0, 90.0]
     theta[18:, COLS[0]] = 90.0  # 6 of 24 loops play the snare at 90
-    theta[:, COLS[4]] = 0.4
-    theta[:, COLS[5]] = 0.0
+    theta[:, COLS[4:7]] = 0.4
+    theta[:, COLS[7:]] = 0.0
     theta[:, KNOB_NAMES.index("backbeat")] = 1.0
     reads = read_loops(simulate(theta, seed=15).velocity)
     loc, spread, _ = draw_block(reads, 1000, np.random.default_rng(2))
@@ -127,7 +127,7 @@ def test_loops_of_few_files_leave_the_location_uncertain():
     # 12 loops from each of 3 files; each file plays its snare at its own level
     theta = np.tile(unclipped(prior_theta(1, np.random.default_rng(17))), (36, 1))
     theta[:, COLS[0]] = np.repeat([100.0, 110.0, 120.0], 12)
-    theta[:, COLS[5]] = 0.0
+    theta[:, COLS[7:]] = 0.0
     theta[:, KNOB_NAMES.index("backbeat")] = 1.0
     reads = read_loops(simulate(theta, seed=18).velocity)
     files = np.repeat(["a.mid", "b.mid", "c.mid"], 12)
@@ -143,7 +143,7 @@ def test_one_or_two_files_leave_the_location_as_uncertain_as_the_loops_spread():
     rng = np.random.default_rng(19)
     theta = np.tile(unclipped(prior_theta(1, np.random.default_rng(18))), (24, 1))
     theta[:, COLS[0]] = 100 + 8 * rng.standard_normal(24)
-    theta[:, COLS[5]] = 0.0
+    theta[:, COLS[7:]] = 0.0
     theta[:, KNOB_NAMES.index("backbeat")] = 1.0
     reads = read_loops(simulate(theta, seed=20).velocity)
     args = (reads, 4000)

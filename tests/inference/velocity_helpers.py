@@ -17,8 +17,8 @@ def prior_theta(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def unclipped(theta: np.ndarray) -> np.ndarray:
-    """θ whose hits never reach velocity 1 or 127: levels 40–110, accent ≤ 0.6."""
+    """θ whose hits never reach velocity 1 or 127: levels 40–110, accents ≤ 0.6."""
     t = theta.copy()
     t[:, COLS[:4]] = 40 + (t[:, COLS[:4]] - 10) / 117 * 70
-    t[:, COLS[4]] *= 0.6
+    t[:, COLS[4:7]] *= 0.6
     return t

@@ -63,9 +63,9 @@ def test_variables_dims_coords_and_attrs(rng):
     assert post.attrs["n_per_group"] == '{"pack A": 3, "pack/B": 2000}'
     assert idata.constant_data["n_conditioned"].values.tolist() == [3, 1024]
     assert post["humanize_ms_spread"].attrs["units"].startswith("ms")
-    i = KNOB_NAMES.index("accent")
+    i = KNOB_NAMES.index("hat_accent")
     np.testing.assert_array_equal(post["accent_loc"].values[0, :, 1], h[1, :, i])
-    np.testing.assert_allclose(post["accent"].values[0, :, 4], loops[:, 4, i], rtol=1e-6)
+    np.testing.assert_allclose(post["hat_accent"].values[0, :, 4], loops[:, 4, i], rtol=1e-6)
 
 
 def test_netcdf_round_trip_is_exact(rng, tmp_path):
@@ -90,7 +90,7 @@ def test_netcdf_round_trip_is_exact(rng, tmp_path):
     np.testing.assert_array_equal(back.observed_data["x_obs"].values, x_obs)
     # every numeric variable compressed at the fastest level (draws barely compress further)
     with netCDF4.Dataset(path) as nc:
-        filters = nc["posterior"]["accent"].filters()
+        filters = nc["posterior"]["hat_accent"].filters()
         assert filters["zlib"] and filters["complevel"] == ZLIB_LEVEL == 1
         assert nc["observed_data"]["x_obs"].filters()["zlib"]
     # a loaded posterior saves again (its read-back encodings do not get in the way)
@@ -105,7 +105,7 @@ def test_summary_matches_known_normal(rng):
         "group", "knob", "param", "mean", "sd", "hdi_3%", "hdi_97%", "sd_ratio"
     ]  # fmt: skip
     assert len(table) == 2 * 2 * K
-    row = table[(table.group == "b") & (table.knob == "accent") & (table.param == "loc")]
+    row = table[(table.group == "b") & (table.knob == "hat_accent") & (table.param == "loc")]
     row = row.iloc[0]
     # N(0.6, 0.05²): 94% HDI = mean ± 1.881 sd
     assert row["mean"] == pytest.approx(0.6, abs=0.005)
@@ -127,7 +127,7 @@ def test_population_table_knows_the_censored_normal(rng):
     assert ride["mean"] == pytest.approx(0.0, abs=1e-6)
     assert ride["share_at_low"] == pytest.approx(1.0, abs=1e-6)
     assert ride["loops_5%"] == ride["loops_95%"] == 0.0
-    inten = table[table.knob == "accent"].iloc[0]
+    inten = table[table.knob == "hat_accent"].iloc[0]
     # loc 0.5 ± 0.05, spread 0.1: a new loop is Normal(0.5, 0.1² + 0.05²) (clipping negligible)
     sd = np.hypot(0.1, 0.05)
     assert inten["loops_5%"] == pytest.approx(0.5 - 1.645 * sd, abs=0.01)
@@ -142,8 +142,8 @@ def test_loop_table_rows_per_loop_and_knob(rng):
     )
     table = loop_table(idata)
     assert len(table) == 3 * K
-    row = table[(table.loop == "y") & (table.knob == "accent")].iloc[0]
-    i = KNOB_NAMES.index("accent")
+    row = table[(table.loop == "y") & (table.knob == "hat_accent")].iloc[0]
+    i = KNOB_NAMES.index("hat_accent")
     assert row["mean"] == pytest.approx(loops[:, 1, i].mean(), rel=1e-5)
     assert loop_table(to_inference_data(h, ["p"])).empty
 
@@ -157,12 +157,12 @@ def test_hdi_prob_names_columns(rng):
 
 def test_correlations_find_the_trade_off(rng):
     h = _hyper(rng, n_groups=1, n_draws=5000)
-    i, j = KNOB_NAMES.index("accent"), KNOB_NAMES.index("hat_offbeats")
+    i, j = KNOB_NAMES.index("hat_accent"), KNOB_NAMES.index("hat_offbeats")
     h[0, :, j] = 1.0 - h[0, :, i] + 0.001 * rng.standard_normal(5000)  # strong negative r
     corr = posterior_correlations(to_inference_data(h, ["all"]))
     assert len(corr) == K * (K - 1) // 2
     top = corr.iloc[0]
-    assert (top.knob_a, top.knob_b) == ("accent", "hat_offbeats")
+    assert (top.knob_a, top.knob_b) == ("hat_accent", "hat_offbeats")
     assert top.r == pytest.approx(-1.0, abs=0.01)
     assert corr.iloc[1:].r.abs().max() < 0.1  # the rest are independent
 

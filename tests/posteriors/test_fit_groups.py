@@ -193,8 +193,8 @@ def test_fit_folder_round_trip(two_packs, tmp_path):
     assert rec["by"] == "pack" and rec["model"]["model_hash"] == "unsaved"
     assert list(idata.posterior["group"].values) == ["at_theta0", "elsewhere"]
     locs = summary[summary.param == "loc"]
-    row = locs[(locs.group == "elsewhere") & (locs.knob == "accent")].iloc[0]
-    j = KNOB_NAMES.index("accent")
+    row = locs[(locs.group == "elsewhere") & (locs.knob == "hat_accent")].iloc[0]
+    j = KNOB_NAMES.index("hat_accent")
     assert row["mean"] == pytest.approx(res.groups[1].hyper[:, j].mean())
     assert row["n_clips"] == 30
     assert locs.sd_ratio.between(0.0, 0.2).all()  # the oracle is sharp: sd = 2% of range
@@ -229,8 +229,8 @@ def test_format_summary(two_packs):
     assert "misspecification" not in format_summary(res)  # no checks, no verdict
     columns = format_summary(res, checks=checks, max_long_groups=1)
     assert "range of 90% of loops" in columns and "misspecification p" in columns
-    row = next(line for line in columns.splitlines() if line.startswith("accent"))
-    j = KNOB_NAMES.index("accent")
+    row = next(line for line in columns.splitlines() if line.startswith("hat_accent"))
+    j = KNOB_NAMES.index("hat_accent")
     # oracle: loops at θ0 ± (2% loc, 1% spread) → a new loop ~ Normal(θ0, 0.022²)
     t0 = THETA0[j]
     assert float(row.split()[-2]) == pytest.approx(t0, abs=0.01)

@@ -11,7 +11,7 @@ LOW = np.array([k.low for k in KNOBS])
 HIGH = np.array([k.high for k in KNOBS])
 KICK_PULSES = KNOB_NAMES.index("kick_pulses")
 KICK_VELOCITY = KNOB_NAMES.index("kick_velocity")
-JITTER = KNOB_NAMES.index("velocity_jitter")
+KICK_JITTER = KNOB_NAMES.index("kick_jitter")
 
 
 def _prior_thetas(rng: np.random.Generator, m: int, *, kick_min: float = 1.0) -> np.ndarray:
@@ -20,7 +20,7 @@ def _prior_thetas(rng: np.random.Generator, m: int, *, kick_min: float = 1.0) ->
     theta[:, KICK_PULSES] = kick_min + rng.random(m) * span
     if kick_min >= 1.0:
         theta[:, KICK_VELOCITY] = 70.0 + 57.0 * rng.random(m)
-        theta[:, JITTER] = 5.0 * rng.random(m)
+        theta[:, KICK_JITTER] = 5.0 * rng.random(m)
     return theta
 
 
@@ -30,7 +30,7 @@ def prior_thetas():
 
     ``kick_pulses >= kick_min`` (default 1) puts an accented kick on every bar downbeat;
     with ``kick_min >= 1`` the rows also keep ``kick_velocity >= 70`` and
-    ``velocity_jitter <= 5``, so that downbeat stays the clip's strong kick, canonical
+    ``kick_jitter <= 5``, so that downbeat stays the clip's strong kick, canonical
     rotation is 0 and clips of different θ stay aligned step by step.
     """
     return _prior_thetas

@@ -99,6 +99,6 @@ def test_nothing_to_write(capsys):
 def test_help_lists_every_knob_from_the_registry():
     text = knob_help()
     assert all(name in text for name in KNOB_NAMES)
-    assert parse_sets(["swing_16=0.1", "accent=1"]) == {"swing_16": 0.1, "accent": 1.0}
+    assert parse_sets(["swing_16=0.1", "hat_accent=1"]) == {"swing_16": 0.1, "hat_accent": 1.0}
     with pytest.raises(KnobError, match="got 'x'"):
-        parse_sets(["accent=x"])
+        parse_sets(["hat_accent=x"])

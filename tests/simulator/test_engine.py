@@ -21,8 +21,12 @@ PLAIN = {  # a deterministic four-on-the-floor: every probability 0 or 1, no noi
     "kick_velocity": 127.0,
     "hat_velocity": 127.0,
     "open_hat_velocity": 127.0,
-    "accent": 0.0,
-    "velocity_jitter": 0.0,
+    "snare_accent": 0.0,
+    "kick_accent": 0.0,
+    "hat_accent": 0.0,
+    "snare_jitter": 0.0,
+    "kick_jitter": 0.0,
+    "hat_jitter": 0.0,
     "kick_pulses": 4.0,
     "kick_extra": 0.0,
     "kick_late": 0.5,
@@ -198,11 +202,25 @@ def test_accent_and_jitter_make_flat_and_human_dynamics():
     busy = {**PLAIN, "hat_beats": 1.0, "hat_16ths": 1.0, "snare_ghosts": 1.0}
     flat = simulate({**busy, "kick_velocity": 64.0}, 50, seed=2)
     assert np.unique(flat.velocity[flat.onsets]).tolist() == [64, 127]  # kick, the rest
-    accented = simulate({**busy, "accent": 0.6}, 50, seed=2)
+    accented = simulate(
+        {**busy, "snare_accent": 0.6, "kick_accent": 0.6, "hat_accent": 0.6}, 50, seed=2
+    )
     hats = accented.velocity[:, HH_CLOSED]
     # the whole 8th grid is accented, the 16th fills are not
     assert hats[:, 0::2].min() == 127 and hats[:, 1::2].max() == round(0.4 * 127)
-    human = simulate({**busy, "accent": 0.3, "velocity_jitter": 25.0}, 200, seed=2)
+    human = simulate(
+        {
+            **busy,
+            "snare_accent": 0.3,
+            "kick_accent": 0.3,
+            "hat_accent": 0.3,
+            "snare_jitter": 25.0,
+            "kick_jitter": 25.0,
+            "hat_jitter": 25.0,
+        },
+        200,
+        seed=2,
+    )
     assert 20 < human.velocity[human.onsets].std() < 45
     loud_hats = simulate({**busy, "kick_velocity": 40.0, "snare_velocity": 78.5}, 5, seed=2)
     v = loud_hats.velocity

@@ -43,8 +43,8 @@ def test_unknown_and_missing_knobs():
     with pytest.raises(KnobError, match="Unknown knob"):
         validate_theta({"cowbell": 1.0}, partial=True)
     with pytest.raises(KnobError, match="Missing knob"):
-        validate_theta({"accent": 0.5})
-    assert validate_theta({"accent": 0.5}, partial=True)["accent"] == 0.5
+        validate_theta({"hat_accent": 0.5})
+    assert validate_theta({"hat_accent": 0.5}, partial=True)["hat_accent"] == 0.5
 
 
 def test_array_round_trip():
@@ -68,6 +68,8 @@ def test_a_retired_knob_says_what_replaced_it():
         validate_theta({"hat_8ths": 0.5}, partial=True)
     with pytest.raises(KnobError, match="'kick_level' knob was retired.*kick_velocity"):
         validate_theta({"kick_level": 1.2}, partial=True)
+    with pytest.raises(KnobError, match="'velocity_jitter' knob was retired.*kick_jitter"):
+        validate_theta({"velocity_jitter": 3.0}, partial=True)
     with pytest.raises(KnobError) as err:
         get_knob("cowbell")
     assert "retired" not in str(err.value)

@@ -13,7 +13,7 @@ import pytest
 from technorhythm.clips import CYMBAL, HH_CLOSED, HH_OPEN, KICK, SNARE, STEPS_PER_BAR, step_ms
 from technorhythm.simulator.engine import simulate
 from technorhythm.simulator.knobs import KNOB_NAMES, KNOBS
-from technorhythm.simulator.patterns import LEVEL_KNOBS
+from technorhythm.simulator.patterns import ACCENT_KNOBS, JITTER_KNOBS, LEVEL_KNOBS
 
 STEP = np.arange(64)
 ROWS = np.arange(5)
@@ -68,12 +68,16 @@ def _velocity_sum(rows, sign=1.0):
     return stat
 
 
-def jitter_stat(batch, theta):
-    """Σ |velocity − velocity without jitter| (same seed): the spread around the accents."""
-    flat = theta.copy()
-    flat[:, IDX["velocity_jitter"]] = 0.0
-    plain = _unrotated(simulate(flat, seed=31)).astype(float)
-    return np.abs(_unrotated(batch) - plain).sum(axis=(1, 2))
+def _jitter_stat(name, rows):
+    def stat(batch, theta):
+        """Σ |velocity − velocity without the jitter| over ``rows`` (same seed): their
+        spread around the accents."""
+        flat = theta.copy()
+        flat[:, IDX[name]] = 0.0
+        plain = _unrotated(simulate(flat, seed=31)).astype(float)
+        return np.abs(_unrotated(batch) - plain)[:, rows].sum(axis=(1, 2))
+
+    return stat
 
 
 def _unrotated(batch, values=None):
@@ -105,8 +109,13 @@ STATISTICS = {
     "kick_velocity": _velocity_sum([KICK]),
     "hat_velocity": _velocity_sum([HH_CLOSED, CYMBAL]),
     "open_hat_velocity": _velocity_sum([HH_OPEN]),
-    "accent": _velocity_sum(slice(None), sign=-1.0),  # every velocity drops or stays
-    "velocity_jitter": jitter_stat,
+    # every velocity of the instrument drops or stays
+    "snare_accent": _velocity_sum([SNARE], sign=-1.0),
+    "kick_accent": _velocity_sum([KICK], sign=-1.0),
+    "hat_accent": _velocity_sum([HH_CLOSED, HH_OPEN, CYMBAL], sign=-1.0),
+    "snare_jitter": _jitter_stat("snare_jitter", [SNARE]),
+    "kick_jitter": _jitter_stat("kick_jitter", [KICK]),
+    "hat_jitter": _jitter_stat("hat_jitter", [HH_CLOSED, HH_OPEN, CYMBAL]),
     "kick_pulses": lambda b, t: _count(b, KICK, ON_8TH_GRID),
     "kick_extra": lambda b, t: _count(b, KICK) - _count_base(b, t),
     "kick_late": lambda b, t: _count(b, KICK, ON_A),
@@ -144,7 +153,7 @@ def test_raising_a_knob_moves_its_statistic_in_every_clip(knob, rng, prior_theta
 
 
 TIMING = ("swing_16", "humanize_ms", "push_ms", "hat_push_ms")
-DYNAMICS = (*LEVEL_KNOBS, "accent", "velocity_jitter")
+DYNAMICS = (*LEVEL_KNOBS, *ACCENT_KNOBS, *JITTER_KNOBS)
 
 
 @pytest.mark.parametrize("knob", TIMING + DYNAMICS)

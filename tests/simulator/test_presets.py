@@ -59,7 +59,7 @@ def test_theta_files(tmp_path):
     bare = tmp_path / "bare.json"
     bare.write_text(json.dumps({"swing_16": 0.2}))
     theta = load_theta_file(bare)
-    assert theta["swing_16"] == 0.2 and theta["accent"] == default_theta()["accent"]
+    assert theta["swing_16"] == 0.2 and theta["hat_accent"] == default_theta()["hat_accent"]
 
     saved = tmp_path / "saved.json"
     save_theta_file(load_preset("minimal"), saved, description="copy")

@@ -238,8 +238,8 @@ def draw_loops(
     estimate (standard error ``se``) and the population (``loc``, ``spread``); one that does
     not gets a draw from the population. Clipped to ``bounds`` (J, 2); J = the reads' columns.
     """
-    e, se2 = reads.estimate[None], reads.se[None] ** 2  # (1, N, 6)
-    m, s2 = loc[:, None], np.maximum(spread[:, None], 1e-9) ** 2  # (S, 1, 6)
+    e, se2 = reads.estimate[None], reads.se[None] ** 2  # (1, N, knobs)
+    m, s2 = loc[:, None], np.maximum(spread[:, None], 1e-9) ** 2  # (S, 1, knobs)
     shown = reads.shown[None]
     prec = 1 / s2 + np.where(shown, 1 / np.where(shown, se2, 1.0), 0.0)
     mean = (m / s2 + np.where(shown, e / np.where(shown, se2, 1.0), 0.0)) / prec

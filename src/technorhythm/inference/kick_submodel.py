@@ -5,7 +5,7 @@ exactly (by MCMC on the likelihood below) and compared with NPE.
 
 **The sub-model.** The full simulator (:func:`technorhythm.simulator.simulate`) with
 every knob at its registry default except :data:`KNOBS` (``kick_pulses``, ``kick_extra``,
-``variation``), which vary, and ``velocity_jitter`` at 0; the observation is the kick row
+``variation``), which vary, and ``kick_jitter`` at 0; the observation is the kick row
 of each clip, onsets only: a (4 bars, 16 steps) 0/1 pattern per clip. No rule is
 copied: the clips come from the simulator itself. ``kick_late`` is not a parameter: it
 stays at its registry default, read from the registry (:func:`fixed_value`).
@@ -113,7 +113,7 @@ __all__ = [
 
 KNOBS: tuple[str, ...] = ("kick_pulses", "kick_extra", "variation")
 """The sub-model's parameters, in this order."""
-FIXED: dict[str, float] = {"velocity_jitter": 0.0}
+FIXED: dict[str, float] = {"kick_jitter": 0.0}
 """Knobs fixed away from their default (every other knob is at its default)."""
 CLASSES: tuple[str, ...] = ("beat", "e", "and", "a")
 """Names of the beat classes ``pos % 4``."""

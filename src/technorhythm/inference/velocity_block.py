@@ -5,11 +5,14 @@ Given where a loop's hits are, the simulator's velocity rule is closed-form
 velocity ``rint(level × (1 − accent × WEAKNESS[l, p]) + jitter × z)``, clipped to 1..127.
 The instrument row and the position of a hit fix its layer's weakness, except for kicks on
 the 8th notes, which may be a base pulse (accented) or an extra kick (unaccented). So a
-loop's six velocity knobs (the four levels of
-:data:`~technorhythm.simulator.patterns.LEVEL_KNOBS`, ``accent`` and ``velocity_jitter``)
-have a likelihood: a Gaussian with a two-way mixture for those kicks, censored at 1 and 127.
-:func:`read_loops` maximises it per loop by EM (the rounding's variance 1/12 added to the
-jitter's, the variance divided by the hits less the fitted parameters).
+loop's ten velocity knobs (the four levels of
+:data:`~technorhythm.simulator.patterns.LEVEL_KNOBS`, and the accent and jitter of each of
+kick, snare and hats, :data:`~technorhythm.simulator.patterns.ACCENT_KNOBS` and
+:data:`~technorhythm.simulator.patterns.JITTER_KNOBS`) have a likelihood: a Gaussian with
+a two-way mixture for those kicks, censored at 1 and 127, its mean set by the hit's level
+and its instrument's accent, its variance by its instrument's jitter. :func:`read_loops`
+maximises it per loop by EM (the rounding's variance 1/12 added to each jitter's, each
+variance divided by its instrument's hits less the parameters fitted to them).
 
 The pack's population of those knobs (the velocity block of ψ, a location and a spread per
 knob) is then drawn by the Bayesian bootstrap
@@ -39,6 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 from technorhythm.clips import INSTRUMENTS, N_STEPS, STEPS_PER_BAR
 from technorhythm.inference.loop_reads import LoopReads, normal_tail
@@ -50,7 +54,7 @@ __all__ = [
     "weakness_candidates",
 ]
 
-VELOCITY_KNOBS: tuple[str, ...] = (*pt.LEVEL_KNOBS, "accent", "velocity_jitter")
+VELOCITY_KNOBS: tuple[str, ...] = (*pt.LEVEL_KNOBS, *pt.ACCENT_KNOBS, *pt.JITTER_KNOBS)
 """The knobs of the velocity block, in the order of :class:`LoopReads`' columns."""
 ROUNDING_VAR = 1.0 / 12.0
 """Variance of rounding a velocity to an integer."""
@@ -60,6 +64,9 @@ extra kick rather than a base pulse: about the simulator's own shares with θ fr
 (0.14 and 0.39 of such kicks, 20 000 clips)."""
 SHARE_PSEUDO_HITS = 1.0
 """Weight of :data:`EXTRA_KICK_SHARE` in a loop's own share of extra kicks, in hits."""
+N_DYNAMICS = len(pt.JITTER_KNOBS)
+ACCENT_GRID = 51
+"""Grid points over [0, 1] on which a loop's profile likelihood of the accent is maximised."""
 CLIP_LOW, CLIP_HIGH = 1, 127
 """The velocities a hit is clipped to: a recorded 1 or 127 is censored."""
 
@@ -109,6 +116,12 @@ ROW_GROUP: np.ndarray = np.array(
 )
 """Level group (index into LEVEL_KNOBS) of each instrument row; the closed-hat and cymbal
 rows share the hats' level."""
+DYNAMICS_OF_LEVEL: np.ndarray = np.array(
+    [int(pt.DYNAMICS_OF_ROW[list(ROW_GROUP).index(g)]) for g in range(len(pt.LEVEL_KNOBS))]
+)
+"""Dynamics group (index into ACCENT_KNOBS and JITTER_KNOBS) of each level group's hits."""
+LEVEL_IN_DYNAMICS: np.ndarray = (DYNAMICS_OF_LEVEL[:, None] == np.arange(N_DYNAMICS)).astype(float)
+"""(4, 3) indicator: level group g's hits have dynamics group j."""
 
 
 def _component_moments(
@@ -140,6 +153,7 @@ class _Hits:
     loop: np.ndarray  # which loop
     v: np.ndarray  # recorded velocity
     group: np.ndarray  # level group (index into LEVEL_KNOBS)
+    jgroup: np.ndarray  # dynamics group (index into ACCENT_KNOBS and JITTER_KNOBS)
     w0: np.ndarray  # weakness of the first candidate layer
     w1: np.ndarray  # … of the second (= w0 where the position fixes the layer)
     ambiguous: np.ndarray  # a kick on an 8th note: base pulse or extra kick
@@ -147,6 +161,7 @@ class _Hits:
     high: np.ndarray  # recorded 127: at least 126.5
     low: np.ndarray  # recorded 1: at most 1.5
     n_hits: np.ndarray  # (N,) hits per loop
+    n_jhits: np.ndarray  # (N, 3) hits per loop and dynamics group
     n_ambiguous: np.ndarray  # (2N,) ambiguous kicks per share cell
     prior_share: np.ndarray  # (2N,) EXTRA_KICK_SHARE of each share cell
 
@@ -170,6 +185,7 @@ class _Hits:
             loop=loop,
             v=v,
             group=ROW_GROUP[row],
+            jgroup=pt.DYNAMICS_OF_ROW[row],
             w0=w_tab0[row, pos],
             w1=w_tab1[row, pos],
             ambiguous=ambiguous,
@@ -177,6 +193,11 @@ class _Hits:
             high=v >= CLIP_HIGH,
             low=v <= CLIP_LOW,
             n_hits=np.bincount(loop, minlength=n).astype(np.float64),
+            n_jhits=np.bincount(
+                loop * N_DYNAMICS + pt.DYNAMICS_OF_ROW[row], minlength=n * N_DYNAMICS
+            )
+            .reshape(n, N_DYNAMICS)
+            .astype(np.float64),
             n_ambiguous=np.bincount(share_cell, ambiguous.astype(float), minlength=2 * n),
             prior_share=np.tile([EXTRA_KICK_SHARE[0], EXTRA_KICK_SHARE[2]], n),
         )
@@ -186,6 +207,13 @@ class _Hits:
         k = len(pt.LEVEL_KNOBS)
         cell = self.loop * k + self.group
         return np.bincount(cell, x, minlength=self.n_loops * k).reshape(self.n_loops, k)
+
+    def per_jgroup(self, x: np.ndarray) -> np.ndarray:
+        """Per-hit values → sums per loop and dynamics group (N, 3)."""
+        cell = self.loop * N_DYNAMICS + self.jgroup
+        return np.bincount(cell, x, minlength=self.n_loops * N_DYNAMICS).reshape(
+            self.n_loops, N_DYNAMICS
+        )
 
     def per_loop(self, x: np.ndarray) -> np.ndarray:
         """Per-hit values → sums per loop (N,)."""
@@ -197,34 +225,39 @@ class _State:
     """EM's current read of every loop."""
 
     level: np.ndarray  # (N, 4)
-    accent: np.ndarray  # (N,)
-    var: np.ndarray  # (N,), jitter² + rounding
+    accent: np.ndarray  # (N, 3), per dynamics group
+    var: np.ndarray  # (N, 3), jitter² + rounding, per dynamics group
     share: np.ndarray  # (2N,), each loop's share of extra kicks on beats / off-beat 8ths
     r1: np.ndarray  # per hit, the responsibility of the second candidate layer
-    den_level: np.ndarray  # (N, 4), Fisher information of the levels / var
-    den_accent: np.ndarray  # (N,), … of the accent
+    den_level: np.ndarray  # (N, 4), Σ c² per level: its Fisher information × its variance
+    cross: np.ndarray  # (N, 4), Σ c·w per level: how its estimate leans on the accent
+    info_accent: np.ndarray  # (N, 3), profile Fisher information of each accent
+    dof: np.ndarray  # (N, 3), degrees of freedom of each variance
 
 
 def _start(hits: _Hits) -> _State:
-    """Each level the loudest hit of its group, accent 0.3, jitter 5, the prior shares."""
+    """Each level the loudest hit of its group, accents 0.3, jitters 5, the prior shares."""
     level = np.zeros(hits.n_loops * len(pt.LEVEL_KNOBS))
     np.maximum.at(level, hits.loop * len(pt.LEVEL_KNOBS) + hits.group, hits.v)
     level = np.where(level > 0, level, 64.0).reshape(hits.n_loops, -1)
     n = hits.n_loops
     return _State(
         level=level,
-        accent=np.full(n, 0.3),
-        var=np.full(n, 25.0 + ROUNDING_VAR),
+        accent=np.full((n, N_DYNAMICS), 0.3),
+        var=np.full((n, N_DYNAMICS), 25.0 + ROUNDING_VAR),
         share=hits.prior_share.copy(),
         r1=np.zeros_like(hits.v),
         den_level=np.zeros_like(level),
-        den_accent=np.zeros(n),
+        cross=np.zeros_like(level),
+        info_accent=np.zeros((n, N_DYNAMICS)),
+        dof=np.zeros((n, N_DYNAMICS)),
     )
 
 
 def _em_step(hits: _Hits, st: _State) -> _State:
     """One E step (layers of the ambiguous kicks, censored hits' moments) and M step."""
-    lv, a, s = st.level[hits.loop, hits.group], st.accent[hits.loop], np.sqrt(st.var[hits.loop])
+    lv, a = st.level[hits.loop, hits.group], st.accent[hits.loop, hits.jgroup]
+    s = np.sqrt(st.var[hits.loop, hits.jgroup])
     w0, w1 = hits.w0, hits.w1
     p1 = np.where(hits.ambiguous, st.share[hits.share_cell], 0.0)
     l0, x0, q0 = _component_moments(hits.v, lv * (1 - a * w0), s, hits.high, hits.low)
@@ -235,35 +268,104 @@ def _em_step(hits: _Hits, st: _State) -> _State:
     r0 = 1 - r1
     extra = np.bincount(hits.share_cell, r1, minlength=2 * hits.n_loops)
     share = (extra + SHARE_PSEUDO_HITS * hits.prior_share) / (hits.n_ambiguous + SHARE_PSEUDO_HITS)
+    accent, info = _profile_accent(hits, r0, r1, x0, x1, st.var)
+    a = accent[hits.loop, hits.jgroup]
     c0, c1 = 1 - a * w0, 1 - a * w1
     num = hits.per_group(r0 * c0 * x0 + r1 * c1 * x1)
     den_level = hits.per_group(r0 * c0**2 + r1 * c1**2)
+    cross = hits.per_group(r0 * c0 * w0 + r1 * c1 * w1)
     level = np.where(den_level > 0, num / np.where(den_level > 0, den_level, 1), st.level)
     level = np.clip(level, 1.0, 127.0)
     lv = level[hits.loop, hits.group]
-    num_a = hits.per_loop(r0 * lv * w0 * (lv - x0) + r1 * lv * w1 * (lv - x1))
-    den_a = hits.per_loop(r0 * (lv * w0) ** 2 + r1 * (lv * w1) ** 2)
-    ok = den_a > 0
-    accent = np.where(ok, np.clip(num_a / np.where(ok, den_a, 1), 0, 1), st.accent)
-    a = accent[hits.loop]
-    sq = hits.per_loop(
+    sq = hits.per_jgroup(
         r0 * (q0 + (x0 - lv * (1 - a * w0)) ** 2) + r1 * (q1 + (x1 - lv * (1 - a * w1)) ** 2)
     )
-    fitted = (den_level > 0).sum(axis=1) + ok
-    var = np.maximum(sq / np.maximum(hits.n_hits - fitted, 1), ROUNDING_VAR)
-    return _State(level, accent, var, share, r1, den_level, den_a)
+    var, dof = _variances(hits, sq, den_level > 0, info > 0)
+    return _State(level, accent, var, share, r1, den_level, cross, info, dof)
+
+
+def _profile_accent(
+    hits: _Hits,
+    r0: np.ndarray,
+    r1: np.ndarray,
+    x0: np.ndarray,
+    x1: np.ndarray,
+    var: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each dynamics group's accent with its levels profiled out (at their best for that
+    accent), and the accent's profile Fisher information, both (N, 3).
+
+    For level group g, given the accent ``a`` the best level leaves the residual sum
+    ``Σx² − (Sx − a·Swx)² / (S1 − 2a·Sw + a²·Sww)`` (expected sufficient statistics of the
+    hits, weighted by their layer's responsibility), so a dynamics group's profile is a sum
+    of ratios of quadratics in ``a`` (the hats': the closed hats' level and the open hats'):
+    maximised on a grid of :data:`ACCENT_GRID` points over [0, 1] and refined by a parabola
+    through the best point and its neighbours. Solving level and accent jointly converges
+    where alternating updates crawl: a group without accent contrast (a snare of ghosts
+    only) fits any accent through its level.
+    """
+    w_pow = ((1.0, 1.0), (hits.w0, hits.w1), (hits.w0**2, hits.w1**2))
+    s1, sw, sww = (hits.per_group(r0 * p0 + r1 * p1) for p0, p1 in w_pow)
+    sx = hits.per_group(r0 * x0 + r1 * x1)
+    swx = hits.per_group(r0 * hits.w0 * x0 + r1 * hits.w1 * x1)
+    grid = np.linspace(0.0, 1.0, ACCENT_GRID)
+    num = sx[..., None] - grid * swx[..., None]
+    den = s1[..., None] - 2 * grid * sw[..., None] + grid**2 * sww[..., None]
+    gain = np.where(den > 1e-12, num**2 / np.where(den > 1e-12, den, 1.0), 0.0)
+    gain = np.einsum("nga,gj->nja", gain, LEVEL_IN_DYNAMICS) / var[..., None]  # (N, 3, grid)
+    best = np.argmax(gain, axis=2)
+    k = np.clip(best, 1, ACCENT_GRID - 2)[..., None]
+    g_lo, g_mid, g_hi = (np.take_along_axis(gain, k + d, axis=2)[..., 0] for d in (-1, 0, 1))
+    k = k[..., 0]
+    h = grid[1] - grid[0]
+    curvature = (g_hi - 2 * g_mid + g_lo) / h**2  # d²gain/da²; the information is −½ of it
+    concave = curvature < -1e-9
+    vertex = grid[k] - (g_hi - g_lo) / (2 * h) / np.where(concave, curvature, -1.0)
+    accent = np.where(concave, np.clip(vertex, grid[k - 1], grid[k + 1]), grid[best])
+    # without two weaknesses within one of its levels, a group's accent trades off exactly
+    # against its levels (a snare of ghosts only): its profile is flat and the accent
+    # unread; 0 lets the levels fit the hits exactly (a level is at most 127, so an accent
+    # kept from before could force a misfit, which would read as jitter)
+    contrast = (s1 * sww - sw**2) @ LEVEL_IN_DYNAMICS
+    flat = contrast <= 1e-9 * np.maximum((s1 @ LEVEL_IN_DYNAMICS) ** 2, 1e-300)
+    accent = np.where(flat, 0.0, np.clip(accent, 0.0, 1.0))
+    return accent, np.where(concave & ~flat, -0.5 * curvature, 0.0)
+
+
+def _variances(
+    hits: _Hits, sq: np.ndarray, fitted_level: np.ndarray, fitted_accent: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each dynamics group's variance (N, 3): its squared residuals over its hits less the
+    parameters fitted to them (its levels and its accent). A group with less than one
+    degree of freedom takes the loop's pooled variance, which only its levels' standard
+    errors use (its jitter is not shown). Returns the variances and their degrees of
+    freedom."""
+    fitted = fitted_level.astype(float) @ LEVEL_IN_DYNAMICS + fitted_accent
+    dof = hits.n_jhits - fitted
+    pooled = sq.sum(axis=1) / np.maximum(dof.sum(axis=1), 1)
+    var = np.where(dof >= 1, sq / np.maximum(dof, 1), pooled[:, None])
+    return np.maximum(var, ROUNDING_VAR), dof
 
 
 def _shown(hits: _Hits, st: _State) -> np.ndarray:
-    """Which knobs each loop's hits inform (N, 6): a group with an accented and an
-    unaccented hit (each more likely than not) shows the accent; a level needs an accented
-    hit of its group, or an unaccented one and the accent shown; the jitter two hits."""
+    """Which knobs each loop's hits inform (N, 10): an instrument with an accented and an
+    unaccented hit (each more likely than not) shows its accent; a level needs an accented
+    hit of its group, or an unaccented one and its instrument's accent shown; an
+    instrument's jitter two of its hits."""
     soft = np.where(st.r1 > 0.5, hits.w1, hits.w0) > 0
     loud_g = hits.per_group((~soft).astype(float))
     soft_g = hits.per_group(soft.astype(float))
-    accent_shown = ((loud_g >= 1) & (soft_g >= 1)).any(axis=1)
-    level_shown = (loud_g >= 1) | ((soft_g >= 1) & accent_shown[:, None])
-    return np.column_stack([level_shown, accent_shown, hits.n_hits >= 2])
+    accent_shown = (loud_g @ LEVEL_IN_DYNAMICS >= 1) & (soft_g @ LEVEL_IN_DYNAMICS >= 1)
+    level_shown = (loud_g >= 1) | ((soft_g >= 1) & accent_shown[:, DYNAMICS_OF_LEVEL])
+    return np.column_stack([level_shown, accent_shown, hits.n_jhits >= 2])
+
+
+def _median_unbiasing(dof: np.ndarray) -> np.ndarray:
+    """Factor that makes a variance with ``dof`` degrees of freedom median-unbiased:
+    ``dof / chi2.median(dof)``. A pack's jitter location is the median of its loops' reads,
+    and a snare with 8 hits a loop reads a jitter of 3 as 2.8 without it."""
+    d = np.maximum(dof, 1.0)
+    return d / stats.chi2.ppf(0.5, d)
 
 
 def read_loops(velocity: np.ndarray, *, n_iter: int = 60) -> LoopReads:
@@ -271,8 +373,9 @@ def read_loops(velocity: np.ndarray, *, n_iter: int = 60) -> LoopReads:
 
     EM over the hits: the layer of a kick on an 8th note is latent (each loop learns its
     own share of extra kicks there, from a prior of :data:`EXTRA_KICK_SHARE` worth
-    :data:`SHARE_PSEUDO_HITS` hits); velocities at 1 and 127 are censored; the variance is
-    divided by the hits less the fitted levels and accent.
+    :data:`SHARE_PSEUDO_HITS` hits); velocities at 1 and 127 are censored; the variance
+    of each instrument (dynamics group) is divided by its hits less the levels and the
+    accent fitted to them.
 
     Parameters
     ----------
@@ -287,13 +390,21 @@ def read_loops(velocity: np.ndarray, *, n_iter: int = 60) -> LoopReads:
     for _ in range(n_iter):
         st = _em_step(hits, st)
     shown = _shown(hits, st)
+    accent_var = np.where(st.info_accent > 0, 1.0 / np.maximum(st.info_accent, 1e-300), 0.0)
+    den = np.maximum(st.den_level, 1e-12)
+    # a level's variance given the accent, plus what the accent's own uncertainty adds
+    # (the inverse of the joint information: ∂level/∂accent = level·Σcw / Σc²); and a level
+    # is known no better than its rounding: without jitter to dither it, rint(88.2) is 88
+    # in every hit, so the rounding error does not average out
+    level_var = st.var[:, DYNAMICS_OF_LEVEL] / den
+    level_var += (st.level * st.cross / den) ** 2 * accent_var[:, DYNAMICS_OF_LEVEL]
     se = np.column_stack(
         [
-            np.sqrt(st.var[:, None] / np.maximum(st.den_level, 1e-12)),
-            np.sqrt(st.var / np.maximum(st.den_accent, 1e-12)),
-            np.sqrt(st.var / (2.0 * np.maximum(hits.n_hits, 1))),
+            np.sqrt(level_var + ROUNDING_VAR),
+            np.sqrt(1.0 / np.maximum(st.info_accent, 1e-12)),
+            np.sqrt(st.var / (2.0 * np.maximum(st.dof, 1))),
         ]
     )
-    jitter = np.sqrt(np.maximum(st.var - ROUNDING_VAR, 0.0))
+    jitter = np.sqrt(np.maximum(st.var * _median_unbiasing(st.dof) - ROUNDING_VAR, 0.0))
     estimate = np.column_stack([st.level, st.accent, jitter])
     return LoopReads(estimate, np.where(shown, se, np.inf), shown)

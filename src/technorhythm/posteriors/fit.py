@@ -462,7 +462,7 @@ def fit_groups(
         agree across thread counts to float32 rounding (about 1e-7), and are the same bytes
         for the same count.
     velocities : {"likelihood", "network"}
-        How the velocity knobs (the four levels, ``accent``, ``velocity_jitter``) are read:
+        How the velocity knobs (the four levels, ``accent``, the three jitters) are read:
         from the hits through their closed-form likelihood
         (:mod:`technorhythm.inference.velocity_block`), or from the set summaries by the
         network like every other knob.

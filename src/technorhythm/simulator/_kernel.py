@@ -17,14 +17,22 @@ import math
 import numpy as np
 
 from technorhythm.simulator.knobs import KNOB_NAMES
-from technorhythm.simulator.patterns import LEVEL_KNOBS
+from technorhythm.simulator.patterns import ACCENT_KNOBS, JITTER_KNOBS, LEVEL_KNOBS
 
 try:  # numba is a declared dependency; without it the same function runs interpreted
     from numba import njit
 except ImportError:  # pragma: no cover
     njit = None
 
-__all__ = ["AVAILABLE", "KERNEL_KNOBS", "COLUMNS", "LEVEL_SLOTS", "simulate_kernel"]
+__all__ = [
+    "AVAILABLE",
+    "KERNEL_KNOBS",
+    "COLUMNS",
+    "ACCENT_SLOTS",
+    "JITTER_SLOTS",
+    "LEVEL_SLOTS",
+    "simulate_kernel",
+]
 
 AVAILABLE = njit is not None
 """Whether the kernel is compiled (the fast path) rather than interpreted."""
@@ -38,8 +46,12 @@ KERNEL_KNOBS: tuple[str, ...] = (
     "kick_velocity",
     "hat_velocity",
     "open_hat_velocity",
-    "accent",
-    "velocity_jitter",
+    "snare_accent",
+    "kick_accent",
+    "hat_accent",
+    "snare_jitter",
+    "kick_jitter",
+    "hat_jitter",
     "kick_pulses",
     "kick_extra",
     "kick_late",
@@ -64,8 +76,12 @@ KERNEL_KNOBS: tuple[str, ...] = (
     KICK_VELOCITY,
     HAT_VELOCITY,
     OPEN_HAT_VELOCITY,
-    ACCENT,
-    JITTER,
+    SNARE_ACCENT,
+    KICK_ACCENT,
+    HAT_ACCENT,
+    SNARE_JITTER,
+    KICK_JITTER,
+    HAT_JITTER,
     PULSES,
     EXTRA,
     LATE,
@@ -98,6 +114,12 @@ COLUMNS: np.ndarray = _columns()
 LEVEL_SLOTS: np.ndarray = np.array([KERNEL_KNOBS.index(name) for name in LEVEL_KNOBS], np.int64)
 """Kernel slot of each velocity level's knob (:data:`~technorhythm.simulator.patterns.
 LEVEL_KNOBS`, indexed by ``LEVEL_GROUP``)."""
+ACCENT_SLOTS: np.ndarray = np.array([KERNEL_KNOBS.index(name) for name in ACCENT_KNOBS], np.int64)
+"""Kernel slot of each accent knob (:data:`~technorhythm.simulator.patterns.ACCENT_KNOBS`,
+indexed by ``DYNAMICS_OF_ROW``)."""
+JITTER_SLOTS: np.ndarray = np.array([KERNEL_KNOBS.index(name) for name in JITTER_KNOBS], np.int64)
+"""Kernel slot of each jitter knob (:data:`~technorhythm.simulator.patterns.JITTER_KNOBS`,
+indexed by ``DYNAMICS_OF_ROW``)."""
 
 
 def _thr(p):
@@ -114,7 +136,8 @@ def _clip01(x):
 
 def _kernel(
     dec, z_time, z_vel, theta, cols, step, extra_w, ghost_w, open_w, open_other_w, weakness,
-    row_layers, level_group, level_slots, normal, bases, limit, repeats, late_pair, vel, off,
+    row_layers, level_group, level_slots, dynamics_of_row, accent_slots, jitter_slots, normal,
+    bases, limit, repeats, late_pair, vel, off,
 ):  # fmt: skip
     n = dec.shape[0]
     per_clip = theta.shape[0] > 1
@@ -128,6 +151,8 @@ def _kernel(
     t_ride = np.zeros(4, np.int64)
     push = np.zeros(5, np.float32)
     levels = np.zeros(level_slots.shape[0], np.float64)
+    jitters = np.zeros(jitter_slots.shape[0], np.float64)
+    accents = np.zeros(accent_slots.shape[0], np.float64)
     lim = np.float32(limit)
     for c in range(n):
         r = c if per_clip else 0
@@ -157,8 +182,9 @@ def _kernel(
             pulses = th[cols[PULSES]]
             for g in range(levels.shape[0]):
                 levels[g] = th[cols[level_slots[g]]]
-            accent = th[cols[ACCENT]]
-            jitter = th[cols[JITTER]]
+            for g in range(jitters.shape[0]):
+                jitters[g] = th[cols[jitter_slots[g]]]
+                accents[g] = th[cols[accent_slots[g]]]
             swing = np.float32(th[cols[SWING]])
             humanize_ms = th[cols[HUMANIZE]]
             push_ms = th[cols[PUSH]]
@@ -212,6 +238,8 @@ def _kernel(
                 on[6, o] = False
         # every cell written once: each row has at most one sounding layer per step
         for row in range(5):
+            jitter = jitters[dynamics_of_row[row]]
+            accent = accents[dynamics_of_row[row]]
             first = row_layers[row, 0]
             second = row_layers[row, 1]
             for s in range(64):

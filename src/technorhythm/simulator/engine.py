@@ -37,7 +37,7 @@ from technorhythm.simulator.streams import NORMAL_TABLE, Streams, check_seed, cl
 
 __all__ = ["simulate", "coerce_theta", "SIMULATOR_VERSION", "OFFSET_LIMIT", "BLOCK_SIZE"]
 
-SIMULATOR_VERSION = "9"
+SIMULATOR_VERSION = "10"
 """Bumped whenever the same (θ, seed, index) would give a different clip."""
 BLOCK_SIZE = 4096
 """Clips simulated per internal block (memory bound; results do not depend on it)."""
@@ -229,6 +229,9 @@ def _simulate_block(
         _ROW_LAYERS,
         pt.LEVEL_GROUP,
         _kernel.LEVEL_SLOTS,
+        pt.DYNAMICS_OF_ROW,
+        _kernel.ACCENT_SLOTS,
+        _kernel.JITTER_SLOTS,
         NORMAL_TABLE,
         pt.KICK_BASES,
         OFFSET_LIMIT,

@@ -184,26 +184,71 @@ KNOBS: tuple[Knob, ...] = (
         "open-hat velocity",
     ),
     Knob(
-        "accent",
+        "snare_accent",
         0.0,
         1.0,
         0.3,
         "fraction of the velocity",
-        "Accent contrast: unaccented hits (ghosts, extra kicks, 16th hats) are this much "
-        "softer than accented ones; 0 plays every hit at one velocity, as a step sequencer.",
-        "velocity taken off unaccented hits (falls: every velocity drops or stays)",
-        "accent",
+        "Snare accent contrast: ghost notes are this much softer than the backbeat; 0 plays "
+        "every snare at one velocity, as a step sequencer; near 1 ghosts are barely touched.",
+        "velocity taken off ghost snares (falls: every snare velocity drops or stays)",
+        "snare accent",
     ),
     Knob(
-        "velocity_jitter",
+        "kick_accent",
+        0.0,
+        1.0,
+        0.3,
+        "fraction of the velocity",
+        "Kick accent contrast: extra kicks are this much softer than the base pulses; 0 plays "
+        "every kick at one velocity.",
+        "velocity taken off extra kicks (falls: every kick velocity drops or stays)",
+        "kick accent",
+    ),
+    Knob(
+        "hat_accent",
+        0.0,
+        1.0,
+        0.3,
+        "fraction of the velocity",
+        "Hat and cymbal accent contrast: 16th hats and ride are this much softer than those "
+        "on the 8th grid (open hats off the off-beat 8ths 0.4 of it); 0 plays every hat at "
+        "one velocity.",
+        "velocity taken off unaccented hats (falls: every hat velocity drops or stays)",
+        "hat accent",
+    ),
+    Knob(
+        "snare_jitter",
         0.0,
         30.0,
         3.0,
         "MIDI velocity (standard deviation; none below 1.5)",
-        "Gaussian velocity noise of every hit; below 1.5 none at all: the accent levels "
-        "repeat exactly, as a step sequencer's.",
-        "spread of velocities around the accent levels",
-        "velocity jitter",
+        "Gaussian velocity noise of every snare hit; below 1.5 none at all: the snare's "
+        "accent levels repeat exactly, as a step sequencer's.",
+        "spread of snare velocities around the accent levels",
+        "snare jitter",
+    ),
+    Knob(
+        "kick_jitter",
+        0.0,
+        30.0,
+        3.0,
+        "MIDI velocity (standard deviation; none below 1.5)",
+        "Gaussian velocity noise of every kick; below 1.5 none at all. A drummer's foot and "
+        "hands vary by different amounts, so each instrument has its own.",
+        "spread of kick velocities around the accent levels",
+        "kick jitter",
+    ),
+    Knob(
+        "hat_jitter",
+        0.0,
+        30.0,
+        3.0,
+        "MIDI velocity (standard deviation; none below 1.5)",
+        "Gaussian velocity noise of every closed hat, open hat, ride and crash; below 1.5 "
+        "none at all.",
+        "spread of hat and cymbal velocities around the accent levels",
+        "hat jitter",
     ),
     # -- kick ----------------------------------------------------------------------------
     Knob(
@@ -370,6 +415,10 @@ RETIRED: dict[str, str] = {
     "hat_8ths": "simulator v4 split it into one knob per beat class: "
     "hat_offbeats = min(1, 2 × hat_8ths) and hat_beats = max(0, 2 × hat_8ths − 1), "
     "each then 0.1 + 0.8 × that value where it is strictly between 0 and 1",
+    "accent": "simulator v10 gives kick, snare and hats their own accent: "
+    "snare_accent = kick_accent = hat_accent = accent plays the same",
+    "velocity_jitter": "simulator v10 gives kick, snare and hats their own velocity noise: "
+    "snare_jitter = kick_jitter = hat_jitter = velocity_jitter plays the same",
 }
 """Knobs of earlier simulator versions, with how to set their replacements."""
 

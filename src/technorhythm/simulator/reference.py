@@ -47,10 +47,13 @@ cymbals
     ``ride`` rises through thirds; a crash on each bar downbeat with ``crash``
     (``min(1, 2·crash)`` on bar 1), replacing the ride there.
 velocity
-    ``rint(level × (1 − accent × WEAKNESS[layer, pos]) + velocity_jitter × z)``, clipped to
+    ``rint(level × (1 − accent × WEAKNESS[layer, pos]) + jitter × z)``, clipped to
     1..127, with level ``snare_velocity`` for the snare, ``kick_velocity`` for the kick,
     ``hat_velocity`` for closed hats and cymbals and ``open_hat_velocity`` for open hats
-    (:data:`~technorhythm.simulator.patterns.LEVEL_KNOBS`); ``z`` is standard normal.
+    (:data:`~technorhythm.simulator.patterns.LEVEL_KNOBS`), accent and jitter the
+    instrument's (``snare_accent``/``snare_jitter``, ``kick_accent``/``kick_jitter``, and for
+    closed and open hats and cymbals ``hat_accent``/``hat_jitter``,
+    :data:`~technorhythm.simulator.patterns.DYNAMICS_OF_ROW`); ``z`` is standard normal.
 timing
     ``swing_16 · [off-beat 16th] + humanize · z' + push``, in steps, with humanize and
     push (``push_ms`` for kick and snare, ``hat_push_ms`` for hats and cymbals) converted
@@ -185,8 +188,11 @@ def simulate_clip(
         row = int(pt.ROW_OF_LAYER[layer])
         for s in np.flatnonzero(on[layer]):
             weak = pt.WEAKNESS[layer, s % STEPS_PER_BAR]
-            v = levels[layer] * (1.0 - theta["accent"] * weak)
-            v += theta["velocity_jitter"] * float(NORMAL_TABLE[z_vel[row, s]])
+            dynamics = pt.DYNAMICS_OF_ROW[row]
+            accent = theta[pt.ACCENT_KNOBS[dynamics]]
+            v = levels[layer] * (1.0 - accent * weak)
+            jitter = theta[pt.JITTER_KNOBS[dynamics]]
+            v += jitter * float(NORMAL_TABLE[z_vel[row, s]])
             velocity[row, s] = min(max(int(np.rint(v)), 1), 127)
             x = NORMAL_TABLE[z_time[row, s]] * spread + swing * np.float32(s % 2) + push[row]
             offset[row, s] = min(max(x, -limit), limit)
