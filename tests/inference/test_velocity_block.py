@@ -130,3 +130,30 @@ def test_a_loops_read_does_not_depend_on_the_loops_read_with_it():
     alone = read_loops(velocity[7:8])
     np.testing.assert_array_equal(together.estimate[7:8], alone.estimate)
     np.testing.assert_array_equal(together.se[7:8], alone.se)
+
+
+def test_each_instrument_is_read_with_its_own_accent_and_jitter():
+    theta = np.tile(unclipped(prior_theta(1, np.random.default_rng(30))), (400, 1))
+    for knob, value in (("kick_pulses", 2.0), ("kick_extra", 0.3), ("backbeat", 1.0),
+                        ("snare_ghosts", 0.5), ("hat_beats", 1.0), ("hat_offbeats", 1.0),
+                        ("hat_16ths", 0.5), ("snare_accent", 0.8), ("kick_accent", 0.5),
+                        ("hat_accent", 0.3), ("snare_jitter", 0.0), ("kick_jitter", 4.0),
+                        ("hat_jitter", 9.0)):  # fmt: skip
+        theta[:, KNOB_NAMES.index(knob)] = value
+    reads = read_loops(simulate(theta, seed=31).velocity)
+    loc, _, _ = draw_block(reads, 400, np.random.default_rng(6))
+    truth = theta[0, COLS]
+    np.testing.assert_allclose(np.median(loc[:, 4:7], axis=0), truth[4:7], atol=0.01)
+    np.testing.assert_allclose(np.median(loc[:, 7:], axis=0), truth[7:], atol=0.3)
+
+
+def test_a_snare_of_ghosts_alone_reads_no_accent_and_no_misfit_as_jitter():
+    # every snare off the backbeat, near the loudest velocity: its accent and level trade
+    # off exactly, and a level capped at 127 must not force a misfit into the jitter
+    velocity = np.zeros((1, 5, N_STEPS), dtype=np.uint8)
+    velocity[0, 0, ::16] = 110  # a kick on every downbeat
+    velocity[0, 2, ::2] = 80  # closed hats on the 8ths
+    velocity[0, 1, [7, 8, 23, 24, 39, 40, 55, 56]] = [124, 120, 127, 122, 124, 121, 126, 123]
+    reads = read_loops(velocity)
+    assert not reads.shown[0, 0] and not reads.shown[0, 4]  # snare level and accent unread
+    assert reads.shown[0, 7] and reads.estimate[0, 7] < 4.0  # sd of the eight: 2.4

@@ -227,6 +227,18 @@ def test_accent_and_jitter_make_flat_and_human_dynamics():
     assert v[:, HH_CLOSED][loud_hats.onsets[:, HH_CLOSED]].min() > v[:, KICK].max()
 
 
+@pytest.mark.parametrize("instrument", ["snare", "kick", "hat"])
+def test_each_instrument_has_its_own_accent_and_jitter(instrument):
+    busy = {**PLAIN, "hat_beats": 1.0, "hat_16ths": 1.0, "snare_ghosts": 1.0, "kick_extra": 0.5}
+    rows = {"snare": [SNARE], "kick": [KICK], "hat": [HH_CLOSED, HH_OPEN, CYMBAL]}[instrument]
+    others = [r for r in range(5) if r not in rows]
+    base = simulate(busy, 100, seed=4)
+    for knob, value in ((f"{instrument}_accent", 0.7), (f"{instrument}_jitter", 20.0)):
+        moved = simulate({**busy, knob: value}, 100, seed=4)
+        np.testing.assert_array_equal(moved.velocity[:, others], base.velocity[:, others])
+        assert (moved.velocity[:, rows] != base.velocity[:, rows]).any(), knob
+
+
 def test_each_instrument_plays_at_its_own_velocity():
     kit = {**PLAIN, "hat_beats": 1.0, "open_hat": 0.5, "ride": 1.0, "crash": 1.0}
     base = simulate({**kit, "snare_velocity": 78.5}, 20, seed=4)

@@ -393,14 +393,15 @@ def read_loops(velocity: np.ndarray, *, n_iter: int = 60) -> LoopReads:
     accent_var = np.where(st.info_accent > 0, 1.0 / np.maximum(st.info_accent, 1e-300), 0.0)
     den = np.maximum(st.den_level, 1e-12)
     # a level's variance given the accent, plus what the accent's own uncertainty adds
-    # (the inverse of the joint information: ∂level/∂accent = level·Σcw / Σc²); and a level
-    # is known no better than its rounding: without jitter to dither it, rint(88.2) is 88
-    # in every hit, so the rounding error does not average out
+    # (the inverse of the joint information: ∂level/∂accent = level·Σcw / Σc²). No floor
+    # for the rounding: without jitter, rint(88.2) is 88 in every hit and the read is 88
+    # ± little, which is what new loops must play; a floor of 1/12 made a quarter of them
+    # play 87 or 89 where a pack of exact loops has none, and the verdict flag them
     level_var = st.var[:, DYNAMICS_OF_LEVEL] / den
     level_var += (st.level * st.cross / den) ** 2 * accent_var[:, DYNAMICS_OF_LEVEL]
     se = np.column_stack(
         [
-            np.sqrt(level_var + ROUNDING_VAR),
+            np.sqrt(level_var),
             np.sqrt(1.0 / np.maximum(st.info_accent, 1e-12)),
             np.sqrt(st.var / (2.0 * np.maximum(st.dof, 1))),
         ]
