@@ -214,3 +214,15 @@ def test_new_loops_of_a_pack_at_a_bound_stay_at_the_bound():
     assert np.clip(values[:, push], -30, 30).mean() > -28.0  # the raw reads, clipped
     new = PopulationPredictive(hyper, pop, values, se).draw(20, 256, np.random.default_rng(2))
     assert new[:, push].mean() < -28.5
+
+
+def test_reads_at_a_bound_within_their_noise_count_as_on_it():
+    # three quarters of the loops at the lowest level, read 10 ± their noise; a quarter louder
+    rng = np.random.default_rng(40)
+    values = np.concatenate([10 + 0.05 * rng.standard_normal(150), rng.uniform(20, 60, 50)])
+    se = np.full(len(values), 0.05)
+    weights = np.full((1, len(values)), 1 / len(values))
+    loc, spread = censored_location_spread(values, weights, 10.0, 127.0, se=se)
+    assert loc[0] < 0 and 20 < spread[0] < 80  # a censored normal: 75 % below 10, tail to 60
+    _, narrow = censored_location_spread(values, weights, 10.0, 127.0)
+    assert narrow[0] < 1.0  # without the errors, a narrow pile at 10: the louder loops lost

@@ -72,6 +72,9 @@ def read_block(name: str, batch) -> LoopReads:
 
 MIN_BOUND_SHARE = 0.02
 """Least share of a pack's loops on a knob's bound that counts as censoring there."""
+BOUND_NEAR = 0.01
+"""Widest distance from a bound, as a share of the knob's range, at which a read within two
+standard errors of it counts as on it (:func:`censored_location_spread`)."""
 MIN_LOOPS = 3
 """A knob shown by fewer loops is left to the network: one or two loops say where they are,
 not how the pack's loops spread around a location."""
@@ -112,7 +115,11 @@ def weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def censored_location_spread(
-    values: np.ndarray, weights: np.ndarray, low: float, high: float
+    values: np.ndarray,
+    weights: np.ndarray,
+    low: float,
+    high: float,
+    se: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Location and spread of a normal censored to [low, high] from weighted values
     (m,) with weights (S, m) → two (S,) arrays, robustly.
@@ -122,12 +129,24 @@ def censored_location_spread(
     shares on the bounds are the normal's tail probabilities there: with weight on both
     bounds these two give location and spread; with one bound, the bound's share and the
     quantile in the middle of the remaining weight do. All on a bound: that bound, spread 0.
+
+    ``se`` (m,), the values' standard errors: a value within two of them of a bound, and
+    within :data:`BOUND_NEAR` of the range, counts as on it (a loop at the bound reads it ±
+    its noise, so half its reads fall inside: a pack three quarters at the bound would
+    otherwise look like a narrow pile beside it, and new loops drawn given the other
+    quarter's reads would be pooled into the pile). Noisier reads are not moved: a read
+    twice its large error away says little about whether the loop sits on the bound.
     """
     e = np.clip(np.asarray(values, dtype=np.float64), low, high)[None]
     g = np.asarray(weights, dtype=np.float64)
     tol = 1e-9 * (high - low)
-    f_lo = g @ (e[0] <= low + tol)
-    f_hi = g @ (e[0] >= high - tol)
+    if se is not None:
+        two_se = 2.0 * np.nan_to_num(np.asarray(se, dtype=np.float64))
+        tol = np.maximum(tol, np.minimum(two_se, BOUND_NEAR * (high - low)))
+    at_low, at_high = e[0] <= low + tol, e[0] >= high - tol
+    e = np.where(at_low, low, np.where(at_high, high, e[0]))[None]
+    f_lo = g @ at_low
+    f_hi = g @ at_high
     centre = weighted_median(e, g)
     mad = weighted_median(np.abs(e - centre[:, None]), g)
     loc, spread = centre.copy(), MAD_TO_SD * mad
@@ -204,7 +223,7 @@ def draw_block(
         g = bootstrap_weights(
             None if clusters is None else np.asarray(clusters)[which], len(which), n_samples, rng
         )
-        centre, width = censored_location_spread(e, g, *bounds[j])
+        centre, width = censored_location_spread(e, g, *bounds[j], se=np.sqrt(se2))
         var = (g**2) @ se2 + _few_files_var(centre, width, clusters, which)
         loc[:, j] = centre + rng.standard_normal(n_samples) * np.sqrt(var)
         spread[:, j] = np.sqrt(np.maximum(width**2 - g @ se2, 0.0))
