@@ -64,7 +64,7 @@ def test_variables_dims_coords_and_attrs(rng):
     assert idata.constant_data["n_conditioned"].values.tolist() == [3, 1024]
     assert post["humanize_ms_spread"].attrs["units"].startswith("ms")
     i = KNOB_NAMES.index("hat_accent")
-    np.testing.assert_array_equal(post["accent_loc"].values[0, :, 1], h[1, :, i])
+    np.testing.assert_array_equal(post["hat_accent_loc"].values[0, :, 1], h[1, :, i])
     np.testing.assert_allclose(post["hat_accent"].values[0, :, 4], loops[:, 4, i], rtol=1e-6)
 
 
