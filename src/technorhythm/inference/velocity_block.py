@@ -153,7 +153,7 @@ class _Hits:
     loop: np.ndarray  # which loop
     v: np.ndarray  # recorded velocity
     group: np.ndarray  # level group (index into LEVEL_KNOBS)
-    jgroup: np.ndarray  # dynamics group (index into ACCENT_KNOBS and JITTER_KNOBS)
+    dynamics: np.ndarray  # dynamics group (index into ACCENT_KNOBS and JITTER_KNOBS)
     w0: np.ndarray  # weakness of the first candidate layer
     w1: np.ndarray  # … of the second (= w0 where the position fixes the layer)
     ambiguous: np.ndarray  # a kick on an 8th note: base pulse or extra kick
@@ -161,7 +161,7 @@ class _Hits:
     high: np.ndarray  # recorded 127: at least 126.5
     low: np.ndarray  # recorded 1: at most 1.5
     n_hits: np.ndarray  # (N,) hits per loop
-    n_jhits: np.ndarray  # (N, 3) hits per loop and dynamics group
+    n_dynamics_hits: np.ndarray  # (N, 3) hits per loop and dynamics group
     n_ambiguous: np.ndarray  # (2N,) ambiguous kicks per share cell
     prior_share: np.ndarray  # (2N,) EXTRA_KICK_SHARE of each share cell
 
@@ -185,7 +185,7 @@ class _Hits:
             loop=loop,
             v=v,
             group=ROW_GROUP[row],
-            jgroup=pt.DYNAMICS_OF_ROW[row],
+            dynamics=pt.DYNAMICS_OF_ROW[row],
             w0=w_tab0[row, pos],
             w1=w_tab1[row, pos],
             ambiguous=ambiguous,
@@ -193,7 +193,7 @@ class _Hits:
             high=v >= CLIP_HIGH,
             low=v <= CLIP_LOW,
             n_hits=np.bincount(loop, minlength=n).astype(np.float64),
-            n_jhits=np.bincount(
+            n_dynamics_hits=np.bincount(
                 loop * N_DYNAMICS + pt.DYNAMICS_OF_ROW[row], minlength=n * N_DYNAMICS
             )
             .reshape(n, N_DYNAMICS)
@@ -208,9 +208,9 @@ class _Hits:
         cell = self.loop * k + self.group
         return np.bincount(cell, x, minlength=self.n_loops * k).reshape(self.n_loops, k)
 
-    def per_jgroup(self, x: np.ndarray) -> np.ndarray:
+    def per_dynamics(self, x: np.ndarray) -> np.ndarray:
         """Per-hit values → sums per loop and dynamics group (N, 3)."""
-        cell = self.loop * N_DYNAMICS + self.jgroup
+        cell = self.loop * N_DYNAMICS + self.dynamics
         return np.bincount(cell, x, minlength=self.n_loops * N_DYNAMICS).reshape(
             self.n_loops, N_DYNAMICS
         )
@@ -256,8 +256,8 @@ def _start(hits: _Hits) -> _State:
 
 def _em_step(hits: _Hits, st: _State) -> _State:
     """One E step (layers of the ambiguous kicks, censored hits' moments) and M step."""
-    lv, a = st.level[hits.loop, hits.group], st.accent[hits.loop, hits.jgroup]
-    s = np.sqrt(st.var[hits.loop, hits.jgroup])
+    lv, a = st.level[hits.loop, hits.group], st.accent[hits.loop, hits.dynamics]
+    s = np.sqrt(st.var[hits.loop, hits.dynamics])
     w0, w1 = hits.w0, hits.w1
     p1 = np.where(hits.ambiguous, st.share[hits.share_cell], 0.0)
     l0, x0, q0 = _component_moments(hits.v, lv * (1 - a * w0), s, hits.high, hits.low)
@@ -269,7 +269,7 @@ def _em_step(hits: _Hits, st: _State) -> _State:
     extra = np.bincount(hits.share_cell, r1, minlength=2 * hits.n_loops)
     share = (extra + SHARE_PSEUDO_HITS * hits.prior_share) / (hits.n_ambiguous + SHARE_PSEUDO_HITS)
     accent, info = _profile_accent(hits, r0, r1, x0, x1, st.var)
-    a = accent[hits.loop, hits.jgroup]
+    a = accent[hits.loop, hits.dynamics]
     c0, c1 = 1 - a * w0, 1 - a * w1
     num = hits.per_group(r0 * c0 * x0 + r1 * c1 * x1)
     den_level = hits.per_group(r0 * c0**2 + r1 * c1**2)
@@ -277,7 +277,7 @@ def _em_step(hits: _Hits, st: _State) -> _State:
     level = np.where(den_level > 0, num / np.where(den_level > 0, den_level, 1), st.level)
     level = np.clip(level, 1.0, 127.0)
     lv = level[hits.loop, hits.group]
-    sq = hits.per_jgroup(
+    sq = hits.per_dynamics(
         r0 * (q0 + (x0 - lv * (1 - a * w0)) ** 2) + r1 * (q1 + (x1 - lv * (1 - a * w1)) ** 2)
     )
     var, dof = _variances(hits, sq, den_level > 0, info > 0)
@@ -341,7 +341,7 @@ def _variances(
     errors use (its jitter is not shown). Returns the variances and their degrees of
     freedom."""
     fitted = fitted_level.astype(float) @ LEVEL_IN_DYNAMICS + fitted_accent
-    dof = hits.n_jhits - fitted
+    dof = hits.n_dynamics_hits - fitted
     pooled = sq.sum(axis=1) / np.maximum(dof.sum(axis=1), 1)
     var = np.where(dof >= 1, sq / np.maximum(dof, 1), pooled[:, None])
     return np.maximum(var, ROUNDING_VAR), dof
@@ -357,7 +357,7 @@ def _shown(hits: _Hits, st: _State) -> np.ndarray:
     soft_g = hits.per_group(soft.astype(float))
     accent_shown = (loud_g @ LEVEL_IN_DYNAMICS >= 1) & (soft_g @ LEVEL_IN_DYNAMICS >= 1)
     level_shown = (loud_g >= 1) | ((soft_g >= 1) & accent_shown[:, DYNAMICS_OF_LEVEL])
-    return np.column_stack([level_shown, accent_shown, hits.n_jhits >= 2])
+    return np.column_stack([level_shown, accent_shown, hits.n_dynamics_hits >= 2])
 
 
 def _median_unbiasing(dof: np.ndarray) -> np.ndarray:
