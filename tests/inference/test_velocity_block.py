@@ -161,3 +161,15 @@ def test_a_snare_of_ghosts_alone_reads_no_accent_and_no_misfit_as_jitter():
     reads = read_loops(velocity)
     assert not reads.shown[0, 0] and not reads.shown[0, 4]  # snare level and accent unread
     assert reads.shown[0, 7] and reads.estimate[0, 7] < 4.0  # sd of the eight: 2.4
+
+
+def test_a_kick_without_extras_shows_no_accent_from_its_noise():
+    # minimal: no extra kicks, every kick 102 ± 2; a free mixture would split that noise
+    # into two levels 0.03-0.06 apart and read the pack's kick accent as 0.04 (preset 0.3)
+    _, clips = _preset_pack("minimal", 64, 100)
+    assert not read_loops(clips.velocity).shown[:, 5].any()
+    theta, clips = _preset_pack("default", 64, 100)  # a few loops with real extra kicks
+    reads = read_loops(clips.velocity)
+    assert reads.shown[:, 5].sum() >= 3
+    loc, _, _ = draw_block(reads, 400, np.random.default_rng(7))
+    assert abs(np.median(loc[:, 5]) - theta[COLS[5]]) < 0.03
