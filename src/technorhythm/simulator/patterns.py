@@ -292,7 +292,7 @@ DYNAMICS_OF_ROW: np.ndarray = np.array([1, 0, 2, 2, 2], dtype=np.int64)
 :data:`ACCENT_KNOBS` and :data:`JITTER_KNOBS`: the kick's, the snare's, and the hats' for
 the closed hat, open hat and cymbal rows. A drummer's foot, snare hand and hats differ: in
 Groove (train + valid) the ratio of a loop's closed-hat to kick velocity spread around its
-accent levels runs from 0.65 to 7.5 (10–90 %, as read by the velocity block) and ghost
+accent levels runs from 0.72 to 7.9 (10–90 %, as read by the velocity block) and ghost
 notes sit anywhere from a tenth to nearly the backbeat's velocity, whatever the hats do,
 which one shared accent and one shared noise cannot play."""
 
