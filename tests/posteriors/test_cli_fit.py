@@ -160,9 +160,13 @@ def test_fit_with_a_trained_model(demo_dataset, tmp_path, capsys):
     lo, hi = summary["hdi_3%"], summary["hdi_97%"]
     inside = (lo <= summary["mean"]) & (summary["mean"] <= hi)
     # a spread drawn exactly 0 in most draws (a pack whose loops share a level) has a
-    # zero-width HDI and its mean just above it
+    # zero-width HDI and its mean just above it; a block knob whose draws pile up (a velocity
+    # level where the bootstrap's weighted median jumps to a minority of the pack's loops in
+    # a few draws, a spread at its cap) has an HDI far narrower than its sd, and the few far
+    # draws take the mean outside it
     atom = (hi == lo) & (summary["param"] == "spread")
-    assert (inside | atom).all() and inside.mean() > 0.95
+    pile = (hi - lo) < summary["sd"]
+    assert (inside | atom | pile).all() and inside.mean() > 0.95
 
 
 def test_fit_reads_the_velocities_as_asked(demo_dataset, oracle_shipped, tmp_path):
