@@ -19,6 +19,14 @@ from technorhythm.simulator.knobs import KNOB_NAMES
 from technorhythm.simulator.patterns import DYNAMICS_OF_ROW
 
 
+def _one_theta(seed: int, n: int, **settings: float) -> np.ndarray:
+    """``n`` copies of one unclipped prior θ (``seed``) with ``settings`` applied."""
+    theta = np.tile(unclipped(prior_theta(1, np.random.default_rng(seed))), (n, 1))
+    for knob, value in settings.items():
+        theta[:, KNOB_NAMES.index(knob)] = value
+    return theta
+
+
 def test_every_simulated_hit_is_one_of_its_candidates():
     rng = np.random.default_rng(0)
     theta = prior_theta(3000, rng)
@@ -115,13 +123,10 @@ def test_the_jitter_is_read_without_the_fits_degrees_of_freedom():
 
 
 def test_without_unaccented_hits_the_accent_is_not_shown():
-    theta = np.tile(unclipped(prior_theta(1, np.random.default_rng(19))), (8, 1))
-    for knob, value in (("kick_pulses", 4.0), ("kick_extra", 0.0), ("snare_ghosts", 0.0),
-                        ("hat_16ths", 0.0), ("open_hat", 0.0), ("open_hat_other", 0.0),
-                        ("ride", 0.0), ("snare_accent", 0.6), ("kick_accent", 0.6),
-                        ("hat_accent", 0.6), ("snare_jitter", 0.0), ("kick_jitter", 0.0),
-                        ("hat_jitter", 0.0)):  # fmt: skip
-        theta[:, KNOB_NAMES.index(knob)] = value
+    theta = _one_theta(19, 8, kick_pulses=4.0, kick_extra=0.0, snare_ghosts=0.0, hat_16ths=0.0,
+                       open_hat=0.0, open_hat_other=0.0, ride=0.0, snare_accent=0.6,
+                       kick_accent=0.6, hat_accent=0.6, snare_jitter=0.0, kick_jitter=0.0,
+                       hat_jitter=0.0)  # fmt: skip
     reads = read_loops(simulate(theta, seed=20).velocity)
     assert not reads.shown[:, 4:7].any()  # every hit as loud as the next: no contrast heard
     assert reads.shown[:, 1].all()
@@ -137,13 +142,10 @@ def test_a_loops_read_does_not_depend_on_the_loops_read_with_it():
 
 
 def test_each_instrument_is_read_with_its_own_accent_and_jitter():
-    theta = np.tile(unclipped(prior_theta(1, np.random.default_rng(30))), (400, 1))
-    for knob, value in (("kick_pulses", 2.0), ("kick_extra", 0.3), ("backbeat", 1.0),
-                        ("snare_ghosts", 0.5), ("hat_beats", 1.0), ("hat_offbeats", 1.0),
-                        ("hat_16ths", 0.5), ("snare_accent", 0.8), ("kick_accent", 0.5),
-                        ("hat_accent", 0.3), ("snare_jitter", 0.0), ("kick_jitter", 4.0),
-                        ("hat_jitter", 9.0)):  # fmt: skip
-        theta[:, KNOB_NAMES.index(knob)] = value
+    theta = _one_theta(30, 400, kick_pulses=2.0, kick_extra=0.3, backbeat=1.0, snare_ghosts=0.5,
+                       hat_beats=1.0, hat_offbeats=1.0, hat_16ths=0.5, snare_accent=0.8,
+                       kick_accent=0.5, hat_accent=0.3, snare_jitter=0.0, kick_jitter=4.0,
+                       hat_jitter=9.0)  # fmt: skip
     reads = read_loops(simulate(theta, seed=31).velocity)
     loc, _, _ = draw_block(reads, 400, np.random.default_rng(6))
     truth = theta[0, COLS]

@@ -367,9 +367,7 @@ def _shown(hits: _Hits, st: _State) -> np.ndarray:
     loud_g = hits.per_group((~soft).astype(float))
     soft_g = hits.per_group(soft.astype(float))
     fixed_soft = hits.per_group((soft & ~hits.ambiguous).astype(float)) @ LEVEL_IN_DYNAMICS
-    top_level = np.stack(
-        [(st.level * LEVEL_IN_DYNAMICS[:, j]).max(axis=1) for j in range(N_DYNAMICS)], axis=1
-    )
+    top_level = (st.level[:, :, None] * LEVEL_IN_DYNAMICS).max(axis=1)  # (N, 3)
     apart = st.accent * top_level >= ACCENT_SEPARATION_MIN * np.sqrt(st.var)
     accent_shown = (loud_g @ LEVEL_IN_DYNAMICS >= 1) & (soft_g @ LEVEL_IN_DYNAMICS >= 1)
     accent_shown &= (fixed_soft >= 1) | apart
