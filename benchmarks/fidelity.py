@@ -127,6 +127,7 @@ def fit_and_check(
     seed: int = 0,
     velocities: str | None = None,
     timing: str | None = None,
+    onsets: str | None = None,
 ) -> dict:
     """Fit + check one corpus (or one split of it) with the CLI; the check table and timings."""
     args = ["fit", str(dataset), "--by", "pack", "--add-all", "--n-cap", "1024", "--out", str(out)]
@@ -140,6 +141,8 @@ def fit_and_check(
         args += ["--velocities", velocities]
     if timing:
         args += ["--timing", timing]
+    if onsets:
+        args += ["--onsets", onsets]
     stdout, wall = _run([*args, "--force"])
     table = pd.read_csv(out / "check" / "check.csv", keep_default_na=False, na_values=[""])
     record = json.loads((out / "check" / "check.json").read_text())
@@ -172,13 +175,14 @@ def check_corpus(
     tmp: Path,
     velocities: str | None = None,
     timing: str | None = None,
+    onsets: str | None = None,
 ) -> dict:
     """Fit + check every (dataset, split) of one corpus with one seed: the joined check
     table (each split's ``all`` group renamed ``all (split)``) and the summed timings."""
     tables, wall, check_s = [], 0.0, 0.0
     for dataset, split in parts:
         fit_dir = tmp / f"{name}_{split}_{seed}_fit"
-        run = fit_and_check(dataset, fit_dir, model, split, seed, velocities, timing)
+        run = fit_and_check(dataset, fit_dir, model, split, seed, velocities, timing, onsets)
         t = run["table"]
         if split is not None:
             t = t.assign(group=t["group"].where(t["group"] != "all", f"all ({split})"))
@@ -237,6 +241,11 @@ def main() -> None:
         choices=["likelihood", "network"],
         help="how the fits read the timing knobs (default: `fit`'s default)",
     )
+    parser.add_argument(
+        "--onsets",
+        choices=["likelihood", "network"],
+        help="how the fits read the onset knobs (default: `fit`'s default)",
+    )
     parser.add_argument("--out", default=str(ROOT / "docs" / "img" / "checks"))
     args = parser.parse_args()
     if args.repeats < 1:
@@ -259,7 +268,9 @@ def main() -> None:
 
         for name, parts in runs.items():
             checked = [
-                check_corpus(parts, name, args.model, seed, tmp, args.velocities, args.timing)
+                check_corpus(
+                    parts, name, args.model, seed, tmp, args.velocities, args.timing, args.onsets
+                )
                 for seed in range(args.repeats)
             ]
             repeats = [c["table"] for c in checked]

@@ -112,6 +112,12 @@ def main(argv=None) -> None:
         default="likelihood",
         help="read the timing knobs from the hits as `fit` does (default), or by the network",
     )
+    parser.add_argument(
+        "--onsets",
+        choices=["likelihood", "network"],
+        default="likelihood",
+        help="read the onset knobs from the hits as `fit` does (default), or by the network",
+    )
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=UserWarning)
     est = PopulationEstimator.load(args.model) if args.model else load_shipped()
@@ -132,7 +138,7 @@ def main(argv=None) -> None:
                 pack = simulate(np.tile(theta, (n, 1)), seed=args.seed + i)
             x = observe_population(pack)
             psi = est.sample_hyper(x[None], args.draws, seed=args.seed)[:, 0]
-            blocks = blocks_to_read(args.velocities, args.timing)
+            blocks = blocks_to_read(args.velocities, args.timing, args.onsets)
             if blocks:
                 rng_v = np.random.default_rng([args.seed, i, n])
                 psi = replace_block_from_clips(psi, pack, est.population, rng_v, blocks)
@@ -171,6 +177,7 @@ def main(argv=None) -> None:
         "midi": bool(args.midi),
         "velocities": args.velocities,
         "timing": args.timing,
+        "onsets": args.onsets,
         "presets": len(list_presets()),
         "truth_inside_hdi94": round(float(np.mean(inside)), 3),
         "hdi_width_median": round(float(width_all), 3),

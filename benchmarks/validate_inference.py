@@ -277,6 +277,13 @@ def main() -> None:
         help="real packs: read the timing knobs from the hits as `fit` does (default), or "
         "by the network",
     )
+    parser.add_argument(
+        "--onsets",
+        choices=["likelihood", "network"],
+        default="likelihood",
+        help="real packs: read the onset knobs from the hits as `fit` does (default), or "
+        "by the network",
+    )
     parser.add_argument("--out", default=str(OUT_DEFAULT))
     args = parser.parse_args()
     out = Path(args.out)

@@ -46,6 +46,7 @@ def fit_dir(tmp_path_factory):
         seed=0,
         velocities="network",  # the oracle answers for every knob
         timing="network",
+        onsets="network",
     )
     out = tmp_path_factory.mktemp("fit") / "fit"
     save_fit(result, out, forest=False)

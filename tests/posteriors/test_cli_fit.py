@@ -53,6 +53,8 @@ def test_fit_by_pack_writes_and_prints(demo_dataset, oracle_shipped, tmp_path, c
             "network",  # every knob the oracle's: θ0, far from the packs
             "--timing",
             "network",
+            "--onsets",
+            "network",
         ]
     )  # fmt: skip  (the plots are tested with the fit and check folders)
     printed = capsys.readouterr().out
@@ -174,7 +176,7 @@ def test_fit_reads_the_velocities_as_asked(demo_dataset, oracle_shipped, tmp_pat
     from technorhythm.posteriors.fit import VELOCITY_CHOICES
 
     fit_parser = build_parser()._subparsers._group_actions[0].choices["fit"]
-    for dest in ("velocities", "timing"):
+    for dest in ("velocities", "timing", "onsets"):
         action = next(a for a in fit_parser._actions if a.dest == dest)
         assert tuple(action.choices) == VELOCITY_CHOICES and action.default == "likelihood"
     levels = {}

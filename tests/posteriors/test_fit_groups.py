@@ -164,6 +164,7 @@ def test_fit_folder_round_trip(two_packs, tmp_path):
         by="pack",
         seed=0,
         n_samples=200,
+        onsets="network",  # the oracle's sharp answer (a hat under an open hat reads wide)
     )
     record = save_fit(res, tmp_path / "fit", dataset="two_packs", flagged={"elsewhere"})
     out = tmp_path / "fit"
@@ -217,6 +218,7 @@ def test_format_summary(two_packs):
         n_samples=200,
         velocities="network",
         timing="network",
+        onsets="network",
     )
     checks = pd.DataFrame(
         {"group": ["at_theta0", "elsewhere"], "verdict_p": [0.6, 0.0099], "flagged": [False, True]}
@@ -273,7 +275,10 @@ def test_the_loops_reads_are_kept_and_saved(two_packs, tmp_path):
     from technorhythm.posteriors import load_inference_data, reads_by_group, select_group
 
     est = OracleEstimator(THETA1)
-    res = fit_groups(two_packs, estimator=est, by="pack", n_samples=50, seed=2, timing="network")
+    res = fit_groups(
+        two_packs, estimator=est, by="pack", n_samples=50, seed=2, timing="network",
+        onsets="network",
+    )  # fmt: skip
     cols = [KNOB_NAMES.index(k) for k in VELOCITY_KNOBS]
     first = res.groups[0]
     assert first.reads.shape == (40, K)
@@ -292,7 +297,10 @@ def test_the_loops_reads_are_kept_and_saved(two_packs, tmp_path):
     np.testing.assert_allclose(saved["elsewhere"][1], res.groups[1].read_se, equal_nan=True)
     one = reads_by_group(select_group(idata, "elsewhere"))
     assert list(one) == ["elsewhere"] and one["elsewhere"][0].shape == (30, K)
-    net = fit_groups(two_packs, estimator=est, n_samples=50, velocities="network", timing="network")
+    net = fit_groups(
+        two_packs, estimator=est, n_samples=50, velocities="network", timing="network",
+        onsets="network",
+    )  # fmt: skip
     assert all(g.reads is None for g in net.groups)
     assert reads_by_group(net.to_inference_data()) == {}
 

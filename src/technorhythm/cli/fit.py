@@ -49,6 +49,7 @@ def _fit_locked(args: argparse.Namespace) -> int:
         threads=args.threads,
         velocities=args.velocities,
         timing=args.timing,
+        onsets=args.onsets,
     )
     fitted = time.perf_counter()
     checks = None
@@ -187,6 +188,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="likelihood",
         help="read the timing knobs (swing, humanize, both pushes) from the hits' offsets by "
         "their likelihood (default), or from the set summaries by the network",
+    )
+    p.add_argument(
+        "--onsets",
+        choices=("likelihood", "network"),
+        default="likelihood",
+        help="read the onset chances of snare, hats and cymbals (backbeat, ghosts, hats, open "
+        "hats, ride, crash) from which steps play, by their likelihood (default), or from the "
+        "set summaries by the network",
     )
     p.add_argument(
         "--min-clips",

@@ -1,8 +1,12 @@
 """A pack's blocks of knobs read from the hits, drawn from its loops' reads.
 
-Two blocks (:data:`BLOCKS`): the velocity knobs, read by
-:mod:`technorhythm.inference.velocity_block`, and the timing knobs, read by
-:mod:`technorhythm.inference.timing_block` (:func:`read_block`).
+Three blocks (:data:`BLOCKS`): the velocity knobs, read by
+:mod:`technorhythm.inference.velocity_block`, the timing knobs, read by
+:mod:`technorhythm.inference.timing_block`, and the onset knobs (the ramped chances of the
+snare, hats and cymbals), read by :mod:`technorhythm.inference.onset_block`
+(:func:`read_block`). The onset block's loops say little each, so it keeps their
+likelihoods on a grid and pools those (:mod:`technorhythm.inference.grid_pool`); the text
+below is the other two blocks'.
 
 The Bayesian bootstrap over the pack's source files (:func:`bootstrap_weights`), a robust
 censored-normal location and spread of the weighted reads per draw
@@ -16,7 +20,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
+from technorhythm.inference.grid_pool import GridReads, draw_grid_block, draw_grid_loops
 from technorhythm.inference.loop_reads import LoopReads
+from technorhythm.inference.onset_block import ONSET_KNOBS, read_onsets
 from technorhythm.inference.population import LOC_MARGIN, SPREAD_MAX
 from technorhythm.inference.prior import knob_bounds
 from technorhythm.inference.timing_block import TIMING_KNOBS, read_timing
@@ -42,7 +48,11 @@ __all__ = [
     "weighted_quantile",
 ]
 
-BLOCKS: dict[str, tuple[str, ...]] = {"velocity": VELOCITY_KNOBS, "timing": TIMING_KNOBS}
+BLOCKS: dict[str, tuple[str, ...]] = {
+    "velocity": VELOCITY_KNOBS,
+    "timing": TIMING_KNOBS,
+    "onsets": ONSET_KNOBS,
+}
 """The blocks of knobs that can be read from the hits, by name: the knobs of each block's
 reads, in column order."""
 
@@ -51,13 +61,16 @@ READ_CHOICES: tuple[str, ...] = ("likelihood", "network")
 """How a fit reads a block's knobs: from the hits by their likelihood, or by the network."""
 
 
-def blocks_to_read(velocities: str = "likelihood", timing: str = "likelihood") -> tuple[str, ...]:
-    """The blocks read from the hits for the options ``velocities`` and ``timing`` (each one
-    of :data:`READ_CHOICES`), in :data:`BLOCKS` order; raises ``ValueError`` for another."""
-    for name, value in (("velocities", velocities), ("timing", timing)):
+def blocks_to_read(
+    velocities: str = "likelihood", timing: str = "likelihood", onsets: str = "likelihood"
+) -> tuple[str, ...]:
+    """The blocks read from the hits for the options ``velocities``, ``timing`` and
+    ``onsets`` (each one of :data:`READ_CHOICES`), in :data:`BLOCKS` order; raises
+    ``ValueError`` for another."""
+    for name, value in (("velocities", velocities), ("timing", timing), ("onsets", onsets)):
         if value not in READ_CHOICES:
             raise ValueError(f"{name} must be one of {', '.join(READ_CHOICES)}; got {value!r}")
-    how = {"velocity": velocities, "timing": timing}
+    how = {"velocity": velocities, "timing": timing, "onsets": onsets}
     return tuple(b for b in BLOCKS if how[b] == "likelihood")
 
 
@@ -67,6 +80,8 @@ def read_block(name: str, batch) -> LoopReads:
         return read_loops(batch.velocity)
     if name == "timing":
         return read_timing(batch.offset, batch.velocity, batch.bpm)
+    if name == "onsets":
+        return read_onsets(batch.velocity)
     raise ValueError(f"block must be one of {', '.join(BLOCKS)}; got {name!r}")
 
 
@@ -210,11 +225,36 @@ def draw_block(
     and ``drawn`` (J,) of bool: whether each knob was drawn here; a knob shown by fewer than
     :data:`MIN_LOOPS` loops is left to the caller (its entries are NaN).
     """
+    loc, spread, drawn, _ = _draw_block(reads, n_samples, rng, clusters, knobs)
+    return loc, spread, drawn
+
+
+def _draw_block(reads, n_samples, rng, clusters, knobs):
+    """:func:`draw_block`, and for :class:`GridReads` the drawn population cells (S, J)
+    (None otherwise) that :func:`draw_loops` needs."""
     k = len(knobs)
     bounds = knob_bounds()[[KNOB_NAMES.index(name) for name in knobs]]
     loc = np.full((n_samples, k), np.nan)
     spread = np.full((n_samples, k), np.nan)
-    drawn = np.zeros(k, dtype=bool)
+    drawn = np.reshape(reads.shown.sum(axis=0) >= MIN_LOOPS, (k,)).copy()
+    if isinstance(reads, GridReads):
+        cells = np.zeros((n_samples, k), dtype=int)
+        if drawn.any():
+
+            def weights(which):
+                files = None if clusters is None else np.asarray(clusters)[which]
+                return bootstrap_weights(files, len(which), n_samples, rng)
+
+            cols = np.flatnonzero(drawn)
+            loc[:, cols], spread[:, cols], cells[:, cols] = draw_grid_block(
+                reads, weights, rng, cols
+            )
+            for j in cols:
+                which = np.flatnonzero(reads.shown[:, j])
+                extra = _few_files_var(loc[:, j], spread[:, j], clusters, which)
+                loc[:, j] += rng.standard_normal(n_samples) * np.sqrt(extra)
+        return loc, spread, drawn, cells
+    drawn[:] = False
     for j in range(k):
         which = np.flatnonzero(reads.shown[:, j])
         if len(which) < MIN_LOOPS:
@@ -228,7 +268,7 @@ def draw_block(
         loc[:, j] = centre + rng.standard_normal(n_samples) * np.sqrt(var)
         spread[:, j] = np.sqrt(np.maximum(width**2 - g @ se2, 0.0))
         drawn[j] = True
-    return loc, spread, drawn
+    return loc, spread, drawn, None
 
 
 def _few_files_var(
@@ -320,7 +360,7 @@ def replace_block(
     hyper = np.array(hyper, dtype=np.float64)
     cols = np.array([population.names.index(k) for k in knobs])
     k = population.n_knobs
-    loc, spread, drawn = draw_block(reads, len(hyper), rng, clusters, knobs)
+    loc, spread, drawn, cells = _draw_block(reads, len(hyper), rng, clusters, knobs)
     cols = cols[drawn]
     hyper[:, cols], hyper[:, k + cols] = loc[:, drawn], spread[:, drawn]
     if loops is None:
@@ -331,9 +371,12 @@ def replace_block(
             f"loops must be ({len(hyper)}, {len(reads)}, K) for these draws and reads; "
             f"got {loops.shape}"
         )
-    drawn_loops = draw_loops(
-        reads[:, drawn], loc[:, drawn], spread[:, drawn], population.bounds[cols], rng
-    )
+    if cells is not None:
+        drawn_loops = draw_grid_loops(reads, np.flatnonzero(drawn), cells[:, drawn], rng)
+    else:
+        drawn_loops = draw_loops(
+            reads[:, drawn], loc[:, drawn], spread[:, drawn], population.bounds[cols], rng
+        )
     loops[..., cols] = drawn_loops
     return hyper, loops
 

@@ -66,7 +66,7 @@ BY_CHOICES: tuple[str, ...] = ("pack", "style", "split", "all")
 """Ways to group clips; all but ``"all"`` name a column of the clips' metadata."""
 SPLITS: tuple[str, ...] = ("train", "valid", "test")
 VELOCITY_CHOICES: tuple[str, ...] = READ_CHOICES
-"""How a fit reads the velocity knobs, and the timing knobs (see :func:`fit_groups`)."""
+"""How a fit reads the velocity, timing and onset knobs (see :func:`fit_groups`)."""
 MISSING_LABEL = "(missing)"
 
 
@@ -431,6 +431,7 @@ def fit_groups(
     threads: int | None = None,
     velocities: str = "likelihood",
     timing: str = "likelihood",
+    onsets: str = "likelihood",
 ) -> FitResult:
     """Population posterior of every group of clips in ``data`` (a Dataset or a ClipBatch).
 
@@ -469,6 +470,10 @@ def fit_groups(
     timing : {"likelihood", "network"}
         The same for the timing knobs (``swing_16``, ``humanize_ms``, ``push_ms``,
         ``hat_push_ms``; :mod:`technorhythm.inference.timing_block`).
+    onsets : {"likelihood", "network"}
+        The same for the onset knobs of the snare, hats and cymbals (``backbeat``,
+        ``snare_ghosts``, the three hat knobs, both open-hat knobs, ``ride``, ``crash``;
+        :mod:`technorhythm.inference.onset_block`).
     """
     from technorhythm.inference.set_summaries import loop_features, set_feature_names
 
@@ -476,7 +481,7 @@ def fit_groups(
     for name, value in (("n_samples", n_samples), ("min_clips", min_clips)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
-    blocks = blocks_to_read(velocities, timing)
+    blocks = blocks_to_read(velocities, timing, onsets)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     grouping = group_clips(batch, by=by, split=split, min_clips=min_clips, add_all=add_all)
@@ -554,6 +559,7 @@ def fit_groups(
             "threads": threads,
             "velocities": velocities,
             "timing": timing,
+            "onsets": onsets,
         },
         timing=seconds,
     )

@@ -1,0 +1,173 @@
+"""A block of knobs whose loops say little each: their likelihoods on a grid, pooled.
+
+A loop of 64 steps decides its backbeat eight times at most: its read of ``backbeat`` is one
+of a few fractions, and the estimate-and-error summaries the velocity and timing blocks pool
+(a median and a spread of the reads) would take that coarse scatter for the pack's spread.
+Here each loop keeps its whole likelihood over :data:`GRID` (the knob's range, knob units;
+:class:`GridReads`), and the pack's population, a normal of location ``loc`` and spread
+``spread`` censored to the range (:mod:`technorhythm.inference.population`), is fitted to the
+loops' likelihoods together:
+
+* the likelihood of ``(loc, spread)`` on :data:`LOC_GRID` × :data:`SPREAD_GRID` is the sum
+  over loops of the log of each loop's likelihood averaged over the population (the
+  population discretised onto :data:`GRID`, its tails on the bounds);
+* its uncertainty comes from the Bayesian bootstrap over the pack's source files, as in the
+  other blocks (:func:`~technorhythm.inference.hit_blocks.bootstrap_weights`): each draw is
+  the best cell for one set of weights, ties (a pack whose loops all sit in a dead zone fits
+  every population inside it equally well) broken at random, and a uniform offset within
+  the cell;
+* each loop's own value, given a draw, is a draw from its likelihood times the population
+  (:func:`draw_grid_loops`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtr
+
+from technorhythm.inference.loop_reads import LoopReads
+from technorhythm.inference.population import LOC_MARGIN, SPREAD_MAX
+
+__all__ = [
+    "GRID",
+    "LOC_GRID",
+    "SPREAD_GRID",
+    "GridReads",
+    "population_on_grid",
+    "draw_grid_block",
+    "draw_grid_loops",
+]
+
+GRID: np.ndarray = np.linspace(0.0, 1.0, 101)
+"""Knob values at which a block's likelihoods are kept, knob units (the onset knobs' [0, 1])."""
+LOC_GRID: np.ndarray = np.linspace(-LOC_MARGIN, 1.0 + LOC_MARGIN, 81)
+"""Population locations tried, knob units (the range and the margin the population allows)."""
+SPREAD_GRID: np.ndarray = np.linspace(0.0, SPREAD_MAX, 26)
+"""Population spreads tried, knob units."""
+_TIE = 1e-6  # nats per loop: cells this close to the best fit a pack equally well
+_WINDOW = 40.0  # nats: cells this much less likely than the best under the weights'
+# expectation are left out of the bootstrap's search; no reweighting brings them back
+
+
+@dataclass(frozen=True)
+class GridReads(LoopReads):
+    """:class:`LoopReads` that also keep each loop's log-likelihood (N, J, len(GRID)) of
+    every knob value; ``estimate`` and ``se`` are the likelihood's mean and standard
+    deviation over the range (a flat prior), for the predictive's new loops."""
+
+    loglik: np.ndarray | None = None
+
+    @classmethod
+    def from_loglik(cls, loglik: np.ndarray, shown: np.ndarray) -> GridReads:
+        """Reads from log-likelihoods (N, J, X) and whether each loop shows each knob."""
+        loglik = np.asarray(loglik, dtype=np.float64)
+        w = np.exp(loglik - loglik.max(axis=2, keepdims=True))
+        w /= w.sum(axis=2, keepdims=True)
+        mean = w @ GRID
+        sd = np.sqrt(np.maximum(w @ GRID**2 - mean**2, 0.0))
+        sd = np.maximum(sd, 0.5 * (GRID[1] - GRID[0]))  # the grid's resolution
+        shown = np.asarray(shown, dtype=bool)
+        return cls(mean, np.where(shown, sd, np.inf), shown, loglik)
+
+    def __getitem__(self, index) -> GridReads:
+        rows = index[0] if isinstance(index, tuple) else index
+        loglik = self.loglik[rows]
+        if isinstance(index, tuple) and len(index) > 1:
+            loglik = loglik[:, index[1]]
+        return GridReads(self.estimate[index], self.se[index], self.shown[index], loglik)
+
+
+def population_on_grid(loc: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """(P, X) probability of each :data:`GRID` value under censored normals ``loc``,
+    ``spread`` (P,): each grid value takes the normal's mass between the midpoints to its
+    neighbours, the end values the tails beyond them (spread 0: all on the nearest value)."""
+    edges = np.concatenate([[-np.inf], 0.5 * (GRID[1:] + GRID[:-1]), [np.inf]])
+    loc = np.asarray(loc, dtype=np.float64)[:, None]
+    spread = np.asarray(spread, dtype=np.float64)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (edges[None] - loc) / spread
+    cdf = np.where(spread > 0, ndtr(z), (edges[None] >= loc).astype(np.float64))
+    return np.diff(cdf, axis=1)
+
+
+_CELLS = np.stack(np.meshgrid(LOC_GRID, SPREAD_GRID, indexing="ij"), -1).reshape(-1, 2)
+_CELL_PROB = population_on_grid(_CELLS[:, 0], _CELLS[:, 1])  # (G, X)
+
+
+def _loop_fit(loglik: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each distinct loop's log-likelihood of every cell: ``(fit (U, G), inverse (N,),
+    scaled (U, X))``, ``scaled`` the loops' likelihoods over GRID divided by their maximum."""
+    rows, inverse = np.unique(np.round(loglik, 9), axis=0, return_inverse=True)
+    top = rows.max(axis=1, keepdims=True)
+    scaled = np.exp(rows - top)
+    fit = np.log(np.maximum(scaled @ _CELL_PROB.T, 1e-300)) + top
+    return fit, inverse.reshape(-1), scaled
+
+
+def draw_grid_block(
+    reads: GridReads,
+    weights: np.ndarray,
+    rng: np.random.Generator,
+    columns: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Population draws of the knobs ``columns`` of ``reads`` by the Bayesian bootstrap.
+
+    ``weights``: a function ``weights(which) -> (S, m)`` giving the bootstrap weights of the
+    loops ``which`` that show a knob. Returns ``(loc, spread, cell)``, each (S, len(columns)):
+    knob units, and the index of the drawn cell (for :func:`draw_grid_loops`).
+    """
+    loc = spread = cell = None
+    for j, col in enumerate(columns):
+        which = np.flatnonzero(reads.shown[:, col])
+        g = weights(which)
+        fit, inverse, _ = _loop_fit(reads.loglik[which, col])
+        g_rows = np.zeros((len(g), len(fit)))
+        np.add.at(g_rows.T, inverse, g.T)  # weights summed over loops with one likelihood
+        mean_g = g_rows.mean(axis=0)  # the weights' expectation (files, not loops, equal)
+        total = (mean_g @ fit) / np.sum(mean_g**2)  # × the effective number of loops
+        near = np.flatnonzero(total >= total.max() - _WINDOW)
+        score = g_rows @ fit[:, near]  # (S, near): the loops' weighted mean log-likelihood
+        best = score >= score.max(axis=1, keepdims=True) - _TIE
+        u = rng.random(best.shape) * best  # a random one of the tied best cells
+        pick = near[np.argmax(u, axis=1)]
+        if loc is None:
+            shape = (len(g), len(columns))
+            loc, spread, cell = np.empty(shape), np.empty(shape), np.empty(shape, dtype=int)
+        half = 0.5 * np.array([LOC_GRID[1] - LOC_GRID[0], SPREAD_GRID[1] - SPREAD_GRID[0]])
+        jitter = (rng.random((len(g), 2)) - 0.5) * 2 * half
+        drawn = _CELLS[pick] + jitter
+        loc[:, j] = drawn[:, 0]
+        spread[:, j] = np.clip(drawn[:, 1], 0.0, SPREAD_MAX)
+        cell[:, j] = pick
+    return loc, spread, cell
+
+
+def draw_grid_loops(
+    reads: GridReads, columns: np.ndarray, cell: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Each loop's value of the knobs ``columns`` given population draws ``cell``
+    (S, len(columns), from :func:`draw_grid_block`): (S, N, len(columns)), knob units, drawn
+    from the loop's likelihood times the population on :data:`GRID` (a loop that does not
+    show a knob: the population alone), with a uniform offset within the grid step except
+    on the bounds."""
+    s, n = cell.shape[0], len(reads.estimate)
+    out = np.empty((s, n, len(columns)))
+    step = GRID[1] - GRID[0]
+    for j, col in enumerate(columns):
+        loglik = np.where(reads.shown[:, col, None], reads.loglik[:, col], 0.0)
+        scaled = np.exp(loglik - loglik.max(axis=1, keepdims=True))  # (N, X)
+        for c in np.unique(cell[:, j]):
+            draws = np.flatnonzero(cell[:, j] == c)
+            post = scaled * _CELL_PROB[c][None]
+            total = post.sum(axis=1, keepdims=True)
+            post = np.where(total > 0, post / np.where(total > 0, total, 1.0), _CELL_PROB[c])
+            cum = np.cumsum(post, axis=1)
+            u = rng.random((len(draws), n, 1))
+            idx = np.minimum((cum[None] < u).sum(axis=2), len(GRID) - 1)
+            value = GRID[idx] + (rng.random(idx.shape) - 0.5) * step
+            out[draws, :, j] = np.clip(value, GRID[0], GRID[-1])
+            at_end = (idx == 0) | (idx == len(GRID) - 1)
+            out[draws, :, j] = np.where(at_end, GRID[idx], out[draws, :, j])
+    return out
