@@ -54,8 +54,13 @@ _WINDOW = 40.0  # nats: cells this much less likely than the best under the weig
 @dataclass(frozen=True)
 class GridReads(LoopReads):
     """:class:`LoopReads` that also keep each loop's log-likelihood (N, J, len(GRID)) of
-    every knob value; ``estimate`` and ``se`` are the likelihood's mean and standard
-    deviation over the range (a flat prior), for the predictive's new loops."""
+    every knob value. For the predictive's new loops, which pool a normal read with the
+    pack's population, ``estimate`` is the most likely value and ``se`` the likelihood's
+    standard deviation over the range (a flat prior). Where the likelihood is flat at its
+    top (a loop with every hit, or none, of a ramped knob: any value in the dead zone plays
+    it), the estimate is the bound itself, so new loops drawn near it play what the loop
+    plays, not a few hits more or less (the zone's middle would be 0.05 from the bound, and
+    a draw a standard error below it a hit short now and then)."""
 
     loglik: np.ndarray | None = None
 
@@ -63,13 +68,20 @@ class GridReads(LoopReads):
     def from_loglik(cls, loglik: np.ndarray, shown: np.ndarray) -> GridReads:
         """Reads from log-likelihoods (N, J, X) and whether each loop shows each knob."""
         loglik = np.asarray(loglik, dtype=np.float64)
-        w = np.exp(loglik - loglik.max(axis=2, keepdims=True))
+        top = loglik.max(axis=2, keepdims=True)
+        w = np.exp(loglik - top)
         w /= w.sum(axis=2, keepdims=True)
         mean = w @ GRID
         sd = np.sqrt(np.maximum(w @ GRID**2 - mean**2, 0.0))
         sd = np.maximum(sd, 0.5 * (GRID[1] - GRID[0]))  # the grid's resolution
+        best = loglik >= top - 1e-9  # (N, J, X): the most likely values
+        low = np.argmax(best, axis=2)  # first and last of them
+        high = len(GRID) - 1 - np.argmax(best[..., ::-1], axis=2)
+        estimate = np.where(
+            low == 0, GRID[0], np.where(high == len(GRID) - 1, GRID[-1], GRID[(low + high) // 2])
+        )
         shown = np.asarray(shown, dtype=bool)
-        return cls(mean, np.where(shown, sd, np.inf), shown, loglik)
+        return cls(estimate, np.where(shown, sd, np.inf), shown, loglik)
 
     def __getitem__(self, index) -> GridReads:
         rows = index[0] if isinstance(index, tuple) else index
