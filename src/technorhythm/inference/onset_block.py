@@ -10,13 +10,14 @@ rises through thirds) and a crash per bar downbeat. Each knob acts through
 
 A loop's decisions are not all its own. Bars 2–4 repeat their phrase's first bar unless
 drawn afresh (``variation``), and within a bar beats 2–4 repeat beat 1's hat, ride and
-extra-kick decisions unless they decide alone. So each decision is counted once:
+extra-kick decisions unless they decide alone. Every step where a layer can be seen counts
+(so the read is unbiased however many repeat), and the likelihood is that of the decisions
+actually made:
 
 * a bar whose pattern equals the bar it would repeat (every row, the cymbal's downbeat
-  aside, where a crash is the bar's own) is a repeat and adds nothing;
-* within a counted bar, a beat whose closed hats or ride differ from beat 1's (where both
-  can be seen) decided alone and adds its own hat and ride decisions; the others share one
-  decision per beat class with beat 1, seen wherever one of them shows it;
+  aside, where a crash is the bar's own) is a repeat of it;
+* a beat whose closed hats or ride differ from beat 1's (where both can be seen) decided
+  alone; the others share one decision per beat class with beat 1;
 * a closed hat under an open hat on its step is not seen (the open hat chokes it), nor is
   the ride on a bar's downbeat (it may be a crash);
 * a crash counts on the downbeat of every bar (the bar's own) of a loop whose cymbals play
@@ -26,11 +27,14 @@ extra-kick decisions unless they decide alone. So each decision is counted once:
   loop whose beats vary nearly always and whose ride is rare but not off still reads a few
   of its downbeat rides as crashes: ``live-kit``'s crash of 0.15 reads about 0.2.)
 
-A fresh bar (or a beat deciding alone) that happens to equal the one it would repeat is
-counted as a repeat: its decisions are dropped, not miscounted. Hits and trials per
-decision class give each loop's likelihood of every knob value on :data:`GRID`
-(:func:`read_onsets`), which :mod:`technorhythm.inference.grid_pool` turns into a pack's
-location and spread and each loop's own value.
+A decision played by ``c`` seen steps weighs ``c`` in the steps' mean, whose variance is
+that of ``(Σc)² / Σc²`` decisions; the log-likelihood of all seen steps is scaled by that
+number over ``Σc`` (a composite likelihood as wide as the decisions made). A fresh bar (or a
+beat deciding alone) that happens to equal the one it would repeat counts as a copy: the
+read keeps its value, its width is a little too wide. Hits and trials per decision class
+give each loop's likelihood of every knob value on :data:`GRID` (:func:`read_onsets`),
+which :mod:`technorhythm.inference.grid_pool` turns into a pack's location and spread and
+each loop's own value.
 """
 
 from __future__ import annotations
@@ -76,35 +80,55 @@ def _own_beats(on: np.ndarray) -> np.ndarray:
     return own
 
 
+def _copies(fresh: np.ndarray) -> np.ndarray:
+    """(N, 4): how many bars play each bar's decisions (0 for a repeat; bar 1 plays in
+    itself and in every bar that repeats it, directly or through bar 2)."""
+    source = np.zeros(fresh.shape, dtype=np.int64)
+    for b in range(1, fresh.shape[1]):
+        source[:, b] = np.where(fresh[:, b], b, source[:, pt.PHRASE_REPEATS[b]])
+    return (source[:, :, None] == np.arange(fresh.shape[1])).sum(axis=1)
+
+
+def _share(copies_sum: np.ndarray, copies_sq: np.ndarray) -> np.ndarray:
+    """The effective share of distinct decisions among ``copies_sum`` seen steps, whose
+    decisions are played ``copies`` times each: (Σc)² / Σc² effective decisions (the
+    weighted mean of the steps has the variance of that many), over Σc."""
+    return np.where(copies_sum > 0, copies_sum / np.maximum(copies_sq, 1.0), 1.0)
+
+
 def _class_counts(
     values: np.ndarray, seen: np.ndarray, own: np.ndarray, fresh: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Hits and trials (N, 4 classes) of decisions shared by the beats of a bar unless they
-    decide alone, every seen step counted, and the share of them that are distinct decisions
-    (N, 4): ``values``/``seen`` (N, bar, beat, class) bool, ``own`` (N, bar, beat), ``fresh``
-    (N, bar). A counted bar's shared decision is one, however many sharing beats show it;
-    each beat deciding alone is one more."""
+    decide alone, every seen step counted, and the effective share of distinct decisions
+    among them (N, 4; :func:`_share`): ``values``/``seen`` (N, bar, beat, class) bool,
+    ``own`` (N, bar, beat), ``fresh`` (N, bar). A drawn bar's shared decision is played by
+    each of its sharing beats that shows it, in each bar that repeats it; each beat deciding
+    alone, in each bar that repeats it."""
     hits = (values & seen).sum(axis=(1, 2)).astype(np.float64)
     trials = seen.sum(axis=(1, 2)).astype(np.float64)
-    sharing = ~own[..., None] & seen  # (N, bar, beat, class)
-    c = fresh[..., None]
-    distinct = (sharing.any(axis=2) & c).sum(axis=1) + (own[..., None] & seen & c[:, :, None]).sum(
-        axis=(1, 2)
-    )
-    return hits, trials, distinct / np.maximum(trials, 1.0)
+    copies = _copies(fresh)[..., None].astype(np.float64)  # (N, bar, 1)
+    sharing = (~own[..., None] & seen).sum(axis=2)  # (N, bar, class): beats showing it
+    alone = (own[..., None] & seen).sum(axis=2)
+    total = (copies * (sharing + alone)).sum(axis=1)  # = trials
+    square = (copies**2 * (sharing**2 + alone)).sum(axis=1)
+    return hits, trials, _share(total, square)
 
 
 def _weighted_counts(
     values: np.ndarray, fresh: np.ndarray, weight: np.ndarray, classes: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Hits and trials (N, len(classes)) of per-step decisions of every bar, pooled by the
-    steps' weight (``weight`` (16,): a hit's chance is the knob's times it), and the share
-    of them that are distinct decisions (the bars drawn afresh), (N, 1)."""
+    steps' weight (``weight`` (16,): a hit's chance is the knob's times it), and the
+    effective share of distinct decisions among them (N, 1; :func:`_share`), each bar drawn
+    afresh playing its decisions in every bar that repeats it."""
     n_bars = values.shape[1]
     hits = np.stack([values[..., weight == w].sum(axis=(1, 2)) for w in classes], axis=1)
     per_bar = np.array([np.count_nonzero(weight == w) for w in classes], dtype=np.float64)
     trials = np.broadcast_to(n_bars * per_bar, (len(values), len(classes)))
-    return hits.astype(np.float64), trials.astype(np.float64), fresh.mean(axis=1, keepdims=True)
+    copies = _copies(fresh).astype(np.float64)
+    share = _share(copies.sum(axis=1), (copies**2).sum(axis=1))[:, None]
+    return hits.astype(np.float64), trials.astype(np.float64), share
 
 
 def onset_counts(velocity: np.ndarray) -> dict[str, tuple[np.ndarray, ...]]:
@@ -162,9 +186,9 @@ def _chance(name: str, acting: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 def loglik_grid(name: str, hits, trials, share, weights) -> np.ndarray:
     """Log-likelihood (N, X) of every value of :data:`GRID` for knob ``name`` from its
-    counts (:func:`onset_counts`): every seen step's, scaled by the share of distinct
-    decisions among them (a composite likelihood: its peak is where all the steps put it,
-    its width that of the decisions actually made)."""
+    counts (:func:`onset_counts`): every seen step's, scaled by the effective share of
+    distinct decisions among them (a composite likelihood: its peak is where all the steps
+    put it, its width that of the decisions actually made)."""
     p = np.clip(_chance(name, pt.ramp(GRID), weights), _EPS, 1.0 - _EPS)  # (X, C)
     return (share * hits) @ np.log(p).T + (share * (trials - hits)) @ np.log1p(-p).T
 
