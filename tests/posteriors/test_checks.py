@@ -62,9 +62,7 @@ def test_the_oracles_pack_passes_and_the_other_is_flagged(checked):
 def test_checks_do_not_depend_on_other_groups(checked, two_packs):
     fit, result = checked
     oracle = OracleEstimator(THETA0, width=0.005)
-    alone = fit_groups(
-        two_packs[40:], estimator=oracle, by="pack", n_samples=300, onsets="network"
-    )
+    alone = fit_groups(two_packs[40:], estimator=oracle, by="pack", n_samples=300, onsets="network")
     again = check_fit(alone, two_packs[40:], n_verdict_sets=60).table().iloc[0]
     row = result.table().set_index("group").loc["elsewhere"]
     for col in ("c2st", "d_ratio", "onset_in_band", "verdict_p"):
