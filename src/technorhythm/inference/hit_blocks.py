@@ -231,30 +231,45 @@ def draw_block(
 
 def _draw_block(reads, n_samples, rng, clusters, knobs):
     """:func:`draw_block`, and for :class:`GridReads` the drawn population cells (S, J)
-    (None otherwise) that :func:`draw_loops` needs."""
+    (None otherwise) that :func:`draw_grid_loops` needs."""
+    if isinstance(reads, GridReads):
+        return _draw_grid(reads, n_samples, rng, clusters)
+    return (*_draw_point_reads(reads, n_samples, rng, clusters, knobs), None)
+
+
+def _draw_grid(reads: GridReads, n_samples, rng, clusters):
+    """:func:`draw_block` of reads kept as likelihoods on a grid (the onset block):
+    :func:`~technorhythm.inference.grid_pool.draw_grid_block` under the file bootstrap,
+    the few-files variance added to the locations; and the drawn cells."""
+    k = reads.shown.shape[1]
+    loc = np.full((n_samples, k), np.nan)
+    spread = np.full((n_samples, k), np.nan)
+    cells = np.zeros((n_samples, k), dtype=int)
+    drawn = reads.shown.sum(axis=0) >= MIN_LOOPS
+    if not drawn.any():
+        return loc, spread, drawn, cells
+
+    def weights(which):
+        files = None if clusters is None else np.asarray(clusters)[which]
+        return bootstrap_weights(files, len(which), n_samples, rng)
+
+    cols = np.flatnonzero(drawn)
+    loc[:, cols], spread[:, cols], cells[:, cols] = draw_grid_block(reads, weights, rng, cols)
+    for j in cols:
+        which = np.flatnonzero(reads.shown[:, j])
+        extra = _few_files_var(loc[:, j], spread[:, j], clusters, which)
+        loc[:, j] += rng.standard_normal(n_samples) * np.sqrt(extra)
+    return loc, spread, drawn, cells
+
+
+def _draw_point_reads(reads, n_samples, rng, clusters, knobs):
+    """:func:`draw_block` of per-loop estimates and standard errors (the velocity and timing
+    blocks): the robust censored fit of the weighted reads per bootstrap draw."""
     k = len(knobs)
     bounds = knob_bounds()[[KNOB_NAMES.index(name) for name in knobs]]
     loc = np.full((n_samples, k), np.nan)
     spread = np.full((n_samples, k), np.nan)
-    drawn = np.reshape(reads.shown.sum(axis=0) >= MIN_LOOPS, (k,)).copy()
-    if isinstance(reads, GridReads):
-        cells = np.zeros((n_samples, k), dtype=int)
-        if drawn.any():
-
-            def weights(which):
-                files = None if clusters is None else np.asarray(clusters)[which]
-                return bootstrap_weights(files, len(which), n_samples, rng)
-
-            cols = np.flatnonzero(drawn)
-            loc[:, cols], spread[:, cols], cells[:, cols] = draw_grid_block(
-                reads, weights, rng, cols
-            )
-            for j in cols:
-                which = np.flatnonzero(reads.shown[:, j])
-                extra = _few_files_var(loc[:, j], spread[:, j], clusters, which)
-                loc[:, j] += rng.standard_normal(n_samples) * np.sqrt(extra)
-        return loc, spread, drawn, cells
-    drawn[:] = False
+    drawn = np.zeros(k, dtype=bool)
     for j in range(k):
         which = np.flatnonzero(reads.shown[:, j])
         if len(which) < MIN_LOOPS:
@@ -268,7 +283,7 @@ def _draw_block(reads, n_samples, rng, clusters, knobs):
         loc[:, j] = centre + rng.standard_normal(n_samples) * np.sqrt(var)
         spread[:, j] = np.sqrt(np.maximum(width**2 - g @ se2, 0.0))
         drawn[j] = True
-    return loc, spread, drawn, None
+    return loc, spread, drawn
 
 
 def _few_files_var(
