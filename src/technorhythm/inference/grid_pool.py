@@ -22,6 +22,7 @@ loops' likelihoods together:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,18 +121,20 @@ def _loop_fit(loglik: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def draw_grid_block(
     reads: GridReads,
-    weights: np.ndarray,
+    weights: Callable[[np.ndarray], np.ndarray],
     rng: np.random.Generator,
     columns: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Population draws of the knobs ``columns`` of ``reads`` by the Bayesian bootstrap.
 
-    ``weights``: a function ``weights(which) -> (S, m)`` giving the bootstrap weights of the
-    loops ``which`` that show a knob. Returns ``(loc, spread, cell)``, each (S, len(columns)):
-    knob units, and the index of the drawn cell (for :func:`draw_grid_loops`).
+    ``weights(which) -> (S, len(which))``: the bootstrap weights of the loops ``which`` that
+    show a knob (each row summing to 1). Returns ``(loc, spread, cell)``, each
+    (S, len(columns)): knob units, and the index of the drawn cell (for
+    :func:`draw_grid_loops`).
     """
-    loc = spread = cell = None
-    for j, col in enumerate(columns):
+    half = 0.5 * np.array([LOC_GRID[1] - LOC_GRID[0], SPREAD_GRID[1] - SPREAD_GRID[0]])
+    drawn = []
+    for col in columns:
         which = np.flatnonzero(reads.shown[:, col])
         g = weights(which)
         fit, inverse, _ = _loop_fit(reads.loglik[which, col])
@@ -144,15 +147,11 @@ def draw_grid_block(
         best = score >= score.max(axis=1, keepdims=True) - _TIE
         u = rng.random(best.shape) * best  # a random one of the tied best cells
         pick = near[np.argmax(u, axis=1)]
-        if loc is None:
-            shape = (len(g), len(columns))
-            loc, spread, cell = np.empty(shape), np.empty(shape), np.empty(shape, dtype=int)
-        half = 0.5 * np.array([LOC_GRID[1] - LOC_GRID[0], SPREAD_GRID[1] - SPREAD_GRID[0]])
         jitter = (rng.random((len(g), 2)) - 0.5) * 2 * half
-        drawn = _CELLS[pick] + jitter
-        loc[:, j] = drawn[:, 0]
-        spread[:, j] = np.clip(drawn[:, 1], 0.0, SPREAD_MAX)
-        cell[:, j] = pick
+        drawn.append((_CELLS[pick] + jitter, pick))
+    loc = np.column_stack([d[0][:, 0] for d in drawn])
+    spread = np.column_stack([np.clip(d[0][:, 1], 0.0, SPREAD_MAX) for d in drawn])
+    cell = np.column_stack([d[1] for d in drawn])
     return loc, spread, cell
 
 
