@@ -174,9 +174,12 @@ def draw_grid_loops(
             post = scaled * _CELL_PROB[c][None]
             total = post.sum(axis=1, keepdims=True)
             post = np.where(total > 0, post / np.where(total > 0, total, 1.0), _CELL_PROB[c])
-            cum = np.cumsum(post, axis=1)
-            u = rng.random((len(draws), n, 1))
-            idx = np.minimum((cum[None] < u).sum(axis=2), len(GRID) - 1)
+            # inverse CDFs of all loops in one sorted array: loop i's CDF shifted by i
+            cum = np.cumsum(post, axis=1) + np.arange(n)[:, None]
+            cum[:, -1] = np.arange(1, n + 1)  # each row ends exactly where the next starts
+            u = rng.random((len(draws), n))
+            idx = np.searchsorted(cum.ravel(), (u + np.arange(n)).ravel(), side="right")
+            idx = np.minimum(idx.reshape(u.shape) - np.arange(n) * len(GRID), len(GRID) - 1)
             value = GRID[idx] + (rng.random(idx.shape) - 0.5) * step
             out[draws, :, j] = np.clip(value, GRID[0], GRID[-1])
             at_end = (idx == 0) | (idx == len(GRID) - 1)

@@ -8,10 +8,11 @@ predictive checks use:
   the pack's posterior, and each of its loops its own θ_i = clip(Normal(loc, spread)).
   Replicated packs therefore vary the way the pack's loops vary, and a replicated pack's
   spread carries the posterior uncertainty about ψ. Knobs read from the pack's own loops
-  (the velocity and timing knobs, read from the hits: ``reads``) are not drawn from the
-  normal: each new loop takes the reads of one of the pack's loops, together, so the pack's
-  loops are the population of velocity and timing *designs* (levels, accent, jitter, swing
-  and pushes as one real loop plays them), with Bayesian-bootstrap weights per set.
+  (the velocity, timing and onset knobs, read from the hits: ``reads``) are not drawn from
+  the normal: each new loop takes the reads of one of the pack's loops, together, so the
+  pack's loops are the population of velocity and timing *designs* and snare, hat and
+  cymbal parts (levels, accent, jitter, swing and pushes, backbeat, ghost, hat and cymbal
+  chances as one real loop plays them), with Bayesian-bootstrap weights per set.
 * :class:`CorpusPredictive` — a corpus as packs within the corpus: each set takes one ψ
   draw of *every* pack, and its loops are shared out among the packs in proportion to
   their sizes. A corpus of two very different packs is predicted as both modes, not as
