@@ -100,7 +100,7 @@ def test_a_pack_of_known_values_gets_their_location_and_spread():
     values = np.clip(0.4 + 0.1 * rng.standard_normal(400), 0, 1)
     reads = _sharp(values)
     loc, spread, cell = draw_grid_block(
-        reads, lambda w: rng.dirichlet(np.ones(len(w)), 200), rng, np.array([0])
+        reads, lambda w, b: rng.dirichlet(np.ones(len(w)), b), rng, np.array([0]), 200
     )
     assert abs(np.median(loc) - 0.4) < 0.02 and abs(np.median(spread) - 0.1) < 0.02
     loops = draw_grid_loops(reads, np.array([0]), cell, rng)

@@ -35,6 +35,7 @@ __all__ = [
     "GRID",
     "LOC_GRID",
     "SPREAD_GRID",
+    "BOOTSTRAP_SETS",
     "GridReads",
     "population_on_grid",
     "draw_grid_block",
@@ -47,6 +48,10 @@ LOC_GRID: np.ndarray = np.linspace(-LOC_MARGIN, 1.0 + LOC_MARGIN, 81)
 """Population locations tried, knob units (the range and the margin the population allows)."""
 SPREAD_GRID: np.ndarray = np.linspace(0.0, SPREAD_MAX, 26)
 """Population spreads tried, knob units."""
+BOOTSTRAP_SETS = 100
+"""Most bootstrap weight sets a pack's block is fitted to; more draws reuse them, each with
+its own offset within the cell (the cost of the fit and of each loop's draws grows with the
+number of distinct cells)."""
 _TIE = 1e-6  # nats per loop: cells this close to the best fit a pack equally well
 _WINDOW = 40.0  # nats: cells this much less likely than the best under the weights'
 # expectation are left out of the bootstrap's search; no reweighting brings them back
@@ -121,33 +126,38 @@ def _loop_fit(loglik: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def draw_grid_block(
     reads: GridReads,
-    weights: Callable[[np.ndarray], np.ndarray],
+    weights: Callable[[np.ndarray, int], np.ndarray],
     rng: np.random.Generator,
     columns: np.ndarray,
+    n_samples: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Population draws of the knobs ``columns`` of ``reads`` by the Bayesian bootstrap.
+    """``n_samples`` population draws of the knobs ``columns`` of ``reads`` by the Bayesian
+    bootstrap.
 
-    ``weights(which) -> (S, len(which))``: the bootstrap weights of the loops ``which`` that
-    show a knob (each row summing to 1). Returns ``(loc, spread, cell)``, each
-    (S, len(columns)): knob units, and the index of the drawn cell (for
+    ``weights(which, b) -> (b, len(which))``: ``b`` sets of bootstrap weights of the loops
+    ``which`` that show a knob (each row summing to 1). At most :data:`BOOTSTRAP_SETS` sets
+    are fitted; each of the ``n_samples`` draws takes one of them (each as often, in random
+    order) and its own offset within the cell. Returns ``(loc, spread, cell)``, each
+    (n_samples, len(columns)): knob units, and the index of the drawn cell (for
     :func:`draw_grid_loops`).
     """
     half = 0.5 * np.array([LOC_GRID[1] - LOC_GRID[0], SPREAD_GRID[1] - SPREAD_GRID[0]])
+    n_sets = min(int(n_samples), BOOTSTRAP_SETS)
     drawn = []
     for col in columns:
         which = np.flatnonzero(reads.shown[:, col])
-        g = weights(which)
+        g = weights(which, n_sets)
         fit, inverse, _ = _loop_fit(reads.loglik[which, col])
         g_rows = np.zeros((len(g), len(fit)))
         np.add.at(g_rows.T, inverse, g.T)  # weights summed over loops with one likelihood
         mean_g = g_rows.mean(axis=0)  # the weights' expectation (files, not loops, equal)
         total = (mean_g @ fit) / np.sum(mean_g**2)  # × the effective number of loops
         near = np.flatnonzero(total >= total.max() - _WINDOW)
-        score = g_rows @ fit[:, near]  # (S, near): the loops' weighted mean log-likelihood
+        score = g_rows @ fit[:, near]  # (sets, near): the loops' weighted mean log-likelihood
         best = score >= score.max(axis=1, keepdims=True) - _TIE
         u = rng.random(best.shape) * best  # a random one of the tied best cells
-        pick = near[np.argmax(u, axis=1)]
-        jitter = (rng.random((len(g), 2)) - 0.5) * 2 * half
+        pick = near[np.argmax(u, axis=1)][rng.permutation(np.arange(n_samples) % n_sets)]
+        jitter = (rng.random((n_samples, 2)) - 0.5) * 2 * half
         drawn.append((_CELLS[pick] + jitter, pick))
     loc = np.column_stack([d[0][:, 0] for d in drawn])
     spread = np.column_stack([np.clip(d[0][:, 1], 0.0, SPREAD_MAX) for d in drawn])

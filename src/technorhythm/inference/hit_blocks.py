@@ -249,12 +249,14 @@ def _draw_grid(reads: GridReads, n_samples, rng, clusters):
     if not drawn.any():
         return loc, spread, drawn, cells
 
-    def weights(which):
+    def weights(which, n_sets):
         files = None if clusters is None else np.asarray(clusters)[which]
-        return bootstrap_weights(files, len(which), n_samples, rng)
+        return bootstrap_weights(files, len(which), n_sets, rng)
 
     cols = np.flatnonzero(drawn)
-    loc[:, cols], spread[:, cols], cells[:, cols] = draw_grid_block(reads, weights, rng, cols)
+    loc[:, cols], spread[:, cols], cells[:, cols] = draw_grid_block(
+        reads, weights, rng, cols, n_samples
+    )
     for j in cols:
         which = np.flatnonzero(reads.shown[:, j])
         extra = _few_files_var(loc[:, j], spread[:, j], clusters, which)
