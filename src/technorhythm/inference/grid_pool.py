@@ -175,23 +175,38 @@ def draw_grid_loops(
     on the bounds."""
     s, n = cell.shape[0], len(reads.estimate)
     out = np.empty((s, n, len(columns)))
-    step = GRID[1] - GRID[0]
     for j, col in enumerate(columns):
         loglik = np.where(reads.shown[:, col, None], reads.loglik[:, col], 0.0)
         scaled = np.exp(loglik - loglik.max(axis=1, keepdims=True))  # (N, X)
-        for c in np.unique(cell[:, j]):
-            draws = np.flatnonzero(cell[:, j] == c)
-            post = scaled * _CELL_PROB[c][None]
-            total = post.sum(axis=1, keepdims=True)
-            post = np.where(total > 0, post / np.where(total > 0, total, 1.0), _CELL_PROB[c])
-            # inverse CDFs of all loops in one sorted array: loop i's CDF shifted by i
-            cum = np.cumsum(post, axis=1) + np.arange(n)[:, None]
-            cum[:, -1] = np.arange(1, n + 1)  # each row ends exactly where the next starts
-            u = rng.random((len(draws), n))
-            idx = np.searchsorted(cum.ravel(), (u + np.arange(n)).ravel(), side="right")
-            idx = np.minimum(idx.reshape(u.shape) - np.arange(n) * len(GRID), len(GRID) - 1)
-            value = GRID[idx] + (rng.random(idx.shape) - 0.5) * step
-            out[draws, :, j] = np.clip(value, GRID[0], GRID[-1])
-            at_end = (idx == 0) | (idx == len(GRID) - 1)
-            out[draws, :, j] = np.where(at_end, GRID[idx], out[draws, :, j])
+        cells, which = np.unique(cell[:, j], return_inverse=True)
+        for start in range(0, n, _LOOP_CHUNK):
+            part = slice(start, min(start + _LOOP_CHUNK, n))
+            out[:, part, j] = _draw_from_grid(scaled[part], cells, which, rng)
     return out
+
+
+_LOOP_CHUNK = 256  # loops whose posteriors under every drawn cell are held at once
+
+
+def _draw_from_grid(scaled, cells, which, rng) -> np.ndarray:
+    """(S, m) values of m loops with likelihoods ``scaled`` (m, X), draw s under population
+    cell ``cells[which[s]]``: the inverse CDFs of every (cell, loop) pair in one sorted
+    array, pair r's CDF shifted by r."""
+    m, x = scaled.shape
+    prior = _CELL_PROB[cells][:, None, :]  # (C, 1, X)
+    cum = np.cumsum(scaled[None] * prior, axis=2)  # (C, m, X)
+    total = cum[..., -1:]
+    nil = total[..., 0] <= 0  # the loop's likelihood is nil where this population lives
+    if nil.any():
+        cum[nil] = np.cumsum(np.broadcast_to(prior, cum.shape)[nil], axis=1)
+        total = cum[..., -1:]
+    rows = np.arange(len(cells) * m, dtype=np.float64).reshape(len(cells), m)
+    cum /= total
+    cum += rows[..., None]
+    cum[..., -1] = rows + 1  # each pair's CDF ends exactly where the next one starts
+    pair = rows[which].astype(np.int64)  # (S, m)
+    idx = np.searchsorted(cum.ravel(), (rng.random(pair.shape) + pair).ravel(), side="right")
+    idx = np.minimum(idx.reshape(pair.shape) - pair * x, x - 1)
+    step = GRID[1] - GRID[0]
+    value = np.clip(GRID[idx] + (rng.random(idx.shape) - 0.5) * step, GRID[0], GRID[-1])
+    return np.where((idx == 0) | (idx == x - 1), GRID[idx], value)
