@@ -69,6 +69,7 @@ __all__ = [
     "load_inference_data",
     "hyper_array",
     "loops_array",
+    "loop_draws_by_knob",
     "reads_by_group",
     "knob_names_of",
     "select_group",
@@ -420,6 +421,22 @@ def loops_array(
         [g for g in owners if group in (None, g)],
         arr,
     )
+
+
+def loop_draws_by_knob(idata: arviz.InferenceData):
+    """Per-loop draws one knob at a time → (loop ids, loop groups, iterator of (knob,
+    θ_knob (chains·draws, B))); None without loops. Holds draws × loops, not × knobs too."""
+    post = idata.posterior
+    if "loop" not in post.dims:
+        return None
+    ids = [str(v) for v in post["loop"].values]
+    owners = [str(v) for v in post["loop_group"].values]
+
+    def draws():
+        for k in knob_names_of(idata):
+            yield k, post[k].transpose("chain", "draw", "loop").values.reshape(-1, len(ids))
+
+    return ids, owners, draws()
 
 
 def reads_by_group(idata: arviz.InferenceData) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -19,7 +19,7 @@ from technorhythm.posteriors.arviz_adapter import (
     hdi_names,
     hyper_array,
     knob_names_of,
-    loops_array,
+    loop_draws_by_knob,
     reads_by_group,
 )
 from technorhythm.posteriors.predictive_models import PopulationPredictive
@@ -96,19 +96,24 @@ def loop_table(idata: arviz.InferenceData, *, hdi_prob: float = DEFAULT_HDI_PROB
     """
     lo_name, hi_name = hdi_names(hdi_prob)
     cols = ["loop", "group", "knob", "mean", "sd", lo_name, hi_name]
-    got = loops_array(idata)
+    got = loop_draws_by_knob(idata)
     if got is None:
         return pd.DataFrame(columns=cols)
-    ids, owners, arr = got
+    ids, owners, draws = got
     knobs = knob_names_of(idata)
-    hdi = hdi_intervals(arr, hdi_prob)  # (B, K, 2)
-    mean, sd = arr.mean(axis=0), arr.std(axis=0, ddof=1)
-    b, k = np.meshgrid(np.arange(len(ids)), np.arange(len(knobs)), indexing="ij")
+    shape = (len(ids), len(knobs))
+    mean, sd, hdi = np.empty(shape), np.empty(shape), np.empty((*shape, 2))
+    for k, (_, arr) in enumerate(draws):
+        hdi[:, k] = hdi_intervals(arr[..., None], hdi_prob)[:, 0]
+        mean[:, k], sd[:, k] = arr.mean(axis=0), arr.std(axis=0, ddof=1)
+    ids, owners = np.asarray(ids, dtype=object), np.asarray(owners, dtype=object)
+    b = len(ids)
+    loop, knob = np.meshgrid(np.arange(b), np.arange(len(knobs)), indexing="ij")
     return pd.DataFrame(
         {
-            "loop": np.asarray(ids, dtype=object)[b.ravel()],
-            "group": np.asarray(owners, dtype=object)[b.ravel()],
-            "knob": np.asarray(knobs, dtype=object)[k.ravel()],
+            "loop": ids[loop.ravel()],
+            "group": owners[loop.ravel()],
+            "knob": np.asarray(knobs, dtype=object)[knob.ravel()],
             "mean": mean.ravel(),
             "sd": sd.ravel(),
             lo_name: hdi[..., 0].ravel(),
