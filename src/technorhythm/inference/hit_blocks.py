@@ -314,13 +314,19 @@ def draw_loops(
     estimate (standard error ``se``) and the population (``loc``, ``spread``); one that does
     not gets a draw from the population. Clipped to ``bounds`` (J, 2); J = the reads' columns.
     """
-    e, se2 = reads.estimate[None], reads.se[None] ** 2  # (1, N, knobs)
-    m, s2 = loc[:, None], np.maximum(spread[:, None], 1e-9) ** 2  # (S, 1, knobs)
     shown = reads.shown[None]
-    prec = 1 / s2 + np.where(shown, 1 / np.where(shown, se2, 1.0), 0.0)
-    mean = (m / s2 + np.where(shown, e / np.where(shown, se2, 1.0), 0.0)) / prec
-    z = mean + rng.standard_normal(np.broadcast_shapes(mean.shape)) / np.sqrt(prec)
-    return np.clip(z, bounds[:, 0], bounds[:, 1])
+    se2 = np.where(shown, reads.se[None] ** 2, 1.0)  # (1, N, knobs)
+    read_prec = np.where(shown, 1 / se2, 0.0)
+    read_term = np.where(shown, reads.estimate[None] / se2, 0.0)
+    s2 = np.maximum(spread[:, None], 1e-9) ** 2  # (S, 1, knobs)
+    prec = 1 / s2 + read_prec  # (S, N, knobs), then the draws in place
+    z = loc[:, None] / s2 + read_term
+    z /= prec
+    noise = rng.standard_normal(prec.shape)
+    np.sqrt(prec, out=prec)
+    noise /= prec
+    z += noise
+    return np.clip(z, bounds[:, 0], bounds[:, 1], out=z)
 
 
 def pack_reads(
@@ -353,6 +359,7 @@ def replace_block(
     rng: np.random.Generator,
     clusters: np.ndarray | None = None,
     knobs: tuple[str, ...] = VELOCITY_KNOBS,
+    copy: bool = True,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """A group's posterior draws with a block of knobs read from its hits (the velocity
     block by default; ``knobs`` names the reads' columns).
@@ -369,6 +376,9 @@ def replace_block(
         Names the columns.
     clusters : ndarray (N,), optional
         Each loop's source file: the bootstrap's unit (:func:`bootstrap_weights`).
+    copy : bool
+        False writes the block's columns into ``loops`` itself (float64) instead of a copy:
+        a caller that owns the draws saves copying draws × loops × knobs per block.
 
     Returns copies of ``hyper`` and ``loops`` whose block columns are drawn by
     :func:`draw_block` and :func:`draw_loops`; a knob shown by fewer than :data:`MIN_LOOPS`
@@ -382,7 +392,7 @@ def replace_block(
     hyper[:, cols], hyper[:, k + cols] = loc[:, drawn], spread[:, drawn]
     if loops is None:
         return hyper, None
-    loops = np.array(loops, dtype=np.float64)
+    loops = np.array(loops, dtype=np.float64, copy=True if copy else None)
     if loops.shape[:2] != (len(hyper), len(reads)):
         raise ValueError(
             f"loops must be ({len(hyper)}, {len(reads)}, K) for these draws and reads; "

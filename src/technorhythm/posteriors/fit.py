@@ -409,6 +409,7 @@ def _read_blocks(hyper, loops, reads: dict, rows, population, seed: int, name: s
             np.random.default_rng(group_seed(seed, name, stream)),
             clusters=clusters,
             knobs=BLOCKS[block],
+            copy=False,  # the group's own draws, made for it by draw_loops
         )
         values, se = pack_reads(group_reads, population, BLOCKS[block])
         read = ~np.isnan(values)  # the blocks' columns do not overlap
