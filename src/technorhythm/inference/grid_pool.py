@@ -114,14 +114,13 @@ _CELLS = np.stack(np.meshgrid(LOC_GRID, SPREAD_GRID, indexing="ij"), -1).reshape
 _CELL_PROB = population_on_grid(_CELLS[:, 0], _CELLS[:, 1])  # (G, X)
 
 
-def _loop_fit(loglik: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each distinct loop's log-likelihood of every cell: ``(fit (U, G), inverse (N,),
-    scaled (U, X))``, ``scaled`` the loops' likelihoods over GRID divided by their maximum."""
+def _loop_fit(loglik: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct loop's log-likelihood of every cell: ``(fit (U, G), inverse (N,))``,
+    ``inverse`` mapping each loop to its row of ``fit``."""
     rows, inverse = np.unique(np.round(loglik, 9), axis=0, return_inverse=True)
     top = rows.max(axis=1, keepdims=True)
-    scaled = np.exp(rows - top)
-    fit = np.log(np.maximum(scaled @ _CELL_PROB.T, 1e-300)) + top
-    return fit, inverse.reshape(-1), scaled
+    fit = np.log(np.maximum(np.exp(rows - top) @ _CELL_PROB.T, 1e-300)) + top
+    return fit, inverse.reshape(-1)
 
 
 def draw_grid_block(
@@ -147,7 +146,7 @@ def draw_grid_block(
     for col in columns:
         which = np.flatnonzero(reads.shown[:, col])
         g = weights(which, n_sets)
-        fit, inverse, _ = _loop_fit(reads.loglik[which, col])
+        fit, inverse = _loop_fit(reads.loglik[which, col])
         g_rows = np.zeros((len(g), len(fit)))
         np.add.at(g_rows.T, inverse, g.T)  # weights summed over loops with one likelihood
         mean_g = g_rows.mean(axis=0)  # the weights' expectation (files, not loops, equal)
