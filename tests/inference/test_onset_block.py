@@ -137,3 +137,15 @@ def test_the_onset_block_is_read_and_replaced_like_the_others():
     np.testing.assert_array_equal(new_hyper[:, other], hyper[:, other])
     assert ((new_loops[..., COLS] >= 0) & (new_loops[..., COLS] <= 1)).all()
     assert not np.allclose(new_hyper[:, COLS], hyper[:, COLS])
+
+
+def test_a_loop_at_a_dead_zone_reads_the_bound_itself():
+    """Every backbeat, no ride: the likelihood is flat over the dead zone at 1 and at 0, so
+    new loops pooled with these reads must play every backbeat and no ride, as the loop does
+    (read at the zone's middle, they dropped a hit now and then)."""
+    reads = read_onsets(_clip(snare=[4, 12], closed=[0, 2, 4, 6, 8, 10, 12, 14]))
+    backbeat, ride = ONSET_KNOBS.index("backbeat"), ONSET_KNOBS.index("ride")
+    assert reads.estimate[0, backbeat] == 1.0
+    assert reads.estimate[0, ride] == 0.0
+    assert reads.se[0, backbeat] > 0.05  # two decisions' worth (one bar, repeated): not exact
+    assert reads.shown[0, [backbeat, ride]].all()
