@@ -41,6 +41,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from technorhythm.clips import CYMBAL, HH_CLOSED, HH_OPEN, N_BARS, SNARE, STEPS_PER_BAR
+from technorhythm.clips import STEPS_PER_BEAT as BEAT
 from technorhythm.inference.grid_pool import GRID, GridReads
 from technorhythm.simulator import patterns as pt
 
@@ -49,7 +51,6 @@ __all__ = ["ONSET_KNOBS", "onset_counts", "read_onsets"]
 ONSET_KNOBS: tuple[str, ...] = pt.RAMPED
 """The knobs of the onset block, in its column order (the ramped probability knobs)."""
 
-KICK, SNARE, CLOSED, OPEN, CYMBAL = range(5)
 _EPS = 1e-6  # smallest chance a likelihood gives a hit (real loops play what the rules don't)
 _GHOST_WEIGHTS = np.unique(pt.GHOST_WEIGHT[pt.GHOST_WEIGHT > 0])
 _OTHER_WEIGHTS = np.unique(pt.OPEN_OTHER_WEIGHT[pt.OPEN_OTHER_WEIGHT > 0])
@@ -59,8 +60,7 @@ def _fresh_bars(on: np.ndarray) -> np.ndarray:
     """(N, 4) bool: whether each bar's decisions are its own (bar 1 always)."""
     pattern = on.copy()
     pattern[:, CYMBAL, :, 0] = False  # a crash is each bar's own
-    flat = pattern.reshape(len(on), on.shape[1], 4, -1).transpose(0, 2, 1, 3)
-    flat = flat.reshape(len(on), 4, -1)
+    flat = pattern.transpose(0, 2, 1, 3).reshape(len(on), N_BARS, -1)
     source = np.asarray(pt.PHRASE_REPEATS)
     fresh = (flat != flat[:, source]).any(axis=2)
     fresh[:, 0] = True
@@ -70,14 +70,19 @@ def _fresh_bars(on: np.ndarray) -> np.ndarray:
 def _own_beats(on: np.ndarray) -> np.ndarray:
     """(N, 4 bars, 4 beats) bool: beats that decide their hats and ride alone (beat 1 never):
     their closed hats or ride differ from beat 1's where both can be seen."""
-    beats = on.reshape(len(on), on.shape[1], 4, 4, 4)  # (N, row, bar, beat, class)
-    closed, opened, ride = beats[:, CLOSED], beats[:, OPEN], beats[:, CYMBAL]
+    beats = _by_beat(on)  # (N, row, bar, beat, class)
+    closed, opened, ride = beats[:, HH_CLOSED], beats[:, HH_OPEN], beats[:, CYMBAL]
     seen = ~opened & ~opened[:, :, :1]  # neither step choked
     hat_differs = ((closed != closed[:, :, :1]) & seen).any(axis=3)
     ride_differs = (ride[..., 1:] != ride[:, :, :1, 1:]).any(axis=3)  # the downbeat aside
     own = hat_differs | ride_differs
     own[:, :, 0] = False
     return own
+
+
+def _by_beat(on: np.ndarray) -> np.ndarray:
+    """(N, row, bar, pos) → (N, row, bar, beat, beat class)."""
+    return on.reshape(*on.shape[:3], STEPS_PER_BAR // BEAT, BEAT)
 
 
 def _copies(fresh: np.ndarray) -> np.ndarray:
@@ -97,17 +102,18 @@ def _share(copies_sum: np.ndarray, copies_sq: np.ndarray) -> np.ndarray:
 
 
 def _class_counts(
-    values: np.ndarray, seen: np.ndarray, own: np.ndarray, fresh: np.ndarray
+    values: np.ndarray, seen: np.ndarray, own: np.ndarray, copies: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Hits and trials (N, 4 classes) of decisions shared by the beats of a bar unless they
     decide alone, every seen step counted, and the effective share of distinct decisions
     among them (N, 4; :func:`_share`): ``values``/``seen`` (N, bar, beat, class) bool,
-    ``own`` (N, bar, beat), ``fresh`` (N, bar). A drawn bar's shared decision is played by
+    ``own`` (N, bar, beat), ``copies`` (N, bar; :func:`_copies`). A drawn bar's shared
+    decision is played by
     each of its sharing beats that shows it, in each bar that repeats it; each beat deciding
     alone, in each bar that repeats it."""
     hits = (values & seen).sum(axis=(1, 2)).astype(np.float64)
     trials = seen.sum(axis=(1, 2)).astype(np.float64)
-    copies = _copies(fresh)[..., None].astype(np.float64)  # (N, bar, 1)
+    copies = copies[..., None]  # (N, bar, 1)
     sharing = (~own[..., None] & seen).sum(axis=2)  # (N, bar, class): beats showing it
     alone = (own[..., None] & seen).sum(axis=2)
     total = (copies * (sharing + alone)).sum(axis=1)  # = trials
@@ -116,17 +122,16 @@ def _class_counts(
 
 
 def _weighted_counts(
-    values: np.ndarray, fresh: np.ndarray, weight: np.ndarray, classes: np.ndarray
+    values: np.ndarray, copies: np.ndarray, weight: np.ndarray, classes: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Hits and trials (N, len(classes)) of per-step decisions of every bar, pooled by the
     steps' weight (``weight`` (16,): a hit's chance is the knob's times it), and the
     effective share of distinct decisions among them (N, 1; :func:`_share`), each bar drawn
-    afresh playing its decisions in every bar that repeats it."""
+    afresh playing its decisions in every bar that repeats it (``copies`` (N, bar))."""
     n_bars = values.shape[1]
     hits = np.stack([values[..., weight == w].sum(axis=(1, 2)) for w in classes], axis=1)
     per_bar = np.array([np.count_nonzero(weight == w) for w in classes], dtype=np.float64)
     trials = np.broadcast_to(n_bars * per_bar, (len(values), len(classes)))
-    copies = _copies(fresh).astype(np.float64)
     share = _share(copies.sum(axis=1), (copies**2).sum(axis=1))[:, None]
     return hits.astype(np.float64), trials.astype(np.float64), share
 
@@ -136,40 +141,43 @@ def onset_counts(velocity: np.ndarray) -> dict[str, tuple[np.ndarray, ...]]:
     weights)``: hits and trials (N, C) of C classes of steps whose chance of a hit is
     ``weights[c]`` times the knob's acting value (for ``ride``, ``weights`` are the beat
     classes, see :func:`_chance`), every step where the layer can be seen counted, and
-    ``share`` (N, 1 or C), the share of those steps that are distinct decisions (module
-    docstring). ``velocity`` (N, 5, 64), canonical (0: no hit)."""
+    ``share`` (N, 1 or C), the effective share of distinct decisions among those steps
+    (module docstring). ``velocity`` (N, 5, 64), canonical (0: no hit)."""
     velocity = np.asarray(velocity)
     n = len(velocity)
-    on = velocity.reshape(n, velocity.shape[1], 4, 16) > 0  # (N, row, bar, pos)
-    fresh = _fresh_bars(on)
+    on = velocity.reshape(n, velocity.shape[1], N_BARS, STEPS_PER_BAR) > 0  # (N, row, bar, pos)
+    copies = _copies(_fresh_bars(on)).astype(np.float64)
     own = _own_beats(on)
-    beats = on.reshape(n, on.shape[1], 4, 4, 4)
+    beats = _by_beat(on)
     one = np.ones(1)
     out: dict[str, tuple[np.ndarray, ...]] = {}
-    snare, opened = on[:, SNARE], on[:, OPEN]
-    out["backbeat"] = (*_weighted_counts(snare, fresh, pt.BACKBEAT.astype(float), one), one)
+    snare, opened = on[:, SNARE], on[:, HH_OPEN]
+    out["backbeat"] = (*_weighted_counts(snare, copies, pt.BACKBEAT.astype(float), one), one)
     ghost = np.where(pt.BACKBEAT, 0.0, pt.GHOST_WEIGHT)
-    out["snare_ghosts"] = (*_weighted_counts(snare, fresh, ghost, _GHOST_WEIGHTS), _GHOST_WEIGHTS)
-    out["open_hat"] = (*_weighted_counts(opened, fresh, pt.OPEN_WEIGHT, one), one)
+    out["snare_ghosts"] = (
+        *_weighted_counts(snare, copies, ghost, _GHOST_WEIGHTS),
+        _GHOST_WEIGHTS,
+    )
+    out["open_hat"] = (*_weighted_counts(opened, copies, pt.OPEN_WEIGHT, one), one)
     out["open_hat_other"] = (
-        *_weighted_counts(opened, fresh, pt.OPEN_OTHER_WEIGHT, _OTHER_WEIGHTS),
+        *_weighted_counts(opened, copies, pt.OPEN_OTHER_WEIGHT, _OTHER_WEIGHTS),
         _OTHER_WEIGHTS,
     )
-    hat = _class_counts(beats[:, CLOSED], ~beats[:, OPEN], own, fresh)
+    hat = _class_counts(beats[:, HH_CLOSED], ~beats[:, HH_OPEN], own, copies)
     for name, classes in (("hat_beats", [0]), ("hat_offbeats", [2]), ("hat_16ths", [1, 3])):
         h, t = hat[0][:, classes].sum(axis=1), hat[1][:, classes].sum(axis=1)
         d = (hat[2][:, classes] * hat[1][:, classes]).sum(axis=1)
         out[name] = (h[:, None], t[:, None], (d / np.maximum(t, 1.0))[:, None], one)
     ride_seen = np.ones_like(beats[:, CYMBAL])
     ride_seen[:, :, 0, 0] = False  # a bar's downbeat may be a crash
-    out["ride"] = (*_class_counts(beats[:, CYMBAL], ride_seen, own, fresh), np.arange(4.0))
+    out["ride"] = (*_class_counts(beats[:, CYMBAL], ride_seen, own, copies), np.arange(4.0))
     # a crash is seen in a loop whose cymbals play only on bar downbeats (no ride elsewhere)
     cymbal = on[:, CYMBAL]
     ride_free = ~cymbal[..., 1:].any(axis=(1, 2))  # (N,)
     crash = cymbal[..., 0] & ride_free[:, None]
     out["crash"] = (
         np.column_stack([crash[:, 0], crash[:, 1:].sum(axis=1)]),
-        ride_free[:, None] * np.array([[1.0, 3.0]]),
+        ride_free[:, None] * np.array([[1.0, N_BARS - 1.0]]),
         np.ones((n, 1)),  # every bar's own
         np.array([2.0, 1.0]),
     )
@@ -195,9 +203,9 @@ def loglik_grid(name: str, hits, trials, share, weights) -> np.ndarray:
 
 def read_onsets(velocity: np.ndarray) -> GridReads:
     """The onset block's reads of every loop (:class:`GridReads`, columns
-    :data:`ONSET_KNOBS`): each knob's log-likelihood on :data:`GRID`, and as a summary the
-    mean and standard deviation of the loop's likelihood over the knob's range (a flat
-    prior); a knob is shown by a loop with at least one counted decision."""
+    :data:`ONSET_KNOBS`): each knob's log-likelihood on :data:`GRID`, summarised as
+    :meth:`GridReads.from_loglik` does; a knob is shown by a loop with at least one seen
+    step of it."""
     counts = onset_counts(velocity)
     loglik = np.stack([loglik_grid(k, *counts[k]) for k in ONSET_KNOBS], axis=1)
     shown = np.column_stack([counts[k][1].sum(axis=1) > 0 for k in ONSET_KNOBS])

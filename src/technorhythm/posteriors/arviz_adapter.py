@@ -407,15 +407,12 @@ def loops_array(
 
     ``group`` keeps only the loops pooled in that group.
     """
-    post = idata.posterior
-    if "loop" not in post.dims:
+    got = loop_draws_by_knob(idata)
+    if got is None:
         return None
-    knobs = knob_names_of(idata)
-    ids = [str(v) for v in post["loop"].values]
-    owners = [str(v) for v in post["loop_group"].values]
+    ids, owners, draws = got
     keep = np.array([group is None or g == group for g in owners], dtype=bool)
-    arr = np.stack([post[k].transpose("chain", "draw", "loop").values for k in knobs], -1)
-    arr = arr.reshape(-1, len(ids), len(knobs))[:, keep]
+    arr = np.stack([values[:, keep] for _, values in draws], -1)
     return (
         [i for i, k in zip(ids, keep, strict=True) if k],
         [g for g in owners if group in (None, g)],

@@ -106,13 +106,11 @@ def loop_table(idata: arviz.InferenceData, *, hdi_prob: float = DEFAULT_HDI_PROB
     for k, (_, arr) in enumerate(draws):
         hdi[:, k] = hdi_intervals(arr[..., None], hdi_prob)[:, 0]
         mean[:, k], sd[:, k] = arr.mean(axis=0), arr.std(axis=0, ddof=1)
-    ids, owners = np.asarray(ids, dtype=object), np.asarray(owners, dtype=object)
-    b = len(ids)
-    loop, knob = np.meshgrid(np.arange(b), np.arange(len(knobs)), indexing="ij")
+    loop, knob = np.meshgrid(np.arange(len(ids)), np.arange(len(knobs)), indexing="ij")
     return pd.DataFrame(
         {
-            "loop": ids[loop.ravel()],
-            "group": owners[loop.ravel()],
+            "loop": np.asarray(ids, dtype=object)[loop.ravel()],
+            "group": np.asarray(owners, dtype=object)[loop.ravel()],
             "knob": np.asarray(knobs, dtype=object)[knob.ravel()],
             "mean": mean.ravel(),
             "sd": sd.ravel(),
