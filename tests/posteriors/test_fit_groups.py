@@ -207,7 +207,11 @@ def test_fit_folder_round_trip(two_packs, tmp_path):
 
     one = load_inference_data(out / "groups" / "001_elsewhere.nc")
     assert list(one.posterior["group"].values) == ["elsewhere"]
-    assert one.posterior.sizes["loop"] == 30
+    # the group file holds the group's hyperparameters, the loops' draws posterior.nc only
+    assert "loop" not in one.posterior.dims and "loop" in idata.posterior.dims
+    assert idata.posterior.sizes["loop"] == 70
+    same = idata.posterior[list(one.posterior.data_vars)].sel(group=["elsewhere"])
+    assert one.posterior.equals(same)
 
 
 def test_format_summary(two_packs):

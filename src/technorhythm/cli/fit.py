@@ -27,6 +27,7 @@ def _fit_locked(args: argparse.Namespace) -> int:
     from technorhythm.inference.population_estimator import PopulationEstimator
     from technorhythm.posteriors import check_fit, fit_groups, format_summary, save_checks, save_fit
     from technorhythm.posteriors.check_io import format_checks
+    from technorhythm.posteriors.report import tables
 
     out = Path(args.out)
     if (out / "fit.json").exists() and not args.force:
@@ -67,6 +68,8 @@ def _fit_locked(args: argparse.Namespace) -> int:
     extras = []
     if checks is not None:
         extras.append(lambda folder: save_checks(checks, folder / "check", plots=not args.no_plot))
+    idata = result.to_inference_data()
+    frames = tables(result, idata)  # written by save_fit and printed below: made once
     record = save_fit(
         result,
         out,
@@ -75,13 +78,15 @@ def _fit_locked(args: argparse.Namespace) -> int:
         overwrite=args.force,
         flagged=flagged,
         extras=extras,
+        idata=idata,
+        frames=frames,
     )
     if args.report:
         from technorhythm.report import build_report
 
         report = build_report(out, args.report, model_dir=args.model, run_checks=False)
     done = time.perf_counter()
-    print(format_summary(result, checks=table))
+    print(format_summary(result, checks=table, frames=frames))
     if not result.skipped.empty:
         print("not fitted:")
         print(result.skipped.to_string(index=False))

@@ -4,7 +4,9 @@ Output folder of ``technorhythm fit`` (schema ``technorhythm.fit``, version in `
 
 ``posterior.nc``              every group in one InferenceData (``group`` and ``loop``
                               coordinates; see :mod:`.arviz_adapter` for the layout)
-``groups/<nnn>_<name>.nc``    one InferenceData per group with its loops (file-safe names)
+``groups/<nnn>_<name>.nc``    one InferenceData per group (file-safe names): its
+                              hyperparameters, observation and reads; its loops' draws
+                              are in ``posterior.nc`` (written once)
 ``summary.csv``/``.parquet``  hyperparameters per group and knob: location and spread
                               (mean, sd, 94% HDI, sd / hyperprior sd, contraction)
 ``population.csv``            what each group says about its loops per knob: mean value
@@ -93,6 +95,8 @@ def save_fit(
     overwrite: bool = False,
     flagged: set[str] | None = None,
     extras: Sequence[Callable[[Path], object]] = (),
+    idata=None,
+    frames: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
     """Write every output file of a fit to ``out_dir``; returns the ``fit.json`` record.
 
@@ -104,6 +108,8 @@ def save_fit(
     ``flagged`` names groups the misspecification verdict flagged (drawn red in the forest).
     ``extras`` are called with the staging folder before the swap, for outputs that belong
     to the fit (the check folder, a report), so they appear together with it or not at all.
+    ``idata`` (``result.to_inference_data()``) and ``frames`` (:func:`tables` of it), when
+    given, are written as they are instead of being built again.
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -113,26 +119,36 @@ def save_fit(
     with replacing_folder(out, lambda p: (p / "fit.json").is_file(), what="fit") as staging:
         if (out / "fit.json").exists() and not overwrite:  # written while we waited
             raise FileExistsError(f"{out} already holds a fit; pass --force to replace it")
-        record = _write_fit(result, staging, dataset=dataset, forest=forest, flagged=flagged)
+        record = _write_fit(
+            result, staging, dataset=dataset, forest=forest, flagged=flagged,
+            idata=idata, frames=frames,
+        )  # fmt: skip
         for extra in extras:
             extra(staging)
         return record
 
 
 def _write_fit(
-    result: FitResult, out: Path, *, dataset: str | None, forest: bool, flagged: set[str] | None
+    result: FitResult,
+    out: Path,
+    *,
+    dataset: str | None,
+    forest: bool,
+    flagged: set[str] | None,
+    idata=None,
+    frames: dict[str, pd.DataFrame] | None = None,
 ) -> dict:
-    idata = result.to_inference_data()
+    idata = result.to_inference_data() if idata is None else idata
     save_inference_data(idata, out / "posterior.nc")
     files: dict[str, str] = {}
     for i, group in enumerate(result.groups):
         rel = f"groups/{i:03d}_{_slug(group.name)}.nc"
-        # built from the group's own draws: selecting it from ``idata`` copies far more
-        save_inference_data(
-            dataclasses.replace(result, groups=(group,)).to_inference_data(), out / rel
-        )
+        # built from the group's own draws (selecting it from ``idata`` copies far more);
+        # the loops' draws are in posterior.nc only: hundreds of MB are not written twice
+        one = dataclasses.replace(result, groups=(group,))
+        save_inference_data(one.to_inference_data(loops=False), out / rel)
         files[group.name] = rel
-    frames = tables(result, idata)
+    frames = tables(result, idata) if frames is None else frames
     for key, frame in frames.items():
         _write_csv(frame, out / f"{key}.csv")
     for key in ("summary", "loops"):
@@ -192,6 +208,7 @@ def format_summary(
     checks: pd.DataFrame | None = None,
     max_long_groups: int = 3,
     max_column_groups: int = 8,
+    frames: dict[str, pd.DataFrame] | None = None,
 ) -> str:
     """The population posterior as text, shaped by the number of groups G.
 
@@ -200,8 +217,9 @@ def format_summary(
     G ≤ ``max_column_groups``: one row per knob, one ``mean [5%–95% of loops]`` column per
     group. More: one row per group, the loops' mean value per knob. ``checks`` (the table
     of :meth:`technorhythm.posteriors.CheckResult.table`) adds the misspecification verdict.
+    ``frames``: the fit's :func:`tables`, when already made (else they are made here).
     """
-    frames = tables(result, loops=False)
+    frames = tables(result, loops=False) if frames is None else frames
     pop = frames["population"]
     spread = frames["summary"]
     spread = spread[spread["param"] == "spread"].set_index(["group", "knob"])["mean"]
