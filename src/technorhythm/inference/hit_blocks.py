@@ -238,9 +238,9 @@ def _draw_block(reads, n_samples, rng, clusters, knobs):
 
 
 def _draw_grid(reads: GridReads, n_samples, rng, clusters):
-    """:func:`draw_block` of reads kept as likelihoods on a grid (the onset block):
-    :func:`~technorhythm.inference.grid_pool.draw_grid_block` under the file bootstrap,
-    the few-files variance added to the locations; and the drawn cells."""
+    """:func:`draw_block` of reads kept as likelihoods on a grid (the onset block): the
+    posterior of :func:`~technorhythm.inference.grid_pool.draw_grid_block`, each source
+    file's loops counting as one loop; and the drawn cells."""
     k = reads.shown.shape[1]
     loc = np.full((n_samples, k), np.nan)
     spread = np.full((n_samples, k), np.nan)
@@ -248,19 +248,10 @@ def _draw_grid(reads: GridReads, n_samples, rng, clusters):
     drawn = reads.shown.sum(axis=0) >= MIN_LOOPS
     if not drawn.any():
         return loc, spread, drawn, cells
-
-    def weights(which, n_sets):
-        files = None if clusters is None else np.asarray(clusters)[which]
-        return bootstrap_weights(files, len(which), n_sets, rng)
-
     cols = np.flatnonzero(drawn)
     loc[:, cols], spread[:, cols], cells[:, cols] = draw_grid_block(
-        reads, weights, rng, cols, n_samples
+        reads, rng, cols, n_samples, clusters=clusters
     )
-    for j in cols:
-        which = np.flatnonzero(reads.shown[:, j])
-        extra = _few_files_var(loc[:, j], spread[:, j], clusters, which)
-        loc[:, j] += rng.standard_normal(n_samples) * np.sqrt(extra)
     return loc, spread, drawn, cells
 
 
