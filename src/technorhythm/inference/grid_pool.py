@@ -30,7 +30,6 @@ the posterior spreads, most of all where the spread's best value is 0.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
