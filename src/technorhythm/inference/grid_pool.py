@@ -144,6 +144,9 @@ def _cell_bounds(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.maximum(centre - _HALF, box[0]), np.minimum(centre + _HALF, box[1])
 
 
+_CELL_LOG_PRIOR = cell_log_prior()
+
+
 def grid_log_posterior(loglik: np.ndarray, clusters: np.ndarray | None = None) -> np.ndarray:
     """(G,) unnormalised log posterior of every (location, spread) cell from the loops'
     log-likelihoods ``loglik`` (N, X) of one knob on :data:`GRID`: the hyperprior's share
@@ -156,7 +159,7 @@ def grid_log_posterior(loglik: np.ndarray, clusters: np.ndarray | None = None) -
     if clusters is not None:
         _, file_of, per_file = np.unique(clusters, return_inverse=True, return_counts=True)
         weight = 1.0 / per_file[file_of.reshape(-1)]
-    return np.bincount(inverse, weights=weight, minlength=len(fit)) @ fit + cell_log_prior()
+    return np.bincount(inverse, weights=weight, minlength=len(fit)) @ fit + _CELL_LOG_PRIOR
 
 
 def draw_grid_block(
