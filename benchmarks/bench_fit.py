@@ -15,8 +15,8 @@ baseline measured in the same run, with ``--threads 1`` and with ``--no-loops``
 recorded in ``fit.json`` (observe, ψ draws, per-loop draws) and the write time, against the
 target of 60 s for every Groove session plus the corpus. After the first main run (outside
 its wall time) the fit's largest posterior file is written again with ArviZ's default
-compression (zlib level 4, the baseline) and with ours (level 1). The last line printed is one JSON
-object with the figures.
+compression (zlib level 4, the baseline) and with ours (byte shuffle, zlib level 1). The
+last line printed is one JSON object with the figures.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ TARGET_S = 60.0
 
 
 def bench_write(fit_dir: Path, repeats: int = 2) -> dict:
-    """The largest posterior file of a fit written again: ours (zlib level 1) against
+    """The largest posterior file of a fit written again: ours (shuffle, zlib 1) against
     ArviZ's ``to_netcdf(compress=True)`` (zlib level 4, the baseline), interleaved."""
     from technorhythm.posteriors.arviz_adapter import (
         NETCDF_ENGINE,

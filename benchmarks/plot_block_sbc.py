@@ -24,6 +24,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from technorhythm.figures import save_figure  # noqa: E402
+
 MARKERS = ("o", "s", "^", "D", "v")
 
 
@@ -50,12 +52,13 @@ def main(argv=None) -> None:
             )  # fmt: skip
         ax.set_xticks(np.arange(len(knobs)), knobs, rotation=45, ha="right", fontsize=8)
         ax.set_title(f"90 % HDI coverage of E[θ], {title}", fontsize=9)
-        ax.set_ylim(min(0.4, float(np.nanmin(table[list(dict(panels))].to_numpy()))), 1.02)
+        lowest = float(np.nanmin(table[[c for c, _ in panels]].to_numpy()))
+        ax.set_ylim(min(0.4, lowest), 1.02)
     axes[0].set_ylabel("coverage")
     axes[0].legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=90)
+    save_figure(fig, args.out, dpi=90)
     print(f"wrote {args.out}")
     summary = {
         "benchmark": "plot_block_sbc",

@@ -45,7 +45,6 @@ __all__ = [
     "POSTERIOR_CELLS",
     "GridReads",
     "population_on_grid",
-    "cell_log_prior",
     "grid_log_posterior",
     "draw_grid_block",
     "draw_grid_loops",
@@ -129,22 +128,12 @@ def _loop_fit(loglik: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return fit, inverse.reshape(-1)
 
 
-def cell_log_prior() -> np.ndarray:
-    """(G,) log of each (location, spread) cell's share of the hyperprior's uniform box: a
-    cell on an edge of the box holds half the mass of an inner one (a corner a quarter)."""
-    lo, hi = _cell_bounds(np.arange(len(_CELLS)))
-    return np.log(np.prod((hi - lo) / (2 * _HALF), axis=1))
-
-
-def _cell_bounds(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The part inside the hyperprior's box of each cell ``cell`` (n,): (low, high), each
-    (n, 2) of (location, spread)."""
-    box = np.array([[LOC_GRID[0], SPREAD_GRID[0]], [LOC_GRID[-1], SPREAD_GRID[-1]]])
-    centre = _CELLS[cell]
-    return np.maximum(centre - _HALF, box[0]), np.minimum(centre + _HALF, box[1])
-
-
-_CELL_LOG_PRIOR = cell_log_prior()
+_BOX = np.array([[LOC_GRID[0], SPREAD_GRID[0]], [LOC_GRID[-1], SPREAD_GRID[-1]]])
+_CELL_LOW = np.maximum(_CELLS - _HALF, _BOX[0])  # (G, 2): each cell's part inside the
+_CELL_HIGH = np.minimum(_CELLS + _HALF, _BOX[1])  # hyperprior's box, (location, spread)
+_CELL_LOG_PRIOR = np.log(np.prod((_CELL_HIGH - _CELL_LOW) / (2 * _HALF), axis=1))
+"""(G,) log of each cell's share of the hyperprior's uniform box: a cell on an edge of the
+box holds half the mass of an inner one (a corner a quarter)."""
 
 
 def grid_log_posterior(loglik: np.ndarray, clusters: np.ndarray | None = None) -> np.ndarray:
@@ -188,7 +177,7 @@ def draw_grid_block(
         p = np.exp(logp - logp.max())
         chosen = rng.choice(len(p), size=n_cells, p=p / p.sum())
         pick = chosen[rng.permutation(np.arange(n_samples) % n_cells)]
-        lo, hi = _cell_bounds(pick)
+        lo, hi = _CELL_LOW[pick], _CELL_HIGH[pick]
         drawn.append((lo + rng.random((n_samples, 2)) * (hi - lo), pick))
     loc = np.column_stack([d[0][:, 0] for d in drawn])
     spread = np.column_stack([d[0][:, 1] for d in drawn])
