@@ -16,15 +16,15 @@ themselves. ``--loops`` loops, each with its own θ drawn from the hyperprior's 
   its own decision (no effective-decision scaling).
 * **velocity and timing knobs** (an estimate and a standard error per loop): per knob, over
   loops whose true value lies at least 5 % of the range inside both bounds and whose hits
-  carry noise (the instrument's velocity jitter, or ``humanize_ms``, at least
-  :data:`NOISY` knob units), the share with |estimate − truth| / se < 1.645 (nominal 0.90)
-  and the median |z| against the normal's 0.674: the factor by which the standard errors
-  are too small (> 1) or too large. The control measured in the same run is exact normal
-  reads (the truth plus se × a standard normal), which must give the nominal figures.
-  Loops without that noise play their acting value exactly (a level of 88.2 plays 88 in
-  every hit; a push without humanize is every offset), so the read is the acting value with
-  a standard error near 0; for them the median |estimate − truth| in knob units is given
-  instead (``quiet_abs_error``).
+  carry noise (the instrument's velocity jitter, or ``humanize_ms``, outside its dead zone
+  at 0, :data:`~technorhythm.simulator.patterns.SNAPPED`), the share with
+  |estimate − truth| / se < 1.645 (nominal 0.90) and the median |z| against the normal's
+  0.674: the factor by which the standard errors are too small (> 1) or too large. The
+  control measured in the same run is exact normal reads (the truth plus se × a standard
+  normal), which must give the nominal figures. Loops without that noise play their acting
+  value exactly (a level of 88.2 plays 88 in every hit; a push without humanize is every
+  offset), so the read is the acting value with a standard error near 0; for them the
+  median |estimate − truth| in knob units is given instead (``quiet_abs_error``).
 
 Writes ``--out`` (CSV, one row per knob) when given. The last line printed is one JSON object.
 """
@@ -45,12 +45,11 @@ from technorhythm.inference.grid_pool import GRID
 from technorhythm.inference.hit_blocks import BLOCKS, read_block
 from technorhythm.inference.onset_block import ONSET_KNOBS, loglik_grid, onset_counts
 from technorhythm.simulator import simulate
+from technorhythm.simulator.patterns import acting_value
 
 START_INDEX = 5 << 41
 """First clip-stream index of these loops: far from training and other validation streams."""
 Z90 = 1.6448536269514722
-NOISY = 0.5
-"""Smallest jitter (velocity units) or humanize (ms) whose loops count as noisy."""
 NOISE_OF = {
     **{k: "humanize_ms" for k in ("swing_16", "push_ms", "hat_push_ms")},
     **{f"{i}_{p}": f"{i}_jitter" for i in ("snare", "kick", "hat") for p in ("velocity", "accent")},
@@ -107,7 +106,8 @@ def point_rows(block: str, batch, theta, names, bounds, rng) -> list[dict]:
             & (truth > low + margin)
             & (truth < high - margin)
         )
-        noisy = theta[:, names.index(NOISE_OF.get(name, name))] >= NOISY
+        noise = NOISE_OF.get(name, name)
+        noisy = acting_value(noise, theta[:, names.index(noise)]) > 0
         use = inside & noisy
         se = reads.se[use, j]
         z = (reads.estimate[use, j] - truth[use]) / se
