@@ -12,7 +12,9 @@ kick, snare and hats, :data:`~technorhythm.simulator.patterns.ACCENT_KNOBS` and
 a two-way mixture for those kicks, censored at 1 and 127, its mean set by the hit's level
 and its instrument's accent, its variance by its instrument's jitter. :func:`read_loops`
 maximises it per loop by EM (the rounding's variance 1/12 added to each jitter's, each
-variance divided by its instrument's hits less the parameters fitted to them).
+variance divided by its instrument's hits less the parameters fitted to them). A loop's
+kicks count as a mixture only where their velocities show one (a likelihood-ratio test
+against every 8th-note kick a base pulse); the others are read as base pulses.
 
 The pack's population of those knobs (the velocity block of ψ, a location and a spread per
 knob) is then drawn by the Bayesian bootstrap
@@ -128,6 +130,10 @@ DYNAMICS_OF_LEVEL: np.ndarray = np.array(
 """Dynamics group (index into ACCENT_KNOBS and JITTER_KNOBS) of each level group's hits."""
 LEVEL_IN_DYNAMICS: np.ndarray = (DYNAMICS_OF_LEVEL[:, None] == np.arange(N_DYNAMICS)).astype(float)
 """(4, 3) indicator: level group g's hits have dynamics group j."""
+_KICK = int(pt.DYNAMICS_OF_ROW[KICK])
+"""The kick's dynamics group (index into ACCENT_KNOBS and JITTER_KNOBS)."""
+_KICK_LEVEL = int(np.flatnonzero(_KICK == DYNAMICS_OF_LEVEL)[0])
+"""The kick's level group (index into LEVEL_KNOBS)."""
 
 
 def _component_moments(
@@ -397,12 +403,13 @@ def read_loops(velocity: np.ndarray, *, n_iter: int = 60) -> LoopReads:
     of each instrument (dynamics group) is divided by its hits less the levels and the
     accent fitted to them.
 
-    A loop whose kick accent the hits do not show (:func:`_shown`: no unaccented kick but by
-    the mixture, and its two levels less than :data:`ACCENT_SEPARATION_MIN` noise sds apart)
-    is read again with every kick on an 8th note a base pulse. Left to itself, the mixture
-    calls the softer half of one level's noise "extra kicks": a pack whose every kick is a
-    base pulse at 100 ± 10 read its level about one standard error too loud and its jitter
-    8.2, with the level's scatter 2.6 times its standard error.
+    Each loop with kicks on the 8th notes is also read with every such kick a base pulse,
+    and keeps the mixture's kick reads only where the hits show extra kicks
+    (:func:`_read_kicks_again`). Left to itself, the mixture calls the softer half of one
+    level's noise "extra kicks": a pack whose every kick is a base pulse at 100 ± 10 read its
+    level about one standard error too loud and its jitter 8.2, with the level's scatter 2.6
+    times its standard error. Where the mixture stays, its kick reads take the standard
+    errors of the observed information (:func:`_kick_observed_se`).
 
     Parameters
     ----------
@@ -494,10 +501,6 @@ def _reads(hits: _Hits, st: _State) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return estimate, se, shown
 
 
-_KICK = int(pt.DYNAMICS_OF_ROW[0])
-"""The kick's dynamics group (index into ACCENT_KNOBS and JITTER_KNOBS)."""
-_KICK_LEVEL = int(np.flatnonzero(_KICK == DYNAMICS_OF_LEVEL)[0])
-"""The kick's level group (index into LEVEL_KNOBS)."""
 _KICK_STEPS = np.array([1e-3, 1e-4, 1e-3, 1e-3, 1e-3])
 """Finite-difference steps of :func:`_kick_observed_se`'s parameters: the kick level (in
 units of the kick's noise sd), its accent, log variance and the two logit shares."""
