@@ -226,29 +226,3 @@ def test_reads_at_a_bound_within_their_noise_count_as_on_it():
     assert loc[0] < 0 and 20 < spread[0] < 80  # a censored normal: 75 % below 10, tail to 60
     _, narrow = censored_location_spread(values, weights, 10.0, 127.0)
     assert narrow[0] < 1.0  # without the errors, a narrow pile at 10: the louder loops lost
-
-
-@pytest.mark.parametrize(("loc", "sd"), [(1.0, 2.0), (0.5, 0.5), (3.0, 2.0)])
-def test_a_dead_zone_at_the_bound_censors_there(loc, sd):
-    # jitters below 1.5 play (and read) as 0: a read of 0 says "below 1.5". Censoring at the
-    # bound instead put a population N(1, 2) at -1.07 ± 4.6 and N(0.5, 0.5) at -11.8 ± 5.9
-    theta = np.clip(np.random.default_rng(0).normal(loc, sd, 4000), 0.0, 30.0)
-    reads = np.where(theta < 1.5, 0.0, theta)
-    weights = np.full((1, len(reads)), 1 / len(reads))
-    got_loc, got_spread = censored_location_spread(reads, weights, 0.0, 30.0, zone=1.5)
-    assert abs(got_loc[0] - loc) < 0.15 and abs(got_spread[0] - sd) < 0.15
-
-
-def test_a_pack_silent_in_the_dead_zone_is_placed_anywhere_in_it():
-    from technorhythm.inference.velocity_block import VELOCITY_KNOBS
-    from technorhythm.simulator.knobs import default_theta
-
-    theta = np.array([default_theta()[k] for k in KNOB_NAMES])
-    theta[KNOB_NAMES.index("kick_jitter")] = 0.6  # inside the zone: plays as 0
-    reads = read_loops(simulate(np.tile(theta, (24, 1)), seed=5).velocity)
-    j = VELOCITY_KNOBS.index("kick_jitter")
-    assert np.all(reads.estimate[:, j] < 0.1)  # exact velocities: a jitter of about 0
-    loc, spread, drawn = draw_block(reads, 2000, np.random.default_rng(1))
-    assert drawn[j] and np.all(spread[:, j] == 0.0)
-    assert loc[:, j].min() >= 0.0 and loc[:, j].max() <= 1.5
-    assert np.quantile(loc[:, j], 0.9) > 1.2  # not piled on the bound

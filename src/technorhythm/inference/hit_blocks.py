@@ -27,7 +27,6 @@ from technorhythm.inference.population import LOC_MARGIN, SPREAD_MAX
 from technorhythm.inference.prior import knob_bounds
 from technorhythm.inference.timing_block import TIMING_KNOBS, read_timing
 from technorhythm.inference.velocity_block import VELOCITY_KNOBS, read_loops
-from technorhythm.simulator import patterns as pt
 from technorhythm.simulator.knobs import KNOB_NAMES
 
 __all__ = [
@@ -136,7 +135,6 @@ def censored_location_spread(
     low: float,
     high: float,
     se: np.ndarray | None = None,
-    zone: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Location and spread of a normal censored to [low, high] from weighted values
     (m,) with weights (S, m) → two (S,) arrays, robustly.
@@ -153,13 +151,7 @@ def censored_location_spread(
     otherwise look like a narrow pile beside it, and new loops drawn given the other
     quarter's reads would be pooled into the pile). Noisier reads are not moved: a read
     twice its large error away says little about whether the loop sits on the bound.
-
-    ``zone``: the upper edge of a dead zone at the lower bound (a knob value below it acts as
-    ``low``, :data:`~technorhythm.simulator.patterns.SNAPPED`), so a read on the lower bound
-    says only "below ``zone``": the lower tail is censored there, not at ``low``. With every
-    read on the lower bound the location is ``low`` and the caller places it in the zone.
     """
-    cut = low if zone is None else float(zone)
     e = np.clip(np.asarray(values, dtype=np.float64), low, high)[None]
     g = np.asarray(weights, dtype=np.float64)
     tol = 1e-9 * (high - low)
@@ -179,7 +171,7 @@ def censored_location_spread(
     up = (f_hi >= 0.25) & ~both
     down = (f_lo >= 0.25) & ~both
     with np.errstate(divide="ignore", invalid="ignore"):
-        spread = np.where(both, (high - cut) / (b - a), spread)
+        spread = np.where(both, (high - low) / (b - a), spread)
         if up.any():  # the quantile in the middle of the weight below the upper bound
             p_up = (1 - f_hi) / 2
             q_up = weighted_quantile(e, g, p_up)
@@ -187,8 +179,8 @@ def censored_location_spread(
         if down.any():  # … above the lower bound
             p_down = f_lo + (1 - f_lo) / 2
             q_down = weighted_quantile(e, g, p_down)
-            spread = np.where(down, (q_down - cut) / (ndtri(clip_p(p_down)) - a), spread)
-    loc = np.where(both | up, high - spread * b, np.where(down, cut - spread * a, loc))
+            spread = np.where(down, (q_down - low) / (ndtri(clip_p(p_down)) - a), spread)
+    loc = np.where(both | up, high - spread * b, np.where(down, low - spread * a, loc))
     on_bound = (f_lo + f_hi) >= 1 - 1e-9  # nothing in between: the heavier bound
     loc = np.where(on_bound, np.where(f_hi >= f_lo, high, low), loc)
     spread = np.where(on_bound | ~np.isfinite(spread), 0.0, spread)
@@ -279,26 +271,12 @@ def _draw_point_reads(reads, n_samples, rng, clusters, knobs):
         g = bootstrap_weights(
             None if clusters is None else np.asarray(clusters)[which], len(which), n_samples, rng
         )
-        zone = _dead_zone(knobs[j], bounds[j])
-        centre, width = censored_location_spread(e, g, *bounds[j], se=np.sqrt(se2), zone=zone)
+        centre, width = censored_location_spread(e, g, *bounds[j], se=np.sqrt(se2))
         var = (g**2) @ se2 + _few_files_var(centre, width, clusters, which)
         loc[:, j] = centre + rng.standard_normal(n_samples) * np.sqrt(var)
-        if zone is not None:  # every read in the dead zone: the location anywhere in it
-            silent = (width == 0) & (centre <= bounds[j, 0])
-            loc[silent, j] = rng.uniform(bounds[j, 0], zone, int(silent.sum()))
         spread[:, j] = np.sqrt(np.maximum(width**2 - g @ se2, 0.0))
         drawn[j] = True
     return loc, spread, drawn
-
-
-def _dead_zone(name: str, bounds: np.ndarray) -> float | None:
-    """The upper edge of knob ``name``'s dead zone at its lower bound (a value below it
-    plays as the bound, :func:`~technorhythm.simulator.patterns.snap`), or None when the
-    knob has none there (a push's zone sits mid-range, around 0)."""
-    width = pt.SNAPPED.get(name)
-    if width is None or bounds[0] != 0.0:
-        return None
-    return float(width)
 
 
 def _few_files_var(
