@@ -22,7 +22,8 @@ training clip stream; ``--draws`` posterior draws of ψ per pack, once, shared b
 * the per-loop knobs: SBC of the first loop's latent knobs z_1 under partial pooling.
 
 Real packs (``--demo-dataset``, ``--groove-dataset``; the Groove test pack is never used):
-odd-vs-even files z-scores and the pattern bootstrap (:mod:`validation_real`). Round trips
+odd-vs-even files z-scores, the pattern bootstrap (clips resampled) and the file bootstrap
+(source files resampled, the unit ``fit`` pools) (:mod:`validation_real`). Round trips
 and the fit time of every Groove pack plus the whole corpus (:mod:`validation_real`).
 ``--route2`` trains the one-loop NPE and compares the hierarchical PyMC route on the same
 packs (:mod:`validation_route2`).
