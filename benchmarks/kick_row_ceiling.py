@@ -75,9 +75,9 @@ def main(argv=None) -> None:
         sys.exit(f"error: no check/groups/*/check.csv under {args.fit} (fit without --no-check)")
     settings = np.array(GRID)
     profiles = kick_profiles(settings, args.clips, args.seed, START_INDEX)
+    bins = [kick_bins(f) for f in files]
     rows, best = [], []
-    for f in files:
-        d = kick_bins(f)
+    for f, d in zip(files, bins, strict=True):
         lo, hi = d.band_lo.to_numpy(), d.band_hi.to_numpy()
         inside = ((profiles >= lo) & (profiles <= hi)).sum(axis=1)
         b = int(np.argmax(inside))
@@ -85,8 +85,7 @@ def main(argv=None) -> None:
         rows.append({"group": f.parent.name, "fit": int(d.inside.sum()), "best": int(inside[b]),
                      **dict(zip(GRID_KNOBS, np.round(settings[b], 2), strict=True))})  # fmt: skip
     again = kick_profiles(np.array(best), args.clips * 4, args.seed + 1, START_INDEX + (1 << 36))
-    for i, f in enumerate(files):
-        d = kick_bins(f)
+    for i, d in enumerate(bins):
         rows[i]["held_out"] = int(((again[i] >= d.band_lo) & (again[i] <= d.band_hi)).sum())
     table = pd.DataFrame(rows)
     print(table.to_string(index=False))

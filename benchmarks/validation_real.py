@@ -147,20 +147,26 @@ def bootstrap(
     seed: int,
     blocks: tuple[str, ...] = tuple(BLOCKS),
     resample=clip_resample,
+    full_fits: dict | None = None,
 ) -> pd.DataFrame:
     """One row per (pack, knob): sd of bootstrap posterior means / posterior sd, and the
     posterior sd / the hyperprior's sd of E[θ] (small: the data, not the prior, decide).
 
     ``resample(batch, rng)`` makes one replicate: :func:`clip_resample` (the pattern
-    bootstrap) or :func:`file_resample` (packs of one file are left out of it)."""
+    bootstrap) or :func:`file_resample` (packs of one file are left out of it).
+    ``full_fits``: pack name → its own E[θ] draws, filled here where missing, so that two
+    bootstraps of the same packs fit each pack once."""
     rows = []
     rng = np.random.default_rng(seed)
     prior_sd = prior_sd_of_mean(est, seed)
+    full_fits = {} if full_fits is None else full_fits
     for name, batch in packs.items():
         n = len(batch)
         if resample is file_resample and n_files(batch) < 2:
             continue
-        full = fit_sets(est, [batch], 400, seed, blocks)[:, 0]  # (S, K)
+        if name not in full_fits:
+            full_fits[name] = fit_sets(est, [batch], 400, seed, blocks)[:, 0]  # (S, K)
+        full = full_fits[name]
         reps = [resample(batch, rng) for _ in range(n_boot)]
         means = fit_sets(est, reps, 200, seed + 1, blocks).mean(axis=0)  # (B, K)
         ratio = means.std(axis=0, ddof=1) / np.maximum(full.std(axis=0), 1e-12)
@@ -310,9 +316,12 @@ def run(est, args, out: Path, model_dir: str) -> dict:
     how = blocks_to_read(args.velocities, args.timing, args.onsets)
     oe = odd_even(est, packs, args.seed, how)
     oe.to_csv(out / "odd_even.csv", index=False, float_format="%.4g")
-    boot = bootstrap(est, packs, args.bootstrap, args.seed, how)
+    full_fits: dict = {}
+    boot = bootstrap(est, packs, args.bootstrap, args.seed, how, full_fits=full_fits)
     boot.to_csv(out / "bootstrap.csv", index=False, float_format="%.4g")
-    fboot = bootstrap(est, packs, args.bootstrap, args.seed, how, resample=file_resample)
+    fboot = bootstrap(
+        est, packs, args.bootstrap, args.seed, how, resample=file_resample, full_fits=full_fits
+    )
     fboot.to_csv(out / "file_bootstrap.csv", index=False, float_format="%.4g")
     print(f"odd/even and bootstraps of {len(packs)} packs in {time.perf_counter() - t0:.0f} s")
     t0 = time.perf_counter()
