@@ -125,11 +125,11 @@ def fit_and_check(
     model: str | None,
     split: str | None,
     seed: int = 0,
-    velocities: str | None = None,
-    timing: str | None = None,
-    onsets: str | None = None,
+    reads: dict[str, str] | None = None,
 ) -> dict:
-    """Fit + check one corpus (or one split of it) with the CLI; the check table and timings."""
+    """Fit + check one corpus (or one split of it) with the CLI; the check table and timings.
+    ``reads``: how the fit reads each block (``fit``'s options ``velocities``, ``timing``,
+    ``onsets``, ``kicks`` → ``likelihood`` or ``network``; a missing one: its default)."""
     args = ["fit", str(dataset), "--by", "pack", "--add-all", "--n-cap", "1024", "--out", str(out)]
     args += ["--seed", str(int(seed))]
     args += ["--no-loops"]  # the checks use the groups' hyperparameters, not per-loop draws
@@ -137,12 +137,9 @@ def fit_and_check(
         args += ["--model", model]
     if split:
         args += ["--split", split]
-    if velocities:
-        args += ["--velocities", velocities]
-    if timing:
-        args += ["--timing", timing]
-    if onsets:
-        args += ["--onsets", onsets]
+    for option, value in (reads or {}).items():
+        if value:
+            args += [f"--{option}", value]
     stdout, wall = _run([*args, "--force"])
     table = pd.read_csv(out / "check" / "check.csv", keep_default_na=False, na_values=[""])
     record = json.loads((out / "check" / "check.json").read_text())
@@ -173,16 +170,14 @@ def check_corpus(
     model: str | None,
     seed: int,
     tmp: Path,
-    velocities: str | None = None,
-    timing: str | None = None,
-    onsets: str | None = None,
+    reads: dict[str, str] | None = None,
 ) -> dict:
     """Fit + check every (dataset, split) of one corpus with one seed: the joined check
     table (each split's ``all`` group renamed ``all (split)``) and the summed timings."""
     tables, wall, check_s = [], 0.0, 0.0
     for dataset, split in parts:
         fit_dir = tmp / f"{name}_{split}_{seed}_fit"
-        run = fit_and_check(dataset, fit_dir, model, split, seed, velocities, timing, onsets)
+        run = fit_and_check(dataset, fit_dir, model, split, seed, reads)
         t = run["table"]
         if split is not None:
             t = t.assign(group=t["group"].where(t["group"] != "all", f"all ({split})"))
@@ -246,6 +241,11 @@ def main() -> None:
         choices=["likelihood", "network"],
         help="how the fits read the onset knobs (default: `fit`'s default)",
     )
+    parser.add_argument(
+        "--kicks",
+        choices=["likelihood", "network"],
+        help="how the fits read the kick's pulses and extra kicks (default: `fit`'s default)",
+    )
     parser.add_argument("--out", default=str(ROOT / "docs" / "img" / "checks"))
     args = parser.parse_args()
     if args.repeats < 1:
@@ -266,11 +266,10 @@ def main() -> None:
                 runs["groove"] = [(groove, split) for split in args.splits]
         from technorhythm.diagnostics.plots_checks import plot_check_overview
 
+        reads = {o: getattr(args, o) for o in ("velocities", "timing", "onsets", "kicks")}
         for name, parts in runs.items():
             checked = [
-                check_corpus(
-                    parts, name, args.model, seed, tmp, args.velocities, args.timing, args.onsets
-                )
+                check_corpus(parts, name, args.model, seed, tmp, reads)
                 for seed in range(args.repeats)
             ]
             repeats = [c["table"] for c in checked]

@@ -118,6 +118,13 @@ def main(argv=None) -> None:
         default="likelihood",
         help="read the onset knobs from the hits as `fit` does (default), or by the network",
     )
+    parser.add_argument(
+        "--kicks",
+        choices=["likelihood", "network"],
+        default="likelihood",
+        help="read the kick's pulses and extra kicks from the hits as `fit` does (default), or "
+        "by the network",
+    )
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=UserWarning)
     est = PopulationEstimator.load(args.model) if args.model else load_shipped()
@@ -138,7 +145,7 @@ def main(argv=None) -> None:
                 pack = simulate(np.tile(theta, (n, 1)), seed=args.seed + i)
             x = observe_population(pack)
             psi = est.sample_hyper(x[None], args.draws, seed=args.seed)[:, 0]
-            blocks = blocks_to_read(args.velocities, args.timing, args.onsets)
+            blocks = blocks_to_read(args.velocities, args.timing, args.onsets, args.kicks)
             if blocks:
                 rng_v = np.random.default_rng([args.seed, i, n])
                 psi = replace_block_from_clips(psi, pack, est.population, rng_v, blocks)
@@ -178,6 +185,7 @@ def main(argv=None) -> None:
         "velocities": args.velocities,
         "timing": args.timing,
         "onsets": args.onsets,
+        "kicks": args.kicks,
         "presets": len(list_presets()),
         "truth_inside_hdi94": round(float(np.mean(inside)), 3),
         "hdi_width_median": round(float(width_all), 3),

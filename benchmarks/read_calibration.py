@@ -14,6 +14,9 @@ themselves. ``--loops`` loops, each with its own θ drawn from the hyperprior's 
   the share of loops whose true value lies in the central 90 % of it (nominal 0.90). The
   baseline measured in the same run is the same likelihood with every seen step counted as
   its own decision (no effective-decision scaling).
+* **kick knobs** (``kick_pulses``, ``kick_extra``, ``kick_late``: profile likelihoods on a
+  grid, :mod:`technorhythm.inference.kick_block`): drawn uniformly over their ranges, and
+  checked as the onset knobs are (no baseline).
 * **velocity and timing knobs** (an estimate and a standard error per loop): per knob, over
   loops whose true value lies at least 5 % of the range inside both bounds and whose hits
   carry noise (the instrument's velocity jitter, or ``humanize_ms``, outside its dead zone
@@ -43,6 +46,7 @@ import pandas as pd
 from technorhythm.inference import load_shipped
 from technorhythm.inference.grid_pool import GRID
 from technorhythm.inference.hit_blocks import BLOCKS, read_block
+from technorhythm.inference.kick_block import KICK_KNOBS, read_kicks
 from technorhythm.inference.onset_block import ONSET_KNOBS, loglik_grid, onset_counts
 from technorhythm.simulator import simulate
 from technorhythm.simulator.patterns import acting_value
@@ -86,6 +90,24 @@ def onset_rows(velocity: np.ndarray, theta: np.ndarray, names, rng) -> list[dict
                 "loops": int(shown.sum()),
                 "central90": float(_central(scaled, truth, rng).mean()),
                 "baseline_central90": float(_central(every, truth, rng).mean()),
+            }
+        )
+    return rows
+
+
+def kick_rows(velocity: np.ndarray, theta: np.ndarray, names, rng) -> list[dict]:
+    reads = read_kicks(velocity)
+    rows = []
+    for j, name in enumerate(KICK_KNOBS):
+        shown = reads.shown[:, j]
+        truth = theta[shown, names.index(name)] / reads.scales[j]  # on GRID
+        rows.append(
+            {
+                "block": "kick",
+                "knob": name,
+                "loops": int(shown.sum()),
+                "central90": float(_central(reads.loglik[shown, j], truth, rng).mean()),
+                "baseline_central90": np.nan,
             }
         )
     return rows
@@ -146,9 +168,12 @@ def main(argv=None) -> None:
     theta = pop.clip(pop.sample_latent(psi, 1, rng)).reshape(args.loops, -1)
     onset_cols = [names.index(k) for k in ONSET_KNOBS]
     theta[:, onset_cols] = rng.random((args.loops, len(onset_cols)))  # a flat prior per loop
+    kick_cols = [names.index(k) for k in KICK_KNOBS]
+    theta[:, kick_cols] = rng.random((args.loops, len(kick_cols))) * pop.bounds[kick_cols, 1]
     start = time.perf_counter()
     batch = simulate(theta, seed=args.seed, start_index=START_INDEX)
     rows = onset_rows(batch.velocity, theta, names, rng)
+    rows += kick_rows(batch.velocity, theta, names, rng)
     for block in ("velocity", "timing"):
         rows += point_rows(block, batch, theta, names, pop.bounds, rng)
     seconds = time.perf_counter() - start
@@ -158,7 +183,8 @@ def main(argv=None) -> None:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out, index=False, float_format="%.4g")
-    onsets, points = table[table.block == "onsets"], table[table.block != "onsets"]
+    onsets, points = table[table.block == "onsets"], table[~table.block.isin(["onsets", "kick"])]
+    kicks = table[table.block == "kick"]
 
     def span(frame: pd.DataFrame, column: str, digits: int = 3) -> list[float]:
         return [
@@ -172,6 +198,9 @@ def main(argv=None) -> None:
         "seed": args.seed,
         "onset_central90_range": span(onsets, "central90"),
         "onset_baseline_central90_range": span(onsets, "baseline_central90"),
+        "kick_central90_by_knob": {
+            k: round(float(v), 3) for k, v in zip(kicks.knob, kicks.central90, strict=True)
+        },
         "point_central90_range": span(points, "central90"),
         "point_se_factor_range": span(points, "se_factor", 2),
         "point_se_factor_by_knob": {
@@ -183,6 +212,7 @@ def main(argv=None) -> None:
     print(
         f"onset reads: central 90 % holds the truth for {summary['onset_central90_range']} of "
         f"loops (every step its own decision: {summary['onset_baseline_central90_range']}); "
+        f"kick reads: {summary['kick_central90_by_knob']}; "
         f"velocity and timing reads: {summary['point_central90_range']} within 1.645 se "
         f"(exact normal reads: {summary['control_central90_range']}), median |z| / 0.674 "
         f"{summary['point_se_factor_range'][0]}–{summary['point_se_factor_range'][1]}"

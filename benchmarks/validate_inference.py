@@ -285,6 +285,13 @@ def main() -> None:
         help="real packs: read the onset knobs from the hits as `fit` does (default), or "
         "by the network",
     )
+    parser.add_argument(
+        "--kicks",
+        choices=["likelihood", "network"],
+        default="likelihood",
+        help="real packs: read the kick's pulses and extra kicks from the hits as `fit` does "
+        "(default), or by the network",
+    )
     parser.add_argument("--out", default=str(OUT_DEFAULT))
     args = parser.parse_args()
     out = Path(args.out)

@@ -313,7 +313,7 @@ def run(est, args, out: Path, model_dir: str) -> dict:
     """All real-pack figures; returns the JSON figures and a ``markdown`` entry."""
     packs = load_packs(args)
     t0 = time.perf_counter()
-    how = blocks_to_read(args.velocities, args.timing, args.onsets)
+    how = blocks_to_read(args.velocities, args.timing, args.onsets, args.kicks)
     oe = odd_even(est, packs, args.seed, how)
     oe.to_csv(out / "odd_even.csv", index=False, float_format="%.4g")
     full_fits: dict = {}

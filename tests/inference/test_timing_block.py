@@ -96,7 +96,7 @@ def test_blocks_are_read_by_name():
         read_timing(batch.offset, batch.velocity, batch.bpm).estimate,
     )
     with pytest.raises(ValueError, match="block must be one of velocity, timing"):
-        read_block("kick", batch)
+        read_block("snare", batch)
 
 
 def test_a_loop_on_the_limit_reads_beyond_it_without_overflow():

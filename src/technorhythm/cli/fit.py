@@ -51,6 +51,7 @@ def _fit_locked(args: argparse.Namespace) -> int:
         velocities=args.velocities,
         timing=args.timing,
         onsets=args.onsets,
+        kicks=args.kicks,
     )
     fitted = time.perf_counter()
     checks = None
@@ -201,6 +202,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="read the onset chances of snare, hats and cymbals (backbeat, ghosts, hats, open "
         "hats, ride, crash) from which steps play, by their likelihood (default), or from the "
         "set summaries by the network",
+    )
+    p.add_argument(
+        "--kicks",
+        choices=("likelihood", "network"),
+        default="likelihood",
+        help="read the kick's base pulses and extra kicks (kick_pulses, kick_extra, kick_late) "
+        "from which steps play, by their likelihood (default), or from the set summaries by "
+        "the network",
     )
     p.add_argument(
         "--min-clips",

@@ -70,13 +70,28 @@ class GridReads(LoopReads):
     top (a loop with every hit, or none, of a ramped knob: any value in the dead zone plays
     it), the estimate is the bound itself, so new loops drawn near it play what the loop
     plays, not a few hits more or less (the zone's middle would be 0.05 from the bound, and
-    a draw a standard error below it a hit short now and then)."""
+    a draw a standard error below it a hit short now and then).
+
+    ``scale`` (J,): the knob value of each column at the grid's 1 (its range, the knobs
+    starting at 0): the likelihoods are kept on ``GRID · scale``; ``estimate``, ``se`` and
+    every draw are in knob units. None: 1 for every column (the onset knobs)."""
 
     loglik: np.ndarray | None = None
+    scale: np.ndarray | None = None
+
+    @property
+    def scales(self) -> np.ndarray:
+        """(J,) each column's scale (:attr:`scale`, ones when None)."""
+        if self.scale is None:
+            return np.ones(self.shown.shape[1])
+        return np.asarray(self.scale, dtype=np.float64)
 
     @classmethod
-    def from_loglik(cls, loglik: np.ndarray, shown: np.ndarray) -> GridReads:
-        """Reads from log-likelihoods (N, J, X) and whether each loop shows each knob."""
+    def from_loglik(
+        cls, loglik: np.ndarray, shown: np.ndarray, scale: np.ndarray | None = None
+    ) -> GridReads:
+        """Reads from log-likelihoods (N, J, X) on ``GRID · scale`` (``scale`` (J,), None:
+        1) and whether each loop shows each knob."""
         loglik = np.asarray(loglik, dtype=np.float64)
         top = loglik.max(axis=2, keepdims=True)
         w = np.exp(loglik - top)
@@ -91,14 +106,18 @@ class GridReads(LoopReads):
             low == 0, GRID[0], np.where(high == len(GRID) - 1, GRID[-1], GRID[(low + high) // 2])
         )
         shown = np.asarray(shown, dtype=bool)
-        return cls(estimate, np.where(shown, sd, np.inf), shown, loglik)
+        if scale is not None:
+            scale = np.asarray(scale, dtype=np.float64)
+            estimate, sd = estimate * scale, sd * scale
+        return cls(estimate, np.where(shown, sd, np.inf), shown, loglik, scale)
 
     def __getitem__(self, index) -> GridReads:
         rows = index[0] if isinstance(index, tuple) else index
-        loglik = self.loglik[rows]
+        loglik, scale = self.loglik[rows], self.scale
         if isinstance(index, tuple) and len(index) > 1:
             loglik = loglik[:, index[1]]
-        return GridReads(self.estimate[index], self.se[index], self.shown[index], loglik)
+            scale = None if scale is None else np.asarray(scale)[index[1]]
+        return GridReads(self.estimate[index], self.se[index], self.shown[index], loglik, scale)
 
 
 def population_on_grid(loc: np.ndarray, spread: np.ndarray) -> np.ndarray:
@@ -179,8 +198,9 @@ def draw_grid_block(
         pick = chosen[rng.permutation(np.arange(n_samples) % n_cells)]
         lo, hi = _CELL_LOW[pick], _CELL_HIGH[pick]
         drawn.append((lo + rng.random((n_samples, 2)) * (hi - lo), pick))
-    loc = np.column_stack([d[0][:, 0] for d in drawn])
-    spread = np.column_stack([d[0][:, 1] for d in drawn])
+    scale = reads.scales[np.asarray(columns)]
+    loc = np.column_stack([d[0][:, 0] for d in drawn]) * scale
+    spread = np.column_stack([d[0][:, 1] for d in drawn]) * scale
     cell = np.column_stack([d[1] for d in drawn])
     return loc, spread, cell
 
@@ -202,7 +222,7 @@ def draw_grid_loops(
         for start in range(0, n, _LOOP_CHUNK):
             part = slice(start, min(start + _LOOP_CHUNK, n))
             out[:, part, j] = _draw_from_grid(scaled[part], cells, which, rng)
-    return out
+    return out * reads.scales[np.asarray(columns)]
 
 
 _LOOP_CHUNK = 256  # loops whose posteriors under every drawn cell are held at once

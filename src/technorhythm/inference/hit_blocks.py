@@ -1,11 +1,12 @@
 """A pack's blocks of knobs read from the hits, drawn from its loops' reads.
 
-Three blocks (:data:`BLOCKS`): the velocity knobs, read by
+Four blocks (:data:`BLOCKS`): the velocity knobs, read by
 :mod:`technorhythm.inference.velocity_block`, the timing knobs, read by
-:mod:`technorhythm.inference.timing_block`, and the onset knobs (the ramped chances of the
-snare, hats and cymbals), read by :mod:`technorhythm.inference.onset_block`
-(:func:`read_block`). The onset block's loops say little each, so it keeps their
-likelihoods on a grid and pools those (:mod:`technorhythm.inference.grid_pool`); the text
+:mod:`technorhythm.inference.timing_block`, the onset knobs (the ramped chances of the
+snare, hats and cymbals), read by :mod:`technorhythm.inference.onset_block`, and the kick's
+base pulses and extra kicks, read by :mod:`technorhythm.inference.kick_block`
+(:func:`read_block`). The onset and kick blocks' loops say little each, so they keep their
+likelihoods on a grid and pool those (:mod:`technorhythm.inference.grid_pool`); the text
 below is the other two blocks'.
 
 The Bayesian bootstrap over the pack's source files (:func:`bootstrap_weights`), a robust
@@ -21,6 +22,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from technorhythm.inference.grid_pool import GridReads, draw_grid_block, draw_grid_loops
+from technorhythm.inference.kick_block import KICK_KNOBS, read_kicks
 from technorhythm.inference.loop_reads import LoopReads
 from technorhythm.inference.onset_block import ONSET_KNOBS, read_onsets
 from technorhythm.inference.population import LOC_MARGIN, SPREAD_MAX
@@ -52,6 +54,7 @@ BLOCKS: dict[str, tuple[str, ...]] = {
     "velocity": VELOCITY_KNOBS,
     "timing": TIMING_KNOBS,
     "onsets": ONSET_KNOBS,
+    "kick": KICK_KNOBS,
 }
 """The blocks of knobs that can be read from the hits, by name: the knobs of each block's
 reads, in column order."""
@@ -62,15 +65,21 @@ READ_CHOICES: tuple[str, ...] = ("likelihood", "network")
 
 
 def blocks_to_read(
-    velocities: str = "likelihood", timing: str = "likelihood", onsets: str = "likelihood"
+    velocities: str = "likelihood",
+    timing: str = "likelihood",
+    onsets: str = "likelihood",
+    kicks: str = "likelihood",
 ) -> tuple[str, ...]:
-    """The blocks read from the hits for the options ``velocities``, ``timing`` and
-    ``onsets`` (each one of :data:`READ_CHOICES`), in :data:`BLOCKS` order; raises
+    """The blocks read from the hits for the options ``velocities``, ``timing``, ``onsets``
+    and ``kicks`` (each one of :data:`READ_CHOICES`), in :data:`BLOCKS` order; raises
     ``ValueError`` for another."""
-    for name, value in (("velocities", velocities), ("timing", timing), ("onsets", onsets)):
+    how = {"velocity": velocities, "timing": timing, "onsets": onsets, "kick": kicks}
+    option = {"velocity": "velocities", "timing": "timing", "onsets": "onsets", "kick": "kicks"}
+    for block, value in how.items():
         if value not in READ_CHOICES:
-            raise ValueError(f"{name} must be one of {', '.join(READ_CHOICES)}; got {value!r}")
-    how = {"velocity": velocities, "timing": timing, "onsets": onsets}
+            raise ValueError(
+                f"{option[block]} must be one of {', '.join(READ_CHOICES)}; got {value!r}"
+            )
     return tuple(b for b in BLOCKS if how[b] == "likelihood")
 
 
@@ -82,6 +91,8 @@ def read_block(name: str, batch) -> LoopReads:
         return read_timing(batch.offset, batch.velocity, batch.bpm)
     if name == "onsets":
         return read_onsets(batch.velocity)
+    if name == "kick":
+        return read_kicks(batch.velocity)
     raise ValueError(f"block must be one of {', '.join(BLOCKS)}; got {name!r}")
 
 

@@ -105,6 +105,7 @@ __all__ = [
     "factor_probabilities",
     "simulate_rows",
     "simulate_summaries",
+    "bar_terms",
     "likelihood_data",
     "log_likelihood",
     "summaries",
@@ -309,15 +310,12 @@ def _group_factors(bars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return factors, ok
 
 
-def likelihood_data(rows: np.ndarray) -> LikelihoodData:
-    """Reduce kick rows (C, 4, 16) (bool) of one observation to :class:`LikelihoodData`."""
-    rows = np.asarray(rows, dtype=bool)
-    if rows.ndim != 3 or rows.shape[1:] != (N_BARS, STEPS_PER_BAR) or not len(rows):
-        raise ValueError(f"rows must have shape (C, {N_BARS}, {STEPS_PER_BAR}); got {rows.shape}")
-    flat, count = np.unique(rows.reshape(len(rows), -1), axis=0, return_counts=True)
-    rows = flat.reshape(-1, N_BARS, STEPS_PER_BAR)
-    bars, bar = np.unique(rows.reshape(-1, STEPS_PER_BAR), axis=0, return_inverse=True)
-    bar = bar.reshape(len(rows), N_BARS)
+def bar_terms(bars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The terms of L(bar) of kick bars (B, 16) (bool): for each base B(k) and own
+    configuration o (:data:`OWN`), whether the term can be non-zero (``feasible`` (B, 9, 8):
+    the bar contains the base and no group's factor is 0) and how often each factor of
+    :data:`FACTORS` multiplies it (``factors`` (B, 9, 8, F), int)."""
+    bars = np.asarray(bars, dtype=bool)
     holds = ~np.any(_BASE[None] & ~bars[:, None, :], axis=-1)  # (B, 9)
     group, group_ok = _group_factors(bars)  # per set of beats as one group
     groups = _GROUPS.astype(np.int64)  # (8, 15): the groups of each own configuration
@@ -328,6 +326,19 @@ def likelihood_data(rows: np.ndarray) -> LikelihoodData:
     factors = np.concatenate(
         [factors, n_own[..., None], (OWN.shape[1] - n_own)[..., None]], axis=-1
     )  # (B, 9, 8, F)
+    return feasible, factors
+
+
+def likelihood_data(rows: np.ndarray) -> LikelihoodData:
+    """Reduce kick rows (C, 4, 16) (bool) of one observation to :class:`LikelihoodData`."""
+    rows = np.asarray(rows, dtype=bool)
+    if rows.ndim != 3 or rows.shape[1:] != (N_BARS, STEPS_PER_BAR) or not len(rows):
+        raise ValueError(f"rows must have shape (C, {N_BARS}, {STEPS_PER_BAR}); got {rows.shape}")
+    flat, count = np.unique(rows.reshape(len(rows), -1), axis=0, return_counts=True)
+    rows = flat.reshape(-1, N_BARS, STEPS_PER_BAR)
+    bars, bar = np.unique(rows.reshape(-1, STEPS_PER_BAR), axis=0, return_inverse=True)
+    bar = bar.reshape(len(rows), N_BARS)
+    feasible, factors = bar_terms(bars)
     same = bar[:, :, None] == bar[:, None, :]
     down = rows[:, :, 0]
     rotations = np.zeros((len(rows), N_BARS), dtype=bool)

@@ -46,7 +46,7 @@ from technorhythm.clips import STEPS_PER_BEAT as BEAT
 from technorhythm.inference.grid_pool import GRID, GridReads
 from technorhythm.simulator import patterns as pt
 
-__all__ = ["ONSET_KNOBS", "onset_counts", "read_onsets"]
+__all__ = ["ONSET_KNOBS", "bar_copies", "fresh_bars", "onset_counts", "own_beats", "read_onsets"]
 
 ONSET_KNOBS: tuple[str, ...] = pt.RAMPED
 """The knobs of the onset block, in its column order (the ramped probability knobs)."""
@@ -56,7 +56,7 @@ _GHOST_WEIGHTS = np.unique(pt.GHOST_WEIGHT[pt.GHOST_WEIGHT > 0])
 _OTHER_WEIGHTS = np.unique(pt.OPEN_OTHER_WEIGHT[pt.OPEN_OTHER_WEIGHT > 0])
 
 
-def _fresh_bars(on: np.ndarray) -> np.ndarray:
+def fresh_bars(on: np.ndarray) -> np.ndarray:
     """(N, 4) bool: whether each bar's decisions are its own (bar 1 always)."""
     pattern = on.copy()
     pattern[:, CYMBAL, :, 0] = False  # a crash is each bar's own
@@ -67,7 +67,7 @@ def _fresh_bars(on: np.ndarray) -> np.ndarray:
     return fresh
 
 
-def _own_beats(on: np.ndarray) -> np.ndarray:
+def own_beats(on: np.ndarray) -> np.ndarray:
     """(N, 4 bars, 4 beats) bool: beats that decide their hats and ride alone (beat 1 never):
     their closed hats or ride differ from beat 1's where both can be seen."""
     beats = _by_beat(on)  # (N, row, bar, beat, class)
@@ -85,7 +85,7 @@ def _by_beat(on: np.ndarray) -> np.ndarray:
     return on.reshape(*on.shape[:3], STEPS_PER_BAR // BEAT, BEAT)
 
 
-def _copies(fresh: np.ndarray) -> np.ndarray:
+def bar_copies(fresh: np.ndarray) -> np.ndarray:
     """(N, 4): how many bars play each bar's decisions (0 for a repeat; bar 1 plays in
     itself and in every bar that repeats it, directly or through bar 2)."""
     source = np.zeros(fresh.shape, dtype=np.int64)
@@ -107,7 +107,7 @@ def _class_counts(
     """Hits and trials (N, 4 classes) of decisions shared by the beats of a bar unless they
     decide alone, every seen step counted, and the effective share of distinct decisions
     among them (N, 4; :func:`_share`): ``values``/``seen`` (N, bar, beat, class) bool,
-    ``own`` (N, bar, beat), ``copies`` (N, bar; :func:`_copies`). A drawn bar's shared
+    ``own`` (N, bar, beat), ``copies`` (N, bar; :func:`bar_copies`). A drawn bar's shared
     decision is played by
     each of its sharing beats that shows it, in each bar that repeats it; each beat deciding
     alone, in each bar that repeats it."""
@@ -146,8 +146,8 @@ def onset_counts(velocity: np.ndarray) -> dict[str, tuple[np.ndarray, ...]]:
     velocity = np.asarray(velocity)
     n = len(velocity)
     on = velocity.reshape(n, velocity.shape[1], N_BARS, STEPS_PER_BAR) > 0  # (N, row, bar, pos)
-    copies = _copies(_fresh_bars(on)).astype(np.float64)
-    own = _own_beats(on)
+    copies = bar_copies(fresh_bars(on)).astype(np.float64)
+    own = own_beats(on)
     beats = _by_beat(on)
     one = np.ones(1)
     out: dict[str, tuple[np.ndarray, ...]] = {}

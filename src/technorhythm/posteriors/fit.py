@@ -433,6 +433,7 @@ def fit_groups(
     velocities: str = "likelihood",
     timing: str = "likelihood",
     onsets: str = "likelihood",
+    kicks: str = "likelihood",
 ) -> FitResult:
     """Population posterior of every group of clips in ``data`` (a Dataset or a ClipBatch).
 
@@ -475,6 +476,9 @@ def fit_groups(
         The same for the onset knobs of the snare, hats and cymbals (``backbeat``,
         ``snare_ghosts``, the three hat knobs, both open-hat knobs, ``ride``, ``crash``;
         :mod:`technorhythm.inference.onset_block`).
+    kicks : {"likelihood", "network"}
+        The same for the kick's base pulses and extra kicks (``kick_pulses``,
+        ``kick_extra``, ``kick_late``; :mod:`technorhythm.inference.kick_block`).
     """
     from technorhythm.inference.set_summaries import loop_features, set_feature_names
 
@@ -482,7 +486,7 @@ def fit_groups(
     for name, value in (("n_samples", n_samples), ("min_clips", min_clips)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
-    blocks = blocks_to_read(velocities, timing, onsets)
+    blocks = blocks_to_read(velocities, timing, onsets, kicks)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     grouping = group_clips(batch, by=by, split=split, min_clips=min_clips, add_all=add_all)
@@ -561,6 +565,7 @@ def fit_groups(
             "velocities": velocities,
             "timing": timing,
             "onsets": onsets,
+            "kicks": kicks,
         },
         timing=seconds,
     )

@@ -1,0 +1,205 @@
+"""The kick knobs read from a loop's hits: its bars' base pulses and extra kicks.
+
+The simulator's kick (:mod:`technorhythm.simulator.reference`) plays, in every bar drawn
+afresh, ``k`` base pulses on the bar's 8th notes (``k = floor(a + u)`` with
+``a = acting_pulses(kick_pulses)``, so k = j with chance ``max(0, 1 − |a − j|)``) and extra
+kicks off the base: per group of beats that share their decisions, one decision for the
+beat, one for the 'e' (chances ``kick_extra`` × 0.8 and × 0.3) and one for the off-beat
+pair (``kick_extra`` × 1.0), which sounds on the 'a' instead of the 'and' with chance
+``kick_late``. :mod:`technorhythm.inference.kick_submodel` writes that bar's likelihood
+exactly (:func:`~technorhythm.inference.kick_submodel.bar_terms` gives its terms: for
+every base B(k) and configuration of beats deciding on their own, whether the bar is
+possible and how often each factor multiplies the term); this block uses it per loop.
+
+A loop's decisions are decoded as the onset block decodes them
+(:mod:`technorhythm.inference.onset_block`): a bar whose pattern equals the bar it would
+repeat is a repeat of it and says nothing new; the beats whose hats or ride differ from
+beat 1's decide on their own, and the kick's extras may need more of them to be their
+own (a beat whose off-base kicks differ from beat 1's). Each fresh bar's likelihood of
+``(kick_pulses, kick_extra, kick_late)`` is then
+
+    L(bar) = Σ_k P(k | kick_pulses) · Π_beats factors(kick_extra, kick_late)^share_k,
+
+every beat's extras counted as if it decided alone (so a beat that decided alone but
+happens to play what beat 1 plays still counts, and the read is not biased by beats that
+look shared), the log of their product scaled by the share of distinct decisions among
+them, ``share_k`` (4 / Σg² for groups of sizes g: 1/4 when every beat shares beat 1's
+decisions, 1 when each decides alone), of the fewest beats deciding alone that make the
+bar possible with base B(k) (at least the decoded ones): a composite likelihood, as the
+onset block's. The loop's likelihood is the product over its fresh bars, on a joint grid
+of the three knobs (:data:`PULSES_GRID` × :data:`EXTRA_GRID` × :data:`LATE_GRID`);
+``variation`` (how often bars and beats decide afresh) stays with the network, which
+sees every row.
+
+Real drummers play bars the rules cannot make: a kick on both the 'and' and the 'a' of a
+beat off the base, or a base pulse missing (about a fifth of the distinct kick bars of the
+Groove sessions). Each bar's likelihood has a floor, :data:`BAR_FLOOR`, so such a bar
+says nothing about the knobs instead of ruling out every value, and a bar possible only
+with a base that the loop's other bars exclude does not veto them.
+
+Each knob's likelihood of a loop is its profile likelihood, the joint likelihood at the
+other two knobs' best values, interpolated onto :data:`~technorhythm.inference.grid_pool.GRID`
+times the knob's range; :mod:`technorhythm.inference.grid_pool` pools them into the pack's
+population as it pools the onset knobs'. Summing over the other knobs' grids instead (a
+flat prior over them) lets wrong explanations outweigh the right one: a four-on-the-floor
+bar is also three base pulses and an extra kick, or none and four, and those take most of
+the ``kick_pulses`` range, so its ``kick_extra`` read 0.2 instead of 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from technorhythm.clips import KICK, N_BARS, STEPS_PER_BAR
+from technorhythm.inference import kick_submodel as ks
+from technorhythm.inference.grid_pool import GRID, GridReads
+from technorhythm.inference.onset_block import fresh_bars, own_beats
+from technorhythm.simulator import patterns as pt
+from technorhythm.simulator.knobs import get_knob
+
+__all__ = [
+    "KICK_KNOBS",
+    "PULSES_GRID",
+    "EXTRA_GRID",
+    "LATE_GRID",
+    "BAR_FLOOR",
+    "kick_loglik",
+    "read_kicks",
+]
+
+KICK_KNOBS: tuple[str, ...] = ("kick_pulses", "kick_extra", "kick_late")
+"""The knobs of the kick block, in its column order."""
+_SCALE = np.array([get_knob(k).high for k in KICK_KNOBS], dtype=np.float64)
+if any(get_knob(k).low != 0.0 for k in KICK_KNOBS):
+    raise ValueError("the kick block keeps its likelihoods on GRID · range: every low must be 0")
+
+PULSES_GRID: np.ndarray = np.arange(0.0, _SCALE[0] + 0.25, 0.5)
+"""Acting pulse counts of the joint grid (17, 0.5 apart): every whole count, which a
+plateau of ``kick_pulses`` values plays, and the even mixes between them; a knob value's
+likelihood is interpolated at its acting count
+(:func:`~technorhythm.simulator.patterns.acting_pulses`)."""
+EXTRA_GRID: np.ndarray = GRID[::5] * _SCALE[1]
+"""``kick_extra`` values of the joint grid (21, 0.05 apart)."""
+LATE_GRID: np.ndarray = GRID[::10] * _SCALE[2]
+"""``kick_late`` values of the joint grid (11, 0.1 apart)."""
+BAR_FLOOR = 1e-6
+"""Least likelihood of a fresh bar at any knob values (module docstring)."""
+
+_N_FACTORS = ks.FACTORS.index("own")  # the extras' factors; the own/shared ones are variation's
+ALL_OWN = len(ks.OWN) - 1
+"""The configuration of :data:`~technorhythm.inference.kick_submodel.OWN` in which every
+beat decides alone: each beat's extras counted once (module docstring)."""
+_OWN_CODE = np.array([4, 2, 1])  # beats 2–4 deciding alone → row of ks.OWN
+
+
+def _log_factors() -> np.ndarray:
+    """(E·L, F) log of the extras' factor probabilities at every (extra, late) of the grid."""
+    extra, late = np.meshgrid(EXTRA_GRID, LATE_GRID, indexing="ij")
+    probs = ks.factor_probabilities(extra.ravel(), 0.0, late.ravel())[:_N_FACTORS]
+    with np.errstate(divide="ignore"):
+        return np.log(np.stack(np.broadcast_arrays(*probs), axis=-1))
+
+
+def _base_chances() -> np.ndarray:
+    """(X, 9) chance of each base pulse count k at every acting count of the grid."""
+    k = np.arange(len(pt.KICK_BASES))
+    return np.maximum(0.0, 1.0 - np.abs(PULSES_GRID[:, None] - k))
+
+
+_LOG_FACTORS = _log_factors()
+_FINITE_LOG_FACTORS = np.where(np.isfinite(_LOG_FACTORS), _LOG_FACTORS, -1e300)
+_BASE = _base_chances()
+_CHUNK = 256  # distinct bars whose likelihoods on the joint grid are computed at once
+
+
+def _interpolation(coarse: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """(len(values), len(coarse)) linear interpolation from ``coarse`` to ``values``."""
+    eye = np.eye(len(coarse))
+    return np.stack([np.interp(values, coarse, row) for row in eye], axis=1)
+
+
+_TO_GRID = (
+    _interpolation(PULSES_GRID, pt.acting_pulses(GRID * _SCALE[0])),
+    _interpolation(EXTRA_GRID, GRID * _SCALE[1]),
+    _interpolation(LATE_GRID, GRID * _SCALE[2]),
+)
+
+
+def _bar_loglik(bars: np.ndarray, decided: np.ndarray) -> np.ndarray:
+    """log L(bar) (U, X, E·L) of kick bars (U, 16) whose beats 2–4 ``decided`` (U, 3) their
+    hats or ride alone, floored at :data:`BAR_FLOOR`: every beat's extras counted
+    (:data:`ALL_OWN`), scaled by the share of distinct decisions among them
+    (:func:`_share`)."""
+    feasible, factors = ks.bar_terms(bars)  # (U, 9, 8), (U, 9, 8, F)
+    superset = (ks.OWN[None] >= decided[:, None]).all(axis=-1)  # (U, 8): configurations allowed
+    allowed = feasible & superset[:, None, :]
+    fewest = np.where(allowed, ks.N_OWN, ks.N_OWN.max() + 1).argmin(axis=-1)  # (U, 9)
+    counts = factors[:, :, ALL_OWN, :_N_FACTORS].astype(np.float64)  # (U, 9, F)
+    log_h = counts @ _FINITE_LOG_FACTORS.T  # (U, 9, E·L); a count of 0 times log 0 is 0
+    possible = feasible[:, :, ALL_OWN, None] & (log_h > -1e299)
+    log_h = np.where(possible, log_h * _share(ks.N_OWN[fewest])[..., None], -np.inf)
+    top = log_h.max(axis=1, keepdims=True)  # (U, 1, E·L)
+    top = np.where(np.isfinite(top), top, 0.0)
+    summed = np.einsum("xk,uke->uxe", _BASE, np.exp(log_h - top))  # Σ_k P(k | x) · h_k
+    summed *= np.exp(top)  # top ≤ 0: a term too small for a double is far below the floor
+    summed += BAR_FLOOR
+    return np.log(summed).astype(np.float32)
+
+
+def _share(n_own: np.ndarray) -> np.ndarray:
+    """The effective share of distinct decisions among a bar's four beats when ``n_own`` of
+    beats 2–4 decide alone and the others share beat 1's: groups of sizes g (4 − n_own and
+    n_own ones) make Σg = 4 counted decisions worth (Σg)² / Σg² distinct ones, the share
+    Σg / Σg² (as :func:`technorhythm.inference.onset_block` scales its counts)."""
+    n_own = np.asarray(n_own, dtype=np.float64)
+    return 4.0 / ((4.0 - n_own) ** 2 + n_own)
+
+
+def kick_loglik(velocity: np.ndarray) -> np.ndarray:
+    """Each loop's log-likelihood (N, X, E, L) of the joint grid of :data:`KICK_KNOBS`
+    from its fresh bars (module docstring). ``velocity`` (N, 5, 64), canonical."""
+    velocity = np.asarray(velocity)
+    n = len(velocity)
+    on = velocity.reshape(n, velocity.shape[1], N_BARS, STEPS_PER_BAR) > 0
+    fresh = fresh_bars(on).reshape(-1)  # (N·4,)
+    decided = own_beats(on)[:, :, 1:].reshape(-1, 3)  # (N·4, 3)
+    kick = on[:, KICK].reshape(-1, STEPS_PER_BAR)
+    bars, bar_of = np.unique(kick, axis=0, return_inverse=True)
+    keys = bar_of.reshape(-1) * 8 + decided @ _OWN_CODE
+    unique, key_of = np.unique(keys[fresh], return_inverse=True)
+    log_bar = (
+        np.concatenate(
+            [
+                _bar_loglik(bars[part // 8], ks.OWN[part % 8])
+                for part in np.array_split(unique, max(1, -(-len(unique) // _CHUNK)))
+            ]
+        )
+        if len(unique)
+        else np.zeros((0, len(PULSES_GRID), len(_LOG_FACTORS)), np.float32)
+    )
+    row_of = np.full(n * N_BARS, -1)
+    row_of[fresh] = key_of.reshape(-1)
+    row_of = row_of.reshape(n, N_BARS)
+    out = log_bar[row_of[:, 0]]  # bar 1 is always drawn afresh
+    for b in range(1, N_BARS):  # bar by bar: memory stays that of the loops' grids
+        which = np.flatnonzero(row_of[:, b] >= 0)
+        out[which] += log_bar[row_of[which, b]]
+    return out.reshape(n, len(PULSES_GRID), len(EXTRA_GRID), len(LATE_GRID))
+
+
+def read_kicks(velocity: np.ndarray) -> GridReads:
+    """The kick block's reads of every loop (:class:`GridReads`, columns
+    :data:`KICK_KNOBS`, likelihoods on ``GRID`` times each knob's range): each knob's
+    profile likelihood (the joint one at the other two's best values), interpolated onto
+    the grid. A knob is
+    shown by a loop whose likelihood of it is not flat (``kick_late`` by a loop with a
+    pair of extra kicks, or a bar that rules one out)."""
+    joint = kick_loglik(velocity)
+    if not len(joint):
+        empty = np.zeros((0, len(KICK_KNOBS), len(GRID)))
+        return GridReads.from_loglik(empty, np.zeros((0, len(KICK_KNOBS)), bool), _SCALE)
+    marginals = [joint.max(axis=axes) for axes in ((2, 3), (1, 3), (1, 2))]
+    loglik = np.stack([m @ t.T for m, t in zip(marginals, _TO_GRID, strict=True)], axis=1)
+    loglik -= loglik.max(axis=2, keepdims=True)
+    shown = loglik.min(axis=2) < -1e-6
+    return GridReads.from_loglik(loglik, shown, _SCALE)

@@ -1,0 +1,102 @@
+"""The kick block: each fresh bar's base and extra kicks, likelihoods on a joint grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from technorhythm.inference.grid_pool import GRID
+from technorhythm.inference.hit_blocks import BLOCKS, blocks_to_read, draw_block, replace_block
+from technorhythm.inference.kick_block import KICK_KNOBS, kick_loglik, read_kicks
+from technorhythm.inference.population import Population
+from technorhythm.simulator import simulate
+from technorhythm.simulator.knobs import KNOB_NAMES, default_theta, theta_to_array
+from technorhythm.simulator.patterns import acting_pulses
+from technorhythm.simulator.preset_io import load_preset
+
+PULSES, EXTRA, LATE = range(3)
+
+
+def _kick(*bars) -> np.ndarray:
+    """One clip (1, 5, 64) with kicks (velocity 100) on the given steps of each bar (one
+    list of steps: every bar the same) and nothing else."""
+    v = np.zeros((1, 5, 64), np.uint8)
+    bars = bars * 4 if len(bars) == 1 else bars
+    for b, steps in enumerate(bars):
+        v[0, 0, [16 * b + s for s in steps]] = 100
+    return v
+
+
+def test_four_on_the_floor_reads_four_pulses_and_no_extras():
+    reads = read_kicks(_kick([0, 4, 8, 12]))
+    assert 3.7 <= reads.estimate[0, PULSES] <= 4.3
+    assert reads.estimate[0, EXTRA] == 0.0  # every extra decision off: the bound
+    assert reads.shown[0, PULSES] and reads.shown[0, EXTRA]
+    assert not reads.shown[0, LATE]  # no pair played: nothing about where it would sound
+
+
+def test_an_extra_kick_on_the_a_reads_late():
+    late = read_kicks(_kick([0, 3, 4, 8, 12]))  # beat 1's pair sounds on its 'a'
+    early = read_kicks(_kick([0, 2, 4, 8, 12]))  # … on its 'and'
+    assert late.shown[0, LATE] and early.shown[0, LATE]
+    assert late.estimate[0, LATE] == 1.0 and early.estimate[0, LATE] == 0.0
+    assert late.estimate[0, EXTRA] > 0.1
+
+
+def test_only_fresh_bars_count():
+    """Four equal bars are one bar of decisions; four different ones are four."""
+    same = kick_loglik(_kick([0, 4, 8, 10, 12]))
+    one = kick_loglik(_kick([0, 4, 8, 10, 12], [0, 4, 8, 12], [0, 4, 8, 12], [0, 4, 8, 12]))
+    np.testing.assert_allclose(
+        same, kick_loglik(_kick([0, 4, 8, 10, 12], *[[0, 4, 8, 10, 12]] * 3))
+    )
+    assert not np.allclose(same, one)  # bars 2–4 differ from bar 1: drawn afresh, counted
+
+
+def test_a_bar_the_rules_cannot_make_is_floored_not_fatal():
+    reads = read_kicks(_kick([0, 4, 8, 10, 11, 12]))  # 'and' and 'a' of beat 3, off the base
+    assert np.isfinite(reads.loglik).all() and np.isfinite(reads.estimate).all()
+
+
+@pytest.mark.parametrize("preset", ["minimal", "peak-time", "broken-electro", "live-kit"])
+def test_a_preset_pack_is_read_at_its_values(preset):
+    theta = theta_to_array({**default_theta(), **load_preset(preset)})
+    reads = read_kicks(simulate(np.tile(theta, (300, 1)), seed=3).velocity)
+    total = reads.loglik.sum(axis=0)  # (J, X): the pack's likelihood, one θ
+    for j, name in enumerate(KICK_KNOBS):
+        truth = theta[KNOB_NAMES.index(name)]
+        values = GRID * (8.0 if name == "kick_pulses" else 1.0)
+        best = values[total[j] >= total[j].max() - 1e-6]
+        if name == "kick_pulses":  # any value acting as the same pulse count plays alike
+            assert np.min(np.abs(acting_pulses(best) - acting_pulses(truth))) < 0.1, name
+        elif name == "kick_late" and theta[KNOB_NAMES.index("kick_extra")] < 0.05:
+            continue  # a pair or two in 300 loops: too few to place it
+        else:  # within a step of the joint grid (0.05 for kick_extra, 0.1 for kick_late)
+            step = 0.05 if name == "kick_extra" else 0.1
+            assert np.min(np.abs(best - truth)) <= step + 1e-9, name
+
+
+def test_the_kick_block_draws_in_knob_units():
+    rng = np.random.default_rng(4)
+    theta = theta_to_array({**default_theta(), **load_preset("broken-electro")})
+    reads = read_kicks(simulate(np.tile(theta, (64, 1)), seed=5).velocity)
+    assert reads.estimate[:, PULSES].max() > 1.0  # pulses in pulses, not a share of 8
+    loc, spread, drawn = draw_block(reads, 200, rng, knobs=KICK_KNOBS)
+    assert drawn.all()
+    assert abs(np.median(loc[:, PULSES]) - 3.0) < 0.5
+    assert abs(np.median(loc[:, EXTRA]) - 0.35) < 0.1
+    pop = Population.from_registry()
+    hyper = np.tile(np.r_[theta, np.zeros(len(theta))], (50, 1))
+    loops = np.tile(theta, (50, 64, 1))
+    hyper, loops = replace_block(hyper, loops, reads, pop, rng, knobs=KICK_KNOBS)
+    cols = [KNOB_NAMES.index(k) for k in KICK_KNOBS]
+    assert 2.0 < np.median(loops[..., cols[PULSES]]) < 4.0
+    assert (loops[..., cols[PULSES]] <= 8.0).all() and (loops[..., cols[PULSES]] >= 0.0).all()
+
+
+def test_the_kick_block_is_read_and_replaced_like_the_others():
+    assert BLOCKS["kick"] == KICK_KNOBS
+    assert "kick" not in blocks_to_read(kicks="network")
+    assert "kick" in blocks_to_read()
+    with pytest.raises(ValueError, match="kicks must be one of"):
+        blocks_to_read(kicks="maybe")
