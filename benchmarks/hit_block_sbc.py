@@ -2,14 +2,14 @@
 
 Run (from the repository root)::
 
-    .venv/bin/python benchmarks/hit_block_sbc.py [--block velocity|timing|onsets]
+    .venv/bin/python benchmarks/hit_block_sbc.py [--block velocity|timing|onsets|kick]
         [--sizes 16 256 1024] [--sets 200] [--draws 200] [--seed 20261205]
 
 For each pack size N: ``--sets`` packs with ψ from the hyperprior (so many packs have a
 knob of the block on a bound in every loop), N loops each, simulated far from any training
 stream; the block of every pack drawn ``--draws`` times (:mod:`technorhythm.inference.
 hit_blocks`; the velocity block by default, ``--block timing`` the timing knobs, ``--block
-onsets`` the onset chances). Per knob of
+onsets`` the onset chances, ``--block kick`` the kick's pulses and extra kicks). Per knob of
 the block, over the packs whose loops show it (at least three):
 
 * SBC of the loops' mean value E[θ] (sbi ``run_sbc``/``check_sbc``): KS p with a Bonferroni

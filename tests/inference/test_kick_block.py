@@ -96,7 +96,7 @@ def test_the_kick_block_draws_in_knob_units():
 
 def test_the_kick_block_is_read_and_replaced_like_the_others():
     assert BLOCKS["kick"] == KICK_KNOBS
-    assert "kick" not in blocks_to_read(kicks="network")
-    assert "kick" in blocks_to_read()
+    assert "kick" not in blocks_to_read()  # the network's by default (module docstring)
+    assert "kick" in blocks_to_read(kicks="likelihood")
     with pytest.raises(ValueError, match="kicks must be one of"):
         blocks_to_read(kicks="maybe")

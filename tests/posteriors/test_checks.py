@@ -40,11 +40,8 @@ def checked(two_packs):
     # 0.5 % of each range: a posterior as sharp as 40 clips make it for the millisecond
     # knobs (2 % of push_ms's 60 ms range would already be visible to the classifier)
     oracle = OracleEstimator(THETA0, width=0.005)
-    # the onset and kick knobs the oracle's too: read from the hits, they would fit the
-    # other pack
-    fit = fit_groups(
-        two_packs, estimator=oracle, by="pack", n_samples=300, onsets="network", kicks="network"
-    )
+    # the onset knobs the oracle's too: read from the hits, they would fit the other pack
+    fit = fit_groups(two_packs, estimator=oracle, by="pack", n_samples=300, onsets="network")
     return fit, check_fit(fit, two_packs, n_verdict_sets=60)
 
 
@@ -65,14 +62,7 @@ def test_the_oracles_pack_passes_and_the_other_is_flagged(checked):
 def test_checks_do_not_depend_on_other_groups(checked, two_packs):
     fit, result = checked
     oracle = OracleEstimator(THETA0, width=0.005)
-    alone = fit_groups(
-        two_packs[40:],
-        estimator=oracle,
-        by="pack",
-        n_samples=300,
-        onsets="network",
-        kicks="network",
-    )
+    alone = fit_groups(two_packs[40:], estimator=oracle, by="pack", n_samples=300, onsets="network")
     again = check_fit(alone, two_packs[40:], n_verdict_sets=60).table().iloc[0]
     row = result.table().set_index("group").loc["elsewhere"]
     for col in ("c2st", "d_ratio", "onset_in_band", "verdict_p"):

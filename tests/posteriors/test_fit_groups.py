@@ -165,7 +165,6 @@ def test_fit_folder_round_trip(two_packs, tmp_path):
         seed=0,
         n_samples=200,
         onsets="network",  # the oracle's sharp answer (a hat under an open hat reads wide)
-        kicks="network",
     )
     record = save_fit(res, tmp_path / "fit", dataset="two_packs", flagged={"elsewhere"})
     out = tmp_path / "fit"
@@ -224,7 +223,6 @@ def test_format_summary(two_packs):
         velocities="network",
         timing="network",
         onsets="network",
-        kicks="network",
     )
     checks = pd.DataFrame(
         {"group": ["at_theta0", "elsewhere"], "verdict_p": [0.6, 0.0099], "flagged": [False, True]}
@@ -285,7 +283,6 @@ def test_the_loops_reads_are_kept_and_saved(two_packs, tmp_path):
     res = fit_groups(
         two_packs, estimator=est, by="pack", n_samples=50, seed=2, timing="network",
         onsets="network",
-        kicks="network",
     )  # fmt: skip
     cols = [KNOB_NAMES.index(k) for k in VELOCITY_KNOBS]
     first = res.groups[0]
@@ -310,7 +307,6 @@ def test_the_loops_reads_are_kept_and_saved(two_packs, tmp_path):
     net = fit_groups(
         two_packs, estimator=est, n_samples=50, velocities="network", timing="network",
         onsets="network",
-        kicks="network",
     )  # fmt: skip
     assert all(g.reads is None for g in net.groups)
     assert reads_by_group(net.to_inference_data()) == {}

@@ -206,10 +206,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--kicks",
         choices=("likelihood", "network"),
-        default="likelihood",
+        default="network",
         help="read the kick's base pulses and extra kicks (kick_pulses, kick_extra, kick_late) "
-        "from which steps play, by their likelihood (default), or from the set summaries by "
-        "the network",
+        "by the network (default), or from which steps play by their likelihood (closer to "
+        "drummers' kick rows, further from strict techno loops; docs/inference.md)",
     )
     p.add_argument(
         "--min-clips",

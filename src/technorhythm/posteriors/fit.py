@@ -433,7 +433,7 @@ def fit_groups(
     velocities: str = "likelihood",
     timing: str = "likelihood",
     onsets: str = "likelihood",
-    kicks: str = "likelihood",
+    kicks: str = "network",
 ) -> FitResult:
     """Population posterior of every group of clips in ``data`` (a Dataset or a ClipBatch).
 
@@ -476,9 +476,12 @@ def fit_groups(
         The same for the onset knobs of the snare, hats and cymbals (``backbeat``,
         ``snare_ghosts``, the three hat knobs, both open-hat knobs, ``ride``, ``crash``;
         :mod:`technorhythm.inference.onset_block`).
-    kicks : {"likelihood", "network"}
-        The same for the kick's base pulses and extra kicks (``kick_pulses``,
-        ``kick_extra``, ``kick_late``; :mod:`technorhythm.inference.kick_block`).
+    kicks : {"network", "likelihood"}
+        How the kick's base pulses and extra kicks (``kick_pulses``, ``kick_extra``,
+        ``kick_late``) are read: by the network (default), or from the hits
+        (:mod:`technorhythm.inference.kick_block`; closer to the Groove sessions' kick rows,
+        further from the demo's packs and biased on simulated packs of 256 loops: not the
+        default, docs/inference.md "The kick's pulses and extra kicks read from the hits").
     """
     from technorhythm.inference.set_summaries import loop_features, set_feature_names
 
