@@ -104,8 +104,16 @@ def main() -> None:
     parser.add_argument(
         "--record", metavar="MODEL_DIR", help="write the calibration into this model folder"
     )
+    parser.add_argument(
+        "--kicks",
+        choices=["likelihood", "network"],
+        default="network",
+        help="how the fits read the kick's pulses and extra kicks (default: `fit`'s default)",
+    )
     parser.add_argument("--out", default=str(ROOT / "docs" / "img" / "checks"))
     args = parser.parse_args()
+    if args.record and args.kicks != "network":
+        parser.error("--record calibrates the verdict of `fit`'s default reads: drop --kicks")
     estimator = load_population(args.model) if args.model else load_shipped()
     population = estimator.population
     psi, labels = design(args.interior, args.face_reps, population, args.seed)
@@ -122,6 +130,7 @@ def main() -> None:
             seed=args.seed,
             n_cap=1024,
             loops=False,  # the verdict needs the pack's hyperparameters only
+            kicks=args.kicks,
         )
         fit.model.pop("verdict_calibration", None)  # measure the raw verdict
         result = check_fit(

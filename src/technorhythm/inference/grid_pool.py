@@ -43,6 +43,7 @@ __all__ = [
     "LOC_GRID",
     "SPREAD_GRID",
     "POSTERIOR_CELLS",
+    "CELL_PROBABILITIES",
     "GridReads",
     "population_on_grid",
     "grid_log_posterior",
@@ -135,6 +136,9 @@ def population_on_grid(loc: np.ndarray, spread: np.ndarray) -> np.ndarray:
 
 _CELLS = np.stack(np.meshgrid(LOC_GRID, SPREAD_GRID, indexing="ij"), -1).reshape(-1, 2)
 _CELL_PROB = population_on_grid(_CELLS[:, 0], _CELLS[:, 1])  # (G, X)
+CELL_PROBABILITIES: np.ndarray = _CELL_PROB
+"""(G, len(GRID)): the population of every (location, spread) cell on :data:`GRID`, in the
+order of :func:`grid_log_posterior`'s cells."""
 _HALF = 0.5 * np.array([LOC_GRID[1] - LOC_GRID[0], SPREAD_GRID[1] - SPREAD_GRID[0]])
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from technorhythm.inference.grid_pool import GridReads, draw_grid_block, draw_grid_loops
-from technorhythm.inference.kick_block import KICK_KNOBS, read_kicks
+from technorhythm.inference.kick_block import KICK_KNOBS, KickReads, read_kicks
 from technorhythm.inference.loop_reads import LoopReads
 from technorhythm.inference.onset_block import ONSET_KNOBS, read_onsets
 from technorhythm.inference.population import LOC_MARGIN, SPREAD_MAX
@@ -43,6 +43,7 @@ __all__ = [
     "draw_block",
     "draw_loops",
     "pack_reads",
+    "pack_view",
     "replace_block",
     "replace_block_from_clips",
     "source_files",
@@ -242,9 +243,20 @@ def draw_block(
     return loc, spread, drawn
 
 
+def pack_view(reads: LoopReads, clusters: np.ndarray | None = None) -> LoopReads:
+    """A pack's reads as its block pools them: the kick block's per-knob likelihoods given
+    the pack's populations of the other kick knobs
+    (:meth:`~technorhythm.inference.kick_block.KickReads.conditioned`; ``clusters``: each
+    loop's source file); the other blocks' reads as they are."""
+    if isinstance(reads, KickReads):
+        return reads.conditioned(clusters)
+    return reads
+
+
 def _draw_block(reads, n_samples, rng, clusters, knobs):
     """:func:`draw_block`, and for :class:`GridReads` the drawn population cells (S, J)
     (None otherwise) that :func:`draw_grid_loops` needs."""
+    reads = pack_view(reads, clusters)
     if isinstance(reads, GridReads):
         return _draw_grid(reads, n_samples, rng, clusters)
     return (*_draw_point_reads(reads, n_samples, rng, clusters, knobs), None)
@@ -389,6 +401,7 @@ def replace_block(
     loops keeps the network's draws.
     """
     hyper = np.array(hyper, dtype=np.float64)
+    reads = pack_view(reads, clusters)
     cols = np.array([population.names.index(k) for k in knobs])
     k = population.n_knobs
     loc, spread, drawn, cells = _draw_block(reads, len(hyper), rng, clusters, knobs)

@@ -37,22 +37,37 @@ Groove sessions). Each bar's likelihood has a floor, :data:`BAR_FLOOR`, so such 
 says nothing about the knobs instead of ruling out every value, and a bar possible only
 with a base that the loop's other bars exclude does not veto them.
 
-Each knob's likelihood of a loop is its profile likelihood, the joint likelihood at the
-other two knobs' best values, interpolated onto :data:`~technorhythm.inference.grid_pool.GRID`
-times the knob's range; :mod:`technorhythm.inference.grid_pool` pools them into the pack's
-population as it pools the onset knobs'. Summing over the other knobs' grids instead (a
-flat prior over them) lets wrong explanations outweigh the right one: a four-on-the-floor
-bar is also three base pulses and an extra kick, or none and four, and those take most of
-the ``kick_pulses`` range, so its ``kick_extra`` read 0.2 instead of 0.
+A loop's joint likelihood is kept (:class:`KickReads`), and each knob's likelihood is the
+joint one summed over the other two knobs. Summed with flat weights (each loop alone),
+wrong explanations outweigh the right one: a four-on-the-floor bar is also one base pulse
+and a shared extra kick on beats 2–4, or none and four, and those take most of the
+``kick_pulses`` range, so such a loop's ``kick_extra`` reads 0.2 instead of 0. Taking each
+knob's profile (the joint at the other two's best values, tried first) has the opposite
+fault: each loop picks the nuisance value that suits it (``kick_late`` 0 where no 'a' is
+played, so an absent 'a' says nothing against a high ``kick_extra``), and on simulated packs
+of 256 loops the block's predictive played kicks on the 16ths that the packs did not. A
+pack (:meth:`KickReads.conditioned`) therefore sums each knob's joint likelihood over the
+pack's population of the other two knobs: it pools each knob with
+:mod:`technorhythm.inference.grid_pool` given the others' populations of the pass before
+(the first pass given flat ones), :data:`ROUNDS` passes in all, a coordinate-wise search of
+the independent populations' marginal likelihood. The last pass's likelihoods are pooled and
+drawn as the onset knobs' are.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from technorhythm.clips import KICK, N_BARS, STEPS_PER_BAR
 from technorhythm.inference import kick_submodel as ks
-from technorhythm.inference.grid_pool import GRID, GridReads
+from technorhythm.inference.grid_pool import (
+    CELL_PROBABILITIES,
+    GRID,
+    GridReads,
+    grid_log_posterior,
+)
 from technorhythm.inference.onset_block import fresh_bars, own_beats
 from technorhythm.simulator import patterns as pt
 from technorhythm.simulator.knobs import get_knob
@@ -63,6 +78,8 @@ __all__ = [
     "EXTRA_GRID",
     "LATE_GRID",
     "BAR_FLOOR",
+    "ROUNDS",
+    "KickReads",
     "kick_loglik",
     "read_kicks",
 ]
@@ -187,19 +204,99 @@ def kick_loglik(velocity: np.ndarray) -> np.ndarray:
     return out.reshape(n, len(PULSES_GRID), len(EXTRA_GRID), len(LATE_GRID))
 
 
-def read_kicks(velocity: np.ndarray) -> GridReads:
-    """The kick block's reads of every loop (:class:`GridReads`, columns
-    :data:`KICK_KNOBS`, likelihoods on ``GRID`` times each knob's range): each knob's
-    profile likelihood (the joint one at the other two's best values), interpolated onto
-    the grid. A knob is
-    shown by a loop whose likelihood of it is not flat (``kick_late`` by a loop with a
-    pair of extra kicks, or a bar that rules one out)."""
+_GRID_FIELDS = ("estimate", "se", "shown", "loglik", "scale")
+ROUNDS = 2
+"""Passes of :meth:`KickReads.conditioned`: each pools the three knobs given the others'
+populations of the pass before (the first given flat ones)."""
+_AXES = (PULSES_GRID, EXTRA_GRID, LATE_GRID)
+
+
+@dataclass(frozen=True)
+class KickReads(GridReads):
+    """:class:`GridReads` of the kick block that also keep each loop's joint
+    log-likelihood ``joint`` (N, X, E, L) on the joint grid (float32). The per-knob
+    likelihoods (``loglik``) are the joint summed over the other two knobs with flat weights;
+    a pack pools :meth:`conditioned` ones instead, each knob's summed over the other two
+    knobs' population in the pack (module docstring)."""
+
+    joint: np.ndarray | None = None
+
+    def __getitem__(self, index) -> KickReads | GridReads:
+        part = super().__getitem__(index)
+        if isinstance(index, tuple) and len(index) > 1:
+            return part  # some columns only: no joint likelihood
+        rows = index[0] if isinstance(index, tuple) else index
+        return KickReads(*(getattr(part, f) for f in _GRID_FIELDS), joint=self.joint[rows])
+
+    def conditioned(self, clusters: np.ndarray | None = None, rounds: int = ROUNDS) -> GridReads:
+        """The pack's reads (these loops are one pack): each knob's likelihood summed over
+        the other two knobs' population in the pack, found by ``rounds`` passes that pool
+        each knob (:func:`~technorhythm.inference.grid_pool.grid_log_posterior`, the loops of
+        one source file ``clusters`` counting as one loop) and weigh the others by the
+        pooled population's predictive on the joint grid."""
+        n = len(self.joint)
+        if n == 0:
+            return GridReads(self.estimate, self.se, self.shown, self.loglik, self.scale)
+        scaled = np.exp(self.joint - self.joint.max(axis=(1, 2, 3), keepdims=True))
+        weights = [np.full(len(g), 1.0 / len(g)) for g in _AXES]
+        loglik = _marginals(scaled, weights)
+        for _ in range(int(rounds)):
+            weights = [
+                _population_weights(loglik[:, j], self.shown[:, j], clusters, j)
+                for j in range(len(KICK_KNOBS))
+            ]
+            loglik = _marginals(scaled, weights)
+        return GridReads.from_loglik(loglik, self.shown, _SCALE)
+
+
+def _marginals(scaled: np.ndarray, weights: list[np.ndarray]) -> np.ndarray:
+    """(N, 3, len(GRID)) log-likelihood of each knob on the grid: the joint likelihoods
+    ``scaled`` (N, X, E, L; each loop's divided by its largest) summed over the other two
+    knobs with ``weights`` (each knob's weights on its joint-grid axis), interpolated."""
+    w_x, w_e, w_l = (np.asarray(w, dtype=scaled.dtype) for w in weights)
+    n = len(scaled)
+    over_x = np.tensordot(scaled, w_x, axes=([1], [0]))  # (N, E, L)
+    with np.errstate(divide="ignore"):
+        pulses = np.log(scaled.reshape(n, len(w_x), -1) @ np.outer(w_e, w_l).ravel())
+        extra = np.log(over_x @ w_l)
+        late = np.log(np.einsum("nel,e->nl", over_x, w_e))
+    out = []
+    for m, to_grid in zip((pulses, extra, late), _TO_GRID, strict=True):
+        m = np.maximum(m, np.log(BAR_FLOOR) * N_BARS)  # finite: every bar floored
+        g = m @ to_grid.T
+        out.append(g - g.max(axis=1, keepdims=True))
+    return np.stack(out, axis=1)
+
+
+def _population_weights(loglik, shown, clusters, j: int) -> np.ndarray:
+    """Knob ``j``'s predictive for a loop of the pack on its joint-grid axis: the population
+    of each (location, spread) cell weighted by its posterior from the loops that show the
+    knob (flat when fewer than three do), mapped from the grid onto the axis."""
+    which = np.flatnonzero(shown)
+    if len(which) < 3:
+        return np.full(len(_AXES[j]), 1.0 / len(_AXES[j]))
+    files = None if clusters is None else np.asarray(clusters)[which]
+    logp = grid_log_posterior(loglik[which], files)
+    p = np.exp(logp - logp.max())
+    on_grid = (p / p.sum()) @ CELL_PROBABILITIES  # (len(GRID),)
+    w = _TO_GRID[j].T @ on_grid
+    return w / w.sum()
+
+
+def read_kicks(velocity: np.ndarray) -> KickReads:
+    """The kick block's reads of every loop (:class:`KickReads`, columns
+    :data:`KICK_KNOBS`, likelihoods on ``GRID`` times each knob's range): the joint
+    likelihood and, per knob, the joint summed over the other two knobs' joint-grid values
+    (flat weights; a pack pools :meth:`KickReads.conditioned` ones). A knob is shown by a
+    loop whose likelihood of it is not flat (``kick_late`` by a loop with a pair of extra
+    kicks, or a bar that rules one out)."""
     joint = kick_loglik(velocity)
     if not len(joint):
         empty = np.zeros((0, len(KICK_KNOBS), len(GRID)))
-        return GridReads.from_loglik(empty, np.zeros((0, len(KICK_KNOBS)), bool), _SCALE)
-    marginals = [joint.max(axis=axes) for axes in ((2, 3), (1, 3), (1, 2))]
-    loglik = np.stack([m @ t.T for m, t in zip(marginals, _TO_GRID, strict=True)], axis=1)
-    loglik -= loglik.max(axis=2, keepdims=True)
+        base = GridReads.from_loglik(empty, np.zeros((0, len(KICK_KNOBS)), bool), _SCALE)
+        return KickReads(*(getattr(base, f) for f in _GRID_FIELDS), joint=joint)
+    scaled = np.exp(joint - joint.max(axis=(1, 2, 3), keepdims=True))
+    loglik = _marginals(scaled, [np.full(len(g), 1.0 / len(g)) for g in _AXES])
     shown = loglik.min(axis=2) < -1e-6
-    return GridReads.from_loglik(loglik, shown, _SCALE)
+    base = GridReads.from_loglik(loglik, shown, _SCALE)
+    return KickReads(*(getattr(base, f) for f in _GRID_FIELDS), joint=joint)
