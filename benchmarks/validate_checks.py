@@ -91,6 +91,13 @@ def rate(flags: np.ndarray, alpha: float) -> dict:
     }
 
 
+def _rate_text(r: dict, ci: str = "") -> str:
+    """``flagged/n flagged (rate, CI)``, or ``none`` for an empty design (``--face-reps 0``)."""
+    if not r["n"]:
+        return "none"
+    return f"{r['flagged']}/{r['n']} flagged ({r['rate']:.3f}, {ci}{r['ci95']})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="model directory (default: the shipped model)")
@@ -164,10 +171,8 @@ def main() -> None:
             flush=True,
         )
         print(
-            f"N = {n}: interior {f['interior']['flagged']}/{f['interior']['n']} flagged "
-            f"({f['interior']['rate']:.3f}, 95% CI {f['interior']['ci95']}), faces "
-            f"{f['faces']['flagged']}/{f['faces']['n']} ({f['faces']['rate']:.3f}, "
-            f"{f['faces']['ci95']}); most flagged faces {f['faces_most_flagged']}; "
+            f"N = {n}: interior {_rate_text(f['interior'], '95% CI ')}, faces "
+            f"{_rate_text(f['faces'])}; most flagged faces {f['faces_most_flagged']}; "
             f"{f['seconds']} s",
             flush=True,
         )
