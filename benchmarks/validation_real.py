@@ -44,7 +44,6 @@ import numpy as np
 import pandas as pd
 
 from technorhythm.inference.hit_blocks import (  # noqa: E402
-    BLOCKS,
     blocks_to_read,
     replace_block_from_clips,
 )
@@ -74,10 +73,12 @@ def load_packs(args) -> dict[str, object]:
 
 
 def fit_sets(
-    est, batches: list, n_draws: int, seed: int, blocks: tuple[str, ...] = tuple(BLOCKS)
+    est, batches: list, n_draws: int, seed: int, blocks: tuple[str, ...] | None = None
 ) -> np.ndarray:
     """E[θ] draws (S, G, K) of several clip sets, one pack-network call per set; the knobs of
-    ``blocks`` read from the hits as ``fit`` does (the rest by the network)."""
+    ``blocks`` read from the hits as ``fit`` does (the rest by the network; None: the
+    blocks ``fit`` reads by default)."""
+    blocks = blocks_to_read() if blocks is None else blocks
     out = []
     for i, b in enumerate(batches):
         f = loop_features(b)
@@ -90,7 +91,7 @@ def fit_sets(
     return np.stack(out, axis=1)
 
 
-def odd_even(est, packs: dict, seed: int, blocks: tuple[str, ...] = tuple(BLOCKS)) -> pd.DataFrame:
+def odd_even(est, packs: dict, seed: int, blocks: tuple[str, ...] | None = None) -> pd.DataFrame:
     """One row per (pack, knob): z of the odd-vs-even split."""
     rows = []
     for name, batch in packs.items():
@@ -145,7 +146,7 @@ def bootstrap(
     packs: dict,
     n_boot: int,
     seed: int,
-    blocks: tuple[str, ...] = tuple(BLOCKS),
+    blocks: tuple[str, ...] | None = None,
     resample=clip_resample,
     full_fits: dict | None = None,
 ) -> pd.DataFrame:
@@ -209,7 +210,7 @@ def control_packs(est, packs: dict, n_reps: int, seed: int) -> tuple[dict, dict,
 
 
 def parametric(
-    est, psis: dict, reps: dict, seed: int, blocks: tuple[str, ...] = tuple(BLOCKS)
+    est, psis: dict, reps: dict, seed: int, blocks: tuple[str, ...] | None = None
 ) -> pd.DataFrame:
     """One row per (pack, knob): sd over independent packs at one ψ of the posterior mean of
     E[θ] / the mean posterior sd, and the coverage of the true E[θ] by mean ± 1.645 sd."""

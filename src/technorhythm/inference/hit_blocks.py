@@ -437,13 +437,13 @@ def replace_block_from_clips(
     batch,
     population,
     rng: np.random.Generator,
-    blocks: tuple[str, ...] = tuple(BLOCKS),
+    blocks: tuple[str, ...] | None = None,
 ) -> np.ndarray:
     """:func:`replace_block` of ψ draws alone for one set of clips (a ClipBatch), for each of
-    ``blocks``: its hits read by :func:`read_block`, its source files as the bootstrap's
-    unit."""
+    ``blocks`` (None: those ``fit`` reads by default, :func:`blocks_to_read`): its hits read
+    by :func:`read_block`, its source files as the bootstrap's unit."""
     files = source_files(batch)
-    for name in blocks:
+    for name in blocks_to_read() if blocks is None else blocks:
         reads = read_block(name, batch)
         hyper = replace_block(hyper, None, reads, population, rng, files, BLOCKS[name])[0]
     return hyper
