@@ -238,8 +238,7 @@ class KickReads(GridReads):
         if n == 0:
             return GridReads(self.estimate, self.se, self.shown, self.loglik, self.scale)
         scaled = np.exp(self.joint - self.joint.max(axis=(1, 2, 3), keepdims=True))
-        weights = [np.full(len(g), 1.0 / len(g)) for g in _AXES]
-        loglik = _marginals(scaled, weights)
+        loglik = self.loglik  # the first pass's: flat weights (read_kicks)
         for _ in range(int(rounds)):
             weights = [
                 _population_weights(loglik[:, j], self.shown[:, j], clusters, j)
