@@ -40,7 +40,9 @@ def test_four_on_the_floor_is_most_likely_four_pulses_and_no_extras():
     assert PULSES_GRID[x] == 4.0 and EXTRA_GRID[e] == 0.0
     reads = read_kicks(_kick([0, 4, 8, 12]))
     assert reads.shown[0, PULSES] and reads.shown[0, EXTRA]
-    assert not reads.shown[0, LATE]  # no pair played: nothing about where it would sound
+    # no pair played: next to nothing about where one would sound (only through bases of
+    # more pulses with one left out, whose 'and' pairs could have sounded late)
+    assert np.ptp(reads.loglik[0, LATE]) < 0.2
 
 
 def test_an_extra_kick_on_the_a_reads_late():

@@ -99,6 +99,9 @@ EXTRA_GRID: np.ndarray = GRID[::5] * _SCALE[1]
 """``kick_extra`` values of the joint grid (21, 0.05 apart)."""
 LATE_GRID: np.ndarray = GRID[::10] * _SCALE[2]
 """``kick_late`` values of the joint grid (11, 0.1 apart)."""
+DROP = 0.05
+"""Chance that a loop leaves out one pulse of its bar's base (a producer's break, a
+drummer's skipped kick): the simulator never does, real loops do."""
 BAR_FLOOR = 1e-6
 """Least likelihood of a fresh bar at any knob values (module docstring)."""
 
@@ -147,20 +150,35 @@ def _bar_loglik(bars: np.ndarray, decided: np.ndarray) -> np.ndarray:
     hats or ride alone, floored at :data:`BAR_FLOOR`: every beat's extras counted
     (:data:`ALL_OWN`), scaled by the share of distinct decisions among them
     (:func:`_share`)."""
-    feasible, factors = ks.bar_terms(bars)  # (U, 9, 8), (U, 9, 8, F)
+    feasible, factors, missing = _terms_with_drops(bars)
     superset = (ks.OWN[None] >= decided[:, None]).all(axis=-1)  # (U, 8): configurations allowed
     allowed = feasible & superset[:, None, :]
     fewest = np.where(allowed, ks.N_OWN, ks.N_OWN.max() + 1).argmin(axis=-1)  # (U, 9)
     counts = factors[:, :, ALL_OWN, :_N_FACTORS].astype(np.float64)  # (U, 9, F)
     log_h = counts @ _FINITE_LOG_FACTORS.T  # (U, 9, E·L); a count of 0 times log 0 is 0
     possible = feasible[:, :, ALL_OWN, None] & (log_h > -1e299)
-    log_h = np.where(possible, log_h * _share(ks.N_OWN[fewest])[..., None], -np.inf)
+    log_h = log_h * _share(ks.N_OWN[fewest])[..., None] + missing[..., None] * np.log(DROP)
+    log_h = np.where(possible, log_h, -np.inf)
     top = log_h.max(axis=1, keepdims=True)  # (U, 1, E·L)
     top = np.where(np.isfinite(top), top, 0.0)
     summed = np.einsum("xk,uke->uxe", _BASE, np.exp(log_h - top))  # Σ_k P(k | x) · h_k
     summed *= np.exp(top)  # top ≤ 0: a term too small for a double is far below the floor
     summed += BAR_FLOOR
     return np.log(summed).astype(np.float32)
+
+
+def _terms_with_drops(bars: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`~technorhythm.inference.kick_submodel.bar_terms` of each bar with base B(k)'s
+    missing pulses put back, for every k: ``feasible`` (U, 9, 8), ``factors`` (U, 9, 8, F)
+    and how many pulses of B(k) the bar does not play (U, 9), each costing :data:`DROP`."""
+    base = ks.BASE_STEPS  # (9, 16)
+    feasible = np.zeros((len(bars), len(base), len(ks.OWN)), dtype=bool)
+    factors = np.zeros((len(bars), len(base), len(ks.OWN), len(ks.FACTORS)), dtype=np.int64)
+    for k in range(len(base)):
+        f, c = ks.bar_terms(bars | base[k])
+        feasible[:, k], factors[:, k] = f[:, k], c[:, k]
+    missing = (base[None] & ~bars[:, None, :]).sum(axis=-1)
+    return feasible, factors, missing.astype(np.float64)
 
 
 def _share(n_own: np.ndarray) -> np.ndarray:

@@ -147,6 +147,8 @@ _N_BEATS = STEPS_PER_BAR // STEPS_PER_BEAT
 _N_K = pt.KICK_BASES.shape[0]  # k = 0..8 base pulses
 _BASE = np.zeros((_N_K, STEPS_PER_BAR), dtype=bool)
 _BASE[:, ::2] = pt.KICK_BASES  # B(k) on the bar's 8th notes
+BASE_STEPS: np.ndarray = _BASE
+"""(9, 16) bool: the steps of the k-pulse base B(k) in a bar."""
 _WEIGHT = pt.KICK_EXTRA_WEIGHT[:STEPS_PER_BEAT]  # weight of each beat class
 if not np.array_equal(pt.KICK_EXTRA_WEIGHT, np.tile(_WEIGHT, _N_BEATS)):
     raise ValueError("the likelihood needs KICK_EXTRA_WEIGHT to repeat every beat")
