@@ -31,11 +31,14 @@ of the three knobs (:data:`PULSES_GRID` × :data:`EXTRA_GRID` × :data:`LATE_GRI
 ``variation`` (how often bars and beats decide afresh) stays with the network, which
 sees every row.
 
-Real drummers play bars the rules cannot make: a kick on both the 'and' and the 'a' of a
+Real loops play bars the rules cannot make: a kick on both the 'and' and the 'a' of a
 beat off the base, or a base pulse missing (about a fifth of the distinct kick bars of the
-Groove sessions). Each bar's likelihood has a floor, :data:`BAR_FLOOR`, so such a bar
-says nothing about the knobs instead of ruling out every value, and a bar possible only
-with a base that the loop's other bars exclude does not veto them.
+Groove sessions; a break in a techno loop). A base pulse the bar does not play costs a
+chance :data:`DROP` each (the bar is read with it put back) rather than ruling the base out:
+otherwise a four-on-the-floor pack with one dropped kick read fewer base pulses and extra
+kicks instead, and its new loops played bases the pack never does. Each bar's likelihood
+also has a floor, :data:`BAR_FLOOR`, so a bar impossible even so says nothing about the
+knobs instead of ruling out every value.
 
 A loop's joint likelihood is kept (:class:`KickReads`), and each knob's likelihood is the
 joint one summed over the other two knobs. Summed with flat weights (each loop alone),
