@@ -209,7 +209,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="network",
         help="read the kick's base pulses and extra kicks (kick_pulses, kick_extra, kick_late) "
         "by the network (default), or from which steps play by their likelihood (closer to "
-        "drummers' kick rows, further from strict techno loops; docs/inference.md)",
+        "real packs' kick rows, overconfident on large simulated packs; docs/inference.md)",
     )
     p.add_argument(
         "--min-clips",

@@ -480,9 +480,10 @@ def fit_groups(
     kicks : {"network", "likelihood"}
         How the kick's base pulses and extra kicks (``kick_pulses``, ``kick_extra``,
         ``kick_late``) are read: by the network (default), or from the hits
-        (:mod:`technorhythm.inference.kick_block`; closer to the Groove sessions' kick rows,
-        further from the demo's packs and biased on simulated packs of 256 loops: not the
-        default, docs/inference.md "The kick's pulses and extra kicks read from the hits").
+        (:mod:`technorhythm.inference.kick_block`; closer to the Groove sessions and the
+        demo's packs, but overconfident on simulated packs of 256 loops and Groove's
+        velocity features further: not the default, docs/inference.md "The kick's pulses and
+        extra kicks read from the hits").
     """
     from technorhythm.inference.set_summaries import loop_features, set_feature_names
 
