@@ -98,6 +98,7 @@ __all__ = [
     "REPEATS",
     "OWN",
     "N_OWN",
+    "BASE_STEPS",
     "LikelihoodData",
     "bounds",
     "fixed_value",
