@@ -178,8 +178,8 @@ def _terms_with_drops(bars: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     feasible = np.zeros((len(bars), len(base), len(ks.OWN)), dtype=bool)
     factors = np.zeros((len(bars), len(base), len(ks.OWN), len(ks.FACTORS)), dtype=np.int64)
     for k in range(len(base)):
-        f, c = ks.bar_terms(bars | base[k])
-        feasible[:, k], factors[:, k] = f[:, k], c[:, k]
+        f, c = ks.bar_terms(bars | base[k], k)
+        feasible[:, k], factors[:, k] = f[:, 0], c[:, 0]
     missing = (base[None] & ~bars[:, None, :]).sum(axis=-1)
     return feasible, factors, missing.astype(np.float64)
 
@@ -234,8 +234,8 @@ _AXES = (PULSES_GRID, EXTRA_GRID, LATE_GRID)
 
 @dataclass(frozen=True)
 class KickReads(GridReads):
-    """:class:`GridReads` of the kick block that also keep each loop's joint
-    log-likelihood ``joint`` (N, X, E, L) on the joint grid (float32). The per-knob
+    """:class:`GridReads` of the kick block that also keep each loop's joint likelihood
+    ``joint`` (N, X, E, L) on the joint grid, divided by the loop's largest (float32). The per-knob
     likelihoods (``loglik``) are the joint summed over the other two knobs with flat weights;
     a pack pools :meth:`conditioned` ones instead, each knob's summed over the other two
     knobs' population in the pack (module docstring)."""
@@ -258,7 +258,7 @@ class KickReads(GridReads):
         n = len(self.joint)
         if n == 0:
             return GridReads(self.estimate, self.se, self.shown, self.loglik, self.scale)
-        scaled = np.exp(self.joint - self.joint.max(axis=(1, 2, 3), keepdims=True))
+        scaled = self.joint
         loglik = self.loglik  # the first pass's: flat weights (read_kicks)
         for _ in range(int(rounds)):
             weights = [
@@ -319,4 +319,4 @@ def read_kicks(velocity: np.ndarray) -> KickReads:
     loglik = _marginals(scaled, [np.full(len(g), 1.0 / len(g)) for g in _AXES])
     shown = loglik.min(axis=2) < -1e-6
     base = GridReads.from_loglik(loglik, shown, _SCALE)
-    return KickReads(*(getattr(base, f) for f in _GRID_FIELDS), joint=joint)
+    return KickReads(*(getattr(base, f) for f in _GRID_FIELDS), joint=scaled)

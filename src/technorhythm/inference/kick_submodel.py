@@ -281,12 +281,12 @@ class LikelihoodData:
         return self.factors.reshape(-1, self.factors.shape[-1]).astype(np.float64)
 
 
-def _group_factors(bars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per distinct bar (B, 16), base k and set of beats G (:data:`_SUBSETS`) as one group:
-    the counts of the factors :data:`FACTORS` up to ``pair_either`` (B, 9, 15, 9) and
-    whether no factor is 0 (B, 9, 15)."""
+def _group_factors(bars: np.ndarray, bases: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per distinct bar (B, 16), base (``bases`` (K, 16)) and set of beats G
+    (:data:`_SUBSETS`) as one group: the counts of the factors :data:`FACTORS` up to
+    ``pair_either`` (B, K, 15, 9) and whether no factor is 0 (B, K, 15)."""
     y = bars.reshape(len(bars), 1, _N_BEATS, STEPS_PER_BEAT)  # (B, 1, beat, class)
-    base = _BASE.reshape(1, _N_K, _N_BEATS, STEPS_PER_BEAT)  # (1, 9, beat, class)
+    base = bases.reshape(1, len(bases), _N_BEATS, STEPS_PER_BEAT)  # (1, K, beat, class)
     in_group = _SUBSETS.T.astype(np.int64)  # (4, 15)
     size = in_group.sum(axis=0)  # (15,)
 
@@ -294,7 +294,7 @@ def _group_factors(bars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return x.astype(np.int64) @ in_group
 
     columns = []
-    ok = np.ones((len(bars), _N_K, len(_SUBSETS)), dtype=bool)
+    ok = np.ones((len(bars), len(bases), len(_SUBSETS)), dtype=bool)
     for c in (BEAT, E):  # one decision per group: its steps off the base all on or all off
         off = ~base[..., c]
         n_off, n_on = beats(off), beats(y[..., c] & off)
@@ -313,16 +313,18 @@ def _group_factors(bars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return factors, ok
 
 
-def bar_terms(bars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def bar_terms(bars: np.ndarray, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The terms of L(bar) of kick bars (B, 16) (bool): for each base B(k) and own
     configuration o (:data:`OWN`), whether the term can be non-zero (``feasible`` (B, 9, 8):
     the bar contains the base and no group's factor is 0) and how often each factor of
-    :data:`FACTORS` multiplies it (``factors`` (B, 9, 8, F), int)."""
+    :data:`FACTORS` multiplies it (``factors`` (B, 9, 8, F), int). ``k``: that base alone
+    (the second axis of length 1)."""
     bars = np.asarray(bars, dtype=bool)
-    holds = ~np.any(_BASE[None] & ~bars[:, None, :], axis=-1)  # (B, 9)
-    group, group_ok = _group_factors(bars)  # per set of beats as one group
+    bases = _BASE if k is None else _BASE[k : k + 1]
+    holds = ~np.any(bases[None] & ~bars[:, None, :], axis=-1)  # (B, K)
+    group, group_ok = _group_factors(bars, bases)  # per set of beats as one group
     groups = _GROUPS.astype(np.int64)  # (8, 15): the groups of each own configuration
-    factors = np.einsum("bksf,os->bkof", group, groups)  # (B, 9, 8, 9)
+    factors = np.einsum("bksf,os->bkof", group, groups)  # (B, K, 8, 9)
     bad = np.einsum("bks,os->bko", (~group_ok).astype(np.int64), groups) > 0
     feasible = holds[:, :, None] & ~bad
     n_own = np.broadcast_to(N_OWN, feasible.shape)
