@@ -69,16 +69,6 @@ def one_size(est, n_clips: int, args) -> tuple[pd.DataFrame, dict]:
     t0 = time.perf_counter()
     batch = simulate(pop.clip(z), seed=args.seed + n_clips, start_index=START_INDEX)
     t_sim = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    reads = read_block(args.block, batch)
-    draws = np.full((args.draws, args.sets, len(cols)), np.nan)
-    for i in range(args.sets):
-        part = reads[i * n_clips : (i + 1) * n_clips]
-        rng_i = np.random.default_rng([args.seed, i])
-        loc, spread, drawn = draw_block(part, args.draws, rng_i, knobs=knobs)
-        # E[θ] of every drawn knob (knobs left to the network are NaN in loc and spread)
-        draws[:, i] = block.mean(np.concatenate([loc, spread], axis=1))
-    t_block = time.perf_counter() - t0
     # baseline: the network's draws for the same packs
     t0 = time.perf_counter()
     groups = np.repeat(np.arange(args.sets), n_clips)
@@ -91,6 +81,18 @@ def one_size(est, n_clips: int, args) -> tuple[pd.DataFrame, dict]:
     )  # fmt: skip
     net_mean = pop.mean(net)[..., cols]  # (L, M, J)
     t_net = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    reads = read_block(args.block, batch)
+    draws = np.full((args.draws, args.sets, len(cols)), np.nan)
+    for i in range(args.sets):
+        part = reads[i * n_clips : (i + 1) * n_clips]
+        rng_i = np.random.default_rng([args.seed, i])
+        loc, spread, drawn = draw_block(
+            part, args.draws, rng_i, knobs=knobs, hyper=net[:, i], population=pop
+        )  # the network's ψ: the kick block reads its loops given their variation
+        # E[θ] of every drawn knob (knobs left to the network are NaN in loc and spread)
+        draws[:, i] = block.mean(np.concatenate([loc, spread], axis=1))
+    t_block = time.perf_counter() - t0
     truth = pop.mean(psi)[:, cols]  # (M, J)
     rows = []
     for j, knob in enumerate(knobs):

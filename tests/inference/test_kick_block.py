@@ -13,6 +13,7 @@ from technorhythm.inference.kick_block import (
     PULSES_GRID,
     KickReads,
     kick_loglik,
+    own_weights,
     read_kicks,
 )
 from technorhythm.inference.population import Population
@@ -105,16 +106,46 @@ def test_the_kick_block_draws_in_knob_units():
 
 
 def test_a_pack_pools_each_knob_given_the_others_population():
-    """Four-on-the-floor loops alone say little about their base (one bar of decisions
-    is also one pulse and a shared extra on beats 2–4); the pack says it: given the
-    pack's extra kicks (none), every loop reads four pulses and no extras."""
+    """A four-on-the-floor bar is also one pulse and a shared extra on beats 2–4; given
+    the pack's extra kicks (none), every loop reads four pulses and no extras."""
     theta = theta_to_array({**default_theta(), **load_preset("minimal")})
     reads = read_kicks(simulate(np.tile(theta, (64, 1)), seed=9).velocity)
     assert isinstance(reads, KickReads) and isinstance(reads[:10], KickReads)
     pack = reads.conditioned()
     assert np.median(pack.estimate[:, PULSES]) == pytest.approx(4.0, abs=0.3)
     assert np.median(pack.estimate[:, EXTRA]) == 0.0
-    assert np.median(reads.estimate[:, EXTRA]) > 0.1  # each loop alone (flat weights)
+
+
+def test_own_weights_are_the_chances_of_beats_deciding_alone():
+    np.testing.assert_allclose(np.exp(own_weights(np.zeros(5))), [1, 0, 0, 0])
+    np.testing.assert_allclose(np.exp(own_weights(np.ones(5))), [0, 0, 0, 1])
+    half = np.exp(own_weights(np.full(3, np.sqrt(0.5))))  # each beat alone with chance 1/2
+    np.testing.assert_allclose(half, [1 / 8] * 4)
+    prior = np.exp(own_weights())  # variation uniform: E[(v²)^n (1 − v²)^(3 − n)]
+    np.testing.assert_allclose(prior, [16 / 35, 8 / 105, 2 / 35, 1 / 7], rtol=1e-3)  # per configuration
+    with pytest.raises(ValueError, match="at least one draw"):
+        own_weights(np.zeros(0))
+
+
+def test_a_pack_reads_its_base_given_how_often_its_beats_decide_alone():
+    """Bars of six or seven base pulses and no extra kicks, every beat deciding alone: the
+    seventh pulse (the 'and' of beat 2) is not an extra kick of a six-pulse base, which
+    would need beat 2 to decide alone and play nothing on beat 1's 'and'. A read that leaves
+    out what a beat deciding alone costs (or, as here, given the pack's variation, what it
+    does not) took it for one: kick_extra 0.19 for 0.001."""
+    over = {"kick_pulses": 6.49, "kick_extra": 0.001, "kick_late": 0.84, "variation": 1.0}
+    theta = theta_to_array({**default_theta(), **over})
+    reads = read_kicks(simulate(np.tile(theta, (256, 1)), seed=3).velocity)
+    pop = Population.from_registry()
+    hyper = np.r_[theta, np.zeros(len(theta))][None]  # the pack's variation: 1 in every loop
+    loc, spread, drawn = draw_block(
+        reads, 200, np.random.default_rng(0), knobs=KICK_KNOBS, hyper=hyper, population=pop
+    )
+    mean = Population(pop.bounds[[KNOB_NAMES.index(k) for k in KICK_KNOBS]], KICK_KNOBS).mean(
+        np.concatenate([loc, spread], axis=1)
+    )
+    assert np.median(mean[:, EXTRA]) < 0.01
+    assert abs(np.median(mean[:, PULSES]) - 6.49) < 0.2
 
 
 def test_the_kick_block_is_read_and_replaced_like_the_others():

@@ -22,7 +22,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from technorhythm.inference.grid_pool import GridReads, draw_grid_block, draw_grid_loops
-from technorhythm.inference.kick_block import KICK_KNOBS, KickReads, read_kicks
+from technorhythm.inference.kick_block import KICK_KNOBS, KickReads, own_weights, read_kicks
 from technorhythm.inference.loop_reads import LoopReads
 from technorhythm.inference.onset_block import ONSET_KNOBS, read_onsets
 from technorhythm.inference.population import LOC_MARGIN, SPREAD_MAX
@@ -43,6 +43,7 @@ __all__ = [
     "draw_block",
     "draw_loops",
     "pack_reads",
+    "pack_variation",
     "pack_view",
     "replace_block",
     "replace_block_from_clips",
@@ -226,6 +227,8 @@ def draw_block(
     rng: np.random.Generator,
     clusters: np.ndarray | None = None,
     knobs: tuple[str, ...] = VELOCITY_KNOBS,
+    hyper: np.ndarray | None = None,
+    population=None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draws of the pack's block by the Bayesian bootstrap over its loops: per
     knob the weighted median of the loops' estimates and their weighted median absolute
@@ -233,30 +236,57 @@ def draw_block(
     bootstrap's unit (:func:`bootstrap_weights`).
 
     ``knobs``: the knobs of the reads' columns (the velocity block's, or the timing block's,
-    :data:`~technorhythm.inference.timing_block.TIMING_KNOBS`).
+    :data:`~technorhythm.inference.timing_block.TIMING_KNOBS`). ``hyper`` (S, 2K) and
+    ``population``: the pack's ψ draws of the knobs the blocks do not read (the network's),
+    which the kick block's reads depend on (:func:`pack_view`).
 
     Returns ``(loc, spread, drawn)``: ``loc`` and ``spread`` (n_samples, J) in knob units,
     and ``drawn`` (J,) of bool: whether each knob was drawn here; a knob shown by fewer than
     :data:`MIN_LOOPS` loops is left to the caller (its entries are NaN).
     """
+    reads = pack_view(reads, clusters, hyper, population)
     loc, spread, drawn, _ = _draw_block(reads, n_samples, rng, clusters, knobs)
     return loc, spread, drawn
 
 
-def pack_view(reads: LoopReads, clusters: np.ndarray | None = None) -> LoopReads:
+VARIATION_NODES = 16
+"""Loops drawn per ψ draw, at the normal's quantiles, for a pack's ``variation``."""
+
+
+def pack_variation(hyper: np.ndarray, population) -> np.ndarray:
+    """The ``variation`` of a pack's loops under its ψ draws (S, 2K): per draw, the
+    population's :data:`VARIATION_NODES` quantiles, clipped to the knob's bounds (S·nodes,)."""
+    j = population.names.index("variation")
+    hyper = np.atleast_2d(np.asarray(hyper, dtype=np.float64))
+    loc, spread = hyper[:, j], hyper[:, population.n_knobs + j]
+    nodes = ndtri((np.arange(VARIATION_NODES) + 0.5) / VARIATION_NODES)
+    values = loc[:, None] + np.maximum(spread, 0.0)[:, None] * nodes
+    return np.clip(values, *population.bounds[j]).ravel()
+
+
+def pack_view(
+    reads: LoopReads,
+    clusters: np.ndarray | None = None,
+    hyper: np.ndarray | None = None,
+    population=None,
+) -> LoopReads:
     """A pack's reads as its block pools them: the kick block's per-knob likelihoods given
     the pack's populations of the other kick knobs
     (:meth:`~technorhythm.inference.kick_block.KickReads.conditioned`; ``clusters``: each
-    loop's source file); the other blocks' reads as they are."""
+    loop's source file) and, when ``hyper`` (the pack's ψ draws, the network's) and
+    ``population`` are given, of its loops' ``variation`` (:func:`pack_variation`: how
+    often a beat decides its extra kicks alone); the other blocks' reads as they are."""
     if isinstance(reads, KickReads):
-        return reads.conditioned(clusters)
+        log_own = None
+        if hyper is not None:
+            log_own = own_weights(pack_variation(hyper, population))
+        return reads.conditioned(clusters, log_own=log_own)
     return reads
 
 
 def _draw_block(reads, n_samples, rng, clusters, knobs):
-    """:func:`draw_block`, and for :class:`GridReads` the drawn population cells (S, J)
-    (None otherwise) that :func:`draw_grid_loops` needs."""
-    reads = pack_view(reads, clusters)
+    """:func:`draw_block` of a pack's reads (:func:`pack_view`), and for :class:`GridReads`
+    the drawn population cells (S, J) (None otherwise) that :func:`draw_grid_loops` needs."""
     if isinstance(reads, GridReads):
         return _draw_grid(reads, n_samples, rng, clusters)
     return (*_draw_point_reads(reads, n_samples, rng, clusters, knobs), None)
@@ -401,7 +431,7 @@ def replace_block(
     loops keeps the network's draws.
     """
     hyper = np.array(hyper, dtype=np.float64)
-    reads = pack_view(reads, clusters)
+    reads = pack_view(reads, clusters, hyper, population)
     cols = np.array([population.names.index(k) for k in knobs])
     k = population.n_knobs
     loc, spread, drawn, cells = _draw_block(reads, len(hyper), rng, clusters, knobs)

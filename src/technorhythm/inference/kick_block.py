@@ -83,7 +83,9 @@ __all__ = [
     "BAR_FLOOR",
     "ROUNDS",
     "KickReads",
+    "decode",
     "kick_loglik",
+    "own_weights",
     "read_kicks",
 ]
 
@@ -148,24 +150,25 @@ _TO_GRID = (
 )
 
 
-def _bar_loglik(bars: np.ndarray, decided: np.ndarray) -> np.ndarray:
+def _bar_loglik(bars: np.ndarray, decided: np.ndarray, log_own: np.ndarray) -> np.ndarray:
     """log L(bar) (U, X, E·L) of kick bars (U, 16) whose beats 2–4 ``decided`` (U, 3) their
-    hats or ride alone, floored at :data:`BAR_FLOOR`: every beat's extras counted
-    (:data:`ALL_OWN`), scaled by the share of distinct decisions among them
-    (:func:`_share`)."""
+    hats or ride alone, floored at :data:`BAR_FLOOR`: the bar's exact likelihood given its
+    base and which beats decide alone, summed over the configurations in which at least the
+    ``decided`` beats do, each weighted by ``exp(log_own[n])`` for n beats deciding alone
+    (:func:`own_weights`)."""
     feasible, factors, missing = _terms_with_drops(bars)
     superset = (ks.OWN[None] >= decided[:, None]).all(axis=-1)  # (U, 8): configurations allowed
-    allowed = feasible & superset[:, None, :]
-    fewest = np.where(allowed, ks.N_OWN, ks.N_OWN.max() + 1).argmin(axis=-1)  # (U, 9)
-    counts = factors[:, :, ALL_OWN, :_N_FACTORS].astype(np.float64)  # (U, 9, F)
-    log_h = counts @ _FINITE_LOG_FACTORS.T  # (U, 9, E·L); a count of 0 times log 0 is 0
-    possible = feasible[:, :, ALL_OWN, None] & (log_h > -1e299)
-    log_h = log_h * _share(ks.N_OWN[fewest])[..., None] + missing[..., None] * np.log(DROP)
+    allowed = feasible & superset[:, None, :]  # (U, 9, 8)
+    counts = factors[..., :_N_FACTORS].astype(np.float64)  # (U, 9, 8, F)
+    log_h = counts @ _FINITE_LOG_FACTORS.T  # (U, 9, 8, E·L); a count of 0 times log 0 is 0
+    possible = allowed[..., None] & (log_h > -1e299)
+    log_h = log_h + log_own[ks.N_OWN][None, None, :, None] + missing[..., None, None] * np.log(DROP)
     log_h = np.where(possible, log_h, -np.inf)
-    top = log_h.max(axis=1, keepdims=True)  # (U, 1, E·L)
+    top = log_h.max(axis=(1, 2), keepdims=True)  # (U, 1, 1, E·L)
     top = np.where(np.isfinite(top), top, 0.0)
-    summed = np.einsum("xk,uke->uxe", _BASE, np.exp(log_h - top))  # Σ_k P(k | x) · h_k
-    summed *= np.exp(top)  # top ≤ 0: a term too small for a double is far below the floor
+    per_k = np.exp(log_h - top).sum(axis=2)  # (U, 9, E·L): Σ over configurations
+    summed = np.einsum("xk,uke->uxe", _BASE, per_k)  # Σ_k P(k | x) · h_k
+    summed *= np.exp(top[:, 0])  # top ≤ 0: a term too small for a double is far below the floor
     summed += BAR_FLOOR
     return np.log(summed).astype(np.float32)
 
@@ -184,31 +187,54 @@ def _terms_with_drops(bars: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     return feasible, factors, missing.astype(np.float64)
 
 
-def _share(n_own: np.ndarray) -> np.ndarray:
-    """The effective share of distinct decisions among a bar's four beats when ``n_own`` of
-    beats 2–4 decide alone and the others share beat 1's: groups of sizes g (4 − n_own and
-    n_own ones) make Σg = 4 counted decisions worth (Σg)² / Σg² distinct ones, the share
-    Σg / Σg² (as :func:`technorhythm.inference.onset_block` scales its counts)."""
-    n_own = np.asarray(n_own, dtype=np.float64)
-    return 4.0 / ((4.0 - n_own) ** 2 + n_own)
+def own_weights(variation: np.ndarray | None = None) -> np.ndarray:
+    """log of the weight (4,) of a bar in which n = 0..3 of beats 2–4 decide alone, given
+    draws of the loops' ``variation`` (each beat decides alone with chance variation²): the
+    mean over the draws of ``(v²)^n · (1 − v²)^(3 − n)``. None: variation uniform on its range
+    (the prior's, for a loop read alone)."""
+    if variation is None:
+        variation = _PRIOR_VARIATION
+    r = np.clip(np.asarray(variation, dtype=np.float64).ravel(), 0.0, 1.0) ** 2
+    if not len(r):
+        raise ValueError("own_weights needs at least one draw of variation")
+    n = np.arange(4)
+    w = (r[:, None] ** n * (1.0 - r[:, None]) ** (3 - n)).mean(axis=0)
+    with np.errstate(divide="ignore"):
+        return np.log(w)
 
 
-def kick_loglik(velocity: np.ndarray) -> np.ndarray:
-    """Each loop's log-likelihood (N, X, E, L) of the joint grid of :data:`KICK_KNOBS`
-    from its fresh bars (module docstring). ``velocity`` (N, 5, 64), canonical."""
+_PRIOR_VARIATION = (np.arange(256) + 0.5) / 256 * get_knob("variation").high
+
+
+def decode(velocity: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the kick block reads of each loop, decoded from its rows as the onset block
+    decodes them: the kick bars (N, 4, 16) (bool), which bars are drawn afresh (N, 4) and
+    which of each bar's beats 2–4 decide alone (N, 4, 3). ``velocity`` (N, 5, 64), canonical."""
     velocity = np.asarray(velocity)
     n = len(velocity)
     on = velocity.reshape(n, velocity.shape[1], N_BARS, STEPS_PER_BAR) > 0
-    fresh = fresh_bars(on).reshape(-1)  # (N·4,)
-    decided = own_beats(on)[:, :, 1:].reshape(-1, 3)  # (N·4, 3)
-    kick = on[:, KICK].reshape(-1, STEPS_PER_BAR)
-    bars, bar_of = np.unique(kick, axis=0, return_inverse=True)
+    return on[:, KICK], fresh_bars(on), own_beats(on)[:, :, 1:]
+
+
+def kick_loglik(velocity: np.ndarray, log_own: np.ndarray | None = None) -> np.ndarray:
+    """Each loop's log-likelihood (N, X, E, L) of the joint grid of :data:`KICK_KNOBS`
+    from its fresh bars (module docstring). ``velocity`` (N, 5, 64), canonical; ``log_own``:
+    :func:`own_weights` (None: the prior's)."""
+    return _loglik(*decode(velocity), own_weights() if log_own is None else log_own)
+
+
+def _loglik(kick, fresh, decided, log_own) -> np.ndarray:
+    """:func:`kick_loglik` of decoded loops (:func:`decode`)."""
+    n = len(kick)
+    fresh = fresh.reshape(-1)  # (N·4,)
+    decided = decided.reshape(-1, 3)  # (N·4, 3)
+    bars, bar_of = np.unique(kick.reshape(-1, STEPS_PER_BAR), axis=0, return_inverse=True)
     keys = bar_of.reshape(-1) * 8 + decided @ _OWN_CODE
     unique, key_of = np.unique(keys[fresh], return_inverse=True)
     log_bar = (
         np.concatenate(
             [
-                _bar_loglik(bars[part // 8], ks.OWN[part % 8])
+                _bar_loglik(bars[part // 8], ks.OWN[part % 8], log_own)
                 for part in np.array_split(unique, max(1, -(-len(unique) // _CHUNK)))
             ]
         )
@@ -235,38 +261,53 @@ _AXES = (PULSES_GRID, EXTRA_GRID, LATE_GRID)
 @dataclass(frozen=True)
 class KickReads(GridReads):
     """:class:`GridReads` of the kick block that also keep each loop's joint likelihood
-    ``joint`` (N, X, E, L) on the joint grid, divided by the loop's largest (float32). The per-knob
-    likelihoods (``loglik``) are the joint summed over the other two knobs with flat weights;
-    a pack pools :meth:`conditioned` ones instead, each knob's summed over the other two
-    knobs' population in the pack (module docstring)."""
+    ``joint`` (N, X, E, L) on the joint grid, divided by the loop's largest (float32), and
+    the loops as decoded (``decoded``: :func:`decode`'s arrays), read again when a pack
+    knows its loops' ``variation``. The per-knob likelihoods (``loglik``) are the joint
+    summed over the other two knobs with flat weights; a pack pools :meth:`conditioned`
+    ones instead, each knob's summed over the other two knobs' population in the pack
+    (module docstring)."""
 
     joint: np.ndarray | None = None
+    decoded: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def __getitem__(self, index) -> KickReads | GridReads:
         part = super().__getitem__(index)
         if isinstance(index, tuple) and len(index) > 1:
             return part  # some columns only: no joint likelihood
         rows = index[0] if isinstance(index, tuple) else index
-        return KickReads(*(getattr(part, f) for f in _GRID_FIELDS), joint=self.joint[rows])
+        return KickReads(
+            *(getattr(part, f) for f in _GRID_FIELDS),
+            joint=self.joint[rows],
+            decoded=tuple(a[rows] for a in self.decoded),
+        )
 
-    def conditioned(self, clusters: np.ndarray | None = None, rounds: int = ROUNDS) -> GridReads:
+    def conditioned(
+        self,
+        clusters: np.ndarray | None = None,
+        rounds: int = ROUNDS,
+        log_own: np.ndarray | None = None,
+    ) -> GridReads:
         """The pack's reads (these loops are one pack): each knob's likelihood summed over
         the other two knobs' population in the pack, found by ``rounds`` passes that pool
         each knob (:func:`~technorhythm.inference.grid_pool.grid_log_posterior`, the loops of
         one source file ``clusters`` counting as one loop) and weigh the others by the
-        pooled population's predictive on the joint grid."""
+        pooled population's predictive on the joint grid. ``log_own``: the pack's
+        :func:`own_weights` (its loops' ``variation``); None keeps the reads' (the prior's)."""
         n = len(self.joint)
         if n == 0:
             return GridReads(self.estimate, self.se, self.shown, self.loglik, self.scale)
-        scaled = self.joint
-        loglik = self.loglik  # the first pass's: flat weights (read_kicks)
+        if log_own is None:
+            scaled, loglik, shown = self.joint, self.loglik, self.shown
+        else:
+            scaled, loglik, shown = _flat_reads(_loglik(*self.decoded, log_own))
         for _ in range(int(rounds)):
             weights = [
-                _population_weights(loglik[:, j], self.shown[:, j], clusters, j)
+                _population_weights(loglik[:, j], shown[:, j], clusters, j)
                 for j in range(len(KICK_KNOBS))
             ]
             loglik = _marginals(scaled, weights)
-        return GridReads.from_loglik(loglik, self.shown, _SCALE)
+        return GridReads.from_loglik(loglik, shown, _SCALE)
 
 
 def _marginals(scaled: np.ndarray, weights: list[np.ndarray]) -> np.ndarray:
@@ -283,7 +324,9 @@ def _marginals(scaled: np.ndarray, weights: list[np.ndarray]) -> np.ndarray:
     out = []
     for m, to_grid in zip((pulses, extra, late), _TO_GRID, strict=True):
         m = np.maximum(m, np.log(BAR_FLOOR) * N_BARS)  # finite: every bar floored
-        g = m @ to_grid.T
+        # the likelihood, not its log, is interpolated: a bar's is linear in the acting
+        # pulse count between whole counts (P(k | x) is), so its log is not
+        g = np.log(np.exp(m - m.max(axis=1, keepdims=True)) @ to_grid.T)
         out.append(g - g.max(axis=1, keepdims=True))
     return np.stack(out, axis=1)
 
@@ -303,20 +346,29 @@ def _population_weights(loglik, shown, clusters, j: int) -> np.ndarray:
     return w / w.sum()
 
 
-def read_kicks(velocity: np.ndarray) -> KickReads:
+def _flat_reads(joint: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The joint likelihoods (N, X, E, L) divided by each loop's largest, each knob's
+    likelihood summed over the other two with flat weights (N, 3, len(GRID)), and which
+    knobs each loop shows (its likelihood of the knob is not flat)."""
+    scaled = np.exp(joint - joint.max(axis=(1, 2, 3), keepdims=True))
+    loglik = _marginals(scaled, [np.full(len(g), 1.0 / len(g)) for g in _AXES])
+    return scaled, loglik, loglik.min(axis=2) < -1e-6
+
+
+def read_kicks(velocity: np.ndarray, log_own: np.ndarray | None = None) -> KickReads:
     """The kick block's reads of every loop (:class:`KickReads`, columns
     :data:`KICK_KNOBS`, likelihoods on ``GRID`` times each knob's range): the joint
     likelihood and, per knob, the joint summed over the other two knobs' joint-grid values
     (flat weights; a pack pools :meth:`KickReads.conditioned` ones). A knob is shown by a
     loop whose likelihood of it is not flat (``kick_late`` by a loop with a pair of extra
-    kicks, or a bar that rules one out)."""
-    joint = kick_loglik(velocity)
+    kicks, or a bar that rules one out). ``log_own``: :func:`own_weights` (None: the
+    prior's)."""
+    decoded = decode(velocity)
+    joint = _loglik(*decoded, own_weights() if log_own is None else log_own)
     if not len(joint):
         empty = np.zeros((0, len(KICK_KNOBS), len(GRID)))
         base = GridReads.from_loglik(empty, np.zeros((0, len(KICK_KNOBS)), bool), _SCALE)
-        return KickReads(*(getattr(base, f) for f in _GRID_FIELDS), joint=joint)
-    scaled = np.exp(joint - joint.max(axis=(1, 2, 3), keepdims=True))
-    loglik = _marginals(scaled, [np.full(len(g), 1.0 / len(g)) for g in _AXES])
-    shown = loglik.min(axis=2) < -1e-6
+        return KickReads(*(getattr(base, f) for f in _GRID_FIELDS), joint=joint, decoded=decoded)
+    scaled, loglik, shown = _flat_reads(joint)
     base = GridReads.from_loglik(loglik, shown, _SCALE)
-    return KickReads(*(getattr(base, f) for f in _GRID_FIELDS), joint=scaled)
+    return KickReads(*(getattr(base, f) for f in _GRID_FIELDS), joint=scaled, decoded=decoded)

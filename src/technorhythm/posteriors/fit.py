@@ -400,7 +400,7 @@ def _read_blocks(hyper, loops, reads: dict, rows, population, seed: int, name: s
     combined = np.full((len(rows), population.n_knobs), np.nan)
     combined_se = np.full_like(combined, np.nan)
     for block, block_reads in reads.items():
-        group_reads = pack_view(block_reads[rows], clusters)
+        group_reads = pack_view(block_reads[rows], clusters, hyper, population)
         stream = 2 + list(BLOCKS).index(block)
         hyper, loops = replace_block(
             hyper,
