@@ -121,8 +121,8 @@ def test_own_weights_are_the_chances_of_beats_deciding_alone():
     np.testing.assert_allclose(np.exp(own_weights(np.ones(5))), [0, 0, 0, 1])
     half = np.exp(own_weights(np.full(3, np.sqrt(0.5))))  # each beat alone with chance 1/2
     np.testing.assert_allclose(half, [1 / 8] * 4)
-    prior = np.exp(own_weights())  # variation uniform: E[(v²)^n (1 − v²)^(3 − n)]
-    np.testing.assert_allclose(prior, [16 / 35, 8 / 105, 2 / 35, 1 / 7], rtol=1e-3)  # per configuration
+    prior = np.exp(own_weights())  # per configuration, variation uniform: E[v²ⁿ (1 − v²)³⁻ⁿ]
+    np.testing.assert_allclose(prior, [16 / 35, 8 / 105, 2 / 35, 1 / 7], rtol=1e-3)
     with pytest.raises(ValueError, match="at least one draw"):
         own_weights(np.zeros(0))
 

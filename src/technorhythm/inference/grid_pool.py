@@ -36,7 +36,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from technorhythm.inference.loop_reads import LoopReads
-from technorhythm.inference.population import LOC_MARGIN, SPREAD_MAX
+from technorhythm.inference.population import LOC_MARGIN, REST_SHARE, SPREAD_MAX
 
 __all__ = [
     "GRID",
@@ -46,6 +46,7 @@ __all__ = [
     "CELL_PROBABILITIES",
     "GridReads",
     "population_on_grid",
+    "cell_log_prior",
     "grid_log_posterior",
     "draw_grid_block",
     "draw_grid_loops",
@@ -75,10 +76,14 @@ class GridReads(LoopReads):
 
     ``scale`` (J,): the knob value of each column at the grid's 1 (its range, the knobs
     starting at 0): the likelihoods are kept on ``GRID · scale``; ``estimate``, ``se`` and
-    every draw are in knob units. None: 1 for every column (the onset knobs)."""
+    every draw are in knob units. None: 1 for every column (the onset knobs).
+
+    ``log_prior`` (J, G): each column's hyperprior on the cells (:func:`cell_log_prior`);
+    None: the uniform box for every column."""
 
     loglik: np.ndarray | None = None
     scale: np.ndarray | None = None
+    log_prior: np.ndarray | None = None
 
     @property
     def scales(self) -> np.ndarray:
@@ -89,10 +94,14 @@ class GridReads(LoopReads):
 
     @classmethod
     def from_loglik(
-        cls, loglik: np.ndarray, shown: np.ndarray, scale: np.ndarray | None = None
+        cls,
+        loglik: np.ndarray,
+        shown: np.ndarray,
+        scale: np.ndarray | None = None,
+        log_prior: np.ndarray | None = None,
     ) -> GridReads:
         """Reads from log-likelihoods (N, J, X) on ``GRID · scale`` (``scale`` (J,), None:
-        1) and whether each loop shows each knob."""
+        1) and whether each loop shows each knob; ``log_prior``: :attr:`log_prior`."""
         loglik = np.asarray(loglik, dtype=np.float64)
         top = loglik.max(axis=2, keepdims=True)
         w = np.exp(loglik - top)
@@ -110,15 +119,22 @@ class GridReads(LoopReads):
         if scale is not None:
             scale = np.asarray(scale, dtype=np.float64)
             estimate, sd = estimate * scale, sd * scale
-        return cls(estimate, np.where(shown, sd, np.inf), shown, loglik, scale)
+        return cls(estimate, np.where(shown, sd, np.inf), shown, loglik, scale, log_prior)
 
     def __getitem__(self, index) -> GridReads:
         rows = index[0] if isinstance(index, tuple) else index
-        loglik, scale = self.loglik[rows], self.scale
+        loglik, scale, log_prior = self.loglik[rows], self.scale, self.log_prior
         if isinstance(index, tuple) and len(index) > 1:
             loglik = loglik[:, index[1]]
             scale = None if scale is None else np.asarray(scale)[index[1]]
-        return GridReads(self.estimate[index], self.se[index], self.shown[index], loglik, scale)
+            log_prior = None if log_prior is None else np.asarray(log_prior)[index[1]]
+        return GridReads(
+            self.estimate[index], self.se[index], self.shown[index], loglik, scale, log_prior
+        )
+
+    def column_log_prior(self, col: int) -> np.ndarray | None:
+        """Column ``col``'s :attr:`log_prior` (None: the uniform box)."""
+        return None if self.log_prior is None else np.asarray(self.log_prior)[col]
 
 
 def population_on_grid(loc: np.ndarray, spread: np.ndarray) -> np.ndarray:
@@ -159,19 +175,46 @@ _CELL_LOG_PRIOR = np.log(np.prod((_CELL_HIGH - _CELL_LOW) / (2 * _HALF), axis=1)
 box holds half the mass of an inner one (a corner a quarter)."""
 
 
-def grid_log_posterior(loglik: np.ndarray, clusters: np.ndarray | None = None) -> np.ndarray:
+def cell_log_prior(centres: np.ndarray = (), half: float = 1.0) -> np.ndarray:
+    """(G,) log hyperprior of every cell for a knob with plateaus at ``centres`` of
+    half-width ``half`` (grid units): as :meth:`~technorhythm.inference.population.
+    Population.sample_hyper` draws it, the uniform box and, with probability
+    :data:`~technorhythm.inference.population.REST_SHARE`, a population at rest on a plateau
+    chosen uniformly (location within ``half / 2`` of its centre, spread below ``half / 6``),
+    each cell taking the part of either that falls inside it. No centres: the box alone."""
+    box = np.exp(_CELL_LOG_PRIOR)
+    box /= box.sum()
+    centres = np.asarray(centres, dtype=np.float64)
+    if not len(centres):
+        return np.log(box)
+    low, high = centres - half / 2, centres + half / 2  # (C,)
+    on_loc = np.clip(
+        np.minimum(_CELL_HIGH[:, None, 0], high) - np.maximum(_CELL_LOW[:, None, 0], low), 0, None
+    ).sum(axis=1) / (half * len(centres))
+    on_spread = np.clip(np.minimum(_CELL_HIGH[:, 1], half / 6) - _CELL_LOW[:, 1], 0, None) / (
+        half / 6
+    )
+    with np.errstate(divide="ignore"):
+        return np.log((1 - REST_SHARE) * box + REST_SHARE * on_loc * on_spread)
+
+
+def grid_log_posterior(
+    loglik: np.ndarray, clusters: np.ndarray | None = None, log_prior: np.ndarray | None = None
+) -> np.ndarray:
     """(G,) unnormalised log posterior of every (location, spread) cell from the loops'
     log-likelihoods ``loglik`` (N, X) of one knob on :data:`GRID`: the hyperprior's share
-    of the cell plus the sum over loops of the log of each loop's likelihood averaged over
-    the cell's population. ``clusters`` (N,): each loop's source file; the loops of one
-    file count as one loop together (their mean log-likelihood), since the windows of one
-    performance are not independent draws from the pack's population."""
+    of the cell (``log_prior``, :func:`cell_log_prior`; None: the uniform box) plus the sum
+    over loops of the log of each loop's likelihood averaged over the cell's population.
+    ``clusters`` (N,): each loop's source file; the loops of one file count as one loop
+    together (their mean log-likelihood), since the windows of one performance are not
+    independent draws from the pack's population."""
     fit, inverse = _loop_fit(loglik)
     weight = np.ones(len(inverse))
     if clusters is not None:
         _, file_of, per_file = np.unique(clusters, return_inverse=True, return_counts=True)
         weight = 1.0 / per_file[file_of.reshape(-1)]
-    return np.bincount(inverse, weights=weight, minlength=len(fit)) @ fit + _CELL_LOG_PRIOR
+    prior = _CELL_LOG_PRIOR if log_prior is None else log_prior
+    return np.bincount(inverse, weights=weight, minlength=len(fit)) @ fit + prior
 
 
 def draw_grid_block(
@@ -196,7 +239,7 @@ def draw_grid_block(
     for col in columns:
         which = np.flatnonzero(reads.shown[:, col])
         files = None if clusters is None else np.asarray(clusters)[which]
-        logp = grid_log_posterior(reads.loglik[which, col], files)
+        logp = grid_log_posterior(reads.loglik[which, col], files, reads.column_log_prior(col))
         p = np.exp(logp - logp.max())
         chosen = rng.choice(len(p), size=n_cells, p=p / p.sum())
         pick = chosen[rng.permutation(np.arange(n_samples) % n_cells)]

@@ -69,6 +69,7 @@ from technorhythm.inference.grid_pool import (
     CELL_PROBABILITIES,
     GRID,
     GridReads,
+    cell_log_prior,
     grid_log_posterior,
 )
 from technorhythm.inference.onset_block import fresh_bars, own_beats
@@ -104,7 +105,7 @@ EXTRA_GRID: np.ndarray = GRID[::5] * _SCALE[1]
 """``kick_extra`` values of the joint grid (21, 0.05 apart)."""
 LATE_GRID: np.ndarray = GRID[::10] * _SCALE[2]
 """``kick_late`` values of the joint grid (11, 0.1 apart)."""
-DROP = 0.05
+DROP = 0.01
 """Chance that a loop leaves out one pulse of its bar's base (a producer's break, a
 drummer's skipped kick): the simulator never does, real loops do."""
 BAR_FLOOR = 1e-6
@@ -251,11 +252,18 @@ def _loglik(kick, fresh, decided, log_own) -> np.ndarray:
     return out.reshape(n, len(PULSES_GRID), len(EXTRA_GRID), len(LATE_GRID))
 
 
-_GRID_FIELDS = ("estimate", "se", "shown", "loglik", "scale")
-ROUNDS = 2
-"""Passes of :meth:`KickReads.conditioned`: each pools the three knobs given the others'
-populations of the pass before (the first given flat ones)."""
+_GRID_FIELDS = ("estimate", "se", "shown", "loglik", "scale", "log_prior")
+ROUNDS = 3
+"""Passes of :meth:`KickReads.conditioned`: each pools the three knobs one at a time, each
+given the others' latest populations (flat ones before they are first pooled)."""
 _AXES = (PULSES_GRID, EXTRA_GRID, LATE_GRID)
+_LOG_PRIOR = np.stack(
+    [cell_log_prior(np.asarray(pt.PLATEAUS[k][0]) / s, pt.PLATEAUS[k][1] / s)
+     if k in pt.PLATEAUS else cell_log_prior() for k, s in zip(KICK_KNOBS, _SCALE, strict=True)]
+)  # fmt: skip
+"""(3, G) each kick knob's hyperprior on the pool's cells: the population model's, whose
+packs may be at rest on a whole number of pulses (:func:`~technorhythm.inference.grid_pool.
+cell_log_prior`)."""
 
 
 @dataclass(frozen=True)
@@ -296,39 +304,43 @@ class KickReads(GridReads):
         :func:`own_weights` (its loops' ``variation``); None keeps the reads' (the prior's)."""
         n = len(self.joint)
         if n == 0:
-            return GridReads(self.estimate, self.se, self.shown, self.loglik, self.scale)
+            return GridReads(*(getattr(self, f) for f in _GRID_FIELDS))
         if log_own is None:
             scaled, loglik, shown = self.joint, self.loglik, self.shown
         else:
             scaled, loglik, shown = _flat_reads(_loglik(*self.decoded, log_own))
-        for _ in range(int(rounds)):
-            weights = [
-                _population_weights(loglik[:, j], shown[:, j], clusters, j)
-                for j in range(len(KICK_KNOBS))
-            ]
-            loglik = _marginals(scaled, weights)
-        return GridReads.from_loglik(loglik, shown, _SCALE)
+        loglik = np.array(loglik)
+        weights = [np.full(len(g), 1.0 / len(g)) for g in _AXES]
+        for _ in range(int(rounds)):  # one knob at a time, each given the others' latest
+            for j in range(len(KICK_KNOBS)):
+                loglik[:, j] = _marginal(scaled, weights, j)
+                weights[j] = _population_weights(loglik[:, j], shown[:, j], clusters, j)
+        return GridReads.from_loglik(loglik, shown, _SCALE, _LOG_PRIOR)
 
 
 def _marginals(scaled: np.ndarray, weights: list[np.ndarray]) -> np.ndarray:
     """(N, 3, len(GRID)) log-likelihood of each knob on the grid: the joint likelihoods
     ``scaled`` (N, X, E, L; each loop's divided by its largest) summed over the other two
     knobs with ``weights`` (each knob's weights on its joint-grid axis), interpolated."""
+    return np.stack([_marginal(scaled, weights, j) for j in range(len(KICK_KNOBS))], axis=1)
+
+
+def _marginal(scaled: np.ndarray, weights: list[np.ndarray], j: int) -> np.ndarray:
+    """(N, len(GRID)) knob ``j``'s log-likelihood of :func:`_marginals`."""
     w_x, w_e, w_l = (np.asarray(w, dtype=scaled.dtype) for w in weights)
     n = len(scaled)
-    over_x = np.tensordot(scaled, w_x, axes=([1], [0]))  # (N, E, L)
     with np.errstate(divide="ignore"):
-        pulses = np.log(scaled.reshape(n, len(w_x), -1) @ np.outer(w_e, w_l).ravel())
-        extra = np.log(over_x @ w_l)
-        late = np.log(np.einsum("nel,e->nl", over_x, w_e))
-    out = []
-    for m, to_grid in zip((pulses, extra, late), _TO_GRID, strict=True):
-        m = np.maximum(m, np.log(BAR_FLOOR) * N_BARS)  # finite: every bar floored
-        # the likelihood, not its log, is interpolated: a bar's is linear in the acting
-        # pulse count between whole counts (P(k | x) is), so its log is not
-        g = np.log(np.exp(m - m.max(axis=1, keepdims=True)) @ to_grid.T)
-        out.append(g - g.max(axis=1, keepdims=True))
-    return np.stack(out, axis=1)
+        if j == 0:
+            m = np.log(scaled.reshape(n, len(w_x), -1) @ np.outer(w_e, w_l).ravel())
+        elif j == 1:
+            m = np.log(np.tensordot(scaled, w_x, axes=([1], [0])) @ w_l)
+        else:
+            m = np.log(np.einsum("nxel,x,e->nl", scaled, w_x, w_e, optimize=True))
+    m = np.maximum(m, np.log(BAR_FLOOR) * N_BARS)  # finite: every bar floored
+    # the likelihood, not its log, is interpolated: a bar's is linear in the acting pulse
+    # count between whole counts (P(k | x) is), so its log is not
+    g = np.log(np.exp(m - m.max(axis=1, keepdims=True)) @ _TO_GRID[j].T)
+    return g - g.max(axis=1, keepdims=True)
 
 
 def _population_weights(loglik, shown, clusters, j: int) -> np.ndarray:
@@ -339,7 +351,7 @@ def _population_weights(loglik, shown, clusters, j: int) -> np.ndarray:
     if len(which) < 3:
         return np.full(len(_AXES[j]), 1.0 / len(_AXES[j]))
     files = None if clusters is None else np.asarray(clusters)[which]
-    logp = grid_log_posterior(loglik[which], files)
+    logp = grid_log_posterior(loglik[which], files, _LOG_PRIOR[j])
     p = np.exp(logp - logp.max())
     on_grid = (p / p.sum()) @ CELL_PROBABILITIES  # (len(GRID),)
     w = _TO_GRID[j].T @ on_grid
@@ -367,8 +379,10 @@ def read_kicks(velocity: np.ndarray, log_own: np.ndarray | None = None) -> KickR
     joint = _loglik(*decoded, own_weights() if log_own is None else log_own)
     if not len(joint):
         empty = np.zeros((0, len(KICK_KNOBS), len(GRID)))
-        base = GridReads.from_loglik(empty, np.zeros((0, len(KICK_KNOBS)), bool), _SCALE)
+        base = GridReads.from_loglik(
+            empty, np.zeros((0, len(KICK_KNOBS)), bool), _SCALE, _LOG_PRIOR
+        )
         return KickReads(*(getattr(base, f) for f in _GRID_FIELDS), joint=joint, decoded=decoded)
     scaled, loglik, shown = _flat_reads(joint)
-    base = GridReads.from_loglik(loglik, shown, _SCALE)
+    base = GridReads.from_loglik(loglik, shown, _SCALE, _LOG_PRIOR)
     return KickReads(*(getattr(base, f) for f in _GRID_FIELDS), joint=scaled, decoded=decoded)
