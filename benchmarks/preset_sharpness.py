@@ -121,9 +121,9 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--kicks",
         choices=["likelihood", "network"],
-        default="network",
-        help="read the kick's pulses and extra kicks by the network as `fit` does (default), or "
-        "from the hits",
+        default="likelihood",
+        help="read the kick's pulses and extra kicks from the hits as `fit` does (default), or "
+        "by the network",
     )
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=UserWarning)

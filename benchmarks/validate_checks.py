@@ -114,12 +114,12 @@ def main() -> None:
     parser.add_argument(
         "--kicks",
         choices=["likelihood", "network"],
-        default="network",
+        default="likelihood",
         help="how the fits read the kick's pulses and extra kicks (default: `fit`'s default)",
     )
     parser.add_argument("--out", default=str(ROOT / "docs" / "img" / "checks"))
     args = parser.parse_args()
-    if args.record and args.kicks != "network":
+    if args.record and args.kicks != "likelihood":
         parser.error("--record calibrates the verdict of `fit`'s default reads: drop --kicks")
     estimator = load_population(args.model) if args.model else load_shipped()
     population = estimator.population

@@ -288,9 +288,9 @@ def main() -> None:
     parser.add_argument(
         "--kicks",
         choices=["likelihood", "network"],
-        default="network",
-        help="real packs: read the kick's pulses and extra kicks by the network as `fit` does "
-        "(default), or from the hits",
+        default="likelihood",
+        help="real packs: read the kick's pulses and extra kicks from the hits as `fit` does "
+        "(default), or by the network",
     )
     parser.add_argument("--out", default=str(OUT_DEFAULT))
     args = parser.parse_args()

@@ -150,7 +150,7 @@ def test_a_pack_reads_its_base_given_how_often_its_beats_decide_alone():
 
 def test_the_kick_block_is_read_and_replaced_like_the_others():
     assert BLOCKS["kick"] == KICK_KNOBS
-    assert "kick" not in blocks_to_read()  # the network's by default (module docstring)
-    assert "kick" in blocks_to_read(kicks="likelihood")
+    assert "kick" in blocks_to_read()  # read from the hits by default
+    assert "kick" not in blocks_to_read(kicks="network")
     with pytest.raises(ValueError, match="kicks must be one of"):
         blocks_to_read(kicks="maybe")

@@ -206,10 +206,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--kicks",
         choices=("likelihood", "network"),
-        default="network",
+        default="likelihood",
         help="read the kick's base pulses and extra kicks (kick_pulses, kick_extra, kick_late) "
-        "by the network (default), or from which steps play by their likelihood (closer to "
-        "real packs' kick rows, overconfident on large simulated packs; docs/inference.md)",
+        "from which steps play by their likelihood (default), or from the set summaries by "
+        "the network",
     )
     p.add_argument(
         "--min-clips",

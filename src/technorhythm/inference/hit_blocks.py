@@ -70,13 +70,11 @@ def blocks_to_read(
     velocities: str = "likelihood",
     timing: str = "likelihood",
     onsets: str = "likelihood",
-    kicks: str = "network",
+    kicks: str = "likelihood",
 ) -> tuple[str, ...]:
     """The blocks read from the hits for the options ``velocities``, ``timing``, ``onsets``
     and ``kicks`` (each one of :data:`READ_CHOICES`), in :data:`BLOCKS` order; raises
-    ``ValueError`` for another. The kick block is read only when asked for (``kicks=
-    "likelihood"``): see :mod:`technorhythm.inference.kick_block` for what it does better
-    and worse than the network."""
+    ``ValueError`` for another."""
     how = {"velocity": velocities, "timing": timing, "onsets": onsets, "kick": kicks}
     option = {"velocity": "velocities", "timing": "timing", "onsets": "onsets", "kick": "kicks"}
     for block, value in how.items():

@@ -434,7 +434,7 @@ def fit_groups(
     velocities: str = "likelihood",
     timing: str = "likelihood",
     onsets: str = "likelihood",
-    kicks: str = "network",
+    kicks: str = "likelihood",
 ) -> FitResult:
     """Population posterior of every group of clips in ``data`` (a Dataset or a ClipBatch).
 
@@ -477,13 +477,10 @@ def fit_groups(
         The same for the onset knobs of the snare, hats and cymbals (``backbeat``,
         ``snare_ghosts``, the three hat knobs, both open-hat knobs, ``ride``, ``crash``;
         :mod:`technorhythm.inference.onset_block`).
-    kicks : {"network", "likelihood"}
-        How the kick's base pulses and extra kicks (``kick_pulses``, ``kick_extra``,
-        ``kick_late``) are read: by the network (default), or from the hits
-        (:mod:`technorhythm.inference.kick_block`; closer to the Groove sessions and the
-        demo's packs, but overconfident on simulated packs of 256 loops and Groove's
-        velocity features further: not the default, docs/inference.md "The kick's pulses and
-        extra kicks read from the hits").
+    kicks : {"likelihood", "network"}
+        The same for the kick's base pulses and extra kicks (``kick_pulses``,
+        ``kick_extra``, ``kick_late``; :mod:`technorhythm.inference.kick_block`), read given
+        the network's ``variation`` of the group.
     """
     from technorhythm.inference.set_summaries import loop_features, set_feature_names
 
