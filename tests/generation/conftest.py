@@ -48,6 +48,7 @@ def fit_dir(dataset_dir, tmp_path_factory):
         velocities="network",  # the oracle answers for every knob
         timing="network",
         onsets="network",
+        kicks="network",
     )
     out = tmp_path_factory.mktemp("fit") / "fit"
     save_fit(result, out, dataset=str(dataset_dir), forest=False)

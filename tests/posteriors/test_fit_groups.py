@@ -10,6 +10,7 @@ import pytest
 from oracle_estimator import OracleEstimator
 
 from technorhythm.clips import ClipBatch
+from technorhythm.inference.population import Population
 from technorhythm.posteriors.fit import fit_groups
 from technorhythm.posteriors.report import format_summary, load_fit, save_fit
 from technorhythm.simulator import simulate
@@ -56,7 +57,10 @@ def test_groups_sizes_hyperparameters_and_loops(two_packs):
     assert g0.loop_ids[:2] == ("at_theta0/0", "at_theta0/1")
     # the estimator saw each pack's own observation: last entry log2(N)/10
     np.testing.assert_allclose([c[-1] for c in est.calls], np.log2([40, 30]) / 10)
-    np.testing.assert_allclose(g0.hyper[:, :K].mean(axis=0), THETA0, atol=0.05 * 8)
+    # the loops' mean knob values (a location may lie beyond a bound where the hits say
+    # little, as kick_late's does with two extra kicks in 40 loops)
+    mean = Population.from_registry().mean(g0.hyper).mean(axis=0)
+    np.testing.assert_allclose(mean, THETA0, atol=0.05 * 8)
     assert res.skipped.empty and g0.clip_ids == ()
     no_loops = fit_groups(two_packs, estimator=est, by="pack", n_samples=10, loops=False)
     assert all(g.loops is None and g.loop_ids == () for g in no_loops.groups)
@@ -165,6 +169,7 @@ def test_fit_folder_round_trip(two_packs, tmp_path):
         seed=0,
         n_samples=200,
         onsets="network",  # the oracle's sharp answer (a hat under an open hat reads wide)
+        kicks="network",
     )
     record = save_fit(res, tmp_path / "fit", dataset="two_packs", flagged={"elsewhere"})
     out = tmp_path / "fit"
@@ -223,6 +228,7 @@ def test_format_summary(two_packs):
         velocities="network",
         timing="network",
         onsets="network",
+        kicks="network",
     )
     checks = pd.DataFrame(
         {"group": ["at_theta0", "elsewhere"], "verdict_p": [0.6, 0.0099], "flagged": [False, True]}
@@ -282,7 +288,7 @@ def test_the_loops_reads_are_kept_and_saved(two_packs, tmp_path):
     est = OracleEstimator(THETA1)
     res = fit_groups(
         two_packs, estimator=est, by="pack", n_samples=50, seed=2, timing="network",
-        onsets="network",
+        onsets="network", kicks="network",
     )  # fmt: skip
     cols = [KNOB_NAMES.index(k) for k in VELOCITY_KNOBS]
     first = res.groups[0]
@@ -306,7 +312,7 @@ def test_the_loops_reads_are_kept_and_saved(two_packs, tmp_path):
     assert list(one) == ["elsewhere"] and one["elsewhere"][0].shape == (30, K)
     net = fit_groups(
         two_packs, estimator=est, n_samples=50, velocities="network", timing="network",
-        onsets="network",
+        onsets="network", kicks="network",
     )  # fmt: skip
     assert all(g.reads is None for g in net.groups)
     assert reads_by_group(net.to_inference_data()) == {}

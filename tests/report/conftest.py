@@ -43,6 +43,7 @@ def fit_dir(demo_dataset, tmp_path_factory) -> Path:
         velocities="network",  # the known answer for every knob
         timing="network",
         onsets="network",
+        kicks="network",
     )
     save_fit(result, out, dataset=str(demo_dataset))
     checks = check_fit(result, demo_dataset, n_predictive=64, n_verdict_sets=20)
