@@ -154,3 +154,18 @@ def test_the_kick_block_is_read_and_replaced_like_the_others():
     assert "kick" not in blocks_to_read(kicks="network")
     with pytest.raises(ValueError, match="kicks must be one of"):
         blocks_to_read(kicks="maybe")
+
+
+def test_a_packs_likelihoods_come_from_the_corpus_bars_terms():
+    """A slice of the corpus's reads keeps the corpus's bar terms (not a copy) and gives its
+    loops the likelihoods that reading them alone gives, at any variation."""
+    theta = theta_to_array({**default_theta(), "variation": 0.7, "kick_extra": 0.4})
+    velocity = simulate(np.tile(theta, (60, 1)), seed=11).velocity
+    reads = read_kicks(velocity)
+    part = reads[20:45]
+    assert part.bars.terms is reads.bars.terms
+    for v in (0.0, 0.5, 1.0):
+        log_own = own_weights(np.full(4, v))
+        np.testing.assert_allclose(
+            part.bars.loglik(log_own), kick_loglik(velocity[20:45], log_own), atol=1e-4
+        )

@@ -83,6 +83,7 @@ __all__ = [
     "LATE_GRID",
     "BAR_FLOOR",
     "ROUNDS",
+    "KickBars",
     "KickReads",
     "decode",
     "kick_loglik",
@@ -134,6 +135,7 @@ def _base_chances() -> np.ndarray:
 _LOG_FACTORS = _log_factors()
 _FINITE_LOG_FACTORS = np.where(np.isfinite(_LOG_FACTORS), _LOG_FACTORS, -1e300)
 _BASE = _base_chances()
+_BASE32 = _BASE.astype(np.float32)
 _CHUNK = 256  # distinct bars whose likelihoods on the joint grid are computed at once
 
 
@@ -150,27 +152,32 @@ _TO_GRID = (
 )
 
 
-def _bar_loglik(bars: np.ndarray, decided: np.ndarray, log_own: np.ndarray) -> np.ndarray:
-    """log L(bar) (U, X, E·L) of kick bars (U, 16) whose beats 2–4 ``decided`` (U, 3) their
-    hats or ride alone, floored at :data:`BAR_FLOOR`: the bar's exact likelihood given its
-    base and which beats decide alone, summed over the configurations in which at least the
-    ``decided`` beats do, each weighted by ``exp(log_own[n])`` for n beats deciding alone
-    (:func:`own_weights`)."""
+def _bar_terms(bars: np.ndarray, decided: np.ndarray) -> np.ndarray:
+    """The terms of L(bar) (U, 9, 4, E·L) (float32) of kick bars (U, 16) whose beats 2–4
+    ``decided`` (U, 3) their hats or ride alone: per base B(k) and number n of beats 2–4
+    deciding alone, the bar's probability summed over the configurations with n beats alone
+    that include the ``decided`` ones, at every (extra, late) of the grid (drops included).
+    A term below float32's range is far below :data:`BAR_FLOOR`."""
     feasible, factors, missing = _terms_with_drops(bars)
     superset = (ks.OWN[None] >= decided[:, None]).all(axis=-1)  # (U, 8): configurations allowed
     allowed = feasible & superset[:, None, :]  # (U, 9, 8)
     counts = factors[..., :_N_FACTORS].astype(np.float64)  # (U, 9, 8, F)
     log_h = counts @ _FINITE_LOG_FACTORS.T  # (U, 9, 8, E·L); a count of 0 times log 0 is 0
     possible = allowed[..., None] & (log_h > -1e299)
-    log_h = log_h + log_own[ks.N_OWN][None, None, :, None] + missing[..., None, None] * np.log(DROP)
-    log_h = np.where(possible, log_h, -np.inf)
-    top = log_h.max(axis=(1, 2), keepdims=True)  # (U, 1, 1, E·L)
-    top = np.where(np.isfinite(top), top, 0.0)
-    per_k = np.exp(log_h - top).sum(axis=2)  # (U, 9, E·L): Σ over configurations
-    summed = np.einsum("xk,uke->uxe", _BASE, per_k)  # Σ_k P(k | x) · h_k
-    summed *= np.exp(top[:, 0])  # top ≤ 0: a term too small for a double is far below the floor
-    summed += BAR_FLOOR
-    return np.log(summed).astype(np.float32)
+    log_h += missing[..., None, None] * np.log(DROP)
+    h = np.where(possible, np.exp(np.minimum(log_h, 0.0)), 0.0)
+    out = np.stack([h[:, :, n == ks.N_OWN].sum(axis=2) for n in range(4)], axis=2)
+    return out.astype(np.float32)
+
+
+def _bar_loglik(terms: np.ndarray, log_own: np.ndarray) -> np.ndarray:
+    """log L(bar) (U, X, E·L) from :func:`_bar_terms` (U, 9, 4, E·L), floored at
+    :data:`BAR_FLOOR`: each number of beats deciding alone weighted by ``exp(log_own[n])``
+    (:func:`own_weights`), the base summed over with P(k | acting pulses)."""
+    per_k = np.einsum("uknz,n->ukz", terms, np.exp(log_own).astype(np.float32))
+    summed = _BASE32 @ per_k  # (U, X, E·L), batched matrix products
+    summed += np.float32(BAR_FLOOR)
+    return np.log(summed)
 
 
 def _terms_with_drops(bars: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -206,49 +213,72 @@ def own_weights(variation: np.ndarray | None = None) -> np.ndarray:
 _PRIOR_VARIATION = (np.arange(256) + 0.5) / 256 * get_knob("variation").high
 
 
-def decode(velocity: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """What the kick block reads of each loop, decoded from its rows as the onset block
-    decodes them: the kick bars (N, 4, 16) (bool), which bars are drawn afresh (N, 4) and
-    which of each bar's beats 2–4 decide alone (N, 4, 3). ``velocity`` (N, 5, 64), canonical."""
-    velocity = np.asarray(velocity)
-    n = len(velocity)
-    on = velocity.reshape(n, velocity.shape[1], N_BARS, STEPS_PER_BAR) > 0
-    return on[:, KICK], fresh_bars(on), own_beats(on)[:, :, 1:]
+@dataclass(frozen=True)
+class KickBars:
+    """A set of loops' kick bars as the block reads them: the distinct (bar, beats deciding
+    alone) pairs of their fresh bars and each one's terms (:func:`_bar_terms`; ``terms``
+    (U, 9, 4, E·L), shared by every slice), and which pair each loop's bars are (``keys``
+    (N, 4); −1: a bar that repeats one before it and says nothing new). A pack's
+    likelihoods given its ``variation`` (:meth:`loglik`) come from them without the bars'
+    terms being computed again."""
+
+    terms: np.ndarray
+    keys: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, rows) -> KickBars:
+        return KickBars(self.terms, self.keys[rows])
+
+    @classmethod
+    def from_velocity(cls, velocity: np.ndarray) -> KickBars:
+        """Decode loops (N, 5, 64) (canonical velocities) as the onset block decodes them
+        (:mod:`technorhythm.inference.onset_block`): a bar whose pattern equals the bar it
+        would repeat is a repeat and says nothing new; the beats whose hats or ride differ
+        from beat 1's decide on their own."""
+        velocity = np.asarray(velocity)
+        n = len(velocity)
+        on = velocity.reshape(n, velocity.shape[1], N_BARS, STEPS_PER_BAR) > 0
+        fresh = fresh_bars(on).reshape(-1)  # (N·4,)
+        decided = own_beats(on)[:, :, 1:].reshape(-1, 3)  # (N·4, 3)
+        bars, bar_of = np.unique(on[:, KICK].reshape(-1, STEPS_PER_BAR), axis=0,
+                                 return_inverse=True)  # fmt: skip
+        pair = bar_of.reshape(-1) * 8 + decided @ _OWN_CODE
+        unique, key_of = np.unique(pair[fresh], return_inverse=True)
+        terms = np.zeros((len(unique), len(ks.BASE_STEPS), 4, len(_LOG_FACTORS)), np.float32)
+        for part in np.array_split(np.arange(len(unique)), max(1, -(-len(unique) // _CHUNK))):
+            terms[part] = _bar_terms(bars[unique[part] // 8], ks.OWN[unique[part] % 8])
+        keys = np.full(n * N_BARS, -1)
+        keys[fresh] = key_of.reshape(-1)
+        return cls(terms, keys.reshape(n, N_BARS))
+
+    def loglik(self, log_own: np.ndarray | None = None) -> np.ndarray:
+        """Each loop's log-likelihood (N, X, E, L) of the joint grid of :data:`KICK_KNOBS`:
+        the sum over its fresh bars. ``log_own``: :func:`own_weights` (None: the prior's)."""
+        log_own = own_weights() if log_own is None else log_own
+        n = len(self.keys)
+        used, row = np.unique(self.keys, return_inverse=True)
+        row = row.reshape(self.keys.shape)
+        fresh = used >= 0
+        log_bar = np.zeros((len(used), len(PULSES_GRID), len(_LOG_FACTORS)), np.float32)
+        log_bar[fresh] = _bar_loglik(self.terms[used[fresh]], log_own)  # a repeat adds 0
+        out = log_bar[row[:, 0]]  # bar 1 is always drawn afresh
+        for b in range(1, N_BARS):  # bar by bar: memory stays that of the loops' grids
+            out += log_bar[row[:, b]]
+        return out.reshape(n, len(PULSES_GRID), len(EXTRA_GRID), len(LATE_GRID))
+
+
+def decode(velocity: np.ndarray) -> KickBars:
+    """The loops' kick bars as the block reads them (:meth:`KickBars.from_velocity`)."""
+    return KickBars.from_velocity(velocity)
 
 
 def kick_loglik(velocity: np.ndarray, log_own: np.ndarray | None = None) -> np.ndarray:
     """Each loop's log-likelihood (N, X, E, L) of the joint grid of :data:`KICK_KNOBS`
     from its fresh bars (module docstring). ``velocity`` (N, 5, 64), canonical; ``log_own``:
     :func:`own_weights` (None: the prior's)."""
-    return _loglik(*decode(velocity), own_weights() if log_own is None else log_own)
-
-
-def _loglik(kick, fresh, decided, log_own) -> np.ndarray:
-    """:func:`kick_loglik` of decoded loops (:func:`decode`)."""
-    n = len(kick)
-    fresh = fresh.reshape(-1)  # (N·4,)
-    decided = decided.reshape(-1, 3)  # (N·4, 3)
-    bars, bar_of = np.unique(kick.reshape(-1, STEPS_PER_BAR), axis=0, return_inverse=True)
-    keys = bar_of.reshape(-1) * 8 + decided @ _OWN_CODE
-    unique, key_of = np.unique(keys[fresh], return_inverse=True)
-    log_bar = (
-        np.concatenate(
-            [
-                _bar_loglik(bars[part // 8], ks.OWN[part % 8], log_own)
-                for part in np.array_split(unique, max(1, -(-len(unique) // _CHUNK)))
-            ]
-        )
-        if len(unique)
-        else np.zeros((0, len(PULSES_GRID), len(_LOG_FACTORS)), np.float32)
-    )
-    row_of = np.full(n * N_BARS, -1)
-    row_of[fresh] = key_of.reshape(-1)
-    row_of = row_of.reshape(n, N_BARS)
-    out = log_bar[row_of[:, 0]]  # bar 1 is always drawn afresh
-    for b in range(1, N_BARS):  # bar by bar: memory stays that of the loops' grids
-        which = np.flatnonzero(row_of[:, b] >= 0)
-        out[which] += log_bar[row_of[which, b]]
-    return out.reshape(n, len(PULSES_GRID), len(EXTRA_GRID), len(LATE_GRID))
+    return decode(velocity).loglik(log_own)
 
 
 _GRID_FIELDS = ("estimate", "se", "shown", "loglik", "scale", "log_prior")
@@ -267,27 +297,21 @@ cell_log_prior`)."""
 
 @dataclass(frozen=True)
 class KickReads(GridReads):
-    """:class:`GridReads` of the kick block that also keep each loop's joint likelihood
-    ``joint`` (N, X, E, L) on the joint grid, divided by the loop's largest (float32), and
-    the loops as decoded (``decoded``: :func:`decode`'s arrays), read again when a pack
-    knows its loops' ``variation``. The per-knob likelihoods (``loglik``) are the joint
-    summed over the other two knobs with flat weights; a pack pools :meth:`conditioned`
-    ones instead, each knob's summed over the other two knobs' population in the pack
-    (module docstring)."""
+    """:class:`GridReads` of the kick block that also keep the loops' bars as the block
+    reads them (``bars``: :class:`KickBars`), read again when a pack knows its loops'
+    ``variation``. The per-knob likelihoods (``loglik``) are each loop's joint likelihood
+    given the prior's ``variation``, summed over the other two knobs with flat weights; a
+    pack pools :meth:`conditioned` ones instead, each knob's summed over the other two
+    knobs' population in the pack (module docstring)."""
 
-    joint: np.ndarray | None = None
-    decoded: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    bars: KickBars | None = None
 
     def __getitem__(self, index) -> KickReads | GridReads:
         part = super().__getitem__(index)
         if isinstance(index, tuple) and len(index) > 1:
             return part  # some columns only: no joint likelihood
         rows = index[0] if isinstance(index, tuple) else index
-        return KickReads(
-            *(getattr(part, f) for f in _GRID_FIELDS),
-            joint=self.joint[rows],
-            decoded=tuple(a[rows] for a in self.decoded),
-        )
+        return KickReads(*(getattr(part, f) for f in _GRID_FIELDS), bars=self.bars[rows])
 
     def conditioned(
         self,
@@ -300,15 +324,10 @@ class KickReads(GridReads):
         each knob (:func:`~technorhythm.inference.grid_pool.grid_log_posterior`, the loops of
         one source file ``clusters`` counting as one loop) and weigh the others by the
         pooled population's predictive on the joint grid. ``log_own``: the pack's
-        :func:`own_weights` (its loops' ``variation``); None keeps the reads' (the prior's)."""
-        n = len(self.joint)
-        if n == 0:
+        :func:`own_weights` (its loops' ``variation``); None: the prior's."""
+        if len(self.bars) == 0:
             return GridReads(*(getattr(self, f) for f in _GRID_FIELDS))
-        if log_own is None:
-            scaled, loglik, shown = self.joint, self.loglik, self.shown
-        else:
-            scaled, loglik, shown = _flat_reads(_loglik(*self.decoded, log_own))
-        loglik = np.array(loglik)
+        scaled, loglik, shown = _flat_reads(self.bars.loglik(log_own))
         weights = [np.full(len(g), 1.0 / len(g)) for g in _AXES]
         for _ in range(int(rounds)):  # one knob at a time, each given the others' latest
             for j in range(len(KICK_KNOBS)):
@@ -368,20 +387,18 @@ def _flat_reads(joint: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def read_kicks(velocity: np.ndarray, log_own: np.ndarray | None = None) -> KickReads:
     """The kick block's reads of every loop (:class:`KickReads`, columns
-    :data:`KICK_KNOBS`, likelihoods on ``GRID`` times each knob's range): the joint
-    likelihood and, per knob, the joint summed over the other two knobs' joint-grid values
-    (flat weights; a pack pools :meth:`KickReads.conditioned` ones). A knob is shown by a
-    loop whose likelihood of it is not flat (``kick_late`` by a loop with a pair of extra
-    kicks, or a bar that rules one out). ``log_own``: :func:`own_weights` (None: the
-    prior's)."""
-    decoded = decode(velocity)
-    joint = _loglik(*decoded, own_weights() if log_own is None else log_own)
-    if not len(joint):
+    :data:`KICK_KNOBS`, likelihoods on ``GRID`` times each knob's range): per knob, the
+    joint likelihood summed over the other two knobs' joint-grid values (flat weights; a
+    pack pools :meth:`KickReads.conditioned` ones). A knob is shown by a loop whose
+    likelihood of it is not flat (``kick_late`` by a loop with a pair of extra kicks, or a
+    bar that rules one out). ``log_own``: :func:`own_weights` (None: the prior's)."""
+    bars = decode(velocity)
+    if not len(bars):
         empty = np.zeros((0, len(KICK_KNOBS), len(GRID)))
         base = GridReads.from_loglik(
             empty, np.zeros((0, len(KICK_KNOBS)), bool), _SCALE, _LOG_PRIOR
         )
-        return KickReads(*(getattr(base, f) for f in _GRID_FIELDS), joint=joint, decoded=decoded)
-    scaled, loglik, shown = _flat_reads(joint)
+        return KickReads(*(getattr(base, f) for f in _GRID_FIELDS), bars=bars)
+    _, loglik, shown = _flat_reads(bars.loglik(log_own))
     base = GridReads.from_loglik(loglik, shown, _SCALE, _LOG_PRIOR)
-    return KickReads(*(getattr(base, f) for f in _GRID_FIELDS), joint=scaled, decoded=decoded)
+    return KickReads(*(getattr(base, f) for f in _GRID_FIELDS), bars=bars)
