@@ -22,7 +22,14 @@ import numpy as np
 from scipy.special import ndtri
 
 from technorhythm.inference.grid_pool import GridReads, draw_grid_block, draw_grid_loops
-from technorhythm.inference.kick_block import KICK_KNOBS, KickReads, own_weights, read_kicks
+from technorhythm.inference.kick_block import (
+    KICK_KNOBS,
+    KickBars,
+    KickReads,
+    decode,
+    own_weights,
+    read_kicks,
+)
 from technorhythm.inference.loop_reads import LoopReads
 from technorhythm.inference.onset_block import ONSET_KNOBS, read_onsets
 from technorhythm.inference.population import LOC_MARGIN, SPREAD_MAX
@@ -85,8 +92,11 @@ def blocks_to_read(
     return tuple(b for b in BLOCKS if how[b] == "likelihood")
 
 
-def read_block(name: str, batch) -> LoopReads:
-    """The reads of block ``name`` (:data:`BLOCKS`) of every clip of ``batch`` (a ClipBatch)."""
+def read_block(name: str, batch, per_loop: bool = True) -> LoopReads | KickBars:
+    """The reads of block ``name`` (:data:`BLOCKS`) of every clip of ``batch`` (a ClipBatch).
+    ``per_loop`` False: the kick block's loops as decoded (:class:`~technorhythm.inference.
+    kick_block.KickBars`), whose reads only a pack's pooling makes (:func:`pack_view`): what
+    a fit needs, without each loop's reads given the prior's ``variation``."""
     if name == "velocity":
         return read_loops(batch.velocity)
     if name == "timing":
@@ -94,7 +104,7 @@ def read_block(name: str, batch) -> LoopReads:
     if name == "onsets":
         return read_onsets(batch.velocity)
     if name == "kick":
-        return read_kicks(batch.velocity)
+        return read_kicks(batch.velocity) if per_loop else decode(batch.velocity)
     raise ValueError(f"block must be one of {', '.join(BLOCKS)}; got {name!r}")
 
 
@@ -274,7 +284,7 @@ def pack_view(
     loop's source file) and, when ``hyper`` (the pack's ψ draws, the network's) and
     ``population`` are given, of its loops' ``variation`` (:func:`pack_variation`: how
     often a beat decides its extra kicks alone); the other blocks' reads as they are."""
-    if isinstance(reads, KickReads):
+    if isinstance(reads, (KickReads, KickBars)):
         log_own = None
         if hyper is not None:
             log_own = own_weights(pack_variation(hyper, population))

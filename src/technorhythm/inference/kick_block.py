@@ -40,10 +40,12 @@ kicks instead, and its new loops played bases the pack never does. Each bar's li
 also has a floor, :data:`BAR_FLOOR`, so a bar impossible even so says nothing about the
 knobs instead of ruling out every value.
 
-A loop's joint likelihood is kept (:class:`KickReads`), and each knob's likelihood is the
-joint one summed over the other two knobs. Summed with flat weights (each loop alone),
-wrong explanations can outweigh the right one: a bar of eight 8th-note kicks is eight base
-pulses, or fewer and extra kicks on every 'and', and the latter take most of the
+Each distinct bar's terms are computed once (:class:`KickBars`, per number of beats deciding
+alone, so that a pack's likelihoods given its ``variation`` need no bar computed again), and
+each knob's likelihood is a loop's joint one summed over the other two knobs. Summed with
+flat weights (each loop alone), wrong explanations can outweigh the right one: a bar of
+eight 8th-note kicks is eight base pulses, or fewer and extra kicks on every 'and', and the
+latter take most of the
 ``kick_pulses`` range. Taking each knob's profile (the joint at the other two's best values)
 has the opposite fault: each loop picks the nuisance value that suits it. A pack
 (:meth:`KickReads.conditioned`) therefore sums each knob's joint likelihood over the pack's
@@ -213,6 +215,20 @@ def own_weights(variation: np.ndarray | None = None) -> np.ndarray:
 _PRIOR_VARIATION = (np.arange(256) + 0.5) / 256 * get_knob("variation").high
 
 
+_GRID_FIELDS = ("estimate", "se", "shown", "loglik", "scale", "log_prior")
+ROUNDS = 3
+"""Passes of :meth:`KickReads.conditioned`: each pools the three knobs one at a time, each
+given the others' latest populations (flat ones before they are first pooled)."""
+_AXES = (PULSES_GRID, EXTRA_GRID, LATE_GRID)
+_LOG_PRIOR = np.stack(
+    [cell_log_prior(np.asarray(pt.PLATEAUS[k][0]) / s, pt.PLATEAUS[k][1] / s)
+     if k in pt.PLATEAUS else cell_log_prior() for k, s in zip(KICK_KNOBS, _SCALE, strict=True)]
+)  # fmt: skip
+"""(3, G) each kick knob's hyperprior on the pool's cells: the population model's, whose
+packs may be at rest on a whole number of pulses (:func:`~technorhythm.inference.grid_pool.
+cell_log_prior`)."""
+
+
 @dataclass(frozen=True)
 class KickBars:
     """A set of loops' kick bars as the block reads them: the distinct (bar, beats deciding
@@ -268,6 +284,28 @@ class KickBars:
             out += log_bar[row[:, b]]
         return out.reshape(n, len(PULSES_GRID), len(EXTRA_GRID), len(LATE_GRID))
 
+    def conditioned(
+        self,
+        clusters: np.ndarray | None = None,
+        rounds: int = ROUNDS,
+        log_own: np.ndarray | None = None,
+    ) -> GridReads:
+        """The pack's reads (these loops are one pack): each knob's likelihood summed over
+        the other two knobs' population in the pack, found by ``rounds`` passes that pool
+        each knob (:func:`~technorhythm.inference.grid_pool.grid_log_posterior`, the loops of
+        one source file ``clusters`` counting as one loop) and weigh the others by the
+        pooled population's predictive on the joint grid. ``log_own``: the pack's
+        :func:`own_weights` (its loops' ``variation``); None: the prior's."""
+        if len(self) == 0:
+            return _no_reads()
+        scaled, loglik, shown = _flat_reads(self.loglik(log_own))
+        weights = [np.full(len(g), 1.0 / len(g)) for g in _AXES]
+        for _ in range(int(rounds)):  # one knob at a time, each given the others' latest
+            for j in range(len(KICK_KNOBS)):
+                loglik[:, j] = _marginal(scaled, weights, j)
+                weights[j] = _population_weights(loglik[:, j], shown[:, j], clusters, j)
+        return GridReads.from_loglik(loglik, shown, _SCALE, _LOG_PRIOR)
+
 
 def decode(velocity: np.ndarray) -> KickBars:
     """The loops' kick bars as the block reads them (:meth:`KickBars.from_velocity`)."""
@@ -279,20 +317,6 @@ def kick_loglik(velocity: np.ndarray, log_own: np.ndarray | None = None) -> np.n
     from its fresh bars (module docstring). ``velocity`` (N, 5, 64), canonical; ``log_own``:
     :func:`own_weights` (None: the prior's)."""
     return decode(velocity).loglik(log_own)
-
-
-_GRID_FIELDS = ("estimate", "se", "shown", "loglik", "scale", "log_prior")
-ROUNDS = 3
-"""Passes of :meth:`KickReads.conditioned`: each pools the three knobs one at a time, each
-given the others' latest populations (flat ones before they are first pooled)."""
-_AXES = (PULSES_GRID, EXTRA_GRID, LATE_GRID)
-_LOG_PRIOR = np.stack(
-    [cell_log_prior(np.asarray(pt.PLATEAUS[k][0]) / s, pt.PLATEAUS[k][1] / s)
-     if k in pt.PLATEAUS else cell_log_prior() for k, s in zip(KICK_KNOBS, _SCALE, strict=True)]
-)  # fmt: skip
-"""(3, G) each kick knob's hyperprior on the pool's cells: the population model's, whose
-packs may be at rest on a whole number of pulses (:func:`~technorhythm.inference.grid_pool.
-cell_log_prior`)."""
 
 
 @dataclass(frozen=True)
@@ -319,21 +343,8 @@ class KickReads(GridReads):
         rounds: int = ROUNDS,
         log_own: np.ndarray | None = None,
     ) -> GridReads:
-        """The pack's reads (these loops are one pack): each knob's likelihood summed over
-        the other two knobs' population in the pack, found by ``rounds`` passes that pool
-        each knob (:func:`~technorhythm.inference.grid_pool.grid_log_posterior`, the loops of
-        one source file ``clusters`` counting as one loop) and weigh the others by the
-        pooled population's predictive on the joint grid. ``log_own``: the pack's
-        :func:`own_weights` (its loops' ``variation``); None: the prior's."""
-        if len(self.bars) == 0:
-            return GridReads(*(getattr(self, f) for f in _GRID_FIELDS))
-        scaled, loglik, shown = _flat_reads(self.bars.loglik(log_own))
-        weights = [np.full(len(g), 1.0 / len(g)) for g in _AXES]
-        for _ in range(int(rounds)):  # one knob at a time, each given the others' latest
-            for j in range(len(KICK_KNOBS)):
-                loglik[:, j] = _marginal(scaled, weights, j)
-                weights[j] = _population_weights(loglik[:, j], shown[:, j], clusters, j)
-        return GridReads.from_loglik(loglik, shown, _SCALE, _LOG_PRIOR)
+        """:meth:`KickBars.conditioned` of these loops."""
+        return self.bars.conditioned(clusters, rounds, log_own)
 
 
 def _marginals(scaled: np.ndarray, weights: list[np.ndarray]) -> np.ndarray:
@@ -385,6 +396,12 @@ def _flat_reads(joint: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return scaled, loglik, loglik.min(axis=2) < -1e-6
 
 
+def _no_reads() -> GridReads:
+    """The reads of no loops."""
+    empty = np.zeros((0, len(KICK_KNOBS), len(GRID)))
+    return GridReads.from_loglik(empty, np.zeros((0, len(KICK_KNOBS)), bool), _SCALE, _LOG_PRIOR)
+
+
 def read_kicks(velocity: np.ndarray, log_own: np.ndarray | None = None) -> KickReads:
     """The kick block's reads of every loop (:class:`KickReads`, columns
     :data:`KICK_KNOBS`, likelihoods on ``GRID`` times each knob's range): per knob, the
@@ -393,12 +410,8 @@ def read_kicks(velocity: np.ndarray, log_own: np.ndarray | None = None) -> KickR
     likelihood of it is not flat (``kick_late`` by a loop with a pair of extra kicks, or a
     bar that rules one out). ``log_own``: :func:`own_weights` (None: the prior's)."""
     bars = decode(velocity)
-    if not len(bars):
-        empty = np.zeros((0, len(KICK_KNOBS), len(GRID)))
-        base = GridReads.from_loglik(
-            empty, np.zeros((0, len(KICK_KNOBS)), bool), _SCALE, _LOG_PRIOR
-        )
-        return KickReads(*(getattr(base, f) for f in _GRID_FIELDS), bars=bars)
-    _, loglik, shown = _flat_reads(bars.loglik(log_own))
-    base = GridReads.from_loglik(loglik, shown, _SCALE, _LOG_PRIOR)
+    base = _no_reads()
+    if len(bars):
+        _, loglik, shown = _flat_reads(bars.loglik(log_own))
+        base = GridReads.from_loglik(loglik, shown, _SCALE, _LOG_PRIOR)
     return KickReads(*(getattr(base, f) for f in _GRID_FIELDS), bars=bars)

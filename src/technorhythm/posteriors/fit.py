@@ -511,7 +511,7 @@ def fit_groups(
     seconds["sample_hyper_s"] = time.perf_counter() - t1
     t_read = time.perf_counter()
     used_batch = batch[used] if blocks else None
-    reads = {b: read_block(b, used_batch) for b in blocks}
+    reads = {b: read_block(b, used_batch, per_loop=False) for b in blocks}
     row_of = np.full(len(batch), -1)  # batch row → row of the reads
     row_of[used] = np.arange(len(used))
     files = source_files(batch)
