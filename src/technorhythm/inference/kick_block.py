@@ -45,9 +45,9 @@ alone, so that a pack's likelihoods given its ``variation`` need no bar computed
 each knob's likelihood is a loop's joint one summed over the other two knobs. Summed with
 flat weights (each loop alone), wrong explanations can outweigh the right one: a bar of
 eight 8th-note kicks is eight base pulses, or fewer and extra kicks on every 'and', and the
-latter take most of the
-``kick_pulses`` range. Taking each knob's profile (the joint at the other two's best values)
-has the opposite fault: each loop picks the nuisance value that suits it. A pack
+latter take most of the ``kick_pulses`` range. Taking each knob's profile (the joint at the
+other two's best values) has the opposite fault: each loop picks the nuisance value that
+suits it. A pack
 (:meth:`KickReads.conditioned`) therefore sums each knob's joint likelihood over the pack's
 population of the other two knobs: it pools one knob at a time with
 :mod:`technorhythm.inference.grid_pool`, each given the others' latest populations (flat
