@@ -72,7 +72,7 @@ def test_a_bar_the_rules_cannot_make_is_floored_not_fatal():
 @pytest.mark.parametrize("preset", ["minimal", "peak-time", "broken-electro", "live-kit"])
 def test_a_preset_pack_is_read_at_its_values(preset):
     theta = theta_to_array({**default_theta(), **load_preset(preset)})
-    reads = read_kicks(simulate(np.tile(theta, (300, 1)), seed=3).velocity).conditioned()
+    reads = read_kicks(simulate(np.tile(theta, (300, 1)), seed=3).velocity).bars.conditioned()
     total = reads.loglik.sum(axis=0)  # (J, X): the pack's likelihood, one θ
     for j, name in enumerate(KICK_KNOBS):
         truth = theta[KNOB_NAMES.index(name)]
@@ -111,7 +111,7 @@ def test_a_pack_pools_each_knob_given_the_others_population():
     theta = theta_to_array({**default_theta(), **load_preset("minimal")})
     reads = read_kicks(simulate(np.tile(theta, (64, 1)), seed=9).velocity)
     assert isinstance(reads, KickReads) and isinstance(reads[:10], KickReads)
-    pack = reads.conditioned()
+    pack = reads.bars.conditioned()
     assert np.median(pack.estimate[:, PULSES]) == pytest.approx(4.0, abs=0.3)
     assert np.median(pack.estimate[:, EXTRA]) == 0.0
 

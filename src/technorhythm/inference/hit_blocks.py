@@ -26,7 +26,6 @@ from technorhythm.inference.kick_block import (
     KICK_KNOBS,
     KickBars,
     KickReads,
-    decode,
     own_weights,
     read_kicks,
 )
@@ -104,7 +103,7 @@ def read_block(name: str, batch, per_loop: bool = True) -> LoopReads | KickBars:
     if name == "onsets":
         return read_onsets(batch.velocity)
     if name == "kick":
-        return read_kicks(batch.velocity) if per_loop else decode(batch.velocity)
+        return read_kicks(batch.velocity) if per_loop else KickBars.from_velocity(batch.velocity)
     raise ValueError(f"block must be one of {', '.join(BLOCKS)}; got {name!r}")
 
 
@@ -280,11 +279,13 @@ def pack_view(
 ) -> LoopReads:
     """A pack's reads as its block pools them: the kick block's per-knob likelihoods given
     the pack's populations of the other kick knobs
-    (:meth:`~technorhythm.inference.kick_block.KickReads.conditioned`; ``clusters``: each
+    (:meth:`~technorhythm.inference.kick_block.KickBars.conditioned`; ``clusters``: each
     loop's source file) and, when ``hyper`` (the pack's ψ draws, the network's) and
     ``population`` are given, of its loops' ``variation`` (:func:`pack_variation`: how
     often a beat decides its extra kicks alone); the other blocks' reads as they are."""
-    if isinstance(reads, (KickReads, KickBars)):
+    if isinstance(reads, KickReads):
+        reads = reads.bars
+    if isinstance(reads, KickBars):
         log_own = None
         if hyper is not None:
             log_own = own_weights(pack_variation(hyper, population))

@@ -48,7 +48,7 @@ eight 8th-note kicks is eight base pulses, or fewer and extra kicks on every 'an
 latter take most of the ``kick_pulses`` range. Taking each knob's profile (the joint at the
 other two's best values) has the opposite fault: each loop picks the nuisance value that
 suits it. A pack
-(:meth:`KickReads.conditioned`) therefore sums each knob's joint likelihood over the pack's
+(:meth:`KickBars.conditioned`) therefore sums each knob's joint likelihood over the pack's
 population of the other two knobs: it pools one knob at a time with
 :mod:`technorhythm.inference.grid_pool`, each given the others' latest populations (flat
 before they are first pooled), :data:`ROUNDS` passes in all, a coordinate-wise search of
@@ -87,7 +87,6 @@ __all__ = [
     "ROUNDS",
     "KickBars",
     "KickReads",
-    "decode",
     "kick_loglik",
     "own_weights",
     "read_kicks",
@@ -165,9 +164,8 @@ def _bar_terms(bars: np.ndarray, decided: np.ndarray) -> np.ndarray:
     allowed = feasible & superset[:, None, :]  # (U, 9, 8)
     counts = factors[..., :_N_FACTORS].astype(np.float64)  # (U, 9, 8, F)
     log_h = counts @ _FINITE_LOG_FACTORS.T  # (U, 9, 8, E·L); a count of 0 times log 0 is 0
-    possible = allowed[..., None] & (log_h > -1e299)
     log_h += missing[..., None, None] * np.log(DROP)
-    h = np.where(possible, np.exp(np.minimum(log_h, 0.0)), 0.0)
+    h = np.where(allowed[..., None], np.exp(log_h), 0.0)  # exp(−1e300): an impossible factor
     out = np.stack([h[:, :, n == ks.N_OWN].sum(axis=2) for n in range(4)], axis=2)
     return out.astype(np.float32)
 
@@ -217,7 +215,7 @@ _PRIOR_VARIATION = (np.arange(256) + 0.5) / 256 * get_knob("variation").high
 
 _GRID_FIELDS = ("estimate", "se", "shown", "loglik", "scale", "log_prior")
 ROUNDS = 3
-"""Passes of :meth:`KickReads.conditioned`: each pools the three knobs one at a time, each
+"""Passes of :meth:`KickBars.conditioned`: each pools the three knobs one at a time, each
 given the others' latest populations (flat ones before they are first pooled)."""
 _AXES = (PULSES_GRID, EXTRA_GRID, LATE_GRID)
 _LOG_PRIOR = np.stack(
@@ -307,16 +305,11 @@ class KickBars:
         return GridReads.from_loglik(loglik, shown, _SCALE, _LOG_PRIOR)
 
 
-def decode(velocity: np.ndarray) -> KickBars:
-    """The loops' kick bars as the block reads them (:meth:`KickBars.from_velocity`)."""
-    return KickBars.from_velocity(velocity)
-
-
 def kick_loglik(velocity: np.ndarray, log_own: np.ndarray | None = None) -> np.ndarray:
     """Each loop's log-likelihood (N, X, E, L) of the joint grid of :data:`KICK_KNOBS`
     from its fresh bars (module docstring). ``velocity`` (N, 5, 64), canonical; ``log_own``:
     :func:`own_weights` (None: the prior's)."""
-    return decode(velocity).loglik(log_own)
+    return KickBars.from_velocity(velocity).loglik(log_own)
 
 
 @dataclass(frozen=True)
@@ -325,26 +318,17 @@ class KickReads(GridReads):
     reads them (``bars``: :class:`KickBars`), read again when a pack knows its loops'
     ``variation``. The per-knob likelihoods (``loglik``) are each loop's joint likelihood
     given the prior's ``variation``, summed over the other two knobs with flat weights; a
-    pack pools :meth:`conditioned` ones instead, each knob's summed over the other two
-    knobs' population in the pack (module docstring)."""
+    pack pools its bars' :meth:`KickBars.conditioned` ones instead, each knob's summed over
+    the other two knobs' population in the pack (module docstring)."""
 
     bars: KickBars | None = None
 
     def __getitem__(self, index) -> KickReads | GridReads:
         part = super().__getitem__(index)
         if isinstance(index, tuple) and len(index) > 1:
-            return part  # some columns only: no joint likelihood
+            return part  # some columns only: no bars
         rows = index[0] if isinstance(index, tuple) else index
         return KickReads(*(getattr(part, f) for f in _GRID_FIELDS), bars=self.bars[rows])
-
-    def conditioned(
-        self,
-        clusters: np.ndarray | None = None,
-        rounds: int = ROUNDS,
-        log_own: np.ndarray | None = None,
-    ) -> GridReads:
-        """:meth:`KickBars.conditioned` of these loops."""
-        return self.bars.conditioned(clusters, rounds, log_own)
 
 
 def _marginals(scaled: np.ndarray, weights: list[np.ndarray]) -> np.ndarray:
@@ -406,10 +390,10 @@ def read_kicks(velocity: np.ndarray, log_own: np.ndarray | None = None) -> KickR
     """The kick block's reads of every loop (:class:`KickReads`, columns
     :data:`KICK_KNOBS`, likelihoods on ``GRID`` times each knob's range): per knob, the
     joint likelihood summed over the other two knobs' joint-grid values (flat weights; a
-    pack pools :meth:`KickReads.conditioned` ones). A knob is shown by a loop whose
+    pack pools :meth:`KickBars.conditioned` ones). A knob is shown by a loop whose
     likelihood of it is not flat (``kick_late`` by a loop with a pair of extra kicks, or a
     bar that rules one out). ``log_own``: :func:`own_weights` (None: the prior's)."""
-    bars = decode(velocity)
+    bars = KickBars.from_velocity(velocity)
     base = _no_reads()
     if len(bars):
         _, loglik, shown = _flat_reads(bars.loglik(log_own))
