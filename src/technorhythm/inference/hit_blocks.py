@@ -264,8 +264,7 @@ def pack_variation(hyper: np.ndarray, population) -> np.ndarray:
     """The ``variation`` of a pack's loops under its ψ draws (S, 2K): per draw, the
     population's :data:`VARIATION_NODES` quantiles, clipped to the knob's bounds (S·nodes,)."""
     j = population.names.index("variation")
-    hyper = np.atleast_2d(np.asarray(hyper, dtype=np.float64))
-    loc, spread = hyper[:, j], hyper[:, population.n_knobs + j]
+    loc, spread = (part[:, j] for part in population.split(np.atleast_2d(hyper)))
     nodes = ndtri((np.arange(VARIATION_NODES) + 0.5) / VARIATION_NODES)
     values = loc[:, None] + np.maximum(spread, 0.0)[:, None] * nodes
     return np.clip(values, *population.bounds[j]).ravel()
