@@ -60,7 +60,13 @@ class PopulationOracle:
         return np.clip(draws, box[:, 0], box[:, 1])
 
     def sample_loops(
-        self, x_loop: np.ndarray, psi: np.ndarray, *, seed: int, threads: int | None = None
+        self,
+        x_loop: np.ndarray,
+        psi: np.ndarray,
+        *,
+        seed: int,
+        threads: int | None = None,
+        columns: np.ndarray | None = None,
     ) -> np.ndarray:
         rng = np.random.default_rng(seed)
         draws = POPULATION.sample_loops(psi, len(x_loop), rng)

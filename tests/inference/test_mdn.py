@@ -75,3 +75,46 @@ def test_non_finite_draws_are_refused():
         net.net._means_layer.bias.fill_(float("inf"))
         with pytest.raises(ValueError, match="non-finite"):
             sample(torch.zeros(3, 4), 1)
+
+
+@pytest.mark.parametrize(("t_dim", "first"), [(8, 2), (8, 7), (5, 4)])
+def test_trailing_dimensions_alone_equal_the_full_draws(t_dim, first):
+    flow = _mdn(t_dim)
+    net = flow.network_
+    full, trailing = mdn_sampler(net), mdn_sampler(net, first)
+    cond = torch.as_tensor(np.random.default_rng(4).normal(size=(41, 4)), dtype=torch.float32)
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(5)
+        a, after_a = full(cond, 3), torch.rand(4)
+        torch.manual_seed(5)
+        b, after_b = trailing(cond, 3), torch.rand(4)
+    assert b.shape == a.shape == (3, 41, t_dim)
+    assert torch.isnan(b[..., :first]).all()
+    np.testing.assert_allclose(b[..., first:].numpy(), a[..., first:].numpy(), atol=1e-5)
+    assert not torch.equal(b[..., first:], torch.zeros_like(b[..., first:]))
+    # the same random calls: the generator is left where the full draws leave it
+    assert torch.equal(after_a, after_b)
+
+
+def test_most_dimensions_wanted_draws_them_all():
+    flow = _mdn(5)
+    net = flow.network_
+    cond = torch.zeros(6, 4)
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(1)
+        a = mdn_sampler(net)(cond, 2)
+        torch.manual_seed(1)
+        b = mdn_sampler(net, 1)(cond, 2)  # 4 of 5 wanted: the full draws
+    assert torch.equal(a, b)
+    for bad in (-1, 5, True):
+        with pytest.raises(ValueError, match="first must be"):
+            mdn_sampler(net, bad)
+
+
+def test_flow_sample_passes_first_on():
+    flow = _mdn(8)
+    c = np.random.default_rng(2).normal(size=(30, 4))
+    a = flow.sample(c, 2, seed=3, chunk=20)
+    b = flow.sample(c, 2, seed=3, chunk=20, first=6)
+    assert np.isnan(b[..., :6]).all()
+    np.testing.assert_allclose(b[..., 6:], a[..., 6:], atol=1e-5)

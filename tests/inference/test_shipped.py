@@ -125,3 +125,16 @@ def test_loop_draws_agree_across_thread_counts():
     assert one.shape == (40, 60, len(KNOB_NAMES))
     np.testing.assert_allclose(one, two, rtol=0, atol=1e-5 * np.ptp(est.population.bounds))
     np.testing.assert_array_equal(one, est.sample_loops(features, psi, seed=3, threads=1))
+
+
+def test_loop_draws_of_some_knobs_equal_the_full_draws_in_them():
+    est = load_shipped()
+    rng = np.random.default_rng(1)
+    features = rng.normal(size=(50, est.loop_dim_))
+    psi = est.sample_hyper(np.zeros((1, est.x_dim_)), 30, seed=0)[:, 0]
+    full = est.sample_loops(features, psi, seed=4)
+    last = len(KNOB_NAMES) - 1
+    part = est.sample_loops(features, psi, seed=4, columns=np.array([last]))
+    assert np.isnan(part[..., :last]).all()  # only the knob asked for is drawn
+    width = np.ptp(est.population.bounds[last])
+    np.testing.assert_allclose(part[..., last], full[..., last], rtol=0, atol=1e-5 * width)

@@ -45,10 +45,18 @@ class OracleEstimator:
         return np.clip(np.concatenate([loc, spread], axis=-1), box[:, 0], box[:, 1])
 
     def sample_loops(
-        self, x_loop: np.ndarray, psi: np.ndarray, *, seed: int, threads: int | None = None
+        self,
+        x_loop: np.ndarray,
+        psi: np.ndarray,
+        *,
+        seed: int,
+        threads: int | None = None,
+        columns: np.ndarray | None = None,
     ) -> np.ndarray:
-        """(S, B, K) per-loop draws, like PopulationEstimator.sample_loops."""
+        """(S, B, K) per-loop draws, like PopulationEstimator.sample_loops (every
+        column, whatever ``columns`` asks for)."""
         self.loop_threads = threads
+        self.loop_columns = columns
         s, b = len(psi), len(x_loop)
         z = np.random.default_rng(seed).standard_normal((s, b, len(self._width)))
         return self.population.clip(self.theta0 + self.width / 2 * self._width * z)

@@ -72,6 +72,23 @@ def test_threads_reach_the_loop_draws_and_the_record(two_packs):
     assert est.loop_threads == 2 and res.options["threads"] == 2
 
 
+def test_the_network_draws_only_the_knobs_no_block_reads(two_packs):
+    est = OracleEstimator(THETA0)
+    res = fit_groups(two_packs[:40], estimator=est, by="pack", n_samples=10)
+    asked = [KNOB_NAMES[c] for c in est.loop_columns]
+    assert "variation" in asked  # no block reads it
+    for name in ("snare_velocity", "swing_16", "kick_pulses", "backbeat"):
+        assert name not in asked  # every loop shows it: its block draws it
+    assert not np.isnan(res.groups[0].loops).any()
+    fit_groups(two_packs[:40], estimator=est, by="pack", n_samples=10, velocities="network")
+    assert "snare_velocity" in [KNOB_NAMES[c] for c in est.loop_columns]
+    fit_groups(
+        two_packs[:40], estimator=est, by="pack", n_samples=10,
+        velocities="network", timing="network", onsets="network", kicks="network",
+    )  # fmt: skip
+    assert est.loop_columns is None  # no block: every knob from the network
+
+
 def test_group_draws_do_not_depend_on_other_groups(two_packs):
     est = OracleEstimator(THETA0)
     both = fit_groups(two_packs, estimator=est, by="pack", seed=3, n_samples=50)

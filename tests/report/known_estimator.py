@@ -61,7 +61,13 @@ class KnownEstimator:
         return np.clip(np.concatenate([loc, spread], axis=-1), box[:, 0], box[:, 1])
 
     def sample_loops(
-        self, x_loop: np.ndarray, psi: np.ndarray, *, seed: int, threads: int | None = None
+        self,
+        x_loop: np.ndarray,
+        psi: np.ndarray,
+        *,
+        seed: int,
+        threads: int | None = None,
+        columns: np.ndarray | None = None,
     ) -> np.ndarray:
         s, b = len(psi), len(x_loop)
         k = len(self._width)

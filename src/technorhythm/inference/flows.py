@@ -347,11 +347,15 @@ max_num_epochs, clip_max_norm
         seed: int | np.random.Generator,
         chunk: int = SAMPLE_CHUNK,
         threads: int | None = None,
+        first: int = 0,
     ) -> np.ndarray:
         """``n`` draws of t for each condition row of ``c`` (B, D) → (n, B, P) float64.
 
         Rows are sampled in chunks of about ``chunk`` draws (bounded memory; the draws depend
         on it). ``threads``: torch threads for this call (None: the flow's ``torch_threads``).
+        ``first``: only t's entries ``first, …, P − 1`` are needed; a mixture density network
+        may then leave the others NaN (:func:`~technorhythm.inference.mdn.mdn_sampler`), the
+        needed entries equal to the full draws' to float32 rounding.
         """
         import torch
 
@@ -360,7 +364,7 @@ max_num_epochs, clip_max_norm
         if isinstance(n, bool) or int(n) < 1:
             raise ValueError(f"the number of draws must be a positive integer; got {n!r}")
         rows = max(1, int(chunk) // int(n))
-        draw = mdn_sampler(net) if self.model == "mdn" else None
+        draw = mdn_sampler(net, first) if self.model == "mdn" else None
         if draw is None:
 
             def draw(condition, k):

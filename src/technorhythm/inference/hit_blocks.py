@@ -48,6 +48,7 @@ __all__ = [
     "censored_location_spread",
     "draw_block",
     "draw_loops",
+    "drawn_knobs",
     "pack_reads",
     "pack_variation",
     "pack_view",
@@ -292,6 +293,13 @@ def pack_view(
     return reads
 
 
+def drawn_knobs(reads: LoopReads) -> np.ndarray:
+    """(J,) bool: the reads' knobs that :func:`draw_block` draws from a pack's hits (those
+    shown by at least :data:`MIN_LOOPS` of its loops; ``reads``: the pack's,
+    :func:`pack_view`); the others keep the network's draws."""
+    return reads.shown.sum(axis=0) >= MIN_LOOPS
+
+
 def _draw_block(reads, n_samples, rng, clusters, knobs):
     """:func:`draw_block` of a pack's reads (:func:`pack_view`), and for :class:`GridReads`
     the drawn population cells (S, J) (None otherwise) that :func:`draw_grid_loops` needs."""
@@ -308,7 +316,7 @@ def _draw_grid(reads: GridReads, n_samples, rng, clusters):
     loc = np.full((n_samples, k), np.nan)
     spread = np.full((n_samples, k), np.nan)
     cells = np.zeros((n_samples, k), dtype=int)
-    drawn = reads.shown.sum(axis=0) >= MIN_LOOPS
+    drawn = drawn_knobs(reads)
     if not drawn.any():
         return loc, spread, drawn, cells
     cols = np.flatnonzero(drawn)
@@ -325,11 +333,9 @@ def _draw_point_reads(reads, n_samples, rng, clusters, knobs):
     bounds = knob_bounds()[[KNOB_NAMES.index(name) for name in knobs]]
     loc = np.full((n_samples, k), np.nan)
     spread = np.full((n_samples, k), np.nan)
-    drawn = np.zeros(k, dtype=bool)
-    for j in range(k):
+    drawn = drawn_knobs(reads)
+    for j in np.flatnonzero(drawn):
         which = np.flatnonzero(reads.shown[:, j])
-        if len(which) < MIN_LOOPS:
-            continue
         e, se2 = reads.estimate[which, j], reads.se[which, j] ** 2
         g = bootstrap_weights(
             None if clusters is None else np.asarray(clusters)[which], len(which), n_samples, rng
@@ -338,7 +344,6 @@ def _draw_point_reads(reads, n_samples, rng, clusters, knobs):
         var = (g**2) @ se2 + _few_files_var(centre, width, clusters, which)
         loc[:, j] = centre + rng.standard_normal(n_samples) * np.sqrt(var)
         spread[:, j] = np.sqrt(np.maximum(width**2 - g @ se2, 0.0))
-        drawn[j] = True
     return loc, spread, drawn
 
 
@@ -396,7 +401,7 @@ def pack_reads(
     columns."""
     values = np.full((len(reads), population.n_knobs), np.nan)
     se = np.full_like(values, np.nan)
-    read = reads.shown.sum(axis=0) >= MIN_LOOPS
+    read = drawn_knobs(reads)
     for j, name in enumerate(knobs):
         if read[j]:
             col, shown = population.names.index(name), reads.shown[:, j]

@@ -12,6 +12,14 @@ random calls in the same order (``multinomial``, then ``randn``) on the same ten
 its draws equal sbi's bit for bit (a test checks this against the installed sbi). For a
 network it does not recognise (another sbi version's internals) it returns ``None`` and
 the caller uses sbi's own ``sample``.
+
+A caller that needs only the trailing dimensions ``first, …, d − 1`` (``fit``, whose hit
+blocks draw every knob but the last) asks for them alone: A is upper triangular, so the
+trailing entries of x = A⁻¹ε depend only on A's trailing block and ε's trailing entries,
+and each component's trailing block takes a slice of the network's output layers. The
+random calls stay the same (the whole ``randn`` tensor is drawn), so those dimensions equal
+the full draws' to float32 rounding (the smaller products may round differently); the
+leading dimensions come back NaN.
 """
 
 from __future__ import annotations
@@ -51,21 +59,36 @@ def _recognised(net: Any) -> bool:
     )
 
 
-def mdn_sampler(net: Any) -> Callable[[Any, int], Any] | None:
+def mdn_sampler(net: Any, first: int = 0) -> Callable[[Any, int], Any] | None:
     """``sample(condition, n) → (n, B, dim)`` for sbi's MDN ``net``; None if not recognised.
 
     Call it under ``torch.no_grad()`` with the random state seeded as for sbi's
-    ``net.sample((n,), condition=condition)``; it returns the same tensor. Raises
-    ``ValueError`` when a draw is not finite (sbi checks the mixture's parameters instead).
+    ``net.sample((n,), condition=condition)``; it returns the same tensor. ``first`` > 0
+    draws only the dimensions ``first, …, dim − 1`` (the others NaN; see the module
+    docstring) when they are at most three quarters of them and the network has no prior
+    transform (which may mix dimensions); otherwise it draws all.
+    Raises ``ValueError`` when a draw is not finite (sbi checks the mixture's parameters
+    instead).
     """
     if not _recognised(net):
         return None
+    mdn = net.net
+    k, d = int(mdn._num_components), int(mdn._features)
+    if isinstance(first, bool) or not 0 <= int(first) < d:
+        raise ValueError(f"first must be an integer in [0, {d - 1}]; got {first!r}")
+    if 4 * (d - int(first)) > 3 * d or getattr(net, "_prior_transform", None) is not None:
+        # most dimensions wanted: the slices cost more than they save (a 27-dimension
+        # network wanting 26: 1.3× the full draws' time); a prior transform may mix them
+        return _full_sampler(net, k, d)
+    return _trailing_sampler(net, k, d, int(first))
+
+
+def _full_sampler(net: Any, k: int, d: int) -> Callable[[Any, int], Any]:
     import numpy as np
     import torch
     import torch.nn.functional as F
 
     mdn = net.net
-    k, d = int(mdn._num_components), int(mdn._features)
     # A's diagonal, then its strictly upper entries, as positions in a flattened d × d
     where = np.concatenate(
         [np.arange(d) * (d + 1), np.asarray(mdn._row_ix) * d + np.asarray(mdn._column_ix)]
@@ -88,8 +111,68 @@ def mdn_sampler(net: Any) -> Callable[[Any, int], Any] | None:
         noise = torch.randn(b, n, d, 1, dtype=condition.dtype)
         draws = torch.linalg.solve_triangular(factors[row, choice], noise, upper=True)
         draws = (means[row, choice] + draws.squeeze(-1)).transpose(0, 1)
-        if not bool(torch.isfinite(draws).all()):
-            raise ValueError("the mixture density network gave non-finite draws")
+        _check_finite(draws)
         return net._inverse_transform_input(draws)
 
     return sample
+
+
+def _rows_of(layer: Any, rows: Any) -> tuple[Any, Any]:
+    """The weight and bias of ``layer``'s output units ``rows``."""
+    bias = None if layer.bias is None else layer.bias.detach()[rows]
+    return layer.weight.detach()[rows], bias
+
+
+def _trailing_sampler(net: Any, k: int, d: int, first: int) -> Callable[[Any, int], Any]:
+    """The draws of dimensions ``first, …, d − 1`` alone (the others NaN), with the random
+    calls of :func:`_full_sampler`."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    mdn = net.net
+    t = d - first
+    # the output units of each component's trailing means and diagonal (component-major)
+    per_dim = torch.as_tensor((np.arange(k)[:, None] * d + np.arange(first, d)).ravel())
+    means_w = _rows_of(mdn._means_layer, per_dim)
+    diag_w = _rows_of(mdn._unconstrained_diagonal_layer, per_dim)
+    rows_ix, cols_ix = np.asarray(mdn._row_ix), np.asarray(mdn._column_ix)
+    keep = np.flatnonzero(rows_ix >= first)  # upper entries inside the trailing block
+    where = [np.arange(t) * (t + 1)]
+    upper_w = None
+    if mdn._upper_layer is not None and len(keep):
+        n_upper = len(rows_ix)
+        units = torch.as_tensor((np.arange(k)[:, None] * n_upper + keep).ravel())
+        upper_w = _rows_of(mdn._upper_layer, units)
+        where.append((rows_ix[keep] - first) * t + (cols_ix[keep] - first))
+    flat_index = torch.as_tensor(np.concatenate(where), dtype=torch.long)
+
+    def sample(condition: torch.Tensor, n: int) -> torch.Tensor:
+        b = condition.shape[0]
+        h = mdn._hidden_net(net._embedding_net(condition))
+        logits = mdn._logits_layer(h)
+        means = F.linear(h, *means_w).view(b, k, t)
+        entries = [F.softplus(F.linear(h, *diag_w).view(b, k, t))]
+        if upper_w is not None:
+            entries.append(F.linear(h, *upper_w).view(b, k, -1))
+        factors = torch.zeros(b, k, t * t, dtype=condition.dtype)
+        factors[..., flat_index] = torch.cat(entries, -1)
+        factors = factors.view(b, k, t, t)
+        choice = torch.multinomial(F.softmax(logits, dim=-1), num_samples=n, replacement=True)
+        row = torch.arange(b).unsqueeze(1).expand(b, n)
+        noise = torch.randn(b, n, d, 1, dtype=condition.dtype)[:, :, first:]
+        part = torch.linalg.solve_triangular(factors[row, choice], noise, upper=True)
+        part = (means[row, choice] + part.squeeze(-1)).transpose(0, 1)
+        _check_finite(part)
+        draws = torch.full((n, b, d), float("nan"), dtype=condition.dtype)
+        draws[..., first:] = part
+        return net._inverse_transform_input(draws)  # sbi's z-score, per dimension
+
+    return sample
+
+
+def _check_finite(draws: Any) -> None:
+    import torch
+
+    if not bool(torch.isfinite(draws).all()):
+        raise ValueError("the mixture density network gave non-finite draws")

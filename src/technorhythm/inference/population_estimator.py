@@ -281,6 +281,7 @@ class PopulationEstimator:
         seed: int | np.random.Generator,
         chunk_rows: int = 1024,
         threads: int | None = None,
+        columns: np.ndarray | None = None,
     ) -> np.ndarray:
         """Latent knobs z of loops given ψ draws: x_loop (B, F), ψ (S, 2K) → (S, B, K).
 
@@ -291,20 +292,24 @@ class PopulationEstimator:
         component, and about 10³ rows keep those tensors small (1 000 loops × 100 draws:
         1.1 s in 1 024-row chunks, 1.6 s in 4 096, 2.0 s in 16 384, with
         :func:`~technorhythm.inference.mdn.mdn_sampler`). ``threads``: torch threads for the
-        loop network (None: its saved setting, 1).
+        loop network (None: its saved setting, 1). ``columns``: the knobs needed (None: all);
+        the loop network may leave knobs before the first of them NaN
+        (:meth:`ConditionalFlow.sample`'s ``first``), the others equal to a full draw's to
+        float32 rounding.
         """
         self._check_fitted()
         x_loop = np.asarray(x_loop, dtype=np.float64)
         psi = np.atleast_2d(np.asarray(psi, dtype=np.float64))
         s, b = len(psi), len(x_loop)
         base = _seed_int(seed)
+        first = 0 if columns is None or not len(columns) else int(np.min(columns))
         per = max(1, int(chunk_rows) // max(b, 1))
         out = []
         for c, start in enumerate(range(0, s, per)):
             part = psi[start : start + per]
             cond = loop_condition_grid(x_loop, part, self.population)
             chunk_seed = int(np.random.SeedSequence([base, c]).generate_state(1)[0])
-            u = self.loop_.sample(cond, 1, seed=chunk_seed, threads=threads)[0]
+            u = self.loop_.sample(cond, 1, seed=chunk_seed, threads=threads, first=first)[0]
             out.append(self._z_knob(u).reshape(len(part), b, -1))
         return np.concatenate(out)
 
@@ -315,11 +320,14 @@ class PopulationEstimator:
         *,
         seed: int | np.random.Generator,
         threads: int | None = None,
+        columns: np.ndarray | None = None,
     ) -> np.ndarray:
         """Knobs θ_i = clip(z_i) of loops given ψ draws → (S, B, K), knob units.
 
-        ``threads``: torch threads for the loop network (None: its saved setting)."""
-        return self.population.clip(self.sample_latent(x_loop, psi, seed=seed, threads=threads))
+        ``threads``: torch threads for the loop network (None: its saved setting).
+        ``columns``: the knobs needed (None: all); see :meth:`sample_latent`."""
+        z = self.sample_latent(x_loop, psi, seed=seed, threads=threads, columns=columns)
+        return self.population.clip(z)
 
     # -- persistence ---------------------------------------------------------------------
     def save(self, directory: str | Path, *, overwrite: bool = False) -> Path:

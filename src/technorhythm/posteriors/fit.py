@@ -40,6 +40,7 @@ from technorhythm.inference.hit_blocks import (
     BLOCKS,
     READ_CHOICES,
     blocks_to_read,
+    drawn_knobs,
     pack_reads,
     pack_view,
     read_block,
@@ -357,11 +358,16 @@ def draw_loops(
     *,
     seed: int,
     threads: int | None = None,
+    columns: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per-loop knob draws (S, B, K) of one group's loops (features (B, F)), given its ψ draws.
 
-    ``threads`` is passed on only when given (estimators without the option still work)."""
+    ``columns``: the knobs needed from the network (None: all; the others may come back
+    NaN). ``threads`` and ``columns`` are passed on only when given (estimators without the
+    options still work)."""
     extra = {} if threads is None else {"threads": threads}
+    if columns is not None:
+        extra["columns"] = columns
     return estimator.sample_loops(features, hyper, seed=group_seed(seed, name, 1), **extra)
 
 
@@ -389,18 +395,36 @@ def _as_batch(data) -> ClipBatch:
     return batch
 
 
-def _read_blocks(hyper, loops, reads: dict, rows, population, seed: int, name: str, clusters):
-    """Group ``name``'s ψ and per-loop draws with every block of ``reads`` (block → the used
-    clips' reads; ``rows``: the group's rows of them) read from its hits, and the group's
-    reads as knob values and their standard errors
-    (:func:`~technorhythm.inference.hit_blocks.pack_reads`, the blocks' columns together).
-    Each block draws from its own stream (:func:`group_seed` 2, 3, …, in
-    :data:`~technorhythm.inference.hit_blocks.BLOCKS` order), so a block's draws do not
-    depend on which other blocks are read."""
-    combined = np.full((len(rows), population.n_knobs), np.nan)
+def _block_views(reads: dict, rows, clusters, hyper, population) -> dict:
+    """Each block's reads of a group's loops (``rows`` of the used clips' reads) as the group
+    is read (:func:`~technorhythm.inference.hit_blocks.pack_view`; the kick block's given the
+    group's ψ draws ``hyper``)."""
+    return {
+        block: pack_view(block_reads[rows], clusters, hyper, population)
+        for block, block_reads in reads.items()
+    }
+
+
+def _network_columns(views: dict, population) -> np.ndarray:
+    """The knob columns that no block draws for the group (``views``:
+    :func:`_block_views`): those its per-loop draws take from the network."""
+    read = np.zeros(population.n_knobs, dtype=bool)
+    for block, view in views.items():
+        cols = np.array([population.names.index(k) for k in BLOCKS[block]])
+        read[cols[drawn_knobs(view)]] = True
+    return np.flatnonzero(~read)
+
+
+def _read_blocks(hyper, loops, views: dict, population, seed: int, name: str, clusters):
+    """Group ``name``'s ψ and per-loop draws with every block of ``views`` (block → the
+    group's reads, :func:`_block_views`) read from its hits, and the group's reads as knob
+    values and their standard errors (:func:`~technorhythm.inference.hit_blocks.pack_reads`,
+    the blocks' columns together). Each block draws from its own stream (:func:`group_seed`
+    2, 3, …, in :data:`~technorhythm.inference.hit_blocks.BLOCKS` order), so a block's draws
+    do not depend on which other blocks are read."""
+    combined = np.full((len(next(iter(views.values()))), population.n_knobs), np.nan)
     combined_se = np.full_like(combined, np.nan)
-    for block, block_reads in reads.items():
-        group_reads = pack_view(block_reads[rows], clusters, hyper, population)
+    for block, group_reads in views.items():
         stream = 2 + list(BLOCKS).index(block)
         hyper, loops = replace_block(
             hyper,
@@ -522,15 +546,19 @@ def fit_groups(
     for g, (name, members) in enumerate(zip(grouping.names, grouping.members, strict=True)):
         owns = loops and _owns_loops(grouping, g, add_all)
         hyper_g, loops_g, reads_g, se_g = hyper[g], None, None, None
-        if owns:
+        clusters = None if files is None else files[members]
+        views = _block_views(reads, row_of[members], clusters, hyper_g, estimator.population)
+        if owns:  # the network's draws of the knobs no block reads for this group
             loops_g = draw_loops(
-                estimator, features[members], hyper_g, name, seed=seed, threads=threads
-            )
-        if reads:
-            hyper_g, loops_g, reads_g, se_g = _read_blocks(
-                hyper_g, loops_g, reads, row_of[members], estimator.population,
-                seed, name, None if files is None else files[members],
+                estimator, features[members], hyper_g, name, seed=seed, threads=threads,
+                columns=_network_columns(views, estimator.population) if views else None,
             )  # fmt: skip
+        if views:
+            hyper_g, loops_g, reads_g, se_g = _read_blocks(
+                hyper_g, loops_g, views, estimator.population, seed, name, clusters
+            )
+        if loops_g is not None and np.isnan(loops_g).any():
+            raise RuntimeError(f"group {name!r}: a knob of its loops was drawn by nothing")
         fits.append(
             GroupFit(
                 name=name,
