@@ -220,7 +220,12 @@ def test_fit_folder_round_trip(two_packs, tmp_path):
     j = KNOB_NAMES.index("hat_accent")
     assert row["mean"] == pytest.approx(res.groups[1].hyper[:, j].mean())
     assert row["n_clips"] == 30
-    assert locs.sd_ratio.between(0.0, 0.2).all()  # the oracle is sharp: sd = 2% of range
+    # the oracle is sharp (sd = 2% of range), and so are the hits, but for a pack in a dead
+    # zone: at_theta0 plays no swing (0), which any population inside the zone plays
+    in_zone = (locs.group == "at_theta0") & (locs.knob == "swing_16")
+    assert locs[~in_zone].sd_ratio.between(0.0, 0.2).all()
+    swing = res.groups[0].hyper[:, KNOB_NAMES.index("swing_16")]
+    assert np.quantile(swing, 0.9) < 0.03  # the zone ends at 0.012 (a cell's width above)
     loops = pd.read_parquet(out / "loops.parquet")
     assert len(loops) == 70 * K and set(loops.group) == {"at_theta0", "elsewhere"}
     population = pd.read_csv(out / "population.csv")

@@ -13,7 +13,10 @@ The Bayesian bootstrap over the pack's source files (:func:`bootstrap_weights`),
 censored-normal location and spread of the weighted reads per draw
 (:func:`censored_location_spread`), each loop's own knobs by normal partial pooling
 (:func:`draw_loops`), and a group's posterior draws with the network's draws of a block
-replaced (:func:`replace_block`). See the reads' module docstrings for the models and why.
+replaced (:func:`replace_block`). A knob with a dead zone at 0 (the jitters, ``swing_16``,
+``humanize_ms``) whose pack reads inside it is drawn on the grid instead
+(:mod:`technorhythm.inference.dead_zone`). See the reads' module docstrings for the models
+and why.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
+from technorhythm.inference.dead_zone import ZONE_SHARE, in_zone, zone_reads, zone_width
 from technorhythm.inference.grid_pool import GridReads, draw_grid_block, draw_grid_loops
 from technorhythm.inference.kick_block import (
     KICK_KNOBS,
@@ -253,7 +257,7 @@ def draw_block(
     :data:`MIN_LOOPS` loops is left to the caller (its entries are NaN).
     """
     reads = pack_view(reads, clusters, hyper, population)
-    loc, spread, drawn, _ = _draw_block(reads, n_samples, rng, clusters, knobs)
+    loc, spread, drawn, _, _ = _draw_block(reads, n_samples, rng, clusters, knobs)
     return loc, spread, drawn
 
 
@@ -301,11 +305,15 @@ def drawn_knobs(reads: LoopReads) -> np.ndarray:
 
 
 def _draw_block(reads, n_samples, rng, clusters, knobs):
-    """:func:`draw_block` of a pack's reads (:func:`pack_view`), and for :class:`GridReads`
-    the drawn population cells (S, J) (None otherwise) that :func:`draw_grid_loops` needs."""
+    """:func:`draw_block` of a pack's reads (:func:`pack_view`), and what each loop's draws
+    need besides: for :class:`GridReads` the drawn population cells (S, J) (None
+    otherwise); for estimates, the knobs drawn on the grid because the pack sits in their
+    dead zone, column → (their :class:`GridReads`, the drawn cells (S,)) (empty otherwise;
+    :mod:`~technorhythm.inference.dead_zone`)."""
     if isinstance(reads, GridReads):
-        return _draw_grid(reads, n_samples, rng, clusters)
-    return (*_draw_point_reads(reads, n_samples, rng, clusters, knobs), None)
+        return (*_draw_grid(reads, n_samples, rng, clusters), {})
+    loc, spread, drawn, zones = _draw_point_reads(reads, n_samples, rng, clusters, knobs)
+    return loc, spread, drawn, None, zones
 
 
 def _draw_grid(reads: GridReads, n_samples, rng, clusters):
@@ -328,14 +336,24 @@ def _draw_grid(reads: GridReads, n_samples, rng, clusters):
 
 def _draw_point_reads(reads, n_samples, rng, clusters, knobs):
     """:func:`draw_block` of per-loop estimates and standard errors (the velocity and timing
-    blocks): the robust censored fit of the weighted reads per bootstrap draw."""
+    blocks): the robust censored fit of the weighted reads per bootstrap draw; a knob whose
+    dead zone holds :data:`~technorhythm.inference.dead_zone.ZONE_SHARE` of the pack's
+    reads or more, on the grid (:mod:`~technorhythm.inference.dead_zone`). Returns
+    ``(loc, spread, drawn, zones)``, ``zones`` as :func:`_draw_block` says."""
     k = len(knobs)
     bounds = knob_bounds()[[KNOB_NAMES.index(name) for name in knobs]]
     loc = np.full((n_samples, k), np.nan)
     spread = np.full((n_samples, k), np.nan)
     drawn = drawn_knobs(reads)
+    zones = {}
     for j in np.flatnonzero(drawn):
         which = np.flatnonzero(reads.shown[:, j])
+        zone = zone_width(knobs[j], bounds[j, 0])
+        if zone is not None and in_zone(reads.estimate[which, j], zone).mean() >= ZONE_SHARE:
+            grid = zone_reads(reads, j, zone, bounds[j, 1])
+            lj, sj, cell = draw_grid_block(grid, rng, np.array([0]), n_samples, clusters)
+            loc[:, j], spread[:, j], zones[int(j)] = lj[:, 0], sj[:, 0], (grid, cell[:, 0])
+            continue
         e, se2 = reads.estimate[which, j], reads.se[which, j] ** 2
         g = bootstrap_weights(
             None if clusters is None else np.asarray(clusters)[which], len(which), n_samples, rng
@@ -344,7 +362,7 @@ def _draw_point_reads(reads, n_samples, rng, clusters, knobs):
         var = (g**2) @ se2 + _few_files_var(centre, width, clusters, which)
         loc[:, j] = centre + rng.standard_normal(n_samples) * np.sqrt(var)
         spread[:, j] = np.sqrt(np.maximum(width**2 - g @ se2, 0.0))
-    return loc, spread, drawn
+    return loc, spread, drawn, zones
 
 
 def _few_files_var(
@@ -447,7 +465,7 @@ def replace_block(
     reads = pack_view(reads, clusters, hyper, population)
     cols = np.array([population.names.index(k) for k in knobs])
     k = population.n_knobs
-    loc, spread, drawn, cells = _draw_block(reads, len(hyper), rng, clusters, knobs)
+    loc, spread, drawn, cells, zones = _draw_block(reads, len(hyper), rng, clusters, knobs)
     cols = cols[drawn]
     hyper[:, cols], hyper[:, k + cols] = loc[:, drawn], spread[:, drawn]
     if loops is None:
@@ -464,6 +482,9 @@ def replace_block(
         drawn_loops = draw_loops(
             reads[:, drawn], loc[:, drawn], spread[:, drawn], population.bounds[cols], rng
         )
+        for j, (grid, cell) in zones.items():  # knobs whose pack sits in their dead zone
+            at = int(np.flatnonzero(np.flatnonzero(drawn) == j)[0])
+            drawn_loops[..., at] = draw_grid_loops(grid, np.array([0]), cell[:, None], rng)[..., 0]
     loops[..., cols] = drawn_loops
     return hyper, loops
 
