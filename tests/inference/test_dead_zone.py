@@ -97,3 +97,24 @@ def test_one_misread_does_not_push_a_resting_pack_out_of_its_rest():
     # not a broad population whose tail explains the one read
     rest = (np.abs(loc[:, 0]) < 1.2) & (spread[:, 0] < 0.6)
     assert rest.mean() > 0.7
+
+
+def test_a_pack_piled_on_the_upper_bound_is_not_read_as_exactly_there():
+    # swing ~ N(0.46, 0.04) clipped to 0.45: 60 % of the loops play 0.45 and read it
+    # exactly; the robust fit put every draw's location on the bound with spread 0
+    from technorhythm.inference.timing_block import TIMING_KNOBS, read_timing
+    from technorhythm.simulator.knobs import KNOB_NAMES, default_theta
+
+    rng = np.random.default_rng(11)
+    theta = np.tile([default_theta()[k] for k in KNOB_NAMES], (256, 1))
+    swing = KNOB_NAMES.index("swing_16")
+    theta[:, swing] = np.clip(0.46 + 0.04 * rng.standard_normal(256), 0.0, 0.45)
+    theta[:, KNOB_NAMES.index("humanize_ms")] = 0.0
+    clips = simulate(theta, seed=12)
+    reads = read_timing(clips.offset, clips.velocity, clips.bpm)
+    j = TIMING_KNOBS.index("swing_16")
+    loc, spread, drawn = draw_block(reads, 400, np.random.default_rng(5), knobs=TIMING_KNOBS)
+    block = Population(np.array([[0.0, 0.45]]), ("swing_16",))
+    mean = block.mean(np.column_stack([loc[:, j], spread[:, j]]))[:, 0]
+    lo, hi = np.quantile(mean, [0.05, 0.95])
+    assert lo < theta[:, swing].mean() < hi

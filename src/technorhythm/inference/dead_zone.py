@@ -10,11 +10,14 @@ the truth anywhere in [0, 1.5) was missed (the jitters' 90 % intervals covered 0
 their truths at 256 loops, 78–100 % of the misses in the zone).
 
 What such a read says is that the loop's *acting* value is about its estimate: its
-likelihood of a knob value θ is ``N(estimate; snap(θ), se)``, flat over the zone. Where at
-least :data:`ZONE_SHARE` of a pack's loops read inside the zone, the block draws that knob's
-population from these likelihoods on the grid of :mod:`~technorhythm.inference.grid_pool`
-instead, under the population model's hyperprior (whose packs may be at rest in the zone):
-every population that keeps the pack's loops in the zone is then about as likely as the
+likelihood of a knob value θ is ``N(estimate; snap(θ), se)``, flat over the zone. The same
+holds at the upper bound, where a loop's value is clipped: a pack of swing 0.43 ± 0.02 has
+most of its loops at 0.45, read exactly, and the robust fit put every draw at 0.45 with
+spread 0. Where at least :data:`ZONE_SHARE` of a pack's loops read inside the zone or on the
+upper bound, the block draws that knob's population from these likelihoods on the grid of
+:mod:`~technorhythm.inference.grid_pool` instead (whose populations are censored to the
+range), under the population model's hyperprior (whose packs may be at rest in the zone):
+every population that keeps the pack's loops where they read is then about as likely as the
 hyperprior makes it. Elsewhere the bootstrap stays: its resolution is finer than the grid's
 (a location step of 1/80 of the range plus margins, 0.75 velocity units for a jitter), and
 with fewer than a quarter of the loops in the zone its median and median absolute deviation
@@ -32,10 +35,10 @@ from technorhythm.simulator import patterns as pt
 __all__ = ["ZONE_SHARE", "MISREAD_SHARE", "zone_width", "in_zone", "zone_reads"]
 
 ZONE_SHARE = 0.25
-"""Least share of a pack's loops that show a knob and read inside its dead zone for the
-knob's population to be drawn on the grid (the share of a bound at which the robust fit
-turns to tail probabilities, :func:`~technorhythm.inference.hit_blocks.
-censored_location_spread`)."""
+"""Least share of a pack's loops that show a knob and read inside its dead zone or on its
+upper bound for the knob's population to be drawn on the grid (the share of a bound at
+which the robust fit turns to tail probabilities, :func:`~technorhythm.inference.
+hit_blocks.censored_location_spread`)."""
 
 
 MISREAD_SHARE = 0.01
@@ -63,12 +66,16 @@ def in_zone(estimate: np.ndarray, width: float) -> np.ndarray:
 def zone_reads(reads: LoopReads, column: int, width: float, high: float) -> GridReads:
     """One column of ``reads`` as a likelihood on :data:`~technorhythm.inference.grid_pool.
     GRID` × ``high``: per loop ``(1 − ε) N(estimate; snap(θ, width), se) + ε / high`` (flat
-    over the zone; ε = :data:`MISREAD_SHARE`), with the hyperprior of a knob whose packs may
-    rest in its zone (:func:`~technorhythm.inference.grid_pool.cell_log_prior`)."""
+    over the zone; ε = :data:`MISREAD_SHARE`; ``se`` at least half the grid's step), with
+    the hyperprior of a knob whose packs may rest in its zone
+    (:func:`~technorhythm.inference.grid_pool.cell_log_prior`)."""
     shown = reads.shown[:, column]
     acting = pt.snap(GRID * high, width)  # (X,)
     e = np.where(shown, reads.estimate[:, column], 0.0)[:, None]
-    se = np.where(shown, reads.se[:, column], 1.0)[:, None]
+    # at least half the grid's step: an exact read (swing without humanize, se 0) falls
+    # between grid values, which must not read it as impossible
+    step = (GRID[1] - GRID[0]) * high
+    se = np.maximum(np.where(shown, reads.se[:, column], 1.0), step / 2)[:, None]
     read = np.exp(-0.5 * ((e - acting) / se) ** 2) / (np.sqrt(2 * np.pi) * se)
     loglik = np.where(
         shown[:, None], np.log((1 - MISREAD_SHARE) * read + MISREAD_SHARE / high), 0.0

@@ -53,6 +53,7 @@ __all__ = [
     "draw_block",
     "draw_loops",
     "drawn_knobs",
+    "on_bounds",
     "pack_reads",
     "pack_variation",
     "pack_view",
@@ -156,6 +157,21 @@ def weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return weighted_quantile(values, weights, 0.5)
 
 
+def on_bounds(
+    values: np.ndarray, se: np.ndarray | None, low: float, high: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which reads (m,) count as on the lower and on the upper bound: within two standard
+    errors ``se`` (m,) of it and within :data:`BOUND_NEAR` of the range (None: exactly on
+    it, to float32 rounding: a clipped swing of 0.45 reads 0.4499999875; see
+    :func:`censored_location_spread`)."""
+    e = np.asarray(values, dtype=np.float64)
+    tol = 1e-6 * (high - low)
+    if se is not None:
+        two_se = 2.0 * np.nan_to_num(np.asarray(se, dtype=np.float64))
+        tol = np.maximum(tol, np.minimum(two_se, BOUND_NEAR * (high - low)))
+    return e <= low + tol, e >= high - tol
+
+
 def censored_location_spread(
     values: np.ndarray,
     weights: np.ndarray,
@@ -181,11 +197,7 @@ def censored_location_spread(
     """
     e = np.clip(np.asarray(values, dtype=np.float64), low, high)[None]
     g = np.asarray(weights, dtype=np.float64)
-    tol = 1e-9 * (high - low)
-    if se is not None:
-        two_se = 2.0 * np.nan_to_num(np.asarray(se, dtype=np.float64))
-        tol = np.maximum(tol, np.minimum(two_se, BOUND_NEAR * (high - low)))
-    at_low, at_high = e[0] <= low + tol, e[0] >= high - tol
+    at_low, at_high = on_bounds(e[0], se, low, high)
     e = np.where(at_low, low, np.where(at_high, high, e[0]))[None]
     f_lo = g @ at_low
     f_hi = g @ at_high
@@ -349,7 +361,7 @@ def _draw_point_reads(reads, n_samples, rng, clusters, knobs):
     for j in np.flatnonzero(drawn):
         which = np.flatnonzero(reads.shown[:, j])
         zone = zone_width(knobs[j], bounds[j, 0])
-        if zone is not None and in_zone(reads.estimate[which, j], zone).mean() >= ZONE_SHARE:
+        if zone is not None and _flat_share(reads, which, j, zone, bounds[j]) >= ZONE_SHARE:
             grid = zone_reads(reads, j, zone, bounds[j, 1])
             lj, sj, cell = draw_grid_block(grid, rng, np.array([0]), n_samples, clusters)
             loc[:, j], spread[:, j], zones[int(j)] = lj[:, 0], sj[:, 0], (grid, cell[:, 0])
@@ -363,6 +375,15 @@ def _draw_point_reads(reads, n_samples, rng, clusters, knobs):
         loc[:, j] = centre + rng.standard_normal(n_samples) * np.sqrt(var)
         spread[:, j] = np.sqrt(np.maximum(width**2 - g @ se2, 0.0))
     return loc, spread, drawn, zones
+
+
+def _flat_share(reads, which, j, zone: float, bounds: np.ndarray) -> float:
+    """Share of the reads ``which`` of column ``j`` whose likelihood is flat on one side:
+    inside the knob's dead zone, or on its upper bound (a loop whose knob is clipped there
+    reads it exactly, whatever lies beyond)."""
+    e = reads.estimate[which, j]
+    _, at_top = on_bounds(e, reads.se[which, j], *bounds)
+    return float(np.mean(in_zone(e, zone) | at_top))
 
 
 def _few_files_var(
