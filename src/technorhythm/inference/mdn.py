@@ -79,42 +79,8 @@ def mdn_sampler(net: Any, first: int = 0) -> Callable[[Any, int], Any] | None:
     if 4 * (d - int(first)) > 3 * d or getattr(net, "_prior_transform", None) is not None:
         # most dimensions wanted: the slices cost more than they save (a 27-dimension
         # network wanting 26: 1.3× the full draws' time); a prior transform may mix them
-        return _full_sampler(net, k, d)
-    return _trailing_sampler(net, k, d, int(first))
-
-
-def _full_sampler(net: Any, k: int, d: int) -> Callable[[Any, int], Any]:
-    import numpy as np
-    import torch
-    import torch.nn.functional as F
-
-    mdn = net.net
-    # A's diagonal, then its strictly upper entries, as positions in a flattened d × d
-    where = np.concatenate(
-        [np.arange(d) * (d + 1), np.asarray(mdn._row_ix) * d + np.asarray(mdn._column_ix)]
-    )
-    flat_index = torch.as_tensor(where, dtype=torch.long)
-
-    def sample(condition: torch.Tensor, n: int) -> torch.Tensor:
-        b = condition.shape[0]
-        h = mdn._hidden_net(net._embedding_net(condition))
-        logits = mdn._logits_layer(h)
-        means = mdn._means_layer(h).view(b, k, d)
-        entries = [F.softplus(mdn._unconstrained_diagonal_layer(h).view(b, k, d))]
-        if mdn._upper_layer is not None:
-            entries.append(mdn._upper_layer(h).view(b, k, -1))
-        factors = torch.zeros(b, k, d * d, dtype=condition.dtype)
-        factors[..., flat_index[: sum(e.shape[-1] for e in entries)]] = torch.cat(entries, -1)
-        factors = factors.view(b, k, d, d)
-        choice = torch.multinomial(F.softmax(logits, dim=-1), num_samples=n, replacement=True)
-        row = torch.arange(b).unsqueeze(1).expand(b, n)
-        noise = torch.randn(b, n, d, 1, dtype=condition.dtype)
-        draws = torch.linalg.solve_triangular(factors[row, choice], noise, upper=True)
-        draws = (means[row, choice] + draws.squeeze(-1)).transpose(0, 1)
-        _check_finite(draws)
-        return net._inverse_transform_input(draws)
-
-    return sample
+        first = 0
+    return _sampler(net, k, d, int(first))
 
 
 def _rows_of(layer: Any, rows: Any) -> tuple[Any, Any]:
@@ -123,38 +89,64 @@ def _rows_of(layer: Any, rows: Any) -> tuple[Any, Any]:
     return layer.weight.detach()[rows], bias
 
 
-def _trailing_sampler(net: Any, k: int, d: int, first: int) -> Callable[[Any, int], Any]:
-    """The draws of dimensions ``first, …, d − 1`` alone (the others NaN), with the random
-    calls of :func:`_full_sampler`."""
+def _heads(mdn: Any, k: int, d: int, first: int) -> tuple[Callable[[Any], tuple], Any]:
+    """``(heads, flat_index)``: ``heads(h)`` gives the means, the unconstrained diagonal and
+    the strictly upper entries (or None) of each component's factor block from dimension
+    ``first`` on; ``flat_index`` places the diagonal, then the upper entries, in the
+    flattened block. ``first`` 0: the network's own layers (sbi's draws, bit for bit)."""
     import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    t = d - first
+    rows_ix, cols_ix = np.asarray(mdn._row_ix), np.asarray(mdn._column_ix)
+    keep = np.flatnonzero(rows_ix >= first)  # upper entries inside the trailing block
+    upper = mdn._upper_layer is not None and len(keep) > 0
+    where = [np.arange(t) * (t + 1)]
+    if upper:
+        where.append((rows_ix[keep] - first) * t + (cols_ix[keep] - first))
+    flat_index = torch.as_tensor(np.concatenate(where), dtype=torch.long)
+    if first == 0:
+
+        def heads(h):
+            up = mdn._upper_layer(h) if upper else None
+            return mdn._means_layer(h), mdn._unconstrained_diagonal_layer(h), up
+
+        return heads, flat_index
+    # the output units of each component's trailing means and diagonal (component-major)
+    per_dim = torch.as_tensor((np.arange(k)[:, None] * d + np.arange(first, d)).ravel())
+    means_w = _rows_of(mdn._means_layer, per_dim)
+    diag_w = _rows_of(mdn._unconstrained_diagonal_layer, per_dim)
+    upper_w = None
+    if upper:
+        units = torch.as_tensor((np.arange(k)[:, None] * len(rows_ix) + keep).ravel())
+        upper_w = _rows_of(mdn._upper_layer, units)
+
+    def sliced(h):
+        up = F.linear(h, *upper_w) if upper_w is not None else None
+        return F.linear(h, *means_w), F.linear(h, *diag_w), up
+
+    return sliced, flat_index
+
+
+def _sampler(net: Any, k: int, d: int, first: int) -> Callable[[Any, int], Any]:
+    """The draws of dimensions ``first, …, d − 1`` (the others NaN when ``first`` > 0),
+    with sbi's random calls whatever ``first``."""
     import torch
     import torch.nn.functional as F
 
     mdn = net.net
     t = d - first
-    # the output units of each component's trailing means and diagonal (component-major)
-    per_dim = torch.as_tensor((np.arange(k)[:, None] * d + np.arange(first, d)).ravel())
-    means_w = _rows_of(mdn._means_layer, per_dim)
-    diag_w = _rows_of(mdn._unconstrained_diagonal_layer, per_dim)
-    rows_ix, cols_ix = np.asarray(mdn._row_ix), np.asarray(mdn._column_ix)
-    keep = np.flatnonzero(rows_ix >= first)  # upper entries inside the trailing block
-    where = [np.arange(t) * (t + 1)]
-    upper_w = None
-    if mdn._upper_layer is not None and len(keep):
-        n_upper = len(rows_ix)
-        units = torch.as_tensor((np.arange(k)[:, None] * n_upper + keep).ravel())
-        upper_w = _rows_of(mdn._upper_layer, units)
-        where.append((rows_ix[keep] - first) * t + (cols_ix[keep] - first))
-    flat_index = torch.as_tensor(np.concatenate(where), dtype=torch.long)
+    heads, flat_index = _heads(mdn, k, d, first)
 
     def sample(condition: torch.Tensor, n: int) -> torch.Tensor:
         b = condition.shape[0]
         h = mdn._hidden_net(net._embedding_net(condition))
         logits = mdn._logits_layer(h)
-        means = F.linear(h, *means_w).view(b, k, t)
-        entries = [F.softplus(F.linear(h, *diag_w).view(b, k, t))]
-        if upper_w is not None:
-            entries.append(F.linear(h, *upper_w).view(b, k, -1))
+        means, diagonal, upper = heads(h)
+        entries = [F.softplus(diagonal.view(b, k, t))]
+        if upper is not None:
+            entries.append(upper.view(b, k, -1))
         factors = torch.zeros(b, k, t * t, dtype=condition.dtype)
         factors[..., flat_index] = torch.cat(entries, -1)
         factors = factors.view(b, k, t, t)
@@ -162,8 +154,10 @@ def _trailing_sampler(net: Any, k: int, d: int, first: int) -> Callable[[Any, in
         row = torch.arange(b).unsqueeze(1).expand(b, n)
         noise = torch.randn(b, n, d, 1, dtype=condition.dtype)[:, :, first:]
         part = torch.linalg.solve_triangular(factors[row, choice], noise, upper=True)
-        part = (means[row, choice] + part.squeeze(-1)).transpose(0, 1)
+        part = (means.view(b, k, t)[row, choice] + part.squeeze(-1)).transpose(0, 1)
         _check_finite(part)
+        if first == 0:
+            return net._inverse_transform_input(part)
         draws = torch.full((n, b, d), float("nan"), dtype=condition.dtype)
         draws[..., first:] = part
         return net._inverse_transform_input(draws)  # sbi's z-score, per dimension
