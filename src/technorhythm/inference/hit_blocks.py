@@ -379,11 +379,14 @@ def _draw_point_reads(reads, n_samples, rng, clusters, knobs):
 
 def _flat_share(reads, which, j, zone: float, bounds: np.ndarray) -> float:
     """Share of the reads ``which`` of column ``j`` whose likelihood is flat on one side:
-    inside the knob's dead zone, or on its upper bound (a loop whose knob is clipped there
-    reads it exactly, whatever lies beyond)."""
-    e = reads.estimate[which, j]
-    _, at_top = on_bounds(e, reads.se[which, j], *bounds)
-    return float(np.mean(in_zone(e, zone) | at_top))
+    inside the knob's dead zone, or pinned on its upper bound (a loop whose knob is clipped
+    there reads it exactly, whatever lies beyond: a read on the bound whose standard error
+    is within half of :data:`BOUND_NEAR` of the range; a noisier one, such as a jitter of 30
+    read ± 7, is not flat on that side and stays with the bootstrap)."""
+    e, se = reads.estimate[which, j], reads.se[which, j]
+    _, at_top = on_bounds(e, se, *bounds)
+    pinned = at_top & (se <= BOUND_NEAR * (bounds[1] - bounds[0]) / 2)
+    return float(np.mean(in_zone(e, zone) | pinned))
 
 
 def _few_files_var(
