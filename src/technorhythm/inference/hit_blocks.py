@@ -507,7 +507,7 @@ def replace_block(
             reads[:, drawn], loc[:, drawn], spread[:, drawn], population.bounds[cols], rng
         )
         for j, (grid, cell) in zones.items():  # knobs whose pack sits in their dead zone
-            at = int(np.flatnonzero(np.flatnonzero(drawn) == j)[0])
+            at = int(np.count_nonzero(drawn[:j]))  # j's place among the drawn columns
             drawn_loops[..., at] = draw_grid_loops(grid, np.array([0]), cell[:, None], rng)[..., 0]
     loops[..., cols] = drawn_loops
     return hyper, loops

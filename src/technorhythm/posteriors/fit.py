@@ -422,7 +422,8 @@ def _read_blocks(hyper, loops, views: dict, population, seed: int, name: str, cl
     the blocks' columns together). Each block draws from its own stream (:func:`group_seed`
     2, 3, …, in :data:`~technorhythm.inference.hit_blocks.BLOCKS` order), so a block's draws
     do not depend on which other blocks are read."""
-    combined = np.full((len(next(iter(views.values()))), population.n_knobs), np.nan)
+    n_loops = len(next(iter(views.values())))  # every view holds the group's loops
+    combined = np.full((n_loops, population.n_knobs), np.nan)
     combined_se = np.full_like(combined, np.nan)
     for block, group_reads in views.items():
         stream = 2 + list(BLOCKS).index(block)
