@@ -18,11 +18,12 @@ SNARE_JITTER = VELOCITY_KNOBS.index("snare_jitter")
 
 
 def test_which_knobs_have_a_zone_the_grid_keeps():
-    assert zone_width("snare_jitter", 0.0) == 1.5
-    assert zone_width("swing_16", 0.0) == 0.012
-    assert zone_width("push_ms", -30.0) is None  # its zone lies inside its range
-    assert zone_width("backbeat", 0.0) is None
+    assert zone_width("snare_jitter") == 1.5
+    assert zone_width("swing_16") == 0.012
+    assert zone_width("push_ms") == 1.5  # its zone lies inside its range
+    assert zone_width("backbeat") is None
     np.testing.assert_array_equal(in_zone(np.array([0.0, 0.7, 0.8, 2.0]), 1.5), [1, 1, 0, 0])
+    np.testing.assert_array_equal(in_zone(np.array([-0.7, -0.8, -2.0]), 1.5), [1, 0, 0])
 
 
 def test_a_read_in_the_zone_is_flat_over_it_and_one_above_peaks_at_its_value():
@@ -31,7 +32,7 @@ def test_a_read_in_the_zone_is_flat_over_it_and_one_above_peaks_at_its_value():
         np.array([[0.05], [0.5], [np.inf]]),
         np.array([[True], [True], [False]]),
     )
-    grid = zone_reads(reads, 0, 1.5, 30.0)
+    grid = zone_reads(reads, 0, 1.5, 0.0, 30.0)
     values = GRID * 30.0
     zone_ll, peak_ll, hidden_ll = grid.loglik[:, 0]
     np.testing.assert_allclose(zone_ll[values < 1.5], zone_ll[0])  # any value in the zone
@@ -118,3 +119,60 @@ def test_a_pack_piled_on_the_upper_bound_is_not_read_as_exactly_there():
     mean = block.mean(np.column_stack([loc[:, j], spread[:, j]]))[:, 0]
     lo, hi = np.quantile(mean, [0.05, 0.95])
     assert lo < theta[:, swing].mean() < hi
+
+
+def test_a_push_zone_inside_the_range_is_kept_on_the_shifted_grid():
+    reads = LoopReads(np.array([[0.0], [-9.0]]), np.array([[0.0], [0.4]]), np.ones((2, 1), bool))
+    grid = zone_reads(reads, 0, 1.5, -30.0, 30.0)
+    values = -30.0 + GRID * 60.0
+    zone_ll, peak_ll = grid.loglik[:, 0]
+    inside = np.abs(values) < 1.5
+    np.testing.assert_allclose(zone_ll[inside], zone_ll[inside][0])  # flat over −1.5 … 1.5
+    assert zone_ll[inside][0] - zone_ll[~inside].max() > 8  # nothing outside it
+    assert values[np.argmax(peak_ll)] == pytest.approx(-9.0, abs=0.61)  # the grid's step
+    assert grid.estimate[1, 0] == pytest.approx(-9.0, abs=0.61)  # knob units, not grid's
+
+
+def test_a_pack_pushed_inside_the_zone_is_read_anywhere_in_it_not_exactly_0():
+    # a push of 0.5 ms plays on the grid: without humanize every loop reads 0 ± 0, and the
+    # bootstrap drew the location 0 with spread 0 every time (z = ∞ against 0.5); the
+    # zone's likelihood leaves the hyperprior's packs at rest there (within 0.75 of 0)
+    from technorhythm.inference.timing_block import TIMING_KNOBS, read_timing
+    from technorhythm.simulator.knobs import KNOB_NAMES, default_theta
+
+    theta = np.tile([default_theta()[k] for k in KNOB_NAMES], (128, 1))
+    theta[:, KNOB_NAMES.index("push_ms")] = 0.5
+    theta[:, KNOB_NAMES.index("humanize_ms")] = 0.0
+    clips = simulate(theta, seed=13)
+    reads = read_timing(clips.offset, clips.velocity, clips.bpm)
+    j = TIMING_KNOBS.index("push_ms")
+    np.testing.assert_array_equal(reads.estimate[reads.shown[:, j], j], 0.0)
+    loc, spread, drawn = draw_block(reads, 400, np.random.default_rng(6), knobs=TIMING_KNOBS)
+    assert drawn[j]
+    block = Population(np.array([[-30.0, 30.0]]), ("push_ms",))
+    mean = block.mean(np.column_stack([loc[:, j], spread[:, j]]))[:, 0]
+    lo, hi = np.quantile(mean, [0.05, 0.95])
+    assert -1.5 < lo < 0.5 < hi < 1.5
+
+
+def test_a_level_piled_on_its_bound_is_not_read_as_exactly_there():
+    # open-hat level ~ N(128, 4) clipped to 127, no jitter: about 60 % of the loops play 127
+    # and read it exactly; the robust fit's tail arithmetic put the location on the bound
+    # with spread 0 (E[θ] 127 ± 0 for a truth about a unit below)
+    from technorhythm.simulator.knobs import KNOB_NAMES, default_theta
+
+    rng = np.random.default_rng(17)
+    theta = np.tile([default_theta()[k] for k in KNOB_NAMES], (256, 1))
+    level = KNOB_NAMES.index("open_hat_velocity")
+    theta[:, level] = np.clip(128.0 + 4.0 * rng.standard_normal(256), 10.0, 127.0)
+    theta[:, KNOB_NAMES.index("hat_jitter")] = 0.0
+    theta[:, KNOB_NAMES.index("open_hat")] = 1.0
+    reads = read_loops(simulate(theta, seed=18).velocity)
+    j = VELOCITY_KNOBS.index("open_hat_velocity")
+    assert np.mean(reads.estimate[reads.shown[:, j], j] == 127.0) > 0.5
+    loc, spread, drawn = draw_block(reads, 400, np.random.default_rng(8))
+    assert drawn[j]
+    block = Population(np.array([[10.0, 127.0]]), ("open_hat_velocity",))
+    mean = block.mean(np.column_stack([loc[:, j], spread[:, j]]))[:, 0]
+    lo, hi = np.quantile(mean, [0.05, 0.95])
+    assert lo < theta[:, level].mean() < hi

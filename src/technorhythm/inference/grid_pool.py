@@ -74,9 +74,9 @@ class GridReads(LoopReads):
     plays, not a few hits more or less (the zone's middle would be 0.05 from the bound, and
     a draw a standard error below it a hit short now and then).
 
-    ``scale`` (J,): the knob value of each column at the grid's 1 (its range, the knobs
-    starting at 0): the likelihoods are kept on ``GRID · scale``; ``estimate``, ``se`` and
-    every draw are in knob units. None: 1 for every column (the onset knobs).
+    ``scale`` (J,): the width of each column's range, and ``origin`` (J,) its lower bound:
+    the likelihoods are kept on ``origin + GRID · scale``; ``estimate``, ``se`` and every
+    draw are in knob units. None: 1 and 0 for every column (the onset knobs).
 
     ``log_prior`` (J, G): each column's hyperprior on the cells (:func:`cell_log_prior`);
     None: the uniform box for every column."""
@@ -84,6 +84,7 @@ class GridReads(LoopReads):
     loglik: np.ndarray | None = None
     scale: np.ndarray | None = None
     log_prior: np.ndarray | None = None
+    origin: np.ndarray | None = None
 
     @property
     def scales(self) -> np.ndarray:
@@ -92,6 +93,13 @@ class GridReads(LoopReads):
             return np.ones(self.shown.shape[1])
         return np.asarray(self.scale, dtype=np.float64)
 
+    @property
+    def origins(self) -> np.ndarray:
+        """(J,) each column's knob value at the grid's 0 (:attr:`origin`, zeros when None)."""
+        if self.origin is None:
+            return np.zeros(self.shown.shape[1])
+        return np.asarray(self.origin, dtype=np.float64)
+
     @classmethod
     def from_loglik(
         cls,
@@ -99,9 +107,11 @@ class GridReads(LoopReads):
         shown: np.ndarray,
         scale: np.ndarray | None = None,
         log_prior: np.ndarray | None = None,
+        origin: np.ndarray | None = None,
     ) -> GridReads:
-        """Reads from log-likelihoods (N, J, X) on ``GRID · scale`` (``scale`` (J,), None:
-        1) and whether each loop shows each knob; ``log_prior``: :attr:`log_prior`."""
+        """Reads from log-likelihoods (N, J, X) on ``origin + GRID · scale`` (``scale`` and
+        ``origin`` (J,), None: 1 and 0) and whether each loop shows each knob;
+        ``log_prior``: :attr:`log_prior`."""
         loglik = np.asarray(loglik, dtype=np.float64)
         top = loglik.max(axis=2, keepdims=True)
         w = np.exp(loglik - top)
@@ -119,17 +129,28 @@ class GridReads(LoopReads):
         if scale is not None:
             scale = np.asarray(scale, dtype=np.float64)
             estimate, sd = estimate * scale, sd * scale
-        return cls(estimate, np.where(shown, sd, np.inf), shown, loglik, scale, log_prior)
+        if origin is not None:
+            origin = np.asarray(origin, dtype=np.float64)
+            estimate = estimate + origin
+        return cls(estimate, np.where(shown, sd, np.inf), shown, loglik, scale, log_prior, origin)
 
     def __getitem__(self, index) -> GridReads:
         rows = index[0] if isinstance(index, tuple) else index
         loglik, scale, log_prior = self.loglik[rows], self.scale, self.log_prior
+        origin = self.origin
         if isinstance(index, tuple) and len(index) > 1:
             loglik = loglik[:, index[1]]
             scale = None if scale is None else np.asarray(scale)[index[1]]
             log_prior = None if log_prior is None else np.asarray(log_prior)[index[1]]
+            origin = None if origin is None else np.asarray(origin)[index[1]]
         return GridReads(
-            self.estimate[index], self.se[index], self.shown[index], loglik, scale, log_prior
+            self.estimate[index],
+            self.se[index],
+            self.shown[index],
+            loglik,
+            scale,
+            log_prior,
+            origin,
         )
 
     def column_log_prior(self, col: int) -> np.ndarray | None:
@@ -246,7 +267,7 @@ def draw_grid_block(
         lo, hi = _CELL_LOW[pick], _CELL_HIGH[pick]
         drawn.append((lo + rng.random((n_samples, 2)) * (hi - lo), pick))
     scale = reads.scales[np.asarray(columns)]
-    loc = np.column_stack([d[0][:, 0] for d in drawn]) * scale
+    loc = np.column_stack([d[0][:, 0] for d in drawn]) * scale + reads.origins[np.asarray(columns)]
     spread = np.column_stack([d[0][:, 1] for d in drawn]) * scale
     cell = np.column_stack([d[1] for d in drawn])
     return loc, spread, cell
@@ -269,7 +290,8 @@ def draw_grid_loops(
         for start in range(0, n, _LOOP_CHUNK):
             part = slice(start, min(start + _LOOP_CHUNK, n))
             out[:, part, j] = _draw_from_grid(scaled[part], cells, which, rng)
-    return out * reads.scales[np.asarray(columns)]
+    columns = np.asarray(columns)
+    return out * reads.scales[columns] + reads.origins[columns]
 
 
 _LOOP_CHUNK = 256  # loops whose posteriors under every drawn cell are held at once

@@ -349,8 +349,9 @@ def _draw_grid(reads: GridReads, n_samples, rng, clusters):
 def _draw_point_reads(reads, n_samples, rng, clusters, knobs):
     """:func:`draw_block` of per-loop estimates and standard errors (the velocity and timing
     blocks): the robust censored fit of the weighted reads per bootstrap draw; a knob whose
-    dead zone holds :data:`~technorhythm.inference.dead_zone.ZONE_SHARE` of the pack's
-    reads or more, on the grid (:mod:`~technorhythm.inference.dead_zone`). Returns
+    dead zone or bounds hold :data:`~technorhythm.inference.dead_zone.ZONE_SHARE` of the
+    pack's reads or more (:func:`_flat_share`), on the grid
+    (:mod:`~technorhythm.inference.dead_zone`). Returns
     ``(loc, spread, drawn, zones)``, ``zones`` as :func:`_draw_block` says."""
     k = len(knobs)
     bounds = knob_bounds()[[KNOB_NAMES.index(name) for name in knobs]]
@@ -360,9 +361,9 @@ def _draw_point_reads(reads, n_samples, rng, clusters, knobs):
     zones = {}
     for j in np.flatnonzero(drawn):
         which = np.flatnonzero(reads.shown[:, j])
-        zone = zone_width(knobs[j], bounds[j, 0])
-        if zone is not None and _flat_share(reads, which, j, zone, bounds[j]) >= ZONE_SHARE:
-            grid = zone_reads(reads, j, zone, bounds[j, 1])
+        zone = zone_width(knobs[j]) or 0.0  # a knob without a zone: its bounds alone
+        if _flat_share(reads, which, j, zone, bounds[j]) >= ZONE_SHARE:
+            grid = zone_reads(reads, j, zone, *bounds[j])
             lj, sj, cell = draw_grid_block(grid, rng, np.array([0]), n_samples, clusters)
             loc[:, j], spread[:, j], zones[int(j)] = lj[:, 0], sj[:, 0], (grid, cell[:, 0])
             continue
@@ -379,14 +380,17 @@ def _draw_point_reads(reads, n_samples, rng, clusters, knobs):
 
 def _flat_share(reads, which, j, zone: float, bounds: np.ndarray) -> float:
     """Share of the reads ``which`` of column ``j`` whose likelihood is flat on one side:
-    inside the knob's dead zone, or pinned on its upper bound (a loop whose knob is clipped
-    there reads it exactly, whatever lies beyond: a read on the bound whose standard error
-    is within half of :data:`BOUND_NEAR` of the range; a noisier one, such as a jitter of 30
-    read ± 7, is not flat on that side and stays with the bootstrap)."""
+    inside the knob's dead zone, or pinned on a bound (a loop whose knob is clipped there
+    reads it exactly, whatever lies beyond: a read on the bound whose standard error is
+    within half of :data:`BOUND_NEAR` of the range; a noisier one, such as a jitter of 30
+    read ± 7, is not flat on that side and stays with the bootstrap). The lower bound counts
+    only where the zone does not start the range (a push's, a level's): a jitter's is in its
+    zone. ``zone`` 0: a knob without one (its bounds alone)."""
     e, se = reads.estimate[which, j], reads.se[which, j]
-    _, at_top = on_bounds(e, se, *bounds)
-    pinned = at_top & (se <= BOUND_NEAR * (bounds[1] - bounds[0]) / 2)
-    return float(np.mean(in_zone(e, zone) | pinned))
+    at_bottom, at_top = on_bounds(e, se, *bounds)
+    at_bound = at_top if in_zone(bounds[0], zone) else at_top | at_bottom
+    pinned = at_bound & (se <= BOUND_NEAR * (bounds[1] - bounds[0]) / 2)
+    return float(np.mean(in_zone(np.clip(e, *bounds), zone) | pinned))
 
 
 def _few_files_var(
