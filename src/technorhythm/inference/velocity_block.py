@@ -353,11 +353,19 @@ def _variances(
     parameters fitted to them (its levels and its accent). A group with less than one
     degree of freedom takes the loop's pooled variance, which only its levels' standard
     errors use (its jitter is not shown). Returns the variances and their degrees of
-    freedom."""
+    freedom.
+
+    The residuals are divided by no fewer than the group's censored hits (at 1 or 127) plus
+    one: each censored hit's expected squared residual is about the variance itself, so
+    with more of them than degrees of freedom EM grew the variance every step without end
+    (a loop whose every snare plays 127 read a jitter of 10⁴, and a pack of them the top of
+    the range, 30; a level of at most 127 with every hit at least 126.5 wants about 0)."""
     fitted = fitted_level.astype(float) @ LEVEL_IN_DYNAMICS + fitted_accent
     dof = hits.n_dynamics_hits - fitted
-    pooled = sq.sum(axis=1) / np.maximum(dof.sum(axis=1), 1)
-    var = np.where(dof >= 1, sq / np.maximum(dof, 1), pooled[:, None])
+    censored = hits.per_dynamics((hits.high | hits.low).astype(np.float64))
+    divisor = np.maximum(dof, censored + 1)
+    pooled = sq.sum(axis=1) / np.maximum(divisor.sum(axis=1), 1)
+    var = np.where(dof >= 1, sq / np.maximum(divisor, 1), pooled[:, None])
     return np.maximum(var, ROUNDING_VAR), dof
 
 
@@ -365,7 +373,9 @@ def _shown(hits: _Hits, st: _State) -> np.ndarray:
     """Which knobs each loop's hits inform (N, 10): an instrument with an accented and an
     unaccented hit (each more likely than not) shows its accent; a level needs an accented
     hit of its group, or an unaccented one and its instrument's accent shown; an
-    instrument's jitter two of its hits.
+    instrument's jitter two of its hits, fewer of them censored (at 1 or 127) than its
+    variance's degrees of freedom: with more, the hits say the level and not the noise
+    (:func:`_variances`).
 
     Where every unaccented hit of an instrument is one only by the mixture (a kick on an 8th
     note read as an extra kick), its accent counts as shown only when its two levels lie
@@ -383,7 +393,9 @@ def _shown(hits: _Hits, st: _State) -> np.ndarray:
     accent_shown = (loud_g @ LEVEL_IN_DYNAMICS >= 1) & (soft_g @ LEVEL_IN_DYNAMICS >= 1)
     accent_shown &= (fixed_soft >= 1) | apart
     level_shown = (loud_g >= 1) | ((soft_g >= 1) & accent_shown[:, DYNAMICS_OF_LEVEL])
-    return np.column_stack([level_shown, accent_shown, hits.n_dynamics_hits >= 2])
+    censored = hits.per_dynamics((hits.high | hits.low).astype(np.float64))
+    jitter_shown = (hits.n_dynamics_hits >= 2) & (censored < st.dof)
+    return np.column_stack([level_shown, accent_shown, jitter_shown])
 
 
 def _median_unbiasing(dof: np.ndarray) -> np.ndarray:
