@@ -443,6 +443,110 @@ def _read_blocks(hyper, loops, views: dict, population, seed: int, name: str, cl
     return hyper, loops, combined, combined_se
 
 
+@dataclass(frozen=True)
+class _Observed:
+    """What the network sees of a fit's clips: ``used`` (the batch rows of some group),
+    the per-loop ``features`` (len(batch), F; zeros for rows of no group), the groups' set
+    observations ``x`` (G, D) and conditioning sizes ``n_conditioned`` (G,), and the
+    summaries' ``summary_names``."""
+
+    used: np.ndarray
+    features: np.ndarray
+    x: np.ndarray
+    n_conditioned: np.ndarray
+    summary_names: tuple[str, ...]
+
+
+def _observe(batch: ClipBatch, grouping: Grouping, estimator, *, n_cap, n_max) -> _Observed:
+    """The observation phase of :func:`fit_groups`: per-loop features of the clips that
+    belong to a group, and each group's set observation, checked against the estimator."""
+    from technorhythm.inference.set_summaries import loop_features, set_feature_names
+
+    used = np.unique(np.concatenate(grouping.members))
+    features_used = loop_features(batch[used])
+    features = np.zeros((len(batch), features_used.shape[1]))
+    features[used] = features_used
+    x, n_cond = observe_groups(batch, grouping, n_cap=n_cap, n_max=n_max, features=features)
+    summary_names = set_feature_names()
+    if len(summary_names) != x.shape[1] or x.shape[1] != estimator.x_dim_:
+        raise ValueError(
+            f"observations have {x.shape[1]} entries, the installed summaries define "
+            f"{len(summary_names)} and the estimator expects {estimator.x_dim_}: the "
+            "estimator and the installed summaries disagree; retrain it"
+        )
+    return _Observed(used, features, x, n_cond, tuple(summary_names))
+
+
+@dataclass(frozen=True)
+class _Reads:
+    """The blocks' reads of the used clips (block → reads, rows in ``used`` order),
+    ``row_of`` (len(batch),: each batch row's row of the reads, −1 for rows of no group),
+    each clip's source file ``files`` (None: not named) and clip ids ``ids`` (None)."""
+
+    reads: dict
+    row_of: np.ndarray
+    files: np.ndarray | None
+    ids: np.ndarray | None
+
+
+def _read_hits(batch: ClipBatch, used: np.ndarray, blocks) -> _Reads:
+    """The reading phase of :func:`fit_groups`: every block's per-loop reads of the clips
+    that belong to a group, read once for all groups."""
+    used_batch = batch[used] if blocks else None
+    reads = {b: read_block(b, used_batch, per_loop=False) for b in blocks}
+    row_of = np.full(len(batch), -1)
+    row_of[used] = np.arange(len(used))
+    ids = batch.meta["clip_id"].astype(str).to_numpy() if "clip_id" in batch.meta else None
+    return _Reads(reads, row_of, source_files(batch), ids)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every group of one :func:`fit_groups` call shares."""
+
+    estimator: Any
+    observed: _Observed
+    hits: _Reads
+    seed: int
+    threads: int | None
+
+
+def _fit_group(run: _Run, grouping: Grouping, g: int, hyper: np.ndarray, own: bool) -> GroupFit:
+    """Group ``g``'s posterior from its ψ draws ``hyper``: its loops' draws (when it
+    ``own``s loops) from the network for the knobs no block reads, then every block read
+    from its hits (:func:`_read_blocks`)."""
+    name, members = grouping.names[g], grouping.members[g]
+    hits, population = run.hits, run.estimator.population
+    loops_g, reads_g, se_g = None, None, None
+    clusters = None if hits.files is None else hits.files[members]
+    views = _block_views(hits.reads, hits.row_of[members], clusters, hyper, population)
+    if own:  # the network's draws of the knobs no block reads for this group
+        columns = _network_columns(views, population) if views else None
+        features = run.observed.features[members]
+        loops_g = draw_loops(
+            run.estimator, features, hyper, name, seed=run.seed, threads=run.threads,
+            columns=columns,
+        )  # fmt: skip
+    if views:
+        hyper, loops_g, reads_g, se_g = _read_blocks(
+            hyper, loops_g, views, population, run.seed, name, clusters
+        )
+    if loops_g is not None and np.isnan(loops_g).any():
+        raise RuntimeError(f"group {name!r}: a knob of its loops was drawn by nothing")
+    return GroupFit(
+        name=name,
+        n_clips=int(len(members)),
+        n_conditioned=int(run.observed.n_conditioned[g]),
+        x_obs=run.observed.x[g],
+        hyper=hyper,
+        loops=loops_g,
+        clip_ids=tuple(hits.ids[members]) if hits.ids is not None else (),
+        loop_ids=_loop_ids(hits.ids, name, members) if own else (),
+        reads=reads_g,
+        read_se=se_g,
+    )
+
+
 def fit_groups(
     data,
     *,
@@ -507,8 +611,6 @@ def fit_groups(
         ``kick_extra``, ``kick_late``; :mod:`technorhythm.inference.kick_block`), read given
         the network's ``variation`` of the group.
     """
-    from technorhythm.inference.set_summaries import loop_features, set_feature_names
-
     batch = _as_batch(data)
     for name, value in (("n_samples", n_samples), ("min_clips", min_clips)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
@@ -518,85 +620,44 @@ def fit_groups(
     t0 = time.perf_counter()
     grouping = group_clips(batch, by=by, split=split, min_clips=min_clips, add_all=add_all)
     n_max = _training_n_max(estimator)
-    used = np.unique(np.concatenate(grouping.members))
-    features_used = loop_features(batch[used])
-    features = np.zeros((len(batch), features_used.shape[1]))
-    features[used] = features_used
-    x_all, n_cond = observe_groups(batch, grouping, n_cap=n_cap, n_max=n_max, features=features)
-    summary_names = set_feature_names()
-    if len(summary_names) != x_all.shape[1] or x_all.shape[1] != estimator.x_dim_:
-        raise ValueError(
-            f"observations have {x_all.shape[1]} entries, the installed summaries define "
-            f"{len(summary_names)} and the estimator expects {estimator.x_dim_}: the "
-            "estimator and the installed summaries disagree; retrain it"
-        )
+    observed = _observe(batch, grouping, estimator, n_cap=n_cap, n_max=n_max)
     seconds["observe_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    hyper = draw_hyper(estimator, x_all, grouping.names, n_samples=n_samples, seed=seed)
+    hyper = draw_hyper(estimator, observed.x, grouping.names, n_samples=n_samples, seed=seed)
     seconds["sample_hyper_s"] = time.perf_counter() - t1
     t_read = time.perf_counter()
-    used_batch = batch[used] if blocks else None
-    reads = {b: read_block(b, used_batch, per_loop=False) for b in blocks}
-    row_of = np.full(len(batch), -1)  # batch row → row of the reads
-    row_of[used] = np.arange(len(used))
-    files = source_files(batch)
+    hits = _read_hits(batch, observed.used, blocks)
     seconds["read_hits_s"] = time.perf_counter() - t_read
     t2 = time.perf_counter()
-    ids = batch.meta["clip_id"].astype(str).to_numpy() if "clip_id" in batch.meta else None
-    fits = []
-    for g, (name, members) in enumerate(zip(grouping.names, grouping.members, strict=True)):
-        owns = loops and _owns_loops(grouping, g, add_all)
-        hyper_g, loops_g, reads_g, se_g = hyper[g], None, None, None
-        clusters = None if files is None else files[members]
-        views = _block_views(reads, row_of[members], clusters, hyper_g, estimator.population)
-        if owns:  # the network's draws of the knobs no block reads for this group
-            loops_g = draw_loops(
-                estimator, features[members], hyper_g, name, seed=seed, threads=threads,
-                columns=_network_columns(views, estimator.population) if views else None,
-            )  # fmt: skip
-        if views:
-            hyper_g, loops_g, reads_g, se_g = _read_blocks(
-                hyper_g, loops_g, views, estimator.population, seed, name, clusters
-            )
-        if loops_g is not None and np.isnan(loops_g).any():
-            raise RuntimeError(f"group {name!r}: a knob of its loops was drawn by nothing")
-        fits.append(
-            GroupFit(
-                name=name,
-                n_clips=int(len(members)),
-                n_conditioned=int(n_cond[g]),
-                x_obs=x_all[g],
-                hyper=hyper_g,
-                loops=loops_g,
-                clip_ids=tuple(ids[members]) if ids is not None else (),
-                loop_ids=_loop_ids(ids, name, members) if owns else (),
-                reads=reads_g,
-                read_se=se_g,
-            )
-        )
+    run = _Run(estimator, observed, hits, seed=seed, threads=threads)
+    fits = [
+        _fit_group(run, grouping, g, hyper[g], own=loops and _owns_loops(grouping, g, add_all))
+        for g in range(len(grouping.names))
+    ]
     seconds["sample_loops_s"] = time.perf_counter() - t2
     seconds["total_s"] = time.perf_counter() - t0
+    options = {
+        "n_samples": int(n_samples),
+        "seed": int(seed),
+        "n_cap": n_cap,
+        "n_max": int(n_max),
+        "min_clips": int(min_clips),
+        "add_all": bool(add_all),
+        "loops": bool(loops),
+        "threads": threads,
+        "velocities": velocities,
+        "timing": timing,
+        "onsets": onsets,
+        "kicks": kicks,
+    }
     return FitResult(
         by=by,
         split=split,
         knob_names=tuple(estimator.theta_names),
-        summary_names=summary_names,
+        summary_names=observed.summary_names,
         groups=tuple(fits),
         skipped=grouping.skipped,
         model=model_identity(estimator),
-        options={
-            "n_samples": int(n_samples),
-            "seed": int(seed),
-            "n_cap": n_cap,
-            "n_max": int(n_max),
-            "min_clips": int(min_clips),
-            "add_all": bool(add_all),
-            "loops": bool(loops),
-            "threads": threads,
-            "velocities": velocities,
-            "timing": timing,
-            "onsets": onsets,
-            "kicks": kicks,
-        },
+        options=options,
         timing=seconds,
     )
