@@ -174,6 +174,7 @@ class _Hits:
     low: np.ndarray  # recorded 1: at most 1.5
     n_hits: np.ndarray  # (N,) hits per loop
     n_dynamics_hits: np.ndarray  # (N, 3) hits per loop and dynamics group
+    n_dynamics_censored: np.ndarray  # (N, 3) of them recorded at 1 or 127
     n_ambiguous: np.ndarray  # (2N,) ambiguous kicks per share cell
     prior_share: np.ndarray  # (2N,) EXTRA_KICK_SHARE of each share cell
 
@@ -212,6 +213,11 @@ class _Hits:
             )
             .reshape(n, N_DYNAMICS)
             .astype(np.float64),
+            n_dynamics_censored=np.bincount(
+                loop * N_DYNAMICS + pt.DYNAMICS_OF_ROW[row],
+                (v >= CLIP_HIGH) | (v <= CLIP_LOW),
+                minlength=n * N_DYNAMICS,
+            ).reshape(n, N_DYNAMICS),
             n_ambiguous=np.bincount(share_cell, ambiguous.astype(float), minlength=2 * n),
             prior_share=np.tile([EXTRA_KICK_SHARE[0], EXTRA_KICK_SHARE[2]], n) * extra_kicks,
         )
@@ -362,8 +368,7 @@ def _variances(
     the range, 30; a level of at most 127 with every hit at least 126.5 wants about 0)."""
     fitted = fitted_level.astype(float) @ LEVEL_IN_DYNAMICS + fitted_accent
     dof = hits.n_dynamics_hits - fitted
-    censored = hits.per_dynamics((hits.high | hits.low).astype(np.float64))
-    divisor = np.maximum(dof, censored + 1)
+    divisor = np.maximum(dof, hits.n_dynamics_censored + 1)
     pooled = sq.sum(axis=1) / np.maximum(divisor.sum(axis=1), 1)
     var = np.where(dof >= 1, sq / np.maximum(divisor, 1), pooled[:, None])
     return np.maximum(var, ROUNDING_VAR), dof
@@ -393,8 +398,7 @@ def _shown(hits: _Hits, st: _State) -> np.ndarray:
     accent_shown = (loud_g @ LEVEL_IN_DYNAMICS >= 1) & (soft_g @ LEVEL_IN_DYNAMICS >= 1)
     accent_shown &= (fixed_soft >= 1) | apart
     level_shown = (loud_g >= 1) | ((soft_g >= 1) & accent_shown[:, DYNAMICS_OF_LEVEL])
-    censored = hits.per_dynamics((hits.high | hits.low).astype(np.float64))
-    jitter_shown = (hits.n_dynamics_hits >= 2) & (censored < st.dof)
+    jitter_shown = (hits.n_dynamics_hits >= 2) & (hits.n_dynamics_censored < st.dof)
     return np.column_stack([level_shown, accent_shown, jitter_shown])
 
 
