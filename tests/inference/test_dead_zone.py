@@ -11,10 +11,30 @@ from technorhythm.inference.grid_pool import GRID
 from technorhythm.inference.hit_blocks import draw_block, replace_block
 from technorhythm.inference.loop_reads import LoopReads
 from technorhythm.inference.population import Population
+from technorhythm.inference.timing_block import TIMING_KNOBS, read_timing
 from technorhythm.inference.velocity_block import VELOCITY_KNOBS, read_loops
 from technorhythm.simulator import simulate
+from technorhythm.simulator.knobs import KNOB_NAMES, KNOBS, default_theta
 
 SNARE_JITTER = VELOCITY_KNOBS.index("snare_jitter")
+
+
+def _default_pack(n: int, **settings: float) -> np.ndarray:
+    """``n`` loops at the registry's defaults with ``settings`` (a value or (n,) values)."""
+    theta = np.tile([default_theta()[k] for k in KNOB_NAMES], (n, 1))
+    for knob, value in settings.items():
+        theta[:, KNOB_NAMES.index(knob)] = value
+    return theta
+
+
+def _mean_interval(loc, spread, j: int, knob: str) -> tuple[float, float]:
+    """The central 90 % interval of the loops' mean value E[θ] of ``knob`` (column ``j`` of
+    the block's ``loc`` and ``spread`` draws)."""
+    low, high = next((k.low, k.high) for k in KNOBS if k.name == knob)
+    block = Population(np.array([[low, high]]), (knob,))
+    mean = block.mean(np.column_stack([loc[:, j], spread[:, j]]))[:, 0]
+    lo, hi = np.quantile(mean, [0.05, 0.95])
+    return float(lo), float(hi)
 
 
 def test_which_knobs_have_a_zone_the_grid_keeps():
@@ -62,9 +82,7 @@ def test_a_pack_inside_the_zone_is_read_anywhere_in_it():
     assert in_zone(reads.estimate[shown, SNARE_JITTER], 1.5).all()
     loc, spread, drawn = draw_block(reads, 400, np.random.default_rng(0))
     assert drawn[SNARE_JITTER]
-    block = Population(np.array([[0.0, 30.0]]), ("snare_jitter",))
-    mean = block.mean(np.column_stack([loc[:, SNARE_JITTER], spread[:, SNARE_JITTER]]))[:, 0]
-    lo, hi = np.quantile(mean, [0.05, 0.95])
+    lo, hi = _mean_interval(loc, spread, SNARE_JITTER, "snare_jitter")
     assert lo < 0.9 < hi < 1.5  # inside the zone, and not beyond it
 
 
@@ -103,22 +121,15 @@ def test_one_misread_does_not_push_a_resting_pack_out_of_its_rest():
 def test_a_pack_piled_on_the_upper_bound_is_not_read_as_exactly_there():
     # swing ~ N(0.46, 0.04) clipped to 0.45: 60 % of the loops play 0.45 and read it
     # exactly; the robust fit put every draw's location on the bound with spread 0
-    from technorhythm.inference.timing_block import TIMING_KNOBS, read_timing
-    from technorhythm.simulator.knobs import KNOB_NAMES, default_theta
-
     rng = np.random.default_rng(11)
-    theta = np.tile([default_theta()[k] for k in KNOB_NAMES], (256, 1))
-    swing = KNOB_NAMES.index("swing_16")
-    theta[:, swing] = np.clip(0.46 + 0.04 * rng.standard_normal(256), 0.0, 0.45)
-    theta[:, KNOB_NAMES.index("humanize_ms")] = 0.0
+    swing = np.clip(0.46 + 0.04 * rng.standard_normal(256), 0.0, 0.45)
+    theta = _default_pack(256, swing_16=swing, humanize_ms=0.0)
     clips = simulate(theta, seed=12)
     reads = read_timing(clips.offset, clips.velocity, clips.bpm)
     j = TIMING_KNOBS.index("swing_16")
     loc, spread, drawn = draw_block(reads, 400, np.random.default_rng(5), knobs=TIMING_KNOBS)
-    block = Population(np.array([[0.0, 0.45]]), ("swing_16",))
-    mean = block.mean(np.column_stack([loc[:, j], spread[:, j]]))[:, 0]
-    lo, hi = np.quantile(mean, [0.05, 0.95])
-    assert lo < theta[:, swing].mean() < hi
+    lo, hi = _mean_interval(loc, spread, j, "swing_16")
+    assert lo < swing.mean() < hi
 
 
 def test_a_push_zone_inside_the_range_is_kept_on_the_shifted_grid():
@@ -137,21 +148,13 @@ def test_a_pack_pushed_inside_the_zone_is_read_anywhere_in_it_not_exactly_0():
     # a push of 0.5 ms plays on the grid: without humanize every loop reads 0 ± 0, and the
     # bootstrap drew the location 0 with spread 0 every time (z = ∞ against 0.5); the
     # zone's likelihood leaves the hyperprior's packs at rest there (within 0.75 of 0)
-    from technorhythm.inference.timing_block import TIMING_KNOBS, read_timing
-    from technorhythm.simulator.knobs import KNOB_NAMES, default_theta
-
-    theta = np.tile([default_theta()[k] for k in KNOB_NAMES], (128, 1))
-    theta[:, KNOB_NAMES.index("push_ms")] = 0.5
-    theta[:, KNOB_NAMES.index("humanize_ms")] = 0.0
-    clips = simulate(theta, seed=13)
+    clips = simulate(_default_pack(128, push_ms=0.5, humanize_ms=0.0), seed=13)
     reads = read_timing(clips.offset, clips.velocity, clips.bpm)
     j = TIMING_KNOBS.index("push_ms")
     np.testing.assert_array_equal(reads.estimate[reads.shown[:, j], j], 0.0)
     loc, spread, drawn = draw_block(reads, 400, np.random.default_rng(6), knobs=TIMING_KNOBS)
     assert drawn[j]
-    block = Population(np.array([[-30.0, 30.0]]), ("push_ms",))
-    mean = block.mean(np.column_stack([loc[:, j], spread[:, j]]))[:, 0]
-    lo, hi = np.quantile(mean, [0.05, 0.95])
+    lo, hi = _mean_interval(loc, spread, j, "push_ms")
     assert -1.5 < lo < 0.5 < hi < 1.5
 
 
@@ -159,20 +162,13 @@ def test_a_level_piled_on_its_bound_is_not_read_as_exactly_there():
     # open-hat level ~ N(128, 4) clipped to 127, no jitter: about 60 % of the loops play 127
     # and read it exactly; the robust fit's tail arithmetic put the location on the bound
     # with spread 0 (E[θ] 127 ± 0 for a truth about a unit below)
-    from technorhythm.simulator.knobs import KNOB_NAMES, default_theta
-
     rng = np.random.default_rng(17)
-    theta = np.tile([default_theta()[k] for k in KNOB_NAMES], (256, 1))
-    level = KNOB_NAMES.index("open_hat_velocity")
-    theta[:, level] = np.clip(128.0 + 4.0 * rng.standard_normal(256), 10.0, 127.0)
-    theta[:, KNOB_NAMES.index("hat_jitter")] = 0.0
-    theta[:, KNOB_NAMES.index("open_hat")] = 1.0
+    level = np.clip(128.0 + 4.0 * rng.standard_normal(256), 10.0, 127.0)
+    theta = _default_pack(256, open_hat_velocity=level, hat_jitter=0.0, open_hat=1.0)
     reads = read_loops(simulate(theta, seed=18).velocity)
     j = VELOCITY_KNOBS.index("open_hat_velocity")
     assert np.mean(reads.estimate[reads.shown[:, j], j] == 127.0) > 0.5
     loc, spread, drawn = draw_block(reads, 400, np.random.default_rng(8))
     assert drawn[j]
-    block = Population(np.array([[10.0, 127.0]]), ("open_hat_velocity",))
-    mean = block.mean(np.column_stack([loc[:, j], spread[:, j]]))[:, 0]
-    lo, hi = np.quantile(mean, [0.05, 0.95])
-    assert lo < theta[:, level].mean() < hi
+    lo, hi = _mean_interval(loc, spread, j, "open_hat_velocity")
+    assert lo < level.mean() < hi
