@@ -22,8 +22,10 @@ averaged over 20 random splits. A feature *gives the loops away* in a pack when 
 |AUC − 0.5| exceeds that floor by 0.15. The benchmark prints, per corpus and predictive,
 the features that do so in the most packs, with the median AUC and the direction (whether
 generated clips have the larger values). ``--hats`` also counts clips by their closed-hat
-8th grid (beats only, off-beats only, straight 8ths), and clips whose four bars play the same
-kick pattern, in the real corpora, the prior and the Groove train fits' two predictives.
+8th grid (beats only, off-beats only, straight 8ths), clips whose four bars play the same
+kick pattern and bars whose kicks differ from bar 1's on few or many steps, and gives the
+spread of the off-beat 8th hats' velocity relative to the beat hats', in the real corpora,
+the prior and the Groove train fits' two predictives (:func:`hat_grid`).
 The last line is one JSON object.
 """
 
@@ -121,14 +123,28 @@ def pack_rows(dataset: Path, split: str | None, estimator, seed: int) -> list[di
 
 
 def hat_grid(clips) -> dict:
-    """Shares of clips by closed-hat 8th grid (beats only, off-beats only, straight 8ths), and
-    of clips whose four bars have the same kick pattern."""
+    """Shares of clips by closed-hat 8th grid (beats only, off-beats only, straight 8ths), of
+    clips whose four bars have the same kick pattern, of bars 2–4 whose kicks differ from bar
+    1's on 1–2 steps and on 3 or more (a drummer's small edits against bars drawn afresh),
+    and the 10th, 50th and 90th percentiles, over clips with four or more hats on both, of
+    the mean velocity of their off-beat 8th hats over that of their beat hats (the simulator
+    plays the whole 8th grid at one level: 1 but for jitter)."""
     from technorhythm.clips import HH_CLOSED, KICK
 
     on = clips.velocity[:, HH_CLOSED] > 0
     beat, off8 = on[:, 0::4].sum(axis=1), on[:, 2::4].sum(axis=1)
     kick = (clips.velocity[:, KICK] > 0).reshape(len(on), 4, 16)
+    v = clips.velocity[:, HH_CLOSED].astype(np.float64)
+    both = (beat >= 4) & (off8 >= 4)
+    ratio = (v[both, 2::4].sum(axis=1) / off8[both]) / (v[both, 0::4].sum(axis=1) / beat[both])
+    q10, q50, q90 = np.percentile(ratio, [10, 50, 90]) if both.any() else [np.nan] * 3
+    edits = (kick[:, 1:] != kick[:, :1]).sum(axis=2)  # steps where bars 2-4 differ from bar 1
     return {
+        "kick_bar_edits_1_2": float(((edits >= 1) & (edits <= 2)).mean()),
+        "kick_bar_edits_3_up": float((edits >= 3).mean()),
+        "offbeat_to_beat_velocity_q10": float(q10),
+        "offbeat_to_beat_velocity_q50": float(q50),
+        "offbeat_to_beat_velocity_q90": float(q90),
         "kick_bars_repeat": float((kick == kick[:, :1]).all(axis=(1, 2)).mean()),
         "clips": int(len(on)),
         "beats_only": float(((beat >= 8) & (off8 < 4)).mean()),

@@ -62,7 +62,7 @@ def pack_figures(
 def describe_misses(theta: np.ndarray, hdi: np.ndarray, missed: np.ndarray) -> list[str]:
     """``knob truth (HDI lo–hi)`` for every missed knob."""
     return [
-        f"{KNOB_NAMES[j]} {theta[j]:.3g} ({hdi[j, 0]:.3g}–{hdi[j, 1]:.3g})"
+        f"{KNOB_NAMES[j]} {theta[j]:.4g} ({hdi[j, 0]:.4g}–{hdi[j, 1]:.4g})"
         for j in np.flatnonzero(missed)
     ]
 
