@@ -64,7 +64,7 @@ from technorhythm.posteriors.fit import fit_groups  # noqa: E402
 
 FAMILIES = ("c2st", "c2st_onsets", "c2st_velocity", "c2st_timing", "c2st_kick")
 N_PREDICTIVE = 256
-_BEAT_CLASS = np.array([0, 2, 1, 2])[np.arange(64) % STEPS_PER_BEAT]  # beat, off 16th, off 8th
+_BEAT_CLASS = np.array([0, 2, 1, 2])[np.arange(64) % STEPS_PER_BEAT]  # step % 4 → class
 """Beat class of each step: 0 beat, 1 off-beat 8th, 2 off-beat 16th."""
 
 
@@ -121,6 +121,7 @@ def with_velocities(new: ClipBatch, real: ClipBatch, mode: str, rng) -> ClipBatc
 
 
 def changed(new: ClipBatch, real: ClipBatch, oracle: tuple[str, object], rng) -> ClipBatch:
+    """``new`` changed by one oracle of :func:`parse_oracle`, from the loops of ``real``."""
     kind, arg = oracle
     if kind == "rows":
         return with_rows(new, real, arg, rng)
@@ -128,6 +129,7 @@ def changed(new: ClipBatch, real: ClipBatch, oracle: tuple[str, object], rng) ->
 
 
 def _packs(clips: ClipBatch, split: str | None) -> ClipBatch:
+    """The clips of one split (all of them for None)."""
     if split is None:
         return clips
     return clips[np.flatnonzero((clips.meta["split"] == split).to_numpy())]

@@ -22,7 +22,10 @@ pack's loops do not. The last line printed is one JSON object.
 ``--midi`` makes each pack the way a user would: ``technorhythm generate --preset NAME --n N``
 writes N MIDI loops, ``technorhythm ingest`` reads the folder back (one pack per preset),
 and the pack is observed from the ingested clips — the preset round trip of the simulator
-work ("every preset knob inside its 94 % HDI").
+work ("every preset knob inside its 94 % HDI"); ``--near-threshold none`` keeps the loops
+ingest would drop as near-duplicates. ``--repeats R`` fits R packs per preset and size, each
+from its own seed, and counts how many packs miss each preset knob: a calibrated 94 % HDI
+misses 6 % of them, so one pack cannot tell a knob read wrong from an unlucky one.
 """
 
 from __future__ import annotations
@@ -171,6 +174,8 @@ def main(argv=None) -> None:
         "by the network",
     )
     args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
     warnings.filterwarnings("ignore", category=UserWarning)
     est = PopulationEstimator.load(args.model) if args.model else load_shipped()
     rng = np.random.default_rng(args.seed)
