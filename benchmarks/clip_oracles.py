@@ -19,12 +19,13 @@ same seeds:
     ``hh_closed``, ``hh_open``, ``cymbal``) replaced by those of a random loop of the pack
     (onsets, velocities and timing): the most any change to those instruments alone could
     gain, within the features' sight.
-``velocity:hits``
+``velocity:hits[:INSTRUMENTS]``
     each new loop's velocities, per instrument and beat class (beat, off-beat 8th, off-beat
     16th), drawn from the hits of that instrument and class in a random loop of the pack
     (its other classes where it has none there): what a velocity model as rich as the pack's
-    own loops would give, onsets and timing unchanged.
-``velocity:means``
+    own loops would give, onsets and timing unchanged. With ``:INSTRUMENTS``
+    (comma-separated) only those instruments' velocities change.
+``velocity:means[:INSTRUMENTS]``
     each new loop's velocities shifted, per instrument and beat class, to the mean of those
     hits in a random loop of the pack, their spread around it kept: the part of
     ``velocity:hits`` that per-class levels (accent structure) explain.
@@ -68,18 +69,28 @@ _BEAT_CLASS = np.array([0, 2, 1, 2])[np.arange(64) % STEPS_PER_BEAT]  # step % 4
 """Beat class of each step: 0 beat, 1 off-beat 8th, 2 off-beat 16th."""
 
 
+def _rows(arg: str) -> list[int]:
+    """``kick,snare`` → [0, 1] (rows of :data:`~technorhythm.clips.INSTRUMENTS`)."""
+    names = arg.split(",")
+    unknown = [n for n in names if n not in INSTRUMENTS]
+    if not arg or unknown:
+        raise ValueError(f"instruments of {INSTRUMENTS}; got {unknown or arg!r}")
+    return [INSTRUMENTS.index(n) for n in names]
+
+
 def parse_oracle(spec: str) -> tuple[str, object]:
-    """``rows:kick,snare`` → ("rows", [0, 1]); ``velocity:hits|means`` → ("velocity", mode)."""
+    """``rows:kick,snare`` → ("rows", [0, 1]); ``velocity:hits`` or ``velocity:means``,
+    optionally ``:INSTRUMENTS`` (default all) → ("velocity", (mode, rows))."""
     kind, _, arg = spec.partition(":")
     if kind == "rows":
-        names = arg.split(",")
-        unknown = [n for n in names if n not in INSTRUMENTS]
-        if not arg or unknown:
-            raise ValueError(f"rows: instruments of {INSTRUMENTS}; got {unknown or arg!r}")
-        return kind, [INSTRUMENTS.index(n) for n in names]
-    if kind == "velocity" and arg in ("hits", "means"):
-        return kind, arg
-    raise ValueError(f"unknown oracle {spec!r}: rows:INSTRUMENTS, velocity:hits or velocity:means")
+        return kind, _rows(arg)
+    mode, _, names = arg.partition(":")
+    if kind == "velocity" and mode in ("hits", "means"):
+        return kind, (mode, _rows(names) if names else list(range(len(INSTRUMENTS))))
+    raise ValueError(
+        f"unknown oracle {spec!r}: rows:INSTRUMENTS, velocity:hits[:INSTRUMENTS] or "
+        "velocity:means[:INSTRUMENTS]"
+    )
 
 
 def with_rows(new: ClipBatch, real: ClipBatch, rows: list[int], rng) -> ClipBatch:
@@ -98,12 +109,13 @@ def _class_pool(row: np.ndarray, cls: int) -> np.ndarray:
     return pool if len(pool) else row[hit]
 
 
-def with_velocities(new: ClipBatch, real: ClipBatch, mode: str, rng) -> ClipBatch:
-    """``new`` with each loop's velocities per instrument and beat class drawn from (``hits``)
-    or shifted to the mean of (``means``) those of a random loop of ``real``."""
+def with_velocities(new: ClipBatch, real: ClipBatch, mode: str, rows: list[int], rng) -> ClipBatch:
+    """``new`` with each loop's velocities of ``rows`` per instrument and beat class drawn
+    from (``hits``) or shifted to the mean of (``means``) those of a random loop of
+    ``real``."""
     velocity = new.velocity.copy()
     for i, source in enumerate(real.velocity[rng.integers(0, len(real), size=len(new))]):
-        for r in range(len(INSTRUMENTS)):
+        for r in rows:
             if not (source[r] > 0).any():
                 continue
             for cls in range(3):
@@ -125,7 +137,8 @@ def changed(new: ClipBatch, real: ClipBatch, oracle: tuple[str, object], rng) ->
     kind, arg = oracle
     if kind == "rows":
         return with_rows(new, real, arg, rng)
-    return with_velocities(new, real, arg, rng)
+    mode, rows = arg
+    return with_velocities(new, real, mode, rows, rng)
 
 
 def _packs(clips: ClipBatch, split: str | None) -> ClipBatch:
