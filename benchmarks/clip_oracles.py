@@ -50,7 +50,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fidelity import add_corpus_arguments, corpus_datasets  # noqa: E402
+from fidelity import add_corpus_arguments, corpus_splits  # noqa: E402
 from technorhythm.clips import INSTRUMENTS, STEPS_PER_BEAT, ClipBatch  # noqa: E402
 from technorhythm.corpus import load_dataset  # noqa: E402
 from technorhythm.diagnostics.predictive import (  # noqa: E402
@@ -223,10 +223,7 @@ def main() -> None:
     t0 = time.perf_counter()
     out: dict[str, object] = {"model": args.model or "shipped", "splits": args.splits}
     with tempfile.TemporaryDirectory() as tmp:
-        paths = corpus_datasets(args.corpora, Path(tmp), args.demo_dataset, args.groove_dataset)
-        for corpus, path in paths.items():
-            print(f"== {corpus}", flush=True)
-            splits = [None] if corpus == "demo" else args.splits
+        for corpus, path, splits in corpus_splits(args, Path(tmp)):
             rows = [
                 r
                 for seed in range(args.seed, args.seed + args.repeats)

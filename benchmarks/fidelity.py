@@ -119,6 +119,16 @@ def corpus_datasets(
     return out
 
 
+def corpus_splits(args: argparse.Namespace, tmp: Path):
+    """Yield ``(corpus, dataset, splits)`` for the corpora of :func:`add_corpus_arguments`'
+    ``args`` (datasets from :func:`corpus_datasets`): the demo corpus whole (splits
+    ``[None]``), Groove by ``args.splits``; each corpus announced as it starts."""
+    paths = corpus_datasets(args.corpora, tmp, args.demo_dataset, args.groove_dataset)
+    for corpus, path in paths.items():
+        print(f"== {corpus}", flush=True)
+        yield corpus, path, [None] if corpus == "demo" else list(args.splits)
+
+
 def fit_and_check(
     dataset: Path,
     out: Path,

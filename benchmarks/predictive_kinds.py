@@ -191,7 +191,7 @@ def pack_rows(
 
 
 def main() -> None:
-    from fidelity import add_corpus_arguments, corpus_datasets
+    from fidelity import add_corpus_arguments, corpus_splits
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_corpus_arguments(parser)
@@ -217,10 +217,7 @@ def main() -> None:
     t0 = time.perf_counter()
     out: dict[str, object] = {"model": args.model or "shipped", "splits": args.splits}
     with tempfile.TemporaryDirectory() as tmp:
-        paths = corpus_datasets(args.corpora, Path(tmp), args.demo_dataset, args.groove_dataset)
-        for corpus, path in paths.items():
-            print(f"== {corpus}")
-            splits = [None] if corpus == "demo" else args.splits  # the demo corpus is used whole
+        for corpus, path, splits in corpus_splits(args, Path(tmp)):
             table = pd.DataFrame(
                 [
                     r

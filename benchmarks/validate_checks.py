@@ -99,6 +99,13 @@ def _rate_text(r: dict, ci: str = "") -> str:
     return f"{r['flagged']}/{r['n']} flagged ({r['rate']:.3f}, {ci}{r['ci95']})"
 
 
+def held_out_flags(raw: np.ndarray, half: np.ndarray, n_clips: int, alpha: float) -> np.ndarray:
+    """The calibrated verdict's flags of the packs outside ``half`` (bool mask of ``raw``,
+    the packs' raw p-values), calibrated on the packs in it."""
+    cal = VerdictCalibration((n_clips,), (raw[half],))
+    return np.array([cal.calibrate(p, n_clips) < alpha for p in raw[~half]])
+
+
 def held_out_over_splits(
     raw: np.ndarray, n_clips: int, alpha: float, seed: int, splits: int = 400
 ) -> dict[str, float]:
@@ -109,8 +116,7 @@ def held_out_over_splits(
     rates = np.empty(splits)
     for i in range(splits):
         half = rng.permutation(len(raw)) < len(raw) // 2
-        cal = VerdictCalibration((n_clips,), (raw[half],))
-        rates[i] = np.mean([cal.calibrate(p, n_clips) < alpha for p in raw[~half]])
+        rates[i] = held_out_flags(raw, half, n_clips, alpha).mean()
     q05, q95 = np.quantile(rates, [0.05, 0.95])
     return {"splits": splits, "mean": round(float(rates.mean()), 4), "q05": round(float(q05), 4),
             "q95": round(float(q95), 4)}  # fmt: skip
@@ -178,8 +184,7 @@ def main() -> None:
         }
         raw = table["verdict_p_raw"].to_numpy(float)
         half = np.random.default_rng(args.seed + n).permutation(len(raw)) < len(raw) // 2
-        cal = VerdictCalibration((n,), (raw[half],))
-        held_out = np.array([cal.calibrate(p, n) < args.alpha for p in raw[~half]])
+        held_out = held_out_flags(raw, half, n, args.alpha)
         figures["sizes"][f"N{n}"]["calibrated_held_out"] = rate(held_out, args.alpha)
         splits = held_out_over_splits(raw, n, args.alpha, args.seed + n)
         figures["sizes"][f"N{n}"]["calibrated_held_out_splits"] = splits
