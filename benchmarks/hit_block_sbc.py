@@ -16,7 +16,12 @@ the block, over the packs whose loops show it (at least three):
   correction over the block's knobs, and the mean normalised rank;
 * the coverage of 90 % HDIs of E[θ], overall and for truths within 2 % of a bound;
 * the median posterior sd of E[θ] against the network's (``--model``'s pack network on the
-  same packs: the baseline, measured in the same run).
+  same packs: the baseline, measured in the same run);
+* how the misses are made (:func:`error_floor`): their median (a bias) and robust spread,
+  and the sd of an error shared by a pack's loops that normal intervals would need to cover
+  90 %, absolute (``floor``) and per unit of the pack's median read standard error
+  (``floor_per_se``, the velocity and timing blocks): small and alike at 256 and 1024 loops,
+  a shared error that a wider location would absorb; large, a few packs read far off.
 
 Below three loops ``fit`` leaves the block to the network, so N = 1 is the network's figure
 (``validate_inference.py``). The last line printed is one JSON object.
@@ -33,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -55,6 +61,33 @@ from technorhythm.simulator import simulate  # noqa: E402
 
 START_INDEX = 3 << 40
 """First clip-stream index of these packs: far from training and other validation streams."""
+
+
+def error_floor(
+    draws: np.ndarray, truth: np.ndarray, se: np.ndarray | None = None, level: float = 0.9
+) -> dict:
+    """How far the packs' posterior medians miss beyond what their posteriors say:
+    ``error_median`` (the median miss, a bias), ``error_sd`` (1.4826 × the misses' median
+    absolute deviation) and ``floor``, the least sd f of an error shared by every loop of a
+    pack with which the normal intervals ``median ± z · sqrt(sd² + f²)`` cover the truth in a
+    share ``level`` of the packs (0 where they already do). With ``se`` (M,), each pack's
+    median standard error of its loops' reads, also ``floor_per_se``: the same with f a
+    multiple of each pack's ``se`` (an error shared by the loops in proportion to their read
+    noise). ``draws`` (S, M), ``truth`` (M,)."""
+    miss = np.median(draws, axis=0) - truth
+    centre = float(np.median(miss))
+    error_sd = 1.4826 * float(np.median(np.abs(miss - centre)))
+    var = draws.var(axis=0)
+    z = float(ndtri(0.5 + level / 2))
+    # covered with f iff f² ≥ need: the level's quantile of need is the least f² that covers
+    need = np.maximum(miss**2 / z**2 - var, 0.0)
+    out = {"error_median": centre, "error_sd": error_sd}
+    out["floor"] = float(np.sqrt(np.quantile(need, level)))
+    if se is not None:
+        ok = np.isfinite(se) & (se > 0)
+        share = np.where(ok, need / np.where(ok, se, 1.0) ** 2, np.where(need > 0, np.inf, 0.0))
+        out["floor_per_se"] = float(np.sqrt(np.quantile(share, level)))
+    return out
 
 
 def one_size(est, n_clips: int, args) -> tuple[pd.DataFrame, dict]:
@@ -84,8 +117,14 @@ def one_size(est, n_clips: int, args) -> tuple[pd.DataFrame, dict]:
     t0 = time.perf_counter()
     reads = read_block(args.block, batch)
     draws = np.full((args.draws, args.sets, len(cols)), np.nan)
+    read_se = np.full((args.sets, len(cols)), np.nan)  # each pack's median read se per knob
     for i in range(args.sets):
         part = reads[i * n_clips : (i + 1) * n_clips]
+        if hasattr(part, "se") and hasattr(part, "shown"):  # point reads (velocity, timing)
+            for j in range(len(cols)):
+                shown = part.shown[:, j]
+                if shown.any():
+                    read_se[i, j] = np.median(part.se[shown, j])
         rng_i = np.random.default_rng([args.seed, i])
         loc, spread, drawn = draw_block(
             part, args.draws, rng_i, knobs=knobs, hyper=net[:, i], population=pop
@@ -132,6 +171,7 @@ def one_size(est, n_clips: int, args) -> tuple[pd.DataFrame, dict]:
                 abs_error_median=float(
                     np.median(np.abs(np.median(draws[:, sets, j], 0) - truth[sets, j]))
                 ),
+                **error_floor(draws[:, sets, j], truth[sets, j], read_se[sets, j]),
             )
         rows.append(row)
     return pd.DataFrame(rows), {"simulate_s": t_sim, "block_s": t_block, "network_s": t_net}
