@@ -4,7 +4,8 @@ Run (from the repository root)::
 
     .venv/bin/python benchmarks/clip_oracles.py [--model MODEL_DIR] [--demo-dataset DIR]
         [--groove-dataset DIR] [--splits train valid] [--corpora demo groove] [--seed 0]
-        [--repeats 1] [--oracles rows:kick rows:cymbal velocity:hits velocity:means ...]
+        [--repeats 1] [--oracles rows:kick rows:cymbal velocity:hits velocity:means
+         edits:kick:0.5 halves:kick:0.3 yield:0.45 tails:0.55 ...]
 
 Every pack is fitted with ``fit_groups`` (as ``technorhythm fit --by pack --n-cap 1024``,
 per-loop draws left out) and its new loops are simulated as the checks simulate them
@@ -30,7 +31,11 @@ same seeds:
     hits in a random loop of the pack, their spread around it kept: the part of
     ``velocity:hits`` that per-class levels (accent structure) explain.
 
-These are upper bounds and diagnoses, not models: they say which part of the simulator
+``edits:…``, ``halves:…``, ``yield:…``, ``tails:…``
+    mechanism what-ifs (``whatifs.py``): the new loops changed as a candidate mechanism
+    would change them, with one strength for every pack and nothing from the pack's loops.
+
+The oracles are upper bounds and diagnoses, not models: they say which part of the simulator
 limits the checks before anything is built. The headline per oracle is the median over packs
 of each pack's mean C2ST over the repeats (``all`` groups left out), as in ``fidelity.py``,
 and its ratio to the baseline. The last line is one JSON object.
@@ -62,6 +67,8 @@ from technorhythm.inference.population_estimator import PopulationEstimator  # n
 from technorhythm.posteriors.check_io import predictive_models  # noqa: E402
 from technorhythm.posteriors.checks import group_seed, simulate_predictive  # noqa: E402
 from technorhythm.posteriors.fit import fit_groups  # noqa: E402
+from whatifs import KINDS as WHATIFS  # noqa: E402
+from whatifs import apply_whatif, parse_whatif  # noqa: E402
 
 FAMILIES = ("c2st", "c2st_onsets", "c2st_velocity", "c2st_timing", "c2st_kick")
 N_PREDICTIVE = 256
@@ -87,9 +94,11 @@ def parse_oracle(spec: str) -> tuple[str, object]:
     mode, _, names = arg.partition(":")
     if kind == "velocity" and mode in ("hits", "means"):
         return kind, (mode, _rows(names) if names else list(range(len(INSTRUMENTS))))
+    if kind in WHATIFS:
+        return "whatif", parse_whatif(spec)
     raise ValueError(
-        f"unknown oracle {spec!r}: rows:INSTRUMENTS, velocity:hits[:INSTRUMENTS] or "
-        "velocity:means[:INSTRUMENTS]"
+        f"unknown oracle {spec!r}: rows:INSTRUMENTS, velocity:hits[:INSTRUMENTS], "
+        f"velocity:means[:INSTRUMENTS] or a what-if ({', '.join(WHATIFS)}; whatifs.py)"
     )
 
 
@@ -137,6 +146,8 @@ def changed(new: ClipBatch, real: ClipBatch, oracle: tuple[str, object], rng) ->
     kind, arg = oracle
     if kind == "rows":
         return with_rows(new, real, arg, rng)
+    if kind == "whatif":
+        return apply_whatif(new, arg, rng)
     mode, rows = arg
     return with_velocities(new, real, mode, rows, rng)
 
