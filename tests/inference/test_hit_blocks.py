@@ -7,6 +7,8 @@ import pytest
 from velocity_helpers import COLS, prior_theta, unclipped
 
 from technorhythm.inference.hit_blocks import (
+    POOLED_ON_GRID,
+    _draw_point_reads,
     bootstrap_weights,
     censored_location_spread,
     draw_block,
@@ -14,7 +16,9 @@ from technorhythm.inference.hit_blocks import (
     weighted_median,
     weighted_quantile,
 )
+from technorhythm.inference.loop_reads import LoopReads
 from technorhythm.inference.population import Population
+from technorhythm.inference.timing_block import TIMING_KNOBS
 from technorhythm.inference.velocity_block import read_loops
 from technorhythm.simulator import simulate
 from technorhythm.simulator.knobs import KNOB_NAMES
@@ -231,10 +235,6 @@ def test_reads_at_a_bound_within_their_noise_count_as_on_it():
 def test_a_packs_pushes_are_pooled_from_their_likelihoods():
     # 1024 loops pushed 4 ± 3 ms, each read within a standard error of 1 ms; the bootstrap
     # would draw the location from the reads' median, the grid from their likelihoods
-    from technorhythm.inference.hit_blocks import POOLED_ON_GRID, _draw_point_reads
-    from technorhythm.inference.loop_reads import LoopReads
-    from technorhythm.inference.timing_block import TIMING_KNOBS
-
     rng = np.random.default_rng(23)
     n, j = 1024, TIMING_KNOBS.index("push_ms")
     estimate = np.zeros((n, len(TIMING_KNOBS)))
