@@ -7,8 +7,6 @@ import pytest
 from velocity_helpers import COLS, prior_theta, unclipped
 
 from technorhythm.inference.hit_blocks import (
-    POOLED_ON_GRID,
-    _draw_point_reads,
     bootstrap_weights,
     censored_location_spread,
     draw_block,
@@ -16,9 +14,7 @@ from technorhythm.inference.hit_blocks import (
     weighted_median,
     weighted_quantile,
 )
-from technorhythm.inference.loop_reads import LoopReads
 from technorhythm.inference.population import Population
-from technorhythm.inference.timing_block import TIMING_KNOBS
 from technorhythm.inference.velocity_block import read_loops
 from technorhythm.simulator import simulate
 from technorhythm.simulator.knobs import KNOB_NAMES
@@ -230,24 +226,3 @@ def test_reads_at_a_bound_within_their_noise_count_as_on_it():
     assert loc[0] < 0 and 20 < spread[0] < 80  # a censored normal: 75 % below 10, tail to 60
     _, narrow = censored_location_spread(values, weights, 10.0, 127.0)
     assert narrow[0] < 1.0  # without the errors, a narrow pile at 10: the louder loops lost
-
-
-def test_a_packs_pushes_are_pooled_from_their_likelihoods():
-    # 1024 loops pushed 4 ± 3 ms, each read within a standard error of 1 ms; the bootstrap
-    # would draw the location from the reads' median, the grid from their likelihoods
-    rng = np.random.default_rng(23)
-    n, j = 1024, TIMING_KNOBS.index("push_ms")
-    estimate = np.zeros((n, len(TIMING_KNOBS)))
-    estimate[:, j] = 4.0 + 3.0 * rng.standard_normal(n) + rng.standard_normal(n)
-    shown = np.zeros_like(estimate, dtype=bool)
-    shown[:, j] = True
-    reads = LoopReads(estimate, np.ones_like(estimate), shown)
-    loc, spread, drawn, zones = _draw_point_reads(
-        reads, 2000, np.random.default_rng(4), None, TIMING_KNOBS
-    )
-    assert "push_ms" in POOLED_ON_GRID and j in zones  # drawn on the grid
-    assert drawn.tolist() == [k == j for k in range(len(TIMING_KNOBS))]
-    lo, hi = np.quantile(loc[:, j], [0.03, 0.97])
-    assert lo < 4.0 < hi and hi - lo < 2.0
-    # the population's spread, the reads' noise taken out: 3 ms (a spread cell is 1.2 ms wide)
-    assert abs(np.median(spread[:, j]) - 3.0) < 0.75

@@ -21,8 +21,7 @@ a bound, the block draws that knob's population from these likelihoods on the gr
 :mod:`~technorhythm.inference.grid_pool` instead (whose populations are censored to the
 range; a push's grid starts at its lower bound), under the population model's hyperprior
 (whose packs may be at rest in the zone): every population that keeps the pack's loops where
-they read is then about as likely as the hyperprior makes it. The pushes are drawn so in every
-pack (:data:`~technorhythm.inference.hit_blocks.POOLED_ON_GRID`). Elsewhere the bootstrap stays:
+they read is then about as likely as the hyperprior makes it. Elsewhere the bootstrap stays:
 its resolution is finer than the grid's (a location step of 1/80 of the range plus margins,
 0.75 velocity units for a jitter), and with fewer than a quarter of the loops in the zone its
 median and median absolute deviation do not reach them.

@@ -47,7 +47,6 @@ __all__ = [
     "blocks_to_read",
     "read_block",
     "MIN_FILES",
-    "POOLED_ON_GRID",
     "MIN_LOOPS",
     "bootstrap_weights",
     "censored_location_spread",
@@ -127,16 +126,6 @@ MIN_FILES = 3
 bootstrap over one or two files would treat the loops of one performance as independent
 draws); the location then takes the loops' spread over √files as its uncertainty
 (:func:`draw_block`): files as different as loops, the most the population allows."""
-POOLED_ON_GRID: tuple[str, ...] = ("push_ms", "hat_push_ms")
-"""Point-read knobs whose population is always drawn from the loops' likelihoods on the grid
-(:func:`~technorhythm.inference.dead_zone.zone_reads`), not only where the pack sits in
-their zone or on a bound. A push is an intercept of each loop's regression of its offsets,
-read with a normal error that its standard error describes, so the loops' likelihoods pooled
-under the population model are its posterior, where the bootstrap's median and median
-absolute deviation of the reads grew overconfident past a few hundred loops. The other
-point-read knobs stay with the bootstrap: their reads' errors are not that normal (a
-jitter's or a level's read leans on a mixture or a bound), and pooled as if they were, their
-intervals covered less (``docs/inference.md``, "How the blocks miss at 256 and 1024 loops")."""
 MAD_TO_SD = 1.4826
 """Median absolute deviation of a normal sample × this = its standard deviation."""
 
@@ -359,10 +348,9 @@ def _draw_grid(reads: GridReads, n_samples, rng, clusters):
 
 def _draw_point_reads(reads, n_samples, rng, clusters, knobs):
     """:func:`draw_block` of per-loop estimates and standard errors (the velocity and timing
-    blocks): the robust censored fit of the weighted reads per bootstrap draw; a knob of
-    :data:`POOLED_ON_GRID`, or whose dead zone or bounds hold
-    :data:`~technorhythm.inference.dead_zone.ZONE_SHARE` of the pack's reads or more
-    (:func:`_flat_share`), on the grid
+    blocks): the robust censored fit of the weighted reads per bootstrap draw; a knob whose
+    dead zone or bounds hold :data:`~technorhythm.inference.dead_zone.ZONE_SHARE` of the
+    pack's reads or more (:func:`_flat_share`), on the grid
     (:mod:`~technorhythm.inference.dead_zone`). Returns
     ``(loc, spread, drawn, zones)``, ``zones`` as :func:`_draw_block` says."""
     k = len(knobs)
@@ -374,8 +362,7 @@ def _draw_point_reads(reads, n_samples, rng, clusters, knobs):
     for j in np.flatnonzero(drawn):
         which = np.flatnonzero(reads.shown[:, j])
         zone = zone_width(knobs[j]) or 0.0  # a knob without a zone: its bounds alone
-        flat = _flat_share(reads, which, j, zone, bounds[j]) >= ZONE_SHARE
-        if flat or knobs[j] in POOLED_ON_GRID:
+        if _flat_share(reads, which, j, zone, bounds[j]) >= ZONE_SHARE:
             grid = zone_reads(reads, j, zone, *bounds[j])
             lj, sj, cell = draw_grid_block(grid, rng, np.array([0]), n_samples, clusters)
             loc[:, j], spread[:, j], zones[int(j)] = lj[:, 0], sj[:, 0], (grid, cell[:, 0])
