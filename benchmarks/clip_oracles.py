@@ -56,7 +56,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fidelity import add_corpus_arguments, corpus_splits  # noqa: E402
-from technorhythm.clips import INSTRUMENTS, STEPS_PER_BEAT, ClipBatch  # noqa: E402
+from technorhythm.clips import INSTRUMENTS, ClipBatch  # noqa: E402
 from technorhythm.corpus import load_dataset  # noqa: E402
 from technorhythm.diagnostics.predictive import (  # noqa: E402
     check_predictive,
@@ -67,22 +67,11 @@ from technorhythm.inference.population_estimator import PopulationEstimator  # n
 from technorhythm.posteriors.check_io import predictive_models  # noqa: E402
 from technorhythm.posteriors.checks import group_seed, simulate_predictive  # noqa: E402
 from technorhythm.posteriors.fit import fit_groups  # noqa: E402
+from whatifs import BEAT_CLASS, apply_whatif, instrument_rows, parse_whatif  # noqa: E402
 from whatifs import KINDS as WHATIFS  # noqa: E402
-from whatifs import apply_whatif, parse_whatif  # noqa: E402
 
 FAMILIES = ("c2st", "c2st_onsets", "c2st_velocity", "c2st_timing", "c2st_kick")
 N_PREDICTIVE = 256
-_BEAT_CLASS = np.array([0, 2, 1, 2])[np.arange(64) % STEPS_PER_BEAT]  # step % 4 → class
-"""Beat class of each step: 0 beat, 1 off-beat 8th, 2 off-beat 16th."""
-
-
-def _rows(arg: str) -> list[int]:
-    """``kick,snare`` → [0, 1] (rows of :data:`~technorhythm.clips.INSTRUMENTS`)."""
-    names = arg.split(",")
-    unknown = [n for n in names if n not in INSTRUMENTS]
-    if not arg or unknown:
-        raise ValueError(f"instruments of {INSTRUMENTS}; got {unknown or arg!r}")
-    return [INSTRUMENTS.index(n) for n in names]
 
 
 def parse_oracle(spec: str) -> tuple[str, object]:
@@ -90,10 +79,10 @@ def parse_oracle(spec: str) -> tuple[str, object]:
     optionally ``:INSTRUMENTS`` (default all) → ("velocity", (mode, rows))."""
     kind, _, arg = spec.partition(":")
     if kind == "rows":
-        return kind, _rows(arg)
+        return kind, instrument_rows(arg)
     mode, _, names = arg.partition(":")
     if kind == "velocity" and mode in ("hits", "means"):
-        return kind, (mode, _rows(names) if names else list(range(len(INSTRUMENTS))))
+        return kind, (mode, instrument_rows(names) if names else list(range(len(INSTRUMENTS))))
     if kind in WHATIFS:
         return "whatif", parse_whatif(spec)
     raise ValueError(
@@ -114,7 +103,7 @@ def with_rows(new: ClipBatch, real: ClipBatch, rows: list[int], rng) -> ClipBatc
 def _class_pool(row: np.ndarray, cls: int) -> np.ndarray:
     """The velocities of one loop's row in beat class ``cls`` (all its hits if none)."""
     hit = row > 0
-    pool = row[hit & (cls == _BEAT_CLASS)]
+    pool = row[hit & (cls == BEAT_CLASS)]
     return pool if len(pool) else row[hit]
 
 
@@ -128,7 +117,7 @@ def with_velocities(new: ClipBatch, real: ClipBatch, mode: str, rows: list[int],
             if not (source[r] > 0).any():
                 continue
             for cls in range(3):
-                steps = np.flatnonzero((velocity[i, r] > 0) & (cls == _BEAT_CLASS))
+                steps = np.flatnonzero((velocity[i, r] > 0) & (cls == BEAT_CLASS))
                 if not len(steps):
                     continue
                 pool = _class_pool(source[r], cls).astype(np.float64)

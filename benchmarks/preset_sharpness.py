@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -82,11 +83,7 @@ def repeated_misses(rows: list[dict], n_packs: int) -> dict[str, int]:
     """``preset:knob`` → how many of its ``n_packs`` packs (sizes × repeats) missed it, for
     the knobs missed at least once, most first. At a calibrated 94 % HDI a knob misses 6 %
     of packs; one missed in most of its packs is read wrong, not unlucky."""
-    counts: dict[str, int] = {}
-    for row in rows:
-        for knob in row["missed"]:
-            key = f"{row['preset']}:{knob}"
-            counts[key] = counts.get(key, 0) + 1
+    counts = Counter(f"{row['preset']}:{knob}" for row in rows for knob in row["missed"])
     ranked = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     if ranked:
         print(f"missed knobs (packs of {n_packs} that miss each):")

@@ -30,14 +30,15 @@ import numpy as np
 
 from technorhythm.clips import INSTRUMENTS, N_BARS, STEPS_PER_BAR, STEPS_PER_BEAT, ClipBatch
 
-__all__ = ["KINDS", "parse_whatif", "apply_whatif"]
+__all__ = ["KINDS", "BEAT_CLASS", "instrument_rows", "parse_whatif", "apply_whatif"]
 
 KINDS: tuple[str, ...] = ("edits", "halves", "yield", "tails")
 """The what-if kinds, the first field of a spec."""
 TAIL_SHARE = 0.15
 """Share of a class's hits that ``tails`` moves away from the class median."""
 _BACKBEAT = np.isin(np.arange(N_BARS * STEPS_PER_BAR) % STEPS_PER_BAR, (4, 12))
-_BEAT_CLASS = np.array([0, 2, 1, 2])[np.arange(N_BARS * STEPS_PER_BAR) % STEPS_PER_BEAT]
+BEAT_CLASS = np.array([0, 2, 1, 2])[np.arange(N_BARS * STEPS_PER_BAR) % STEPS_PER_BEAT]
+"""Beat class of each step of a clip: 0 beat, 1 off-beat 8th, 2 off-beat 16th."""
 _KICK, _SNARE = INSTRUMENTS.index("kick"), INSTRUMENTS.index("snare")
 
 
@@ -48,17 +49,27 @@ def _chance(text: str, spec: str) -> float:
     return value
 
 
+def instrument_rows(names: str) -> list[int]:
+    """``kick,snare`` → [0, 1] (rows of :data:`~technorhythm.clips.INSTRUMENTS`); raises
+    ValueError naming the unknown ones."""
+    rows = names.split(",")
+    unknown = [n for n in rows if n not in INSTRUMENTS]
+    if not names or unknown:
+        raise ValueError(f"instruments of {INSTRUMENTS}; got {unknown or names!r}")
+    return [INSTRUMENTS.index(n) for n in rows]
+
+
 def parse_whatif(spec: str) -> tuple[str, object]:
     """``edits:kick:0.5`` → ("edits", ([0], 0.5)); ``halves:ROWS:P`` likewise; ``yield:P`` and
     ``tails:C`` → (kind, float). Raises ValueError naming the spec."""
     kind, _, rest = spec.partition(":")
     if kind in ("edits", "halves"):
         names, _, strength = rest.rpartition(":")
-        rows = names.split(",")
-        unknown = [n for n in rows if n not in INSTRUMENTS]
-        if not names or unknown:
-            raise ValueError(f"what-if {spec!r}: instruments of {INSTRUMENTS}; got {unknown}")
-        return kind, ([INSTRUMENTS.index(n) for n in rows], _chance(strength, spec))
+        try:
+            rows = instrument_rows(names)
+        except ValueError as err:
+            raise ValueError(f"what-if {spec!r}: {err}") from None
+        return kind, (rows, _chance(strength, spec))
     if kind in ("yield", "tails"):
         return kind, _chance(rest, spec)
     raise ValueError(f"unknown what-if {spec!r}: one of {', '.join(KINDS)}")
@@ -123,7 +134,7 @@ def _heavy_tails(velocity, core, rng) -> np.ndarray:
     for i in range(len(out)):
         for r in range(out.shape[1]):
             for c in range(3):
-                hit = (velocity[i, r] > 0) & (c == _BEAT_CLASS)
+                hit = (velocity[i, r] > 0) & (c == BEAT_CLASS)
                 if hit.sum() < 2:
                     continue
                 x = out[i, r, hit]
