@@ -49,7 +49,12 @@ from technorhythm.diagnostics import (  # noqa: E402
     run_sbc,
 )
 from technorhythm.inference import load_shipped  # noqa: E402
-from technorhythm.inference.hit_blocks import BLOCKS, draw_block, read_block  # noqa: E402
+from technorhythm.inference.hit_blocks import (  # noqa: E402
+    BLOCKS,
+    draw_block,
+    pack_view,
+    read_block,
+)
 from technorhythm.inference.population import Population  # noqa: E402
 from technorhythm.inference.population_estimator import PopulationEstimator  # noqa: E402
 from technorhythm.inference.set_summaries import (  # noqa: E402
@@ -115,11 +120,13 @@ def one_size(est, n_clips: int, args) -> tuple[pd.DataFrame, dict]:
     net_mean = pop.mean(net)[..., cols]  # (L, M, J)
     t_net = time.perf_counter() - t0
     t0 = time.perf_counter()
-    reads = read_block(args.block, batch)
+    reads = read_block(args.block, batch, per_loop=False)  # as fit reads them
     draws = np.full((args.draws, args.sets, len(cols)), np.nan)
     read_se = np.full((args.sets, len(cols)), np.nan)  # each pack's median read se per knob
     for i in range(args.sets):
-        part = reads[i * n_clips : (i + 1) * n_clips]
+        # the pack's view given the network's ψ (its loops' variation for the kick block;
+        # the velocity block's kicks read given the kick block's base pulses)
+        part = pack_view(reads[i * n_clips : (i + 1) * n_clips], None, net[:, i], pop)
         if hasattr(part, "se") and hasattr(part, "shown"):  # point reads (velocity, timing)
             for j in range(len(cols)):
                 shown = part.shown[:, j]

@@ -169,3 +169,37 @@ def test_a_packs_likelihoods_come_from_the_corpus_bars_terms():
         np.testing.assert_allclose(
             part.bars.loglik(log_own), kick_loglik(velocity[20:45], log_own), atol=1e-4
         )
+
+
+def _pack(n: int, seed: int, **settings: float):
+    """``n`` loops of the default θ with ``settings``, simulated with ``seed``."""
+    theta = np.tile(theta_to_array(default_theta()), (n, 1))
+    for knob, value in settings.items():
+        theta[:, KNOB_NAMES.index(knob)] = value
+    return simulate(theta, seed=seed)
+
+
+def test_a_pack_without_a_base_reads_every_kick_an_extra_one():
+    from technorhythm.inference.kick_block import KickBars
+
+    clips = _pack(64, 40, kick_pulses=0.0, kick_extra=0.6, variation=0.0)
+    chances = KickBars.from_velocity(clips.velocity).conditioned().base_chances()
+    kicks = clips.velocity[:, 0] > 0
+    assert kicks.sum() > 300
+    assert chances[kicks].max() < 0.05
+
+
+def test_four_on_the_floor_with_extras_reads_its_beats_base_and_its_ands_extra():
+    from technorhythm.inference.kick_block import KickBars
+
+    clips = _pack(64, 41, kick_pulses=4.0, kick_extra=0.5, kick_late=0.0, variation=0.0)
+    chances = KickBars.from_velocity(clips.velocity).conditioned().base_chances()
+    kicks = clips.velocity[:, 0] > 0
+    pos = np.arange(64) % 16
+    beats, ands = kicks & (pos % 4 == 0), kicks & (pos % 4 == 2)
+    assert beats.sum() > 500 and ands.sum() > 100
+    assert chances[beats].min() > 0.95
+    assert chances[ands].max() < 0.05
+    # a bar that repeats another plays its kicks and takes its chances
+    loops_with_repeats = (chances[:, 16:32] == chances[:, :16]).all(axis=1)
+    assert loops_with_repeats.any()

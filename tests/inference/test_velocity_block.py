@@ -229,3 +229,52 @@ def test_kick_standard_errors_count_the_unknown_layers():
         limit = 1.45 if name == "kick_velocity" else 1.25
         assert np.median(np.abs(z)) / 0.6745 < limit, name
         assert abs(np.median(z)) < 0.15, name
+
+
+def _kick_pack(seed: int, n: int = 64, **settings: float):
+    from technorhythm.simulator.knobs import default_theta, theta_to_array
+
+    theta = np.tile(theta_to_array(default_theta()), (n, 1))
+    for knob, value in {"variation": 0.0, "kick_jitter": 3.0, **settings}.items():
+        theta[:, KNOB_NAMES.index(knob)] = value
+    return simulate(theta, seed=seed)
+
+
+def test_a_pack_without_a_base_hides_its_kick_level_given_the_kick_block():
+    from technorhythm.inference.hit_blocks import pack_view, read_block
+
+    clips = _kick_pack(50, kick_pulses=0.0, kick_extra=0.6, kick_velocity=120.0,
+                       kick_accent=0.5)  # fmt: skip
+    level = VELOCITY_KNOBS.index("kick_velocity")
+    alone = read_loops(clips.velocity)
+    # each loop alone reads its kicks (all extra kicks at 60) as base pulses at 60
+    assert np.median(alone.estimate[alone.shown[:, level], level]) < 70
+    view = pack_view(read_block("velocity", clips, per_loop=False))
+    # the kick block says no kick is a base pulse: only 120 × (1 − 0.5) is shown
+    assert not view.shown[:, level].any()
+    assert not view.shown[:, VELOCITY_KNOBS.index("kick_accent")].any()
+    assert view.shown[:, VELOCITY_KNOBS.index("kick_jitter")].mean() > 0.75  # two kicks or more
+    others = [VELOCITY_KNOBS.index(k) for k in ("snare_velocity", "hat_velocity", "hat_jitter")]
+    np.testing.assert_array_equal(view.estimate[:, others], alone.estimate[:, others])
+
+
+def test_extra_kicks_on_the_ands_read_the_accent_given_the_kick_block():
+    from technorhythm.inference.hit_blocks import pack_view, read_block
+
+    clips = _kick_pack(51, kick_pulses=4.0, kick_extra=0.5, kick_late=0.0,
+                       kick_velocity=110.0, kick_accent=0.3)  # fmt: skip
+    view = pack_view(read_block("velocity", clips, per_loop=False))
+    level, accent = VELOCITY_KNOBS.index("kick_velocity"), VELOCITY_KNOBS.index("kick_accent")
+    assert view.shown[:, level].all()
+    assert abs(np.median(view.estimate[:, level]) - 110.0) < 1.5
+    shows = view.shown[:, accent]
+    assert shows.mean() > 0.5
+    assert abs(np.median(view.estimate[shows, accent]) - 0.3) < 0.03
+
+
+def test_the_kicks_layers_must_be_given_for_every_step():
+    from technorhythm.inference.velocity_block import read_kicks_given_layers
+
+    clips = _kick_pack(52, n=4)
+    with pytest.raises(ValueError, match=r"base_chance must be \(4, 64\)"):
+        read_kicks_given_layers(clips.velocity, np.ones((4, 16)))

@@ -303,8 +303,8 @@ def test_the_velocity_knobs_are_read_from_the_hits(two_packs):
 
 
 def test_the_loops_reads_are_kept_and_saved(two_packs, tmp_path):
-    from technorhythm.inference.hit_blocks import MIN_LOOPS
-    from technorhythm.inference.velocity_block import VELOCITY_KNOBS, read_loops
+    from technorhythm.inference.hit_blocks import MIN_LOOPS, pack_view, read_block, source_files
+    from technorhythm.inference.velocity_block import VELOCITY_KNOBS
     from technorhythm.posteriors import load_inference_data, reads_by_group, select_group
 
     est = OracleEstimator(THETA1)
@@ -317,7 +317,13 @@ def test_the_loops_reads_are_kept_and_saved(two_packs, tmp_path):
     assert first.reads.shape == (40, K)
     others = np.setdiff1d(np.arange(K), cols)
     assert np.isnan(first.reads[:, others]).all()  # only the velocity knobs are read
-    expected = read_loops(two_packs.velocity[:40])
+    # the pack's reads: each loop's, its kicks read again given the pack's base pulses
+    pack = two_packs[np.arange(40)]
+    hits = read_block("velocity", pack, per_loop=False)
+    expected = pack_view(hits, source_files(pack), first.hyper, est.population)
+    kick_cols = [VELOCITY_KNOBS.index(k) for k in ("kick_velocity", "kick_accent", "kick_jitter")]
+    rest = np.setdiff1d(np.arange(len(VELOCITY_KNOBS)), kick_cols)
+    np.testing.assert_array_equal(expected.estimate[:, rest], hits.estimate[:, rest])
     # a knob shown by fewer than MIN_LOOPS of the pack's loops is not read
     shown = expected.shown & (expected.shown.sum(axis=0) >= MIN_LOOPS)
     assert shown.any(axis=0).sum() >= 8

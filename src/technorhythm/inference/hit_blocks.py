@@ -21,6 +21,8 @@ and why.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.special import ndtri
 
@@ -29,6 +31,7 @@ from technorhythm.inference.grid_pool import GridReads, draw_grid_block, draw_gr
 from technorhythm.inference.kick_block import (
     KICK_KNOBS,
     KickBars,
+    KickPack,
     KickReads,
     own_weights,
     read_kicks,
@@ -38,7 +41,7 @@ from technorhythm.inference.onset_block import ONSET_KNOBS, read_onsets
 from technorhythm.inference.population import LOC_MARGIN, SPREAD_MAX
 from technorhythm.inference.prior import knob_bounds
 from technorhythm.inference.timing_block import TIMING_KNOBS, read_timing
-from technorhythm.inference.velocity_block import VELOCITY_KNOBS, read_loops
+from technorhythm.inference.velocity_block import VELOCITY_KNOBS, read_loops, with_kick_layers
 from technorhythm.simulator.knobs import KNOB_NAMES
 
 __all__ = [
@@ -46,6 +49,8 @@ __all__ = [
     "READ_CHOICES",
     "blocks_to_read",
     "read_block",
+    "read_blocks",
+    "VelocityHits",
     "MIN_FILES",
     "MIN_LOOPS",
     "bootstrap_weights",
@@ -57,6 +62,7 @@ __all__ = [
     "pack_reads",
     "pack_variation",
     "pack_view",
+    "pack_views",
     "replace_block",
     "replace_block_from_clips",
     "source_files",
@@ -97,13 +103,41 @@ def blocks_to_read(
     return tuple(b for b in BLOCKS if how[b] == "likelihood")
 
 
+@dataclass(frozen=True)
+class VelocityHits(LoopReads):
+    """The velocity block's reads of loops (:func:`~technorhythm.inference.velocity_block.
+    read_loops`, each loop alone) that keep the loops' ``velocity`` (N, 5, 64) and, when the
+    kick block decoded them, their kick ``bars``: a pack reads its kicks' velocities again
+    given which of its kicks are base pulses (:func:`pack_view`)."""
+
+    velocity: np.ndarray | None = None
+    bars: KickBars | None = None
+
+    def __getitem__(self, index) -> VelocityHits | LoopReads:
+        part = super().__getitem__(index)
+        if isinstance(index, tuple) and len(index) > 1:
+            return part  # some columns only: no hits
+        rows = index[0] if isinstance(index, tuple) else index
+        bars = None if self.bars is None else self.bars[rows]
+        return VelocityHits(*_fields(part), velocity=self.velocity[rows], bars=bars)
+
+
+def _fields(reads: LoopReads) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return reads.estimate, reads.se, reads.shown
+
+
 def read_block(name: str, batch, per_loop: bool = True) -> LoopReads | KickBars:
     """The reads of block ``name`` (:data:`BLOCKS`) of every clip of ``batch`` (a ClipBatch).
-    ``per_loop`` False: the kick block's loops as decoded (:class:`~technorhythm.inference.
-    kick_block.KickBars`), whose reads only a pack's pooling makes (:func:`pack_view`): what
-    a fit needs, without each loop's reads given the prior's ``variation``."""
+    ``per_loop`` False: what a fit needs, reads that a pack's view completes
+    (:func:`pack_view`): the kick block's loops as decoded (:class:`~technorhythm.inference.
+    kick_block.KickBars`), whose reads only a pack's pooling makes, and the velocity block's
+    reads with their hits (:class:`VelocityHits`), whose kicks a pack reads again given its
+    kick block."""
     if name == "velocity":
-        return read_loops(batch.velocity)
+        if per_loop:
+            return read_loops(batch.velocity)
+        reads = read_loops(batch.velocity, kicks_again=False)  # each pack reads them again
+        return VelocityHits(*_fields(reads), velocity=np.asarray(batch.velocity))
     if name == "timing":
         return read_timing(batch.offset, batch.velocity, batch.bpm)
     if name == "onsets":
@@ -111,6 +145,18 @@ def read_block(name: str, batch, per_loop: bool = True) -> LoopReads | KickBars:
     if name == "kick":
         return read_kicks(batch.velocity) if per_loop else KickBars.from_velocity(batch.velocity)
     raise ValueError(f"block must be one of {', '.join(BLOCKS)}; got {name!r}")
+
+
+def read_blocks(blocks: tuple[str, ...], batch) -> dict:
+    """:func:`read_block` of each of ``blocks`` for a fit (``per_loop`` False), the velocity
+    block's hits sharing the kick block's decoded bars when both are read."""
+    reads = {b: read_block(b, batch, per_loop=False) for b in blocks}
+    if isinstance(reads.get("velocity"), VelocityHits) and isinstance(reads.get("kick"), KickBars):
+        velocity = reads["velocity"]
+        reads["velocity"] = VelocityHits(
+            *_fields(velocity), velocity=velocity.velocity, bars=reads["kick"]
+        )
+    return reads
 
 
 MIN_BOUND_SHARE = 0.02
@@ -292,13 +338,18 @@ def pack_view(
     clusters: np.ndarray | None = None,
     hyper: np.ndarray | None = None,
     population=None,
+    kick: KickPack | None = None,
 ) -> LoopReads:
     """A pack's reads as its block pools them: the kick block's per-knob likelihoods given
     the pack's populations of the other kick knobs
     (:meth:`~technorhythm.inference.kick_block.KickBars.conditioned`; ``clusters``: each
     loop's source file) and, when ``hyper`` (the pack's ψ draws, the network's) and
     ``population`` are given, of its loops' ``variation`` (:func:`pack_variation`: how
-    often a beat decides its extra kicks alone); the other blocks' reads as they are."""
+    often a beat decides its extra kicks alone). The velocity block's (:class:`VelocityHits`)
+    with the kick's velocities read given which kicks are base pulses under the pack's kick
+    block (:func:`~technorhythm.inference.velocity_block.with_kick_layers`; ``kick``: the
+    pack's kick view, :class:`~technorhythm.inference.kick_block.KickPack`; None: made
+    here). The other blocks' reads as they are."""
     if isinstance(reads, KickReads):
         reads = reads.bars
     if isinstance(reads, KickBars):
@@ -306,7 +357,27 @@ def pack_view(
         if hyper is not None:
             log_own = own_weights(pack_variation(hyper, population))
         return reads.conditioned(clusters, log_own=log_own)
+    if isinstance(reads, VelocityHits):
+        if kick is None:
+            bars = reads.bars if reads.bars is not None else KickBars.from_velocity(reads.velocity)
+            kick = pack_view(bars, clusters, hyper, population)
+        return with_kick_layers(LoopReads(*_fields(reads)), reads.velocity, kick.base_chances())
     return reads
+
+
+def pack_views(reads: dict, clusters=None, hyper=None, population=None) -> dict:
+    """:func:`pack_view` of each block's reads of one pack (block → reads, as
+    :func:`read_blocks` gives them), the kick block's first: the velocity block's view
+    takes its base pulses from it."""
+    views = {}
+    if "kick" in reads:
+        views["kick"] = pack_view(reads["kick"], clusters, hyper, population)
+    for block, block_reads in reads.items():
+        if block != "kick":
+            kick = views.get("kick")
+            kick = kick if isinstance(kick, KickPack) else None
+            views[block] = pack_view(block_reads, clusters, hyper, population, kick)
+    return {block: views[block] for block in reads}
 
 
 def drawn_knobs(reads: LoopReads) -> np.ndarray:
@@ -535,7 +606,8 @@ def replace_block_from_clips(
     ``blocks`` (None: those ``fit`` reads by default, :func:`blocks_to_read`): its hits read
     by :func:`read_block`, its source files as the bootstrap's unit."""
     files = source_files(batch)
-    for name in blocks_to_read() if blocks is None else blocks:
-        reads = read_block(name, batch)
-        hyper = replace_block(hyper, None, reads, population, rng, files, BLOCKS[name])[0]
+    reads = read_blocks(blocks_to_read() if blocks is None else tuple(blocks), batch)
+    views = pack_views(reads, files, hyper, population)
+    for name, view in views.items():
+        hyper = replace_block(hyper, None, view, population, rng, files, BLOCKS[name])[0]
     return hyper

@@ -86,6 +86,7 @@ __all__ = [
     "BAR_FLOOR",
     "ROUNDS",
     "KickBars",
+    "KickPack",
     "KickReads",
     "kick_loglik",
     "own_weights",
@@ -287,22 +288,100 @@ class KickBars:
         clusters: np.ndarray | None = None,
         rounds: int = ROUNDS,
         log_own: np.ndarray | None = None,
-    ) -> GridReads:
+    ) -> KickPack:
         """The pack's reads (these loops are one pack): each knob's likelihood summed over
         the other two knobs' population in the pack, found by ``rounds`` passes that pool
         each knob (:func:`~technorhythm.inference.grid_pool.grid_log_posterior`, the loops of
         one source file ``clusters`` counting as one loop) and weigh the others by the
         pooled population's predictive on the joint grid. ``log_own``: the pack's
-        :func:`own_weights` (its loops' ``variation``); None: the prior's."""
-        if len(self) == 0:
-            return _no_reads()
-        scaled, loglik, shown = _flat_reads(self.loglik(log_own))
+        :func:`own_weights` (its loops' ``variation``); None: the prior's. The reads keep
+        the pooled population (:class:`KickPack`)."""
         weights = [np.full(len(g), 1.0 / len(g)) for g in _AXES]
+        log_own = own_weights() if log_own is None else np.asarray(log_own)
+        if len(self) == 0:
+            empty = _no_reads()
+            fields = (getattr(empty, f) for f in _GRID_FIELDS)
+            return KickPack(*fields, bars=self, population=tuple(weights), log_own=log_own)
+        scaled, loglik, shown = _flat_reads(self.loglik(log_own))
         for _ in range(int(rounds)):  # one knob at a time, each given the others' latest
             for j in range(len(KICK_KNOBS)):
                 loglik[:, j] = _marginal(scaled, weights, j)
                 weights[j] = _population_weights(loglik[:, j], shown[:, j], clusters, j)
-        return GridReads.from_loglik(loglik, shown, _SCALE, _LOG_PRIOR)
+        base = GridReads.from_loglik(loglik, shown, _SCALE, _LOG_PRIOR)
+        return KickPack(
+            *(getattr(base, f) for f in _GRID_FIELDS),
+            bars=self,
+            population=tuple(weights),
+            log_own=log_own,
+        )
+
+    def base_chances(
+        self, population: tuple[np.ndarray, ...], log_own: np.ndarray | None = None
+    ) -> np.ndarray:
+        """(N, 64) the chance that a kick sounding on each step of each loop is a base
+        pulse rather than an extra kick, given the loop's bars and the pack's
+        ``population`` of the kick knobs (the pooled predictive on the joint grid's axes,
+        :attr:`KickPack.population`) and ``log_own`` (:func:`own_weights`; None: the
+        prior's).
+
+        Each fresh bar's base count k is weighed by P(k | knobs) times the bar's chance
+        given B(k) (its terms), summed over the knobs' posterior for the loop: the pack's
+        population times the likelihood of the loop's other fresh bars. A bar that repeats
+        another plays its kicks, and takes its chances. Where no base can play the bar
+        (its likelihood at the floor everywhere), the chances follow the population's
+        P(k) alone."""
+        log_own = own_weights() if log_own is None else log_own
+        n = len(self.keys)
+        out = np.zeros((n, N_BARS, STEPS_PER_BAR))
+        if n == 0:
+            return out.reshape(n, -1)
+        used, row = np.unique(self.keys, return_inverse=True)  # only these loops' bars
+        all_keys = row.reshape(self.keys.shape) - int(used[0] < 0)  # −1 stays a repeat
+        terms = self.terms[used[used >= 0]]
+        per_k = np.einsum("uknz,n->ukz", terms, np.exp(log_own).astype(np.float32))
+        log_bar = np.log(np.einsum("xk,ukz->uxz", _BASE32, per_k) + np.float32(BAR_FLOOR))
+        w_x, w_e, w_l = (np.asarray(w, dtype=np.float64) for w in population)
+        with np.errstate(divide="ignore"):
+            log_prior = np.log(np.outer(w_x, np.outer(w_e, w_l).ravel()))  # (X, E·L)
+        steps = ks.BASE_STEPS.astype(np.float64)
+        for part in np.array_split(np.arange(n), max(1, -(-n // _CHUNK))):
+            keys = np.where(self.keys[part] >= 0, all_keys[part], -1)
+            fresh = keys >= 0
+            loop = np.zeros((len(part), *log_bar.shape[1:]))
+            for b in range(N_BARS):
+                loop[fresh[:, b]] += log_bar[keys[fresh[:, b], b]]
+            for b in range(N_BARS):
+                rows = np.flatnonzero(fresh[:, b])
+                u = keys[rows, b]
+                rest = loop[rows] - log_bar[u] + log_prior  # the loop's other bars
+                rest -= rest.max(axis=(1, 2), keepdims=True)
+                pk = np.einsum("mxz,xk,mkz->mk", np.exp(rest), _BASE, per_k[u], optimize=True)
+                pk /= np.maximum(pk.sum(axis=1, keepdims=True), 1e-300)
+                out[part[rows], b] = pk @ steps
+        for b, source in enumerate(pt.PHRASE_REPEATS):
+            repeat = self.keys[:, b] < 0
+            out[repeat, b] = out[repeat, source]
+        return out.reshape(n, N_BARS * STEPS_PER_BAR)
+
+
+@dataclass(frozen=True)
+class KickPack(GridReads):
+    """:class:`GridReads` of one pack's kick block (:meth:`KickBars.conditioned`) that also
+    keep what the pack's pooling found: its loops' ``bars``, the ``population`` of each kick
+    knob (the pooled predictive for a loop of the pack on the joint grid's axes,
+    :data:`PULSES_GRID`, :data:`EXTRA_GRID`, :data:`LATE_GRID`) and ``log_own``
+    (:func:`own_weights`), from which :meth:`base_chances` says which of the loops' kicks
+    are base pulses."""
+
+    bars: KickBars | None = None
+    population: tuple[np.ndarray, ...] | None = None
+    log_own: np.ndarray | None = None
+
+    def base_chances(self) -> np.ndarray:
+        """(N, 64) :meth:`KickBars.base_chances` of the pack's loops under its population."""
+        if self.bars is None or self.population is None:
+            raise ValueError("base_chances needs a pack's bars and population")
+        return self.bars.base_chances(self.population, self.log_own)
 
 
 def kick_loglik(velocity: np.ndarray, log_own: np.ndarray | None = None) -> np.ndarray:

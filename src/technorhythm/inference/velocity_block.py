@@ -14,7 +14,11 @@ and its instrument's accent, its variance by its instrument's jitter. :func:`rea
 maximises it per loop by EM (the rounding's variance 1/12 added to each jitter's, each
 variance divided by its instrument's hits less the parameters fitted to them). A loop's
 kicks count as a mixture only where their velocities show one (a likelihood-ratio test
-against every 8th-note kick a base pulse); the others are read as base pulses.
+against every 8th-note kick a base pulse); the others are read as base pulses. A pack knows
+more: its kick block reads from which steps play whether its bars have a base and which
+kicks are its pulses, so a fit reads each loop's kicks again with those layers given
+(:func:`read_kicks_given_layers`). Velocities alone read a pack without a base (every kick
+an extra one, at ``kick_velocity × (1 − kick_accent)``) as base pulses at that level.
 
 The pack's population of those knobs (the velocity block of ψ, a location and a spread per
 knob) is then drawn by the Bayesian bootstrap
@@ -52,8 +56,11 @@ from technorhythm.simulator import patterns as pt
 
 __all__ = [
     "VELOCITY_KNOBS",
+    "LAYER_SURE",
+    "read_kicks_given_layers",
     "read_loops",
     "weakness_candidates",
+    "with_kick_layers",
 ]
 
 VELOCITY_KNOBS: tuple[str, ...] = (*pt.LEVEL_KNOBS, *pt.ACCENT_KNOBS, *pt.JITTER_KNOBS)
@@ -77,6 +84,9 @@ ACCENT_GRID = 51
 """Grid points over [0, 1] on which a loop's profile likelihood of the accent is maximised."""
 CLIP_LOW, CLIP_HIGH = 1, 127
 """The velocities a hit is clipped to: a recorded 1 or 127 is censored."""
+LAYER_SURE = 0.01
+"""A kick whose given chance of being a base pulse (or an extra kick) is within this of 1 is
+read as one (:func:`read_kicks_given_layers`)."""
 
 
 def _layer_positions() -> np.ndarray:
@@ -177,11 +187,21 @@ class _Hits:
     n_dynamics_censored: np.ndarray  # (N, 3) of them recorded at 1 or 127
     n_ambiguous: np.ndarray  # (2N,) ambiguous kicks per share cell
     prior_share: np.ndarray  # (2N,) EXTRA_KICK_SHARE of each share cell
+    fixed_p1: np.ndarray | None = None  # per hit, its given chance of the second layer
 
     @classmethod
-    def from_velocity(cls, velocity: np.ndarray, *, extra_kicks: bool = True) -> _Hits:
+    def from_velocity(
+        cls,
+        velocity: np.ndarray,
+        *,
+        extra_kicks: bool = True,
+        base_chance: np.ndarray | None = None,
+    ) -> _Hits:
         """The hits of ``velocity`` (N, 5, 64); without ``extra_kicks`` every kick on an 8th
-        note is a base pulse (the share of extra kicks there is 0)."""
+        note is a base pulse (the share of extra kicks there is 0). ``base_chance`` (N, 64):
+        each step's chance that a kick there is a base pulse, given instead of learned
+        (:func:`read_kicks_given_layers`); a kick whose layer it makes sure to within
+        :data:`LAYER_SURE` is that layer's."""
         v_all = np.asarray(velocity, dtype=np.float64)
         if v_all.ndim != 3 or v_all.shape[1:] != (len(INSTRUMENTS), N_STEPS):
             raise ValueError(
@@ -192,6 +212,16 @@ class _Hits:
         pos = step % STEPS_PER_BAR
         w_tab0, w_tab1, p_tab = weakness_candidates()
         ambiguous = p_tab[row, pos] > 0
+        w0, w1, fixed_p1 = w_tab0[row, pos], w_tab1[row, pos], None
+        if base_chance is not None:
+            p1 = 1.0 - np.asarray(base_chance, dtype=np.float64)[loop, step]
+            sure_base, sure_extra = (
+                ambiguous & (p1 <= LAYER_SURE),
+                ambiguous & (p1 >= 1 - LAYER_SURE),
+            )
+            w0, w1 = np.where(sure_extra, w1, w0), np.where(sure_base, w0, w1)
+            ambiguous = ambiguous & ~sure_base & ~sure_extra
+            fixed_p1 = np.where(ambiguous, p1, 0.0)
         share_class = np.where(ambiguous, pos % 4 // 2, 0)  # 0: beat, 1: off-beat 8th
         share_cell = loop * 2 + share_class
         n = len(v_all)
@@ -201,8 +231,8 @@ class _Hits:
             v=v,
             group=ROW_GROUP[row],
             dynamics=pt.DYNAMICS_OF_ROW[row],
-            w0=w_tab0[row, pos],
-            w1=w_tab1[row, pos],
+            w0=w0,
+            w1=w1,
             ambiguous=ambiguous,
             share_cell=share_cell,
             high=v >= CLIP_HIGH,
@@ -220,7 +250,16 @@ class _Hits:
             ).reshape(n, N_DYNAMICS),
             n_ambiguous=np.bincount(share_cell, ambiguous.astype(float), minlength=2 * n),
             prior_share=np.tile([EXTRA_KICK_SHARE[0], EXTRA_KICK_SHARE[2]], n) * extra_kicks,
+            fixed_p1=fixed_p1,
         )
+
+    def second_layer_chance(self, share: np.ndarray) -> np.ndarray:
+        """Per hit, the prior chance of its second candidate layer: the given one
+        (``fixed_p1``), or else its loop's ``share`` (2N,) of extra kicks where the hit is
+        ambiguous; 0 for the others."""
+        if self.fixed_p1 is not None:
+            return self.fixed_p1
+        return np.where(self.ambiguous, share[self.share_cell], 0.0)
 
     def per_group(self, x: np.ndarray) -> np.ndarray:
         """Per-hit values → sums per loop and level group (N, 4)."""
@@ -279,7 +318,7 @@ def _em_step(hits: _Hits, st: _State) -> _State:
     lv, a = st.level[hits.loop, hits.group], st.accent[hits.loop, hits.dynamics]
     s = np.sqrt(st.var[hits.loop, hits.dynamics])
     w0, w1 = hits.w0, hits.w1
-    p1 = np.where(hits.ambiguous, st.share[hits.share_cell], 0.0)
+    p1 = hits.second_layer_chance(st.share)
     l0, x0, q0 = _component_moments(hits.v, lv * (1 - a * w0), s, hits.high, hits.low)
     l1, x1, q1 = _component_moments(hits.v, lv * (1 - a * w1), s, hits.high, hits.low)
     with np.errstate(divide="ignore"):
@@ -410,7 +449,7 @@ def _median_unbiasing(dof: np.ndarray) -> np.ndarray:
     return d / stats.chi2.ppf(0.5, d)
 
 
-def read_loops(velocity: np.ndarray, *, n_iter: int = 60) -> LoopReads:
+def read_loops(velocity: np.ndarray, *, n_iter: int = 60, kicks_again: bool = True) -> LoopReads:
     """Maximum-likelihood velocity knobs of each loop (see the module docstring).
 
     EM over the hits: the layer of a kick on an 8th note is latent (each loop learns its
@@ -434,15 +473,90 @@ def read_loops(velocity: np.ndarray, *, n_iter: int = 60) -> LoopReads:
     n_iter : int
         EM iterations, the same for every loop: a loop's read does not depend on the others
         read with it.
+    kicks_again : bool
+        False leaves the kick's reads as the mixture's, not decided against base pulses: for
+        a fit, which reads every pack's kicks again given its base pulses
+        (:func:`with_kick_layers`).
     """
     velocity = np.asarray(velocity)
     hits = _Hits.from_velocity(velocity)
     st = _fit(hits, n_iter)
     estimate, se, shown = _reads(hits, st)
     ambiguous = np.flatnonzero(np.bincount(hits.loop, hits.ambiguous, minlength=hits.n_loops))
-    if len(ambiguous):
+    if len(ambiguous) and kicks_again:
         _read_kicks_again(velocity[ambiguous], n_iter, hits, st, ambiguous, estimate, se, shown)
     return LoopReads(estimate, np.where(shown, se, np.inf), shown)
+
+
+def read_kicks_given_layers(
+    velocity: np.ndarray, base_chance: np.ndarray, *, n_iter: int = 60
+) -> LoopReads:
+    """Each loop's kick reads (level, accent and jitter; the other columns not shown) with
+    the layers of its kicks on the 8th notes given: ``base_chance`` (N, 64), each step's
+    chance that a kick there is a base pulse (the kick block's, from which steps play and
+    the pack's population of the kick knobs:
+    :meth:`~technorhythm.inference.kick_block.KickPack.base_chances`), instead of each
+    loop's share of extra kicks learned from the velocities.
+
+    The velocities alone cannot tell a pack without base pulses (every kick an extra one)
+    from one whose kicks are all base pulses: both play one level, which the first reads as
+    ``kick_velocity × (1 − kick_accent)`` and the second as ``kick_velocity``. Which steps
+    play can: the kick block reads whether the pack's bars have a base. A kick whose chance
+    is within :data:`LAYER_SURE` of 0 or 1 is read as that layer; the others stay a mixture
+    with their given chance, and their loops' reads take the standard errors of its observed
+    information. Every kick an extra one, a loop shows its kick level only through the
+    accent, and neither without a base pulse to contrast (:func:`_shown`).
+
+    Parameters
+    ----------
+    velocity : ndarray (N, 5, 64)
+        Canonical clip velocities, as ``ClipBatch.velocity`` (only the kick row is read).
+    base_chance : ndarray (N, 64)
+        Per loop and step, the chance that a kick sounding there is a base pulse.
+    n_iter : int
+        EM iterations.
+    """
+    kicks = _kicks_only(np.asarray(velocity))
+    base_chance = np.asarray(base_chance, dtype=np.float64)
+    if base_chance.shape != (len(kicks), N_STEPS):
+        raise ValueError(
+            f"base_chance must be ({len(kicks)}, {N_STEPS}) for these loops; "
+            f"got {base_chance.shape}"
+        )
+    hits = _Hits.from_velocity(kicks, base_chance=base_chance)
+    st = _fit(hits, n_iter)
+    estimate, se, shown = _reads(hits, st)
+    mixed = np.flatnonzero(np.bincount(hits.loop, hits.ambiguous, minlength=hits.n_loops))
+    cols = _kick_columns()
+    if len(mixed):
+        sub = _Hits.from_velocity(kicks[mixed], base_chance=base_chance[mixed])
+        observed = _kick_observed_se(sub, _kick_eta(st)[mixed], st.var[mixed, _KICK])
+        where = np.ix_(mixed, cols)
+        se[where] = np.fmax(se[where], observed)
+    others = np.setdiff1d(np.arange(len(VELOCITY_KNOBS)), cols)
+    shown[:, others] = False
+    return LoopReads(estimate, np.where(shown, se, np.inf), shown)
+
+
+def with_kick_layers(reads: LoopReads, velocity: np.ndarray, base_chance: np.ndarray) -> LoopReads:
+    """``reads`` (:func:`read_loops` of ``velocity``) with the kick's columns read again
+    given its kicks' layers (:func:`read_kicks_given_layers`); the other instruments' reads
+    do not depend on the kick's."""
+    kick = read_kicks_given_layers(velocity, base_chance)
+    cols = _kick_columns()
+    estimate, se, shown = reads.estimate.copy(), reads.se.copy(), reads.shown.copy()
+    estimate[:, cols], se[:, cols], shown[:, cols] = (
+        kick.estimate[:, cols],
+        kick.se[:, cols],
+        kick.shown[:, cols],
+    )
+    return LoopReads(estimate, se, shown)
+
+
+def _kick_columns() -> list[int]:
+    """The kick's columns of :data:`VELOCITY_KNOBS`: its level, accent and jitter."""
+    accent = len(pt.LEVEL_KNOBS) + _KICK
+    return [_KICK_LEVEL, accent, accent + N_DYNAMICS]
 
 
 def _kicks_only(velocity: np.ndarray) -> np.ndarray:
@@ -470,7 +584,7 @@ def _read_kicks_again(velocity, n_iter, hits, st, rows, estimate, se, shown) -> 
     is_kick = hits.dynamics == _KICK
     surely_soft = np.bincount(hits.loop, is_kick & ~hits.ambiguous & (hits.w0 > 0), hits.n_loops)
     accent = len(pt.LEVEL_KNOBS) + _KICK
-    cols = [_KICK_LEVEL, accent, accent + N_DYNAMICS]
+    cols = _kick_columns()
     mixed = shown[rows, accent] & ((surely_soft[rows] > 0) | (2 * gain > MIXTURE_LR_MIN))
     if mixed.any():
         sub = _Hits.from_velocity(kicks[mixed])
@@ -536,12 +650,15 @@ def _kick_eta(st: _State) -> np.ndarray:
 def _kick_log_likelihood(hits: _Hits, eta: np.ndarray, *, prior: bool = True) -> np.ndarray:
     """Each loop's log-likelihood of its kicks (N,) at ``eta`` (N, 5, :func:`_kick_eta`),
     up to a constant; with ``prior``, plus the shares' prior worth
-    :data:`SHARE_PSEUDO_HITS` hits."""
+    :data:`SHARE_PSEUDO_HITS` hits. Where the hits' layer chances are given
+    (``hits.fixed_p1``), the shares are not parameters: ``eta``'s last two columns and the
+    prior are ignored."""
     kick = hits.dynamics == _KICK
     loop = hits.loop[kick]
     lv, a, s = eta[loop, 0], eta[loop, 1], np.exp(0.5 * eta[loop, 2])
     share = 1.0 / (1.0 + np.exp(-eta[:, 3:5]))  # (N, 2)
-    p1 = np.where(hits.ambiguous[kick], share.reshape(-1)[hits.share_cell[kick]], 0.0)
+    p1 = hits.second_layer_chance(share.reshape(-1))[kick]
+    prior = prior and hits.fixed_p1 is None
     v, high, low = hits.v[kick], hits.high[kick], hits.low[kick]
     l0 = _component_moments(v, lv * (1 - a * hits.w0[kick]), s, high, low)[0]
     l1 = _component_moments(v, lv * (1 - a * hits.w1[kick]), s, high, low)[0]
@@ -565,7 +682,7 @@ def _kick_observed_se(hits: _Hits, eta: np.ndarray, var: np.ndarray) -> np.ndarr
     Hessian is not negative definite."""
     step = np.tile(_KICK_STEPS, (hits.n_loops, 1))
     step[:, 0] *= np.sqrt(var)
-    n_par = eta.shape[1]
+    n_par = eta.shape[1] if hits.fixed_p1 is None else 3  # given layer chances: no shares
     hess = np.empty((hits.n_loops, n_par, n_par))
     f0 = _kick_log_likelihood(hits, eta)
 

@@ -42,8 +42,8 @@ from technorhythm.inference.hit_blocks import (
     blocks_to_read,
     drawn_knobs,
     pack_reads,
-    pack_view,
-    read_block,
+    pack_views,
+    read_blocks,
     replace_block,
     source_files,
 )
@@ -397,12 +397,11 @@ def _as_batch(data) -> ClipBatch:
 
 def _block_views(reads: dict, rows, clusters, hyper, population) -> dict:
     """Each block's reads of a group's loops (``rows`` of the used clips' reads) as the group
-    is read (:func:`~technorhythm.inference.hit_blocks.pack_view`; the kick block's given the
-    group's ψ draws ``hyper``)."""
-    return {
-        block: pack_view(block_reads[rows], clusters, hyper, population)
-        for block, block_reads in reads.items()
-    }
+    is read (:func:`~technorhythm.inference.hit_blocks.pack_views`; the kick block's given
+    the group's ψ draws ``hyper``, the velocity block's kicks given the kick block's base
+    pulses)."""
+    own = {block: block_reads[rows] for block, block_reads in reads.items()}
+    return pack_views(own, clusters, hyper, population)
 
 
 def _network_columns(views: dict, population) -> np.ndarray:
@@ -493,7 +492,7 @@ def _read_hits(batch: ClipBatch, used: np.ndarray, blocks) -> _Reads:
     """The reading phase of :func:`fit_groups`: every block's per-loop reads of the clips
     that belong to a group, read once for all groups."""
     used_batch = batch[used] if blocks else None
-    reads = {b: read_block(b, used_batch, per_loop=False) for b in blocks}
+    reads = read_blocks(tuple(blocks), used_batch) if blocks else {}
     row_of = np.full(len(batch), -1)
     row_of[used] = np.arange(len(used))
     ids = batch.meta["clip_id"].astype(str).to_numpy() if "clip_id" in batch.meta else None
