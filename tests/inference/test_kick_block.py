@@ -203,3 +203,18 @@ def test_four_on_the_floor_with_extras_reads_its_beats_base_and_its_ands_extra()
     # a bar that repeats another plays its kicks and takes its chances
     loops_with_repeats = (chances[:, 16:32] == chances[:, :16]).all(axis=1)
     assert loops_with_repeats.any()
+
+
+def test_a_bar_no_base_can_play_takes_the_populations_chances():
+    from technorhythm.inference.kick_block import KickBars
+
+    # beats 1-4 with the 'and' and the 'a' of beat 2 both: four-on-the-floor and its extras
+    # cannot play it (only a base of 7 or 8 pulses with drops can)
+    clips = _kick([0, 4, 6, 7, 8, 12])
+    bars = KickBars.from_velocity(clips)
+    four = np.zeros(len(PULSES_GRID))
+    four[list(PULSES_GRID).index(4.0)] = 1.0
+    flat = [np.full(len(EXTRA_GRID), 1 / len(EXTRA_GRID)), np.full(11, 1 / 11)]
+    chances = bars.base_chances((four, *flat))
+    np.testing.assert_allclose(chances[0, [0, 4, 8, 12]], 1.0)  # four-on-the-floor's pulses
+    np.testing.assert_allclose(chances[0, [6, 7]], 0.0)

@@ -327,9 +327,9 @@ class KickBars:
         Each fresh bar's base count k is weighed by P(k | knobs) times the bar's chance
         given B(k) (its terms), summed over the knobs' posterior for the loop: the pack's
         population times the likelihood of the loop's other fresh bars. A bar that repeats
-        another plays its kicks, and takes its chances. Where no base can play the bar
-        (its likelihood at the floor everywhere), the chances follow the population's
-        P(k) alone."""
+        another plays its kicks, and takes its chances. Where no base that the loop's
+        posterior allows can play the bar (a bar the rules cannot make, each term 0 there),
+        the chances follow the population's P(k) alone."""
         log_own = own_weights() if log_own is None else log_own
         n = len(self.keys)
         out = np.zeros((n, N_BARS, STEPS_PER_BAR))
@@ -344,6 +344,7 @@ class KickBars:
         with np.errstate(divide="ignore"):
             log_prior = np.log(np.outer(w_x, np.outer(w_e, w_l).ravel()))  # (X, E·L)
         steps = ks.BASE_STEPS.astype(np.float64)
+        base_prior = w_x @ _BASE / max(float(w_x @ _BASE.sum(axis=1)), 1e-300)  # P(k)
         for part in np.array_split(np.arange(n), max(1, -(-n // _CHUNK))):
             keys = np.where(self.keys[part] >= 0, all_keys[part], -1)
             fresh = keys >= 0
@@ -356,7 +357,8 @@ class KickBars:
                 rest = loop[rows] - log_bar[u] + log_prior  # the loop's other bars
                 rest -= rest.max(axis=(1, 2), keepdims=True)
                 pk = np.einsum("mxz,xk,mkz->mk", np.exp(rest), _BASE, per_k[u], optimize=True)
-                pk /= np.maximum(pk.sum(axis=1, keepdims=True), 1e-300)
+                total = pk.sum(axis=1, keepdims=True)
+                pk = np.where(total > 0, pk / np.where(total > 0, total, 1.0), base_prior)
                 out[part[rows], b] = pk @ steps
         for b, source in enumerate(pt.PHRASE_REPEATS):
             repeat = self.keys[:, b] < 0
