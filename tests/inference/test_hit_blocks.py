@@ -226,3 +226,28 @@ def test_reads_at_a_bound_within_their_noise_count_as_on_it():
     assert loc[0] < 0 and 20 < spread[0] < 80  # a censored normal: 75 % below 10, tail to 60
     _, narrow = censored_location_spread(values, weights, 10.0, 127.0)
     assert narrow[0] < 1.0  # without the errors, a narrow pile at 10: the louder loops lost
+
+
+def test_a_packs_velocity_view_takes_its_base_pulses_from_the_packs_kick_view():
+    from technorhythm.inference.hit_blocks import (
+        VelocityHits,
+        pack_view,
+        pack_views,
+        read_block,
+        read_blocks,
+    )
+    from technorhythm.inference.kick_block import KickBars, KickPack
+
+    theta = prior_theta(48, np.random.default_rng(30))
+    clips = simulate(theta, seed=31)
+    reads = read_blocks(("velocity", "kick"), clips)
+    assert isinstance(reads["kick"], KickBars)
+    assert reads["velocity"].bars is reads["kick"]  # decoded once, shared
+    rows = np.arange(8, 40)
+    views = pack_views({b: r[rows] for b, r in reads.items()})
+    assert list(views) == ["velocity", "kick"] and isinstance(views["kick"], KickPack)
+    alone = pack_view(read_block("velocity", clips[rows], per_loop=False))
+    assert isinstance(read_block("velocity", clips, per_loop=False), VelocityHits)
+    np.testing.assert_array_equal(views["velocity"].shown, alone.shown)
+    np.testing.assert_allclose(views["velocity"].estimate, alone.estimate)
+    np.testing.assert_allclose(views["velocity"].se, alone.se)
