@@ -36,7 +36,7 @@ from technorhythm.inference.kick_block import (
     own_weights,
     read_kicks,
 )
-from technorhythm.inference.loop_reads import LoopReads
+from technorhythm.inference.loop_reads import LoopReads, row_index
 from technorhythm.inference.onset_block import ONSET_KNOBS, read_onsets
 from technorhythm.inference.population import LOC_MARGIN, SPREAD_MAX
 from technorhythm.inference.prior import knob_bounds
@@ -114,10 +114,9 @@ class VelocityHits(LoopReads):
     bars: KickBars | None = None
 
     def __getitem__(self, index) -> VelocityHits | LoopReads:
-        part = super().__getitem__(index)
-        if isinstance(index, tuple) and len(index) > 1:
+        part, rows = super().__getitem__(index), row_index(index)
+        if rows is None:
             return part  # some columns only: no hits
-        rows = index[0] if isinstance(index, tuple) else index
         bars = None if self.bars is None else self.bars[rows]
         return VelocityHits(*_fields(part), velocity=self.velocity[rows], bars=bars)
 
@@ -148,14 +147,16 @@ def read_block(name: str, batch, per_loop: bool = True) -> LoopReads | KickBars:
 
 
 def read_blocks(blocks: tuple[str, ...], batch) -> dict:
-    """:func:`read_block` of each of ``blocks`` for a fit (``per_loop`` False), the velocity
-    block's hits sharing the kick block's decoded bars when both are read."""
+    """:func:`read_block` of each of ``blocks`` for a fit (``per_loop`` False). The velocity
+    block's hits keep the loops' kick bars, decoded once for every pack: the kick block's
+    when it is read as well."""
     reads = {b: read_block(b, batch, per_loop=False) for b in blocks}
-    if isinstance(reads.get("velocity"), VelocityHits) and isinstance(reads.get("kick"), KickBars):
-        velocity = reads["velocity"]
-        reads["velocity"] = VelocityHits(
-            *_fields(velocity), velocity=velocity.velocity, bars=reads["kick"]
-        )
+    velocity = reads.get("velocity")
+    if isinstance(velocity, VelocityHits):
+        bars = reads.get("kick")
+        if not isinstance(bars, KickBars):
+            bars = KickBars.from_velocity(velocity.velocity)
+        reads["velocity"] = VelocityHits(*_fields(velocity), velocity=velocity.velocity, bars=bars)
     return reads
 
 

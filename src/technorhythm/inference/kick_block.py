@@ -74,6 +74,7 @@ from technorhythm.inference.grid_pool import (
     cell_log_prior,
     grid_log_posterior,
 )
+from technorhythm.inference.loop_reads import row_index
 from technorhythm.inference.onset_block import fresh_bars, own_beats
 from technorhythm.simulator import patterns as pt
 from technorhythm.simulator.knobs import get_knob
@@ -405,10 +406,9 @@ class KickReads(GridReads):
     bars: KickBars | None = None
 
     def __getitem__(self, index) -> KickReads | GridReads:
-        part = super().__getitem__(index)
-        if isinstance(index, tuple) and len(index) > 1:
+        part, rows = super().__getitem__(index), row_index(index)
+        if rows is None:
             return part  # some columns only: no bars
-        rows = index[0] if isinstance(index, tuple) else index
         return KickReads(*(getattr(part, f) for f in _GRID_FIELDS), bars=self.bars[rows])
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import log_ndtr
 
-__all__ = ["LoopReads", "normal_tail"]
+__all__ = ["LoopReads", "normal_tail", "row_index"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,14 @@ class LoopReads:
 
     def __getitem__(self, index) -> LoopReads:
         return LoopReads(self.estimate[index], self.se[index], self.shown[index])
+
+
+def row_index(index):
+    """The rows that ``index`` selects of reads (N, J), or None where it selects columns too:
+    what subclasses that keep per-loop extras (hits, bars) slice them by."""
+    if isinstance(index, tuple) and len(index) > 1:
+        return None
+    return index[0] if isinstance(index, tuple) else index
 
 
 def normal_tail(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

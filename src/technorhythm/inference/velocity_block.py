@@ -530,9 +530,7 @@ def read_kicks_given_layers(
     cols = _kick_columns()
     if len(mixed):
         sub = _Hits.from_velocity(kicks[mixed], base_chance=base_chance[mixed])
-        observed = _kick_observed_se(sub, _kick_eta(st)[mixed], st.var[mixed, _KICK])
-        where = np.ix_(mixed, cols)
-        se[where] = np.fmax(se[where], observed)
+        _widen_to_observed(se, sub, mixed, st)
     others = np.setdiff1d(np.arange(len(VELOCITY_KNOBS)), cols)
     shown[:, others] = False
     return LoopReads(estimate, np.where(shown, se, np.inf), shown)
@@ -551,6 +549,15 @@ def with_kick_layers(reads: LoopReads, velocity: np.ndarray, base_chance: np.nda
         kick.shown[:, cols],
     )
     return LoopReads(estimate, se, shown)
+
+
+def _widen_to_observed(se: np.ndarray, sub: _Hits, loops: np.ndarray, st: _State) -> None:
+    """Give the kick reads of ``loops`` (rows of ``se`` and of EM's state ``st``; ``sub``:
+    their kicks' hits) at least the standard errors of the mixture's observed information
+    (:func:`_kick_observed_se`), in place."""
+    observed = _kick_observed_se(sub, _kick_eta(st)[loops], st.var[loops, _KICK])
+    where = np.ix_(loops, _kick_columns())
+    se[where] = np.fmax(se[where], observed)
 
 
 def _kick_columns() -> list[int]:
@@ -587,11 +594,7 @@ def _read_kicks_again(velocity, n_iter, hits, st, rows, estimate, se, shown) -> 
     cols = _kick_columns()
     mixed = shown[rows, accent] & ((surely_soft[rows] > 0) | (2 * gain > MIXTURE_LR_MIN))
     if mixed.any():
-        sub = _Hits.from_velocity(kicks[mixed])
-        var = st.var[rows[mixed], _KICK]
-        observed = _kick_observed_se(sub, _kick_eta(st)[rows[mixed]], var)
-        where = np.ix_(rows[mixed], cols)
-        se[where] = np.fmax(se[where], observed)
+        _widen_to_observed(se, _Hits.from_velocity(kicks[mixed]), rows[mixed], st)
     again = ~mixed & (base_st.dof[:, _KICK] >= 1)
     base_estimate, base_se, base_shown = _reads(base, base_st)
     where = np.ix_(rows[again], cols)
