@@ -5,7 +5,7 @@ The velocity jitters, ``swing_16``, ``humanize_ms`` and the pushes act as exactl
 width of 0 (:data:`~technorhythm.simulator.patterns.SNAPPED`: 1.5, 0.012, 1.5 ms, 1.5 ms): a
 loop whose jitter is 0.3 plays what one at 1.2 plays, and its read is about 0 with a small
 standard error. The velocity and timing blocks pool such reads by the Bayesian bootstrap of a
-robust censored fit (:func:`~technorhythm.inference.hit_blocks.censored_location_spread`),
+robust censored fit (:func:`~technorhythm.inference.censored_fit.censored_location_spread`),
 which takes them as exact: a pack whose loops all sit in the zone read its location at about
 0 ± a little, and the truth anywhere in the zone was missed (the jitters' 90 % intervals
 covered 0.62–0.87 of their truths at 256 loops, 78–100 % of the misses in the zone; a pack
@@ -40,8 +40,8 @@ __all__ = ["ZONE_SHARE", "MISREAD_SHARE", "zone_width", "in_zone", "zone_reads"]
 ZONE_SHARE = 0.25
 """Least share of a pack's loops that show a knob and read inside its dead zone or on its
 upper bound for the knob's population to be drawn on the grid (the share of a bound at
-which the robust fit turns to tail probabilities, :func:`~technorhythm.inference.
-hit_blocks.censored_location_spread`)."""
+which the censored fit turns to its tail, :data:`~technorhythm.inference.censored_fit.
+TAIL_SHARE`)."""
 
 
 MISREAD_SHARE = 0.01

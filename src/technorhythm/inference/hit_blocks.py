@@ -9,14 +9,14 @@ base pulses and extra kicks, read by :mod:`technorhythm.inference.kick_block`
 likelihoods on a grid and pool those (:mod:`technorhythm.inference.grid_pool`); the text
 below is the other two blocks'.
 
-The Bayesian bootstrap over the pack's source files (:func:`bootstrap_weights`), a robust
+The Bayesian bootstrap over the pack's source files (:func:`bootstrap_weights`), a
 censored-normal location and spread of the weighted reads per draw
-(:func:`censored_location_spread`), each loop's own knobs by normal partial pooling
-(:func:`draw_loops`), and a group's posterior draws with the network's draws of a block
-replaced (:func:`replace_block`). A knob with a dead zone at 0 (the jitters, ``swing_16``,
-``humanize_ms``) whose pack reads inside it is drawn on the grid instead
-(:mod:`technorhythm.inference.dead_zone`). See the reads' module docstrings for the models
-and why.
+(:func:`~technorhythm.inference.censored_fit.censored_location_spread`), each loop's own
+knobs by normal partial pooling (:func:`draw_loops`), and a group's posterior draws with
+the network's draws of a block replaced (:func:`replace_block`). A knob with a dead zone
+at 0 (the jitters, ``swing_16``, ``humanize_ms``) whose pack reads inside it is drawn on
+the grid instead (:mod:`technorhythm.inference.dead_zone`). See the reads' module
+docstrings for the models and why.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri
 
+from technorhythm.inference.censored_fit import BOUND_NEAR, censored_location_spread, on_bounds
 from technorhythm.inference.dead_zone import ZONE_SHARE, in_zone, zone_reads, zone_width
 from technorhythm.inference.grid_pool import GridReads, draw_grid_block, draw_grid_loops
 from technorhythm.inference.kick_block import (
@@ -38,10 +39,10 @@ from technorhythm.inference.kick_block import (
 )
 from technorhythm.inference.loop_reads import LoopReads, row_index
 from technorhythm.inference.onset_block import ONSET_KNOBS, read_onsets
-from technorhythm.inference.population import LOC_MARGIN, SPREAD_MAX
 from technorhythm.inference.prior import knob_bounds
 from technorhythm.inference.timing_block import TIMING_KNOBS, read_timing
 from technorhythm.inference.velocity_block import VELOCITY_KNOBS, read_loops, with_kick_layers
+from technorhythm.simulator import patterns as pt
 from technorhythm.simulator.knobs import KNOB_NAMES
 
 __all__ = [
@@ -53,8 +54,8 @@ __all__ = [
     "VelocityHits",
     "MIN_FILES",
     "MIN_LOOPS",
+    "SPREAD_READS",
     "bootstrap_weights",
-    "censored_location_spread",
     "draw_block",
     "draw_loops",
     "drawn_knobs",
@@ -66,8 +67,6 @@ __all__ = [
     "replace_block",
     "replace_block_from_clips",
     "source_files",
-    "weighted_median",
-    "weighted_quantile",
 ]
 
 BLOCKS: dict[str, tuple[str, ...]] = {
@@ -160,11 +159,12 @@ def read_blocks(blocks: tuple[str, ...], batch) -> dict:
     return reads
 
 
-MIN_BOUND_SHARE = 0.02
-"""Least share of a pack's loops on a knob's bound that counts as censoring there."""
-BOUND_NEAR = 0.01
-"""Widest distance from a bound, as a share of the knob's range, at which a read within two
-standard errors of it counts as on it (:func:`censored_location_spread`)."""
+SPREAD_READS: tuple[str, ...] = (*pt.JITTER_KNOBS, "humanize_ms")
+"""Knobs whose reads estimate a spread (of velocities, of onset times): their noise is skewed
+and their standard error grows with the read (a jitter of 30 reads 19–48 in one loop in ten
+either side; a low read, with its small standard error, claims a precision it lacks), so
+the censored fit on a bound keeps the quantile arithmetic for them
+(:func:`~technorhythm.inference.censored_fit.censored_location_spread`)."""
 MIN_LOOPS = 3
 """A knob shown by fewer loops is left to the network: one or two loops say where they are,
 not how the pack's loops spread around a location."""
@@ -173,107 +173,6 @@ MIN_FILES = 3
 bootstrap over one or two files would treat the loops of one performance as independent
 draws); the location then takes the loops' spread over √files as its uncertainty
 (:func:`draw_block`): files as different as loops, the most the population allows."""
-MAD_TO_SD = 1.4826
-"""Median absolute deviation of a normal sample × this = its standard deviation."""
-
-
-def weighted_quantile(
-    values: np.ndarray, weights: np.ndarray, q: float | np.ndarray = 0.5
-) -> np.ndarray:
-    """Row-wise weighted quantile: ``values`` (S, m) or (1, m) (the same values for every
-    row) and ``weights`` (S, m) (summing to 1 per row), ``q`` scalar or (S,) → (S,); the
-    smallest value whose cumulative weight reaches ``q``."""
-    values = np.asarray(values, dtype=np.float64)
-    weights = np.asarray(weights, dtype=np.float64)
-    if values.ndim == 2 and len(values) == 1:  # one sort serves every row
-        order = np.argsort(values[0])
-        v = np.broadcast_to(values[0, order], weights.shape)
-        c = np.cumsum(weights[:, order], axis=1)
-    else:
-        values, weights = np.broadcast_arrays(values, weights)
-        order = np.argsort(values, axis=1)
-        v = np.take_along_axis(values, order, axis=1)
-        c = np.cumsum(np.take_along_axis(weights, order, axis=1), axis=1)
-    q = np.broadcast_to(np.asarray(q, dtype=np.float64), (len(v),))
-    i = np.minimum((c < q[:, None] - 1e-12).sum(axis=1), v.shape[1] - 1)
-    return v[np.arange(len(v)), i]
-
-
-def weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Row-wise weighted median (:func:`weighted_quantile` at ½)."""
-    return weighted_quantile(values, weights, 0.5)
-
-
-def on_bounds(
-    values: np.ndarray, se: np.ndarray | None, low: float, high: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Which reads (m,) count as on the lower and on the upper bound: within two standard
-    errors ``se`` (m,) of it and within :data:`BOUND_NEAR` of the range (None: exactly on
-    it, to float32 rounding: a clipped swing of 0.45 reads 0.4499999875; see
-    :func:`censored_location_spread`)."""
-    e = np.asarray(values, dtype=np.float64)
-    tol = 1e-6 * (high - low)
-    if se is not None:
-        two_se = 2.0 * np.nan_to_num(np.asarray(se, dtype=np.float64))
-        tol = np.maximum(tol, np.minimum(two_se, BOUND_NEAR * (high - low)))
-    return e <= low + tol, e >= high - tol
-
-
-def censored_location_spread(
-    values: np.ndarray,
-    weights: np.ndarray,
-    low: float,
-    high: float,
-    se: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Location and spread of a normal censored to [low, high] from weighted values
-    (m,) with weights (S, m) → two (S,) arrays, robustly.
-
-    With less than a quarter of the weight on either bound, the median and the median
-    absolute deviation × 1.4826 (the bounds do not reach the central half). Otherwise the
-    shares on the bounds are the normal's tail probabilities there: with weight on both
-    bounds these two give location and spread; with one bound, the bound's share and the
-    quantile in the middle of the remaining weight do. All on a bound: that bound, spread 0.
-
-    ``se`` (m,), the values' standard errors: a value within two of them of a bound, and
-    within :data:`BOUND_NEAR` of the range, counts as on it (a loop at the bound reads it ±
-    its noise, so half its reads fall inside: a pack three quarters at the bound would
-    otherwise look like a narrow pile beside it, and new loops drawn given the other
-    quarter's reads would be pooled into the pile). Noisier reads are not moved: a read
-    twice its large error away says little about whether the loop sits on the bound.
-    """
-    e = np.clip(np.asarray(values, dtype=np.float64), low, high)[None]
-    g = np.asarray(weights, dtype=np.float64)
-    at_low, at_high = on_bounds(e[0], se, low, high)
-    e = np.where(at_low, low, np.where(at_high, high, e[0]))[None]
-    f_lo = g @ at_low
-    f_hi = g @ at_high
-    centre = weighted_median(e, g)
-    mad = weighted_median(np.abs(e - centre[:, None]), g)
-    loc, spread = centre.copy(), MAD_TO_SD * mad
-    clip_p = lambda p: np.clip(p, 1e-6, 1 - 1e-6)  # noqa: E731
-    a, b = ndtri(clip_p(f_lo)), ndtri(clip_p(1 - f_hi))  # standardised bounds
-    both = (np.maximum(f_lo, f_hi) >= 0.25) & (np.minimum(f_lo, f_hi) >= MIN_BOUND_SHARE)
-    up = (f_hi >= 0.25) & ~both
-    down = (f_lo >= 0.25) & ~both
-    with np.errstate(divide="ignore", invalid="ignore"):
-        spread = np.where(both, (high - low) / (b - a), spread)
-        if up.any():  # the quantile in the middle of the weight below the upper bound
-            p_up = (1 - f_hi) / 2
-            q_up = weighted_quantile(e, g, p_up)
-            spread = np.where(up, (high - q_up) / (b - ndtri(clip_p(p_up))), spread)
-        if down.any():  # … above the lower bound
-            p_down = f_lo + (1 - f_lo) / 2
-            q_down = weighted_quantile(e, g, p_down)
-            spread = np.where(down, (q_down - low) / (ndtri(clip_p(p_down)) - a), spread)
-    loc = np.where(both | up, high - spread * b, np.where(down, low - spread * a, loc))
-    on_bound = (f_lo + f_hi) >= 1 - 1e-9  # nothing in between: the heavier bound
-    loc = np.where(on_bound, np.where(f_hi >= f_lo, high, low), loc)
-    spread = np.where(on_bound | ~np.isfinite(spread), 0.0, spread)
-    width = high - low
-    spread = np.clip(spread, 0.0, SPREAD_MAX * width)
-    loc = np.clip(loc, low - LOC_MARGIN * width, high + LOC_MARGIN * width)
-    return loc, spread
 
 
 def bootstrap_weights(
@@ -443,7 +342,9 @@ def _draw_point_reads(reads, n_samples, rng, clusters, knobs):
         g = bootstrap_weights(
             None if clusters is None else np.asarray(clusters)[which], len(which), n_samples, rng
         )
-        centre, width = censored_location_spread(e, g, *bounds[j], se=np.sqrt(se2))
+        centre, width = censored_location_spread(
+            e, g, *bounds[j], se=np.sqrt(se2), normal_noise=knobs[j] not in SPREAD_READS
+        )
         var = (g**2) @ se2 + _few_files_var(centre, width, clusters, which)
         loc[:, j] = centre + rng.standard_normal(n_samples) * np.sqrt(var)
         spread[:, j] = np.sqrt(np.maximum(width**2 - g @ se2, 0.0))
