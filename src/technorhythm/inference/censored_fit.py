@@ -15,7 +15,10 @@ the reads below the bound, which multiplied their noise about three times (a pac
 126.97 read a location of 130.6 and a spread of 3.7, so E[θ] fell to 126.6). There the fit
 is the weighted maximum likelihood of the censored normal with each read's noise
 (:func:`censored_loglik`), on a grid of locations and spreads refined around every draw's
-best cell (:func:`_tail_fit`).
+best cell (:func:`_tail_fit`). Reads of a spread (a jitter's, humanize's), whose noise is
+skewed and whose standard error grows with the read, keep the tail arithmetic
+(:func:`_tail_quantiles`): under the likelihood their low reads, with small standard
+errors, pulled the population down.
 """
 
 from __future__ import annotations
