@@ -31,7 +31,34 @@ def _params(seed, shape=(32, 5), bins=8, scale=3.0):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_same_spline_as_zuko_values_inverse_and_gradients(seed):
+def test_same_spline_as_zuko_in_float64(seed):
+    """Without float32 rounding the two transforms are the same map, inverse and gradients.
+
+    In float32 the knots of the two differ by ~2e-6 (a softmax summed in another order);
+    where a bin's slope is ~1e-3.5 the inverse amplifies that to ~1e-2 in x, by an amount
+    that depends on the CPU's kernels. Float64 shows the maps themselves agree.
+    """
+    widths, heights, derivatives = (p.double().requires_grad_() for p in _params(seed))
+    x = torch.linspace(-7.0, 7.0, 32 * 5, dtype=torch.float64).reshape(32, 5)
+    ours = LeadingSoftmaxRQS(widths, heights, derivatives)
+    theirs = MonotonicRQSTransform(widths, heights, derivatives)
+    y_ours, ladj_ours = ours.call_and_ladj(x)
+    y_theirs, ladj_theirs = theirs.call_and_ladj(x)
+    torch.testing.assert_close(y_ours, y_theirs, atol=1e-10, rtol=1e-10)
+    torch.testing.assert_close(ladj_ours, ladj_theirs, atol=1e-10, rtol=1e-10)
+    torch.testing.assert_close(ours.inv(y_theirs), theirs.inv(y_theirs), atol=1e-9, rtol=1e-9)
+    grads_ours = torch.autograd.grad((y_ours + ladj_ours).sum(), (widths, heights, derivatives))
+    grads_theirs = torch.autograd.grad(
+        (y_theirs + ladj_theirs).sum(), (widths, heights, derivatives)
+    )
+    for a, b in zip(grads_ours, grads_theirs, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_same_spline_as_zuko_in_float32(seed):
+    """In float32, as flows run: values, log-determinants and gradients agree to rounding,
+    and our inverse is as exact an inverse as zuko's (the round trip, measured in y)."""
     widths, heights, derivatives = (p.requires_grad_() for p in _params(seed))
     x = torch.linspace(-7.0, 7.0, 32 * 5).reshape(32, 5)  # inside and outside the ±5 domain
     ours = LeadingSoftmaxRQS(widths, heights, derivatives)
@@ -41,7 +68,10 @@ def test_same_spline_as_zuko_values_inverse_and_gradients(seed):
     # float32 rounding of a different summation order, on values up to ±7
     torch.testing.assert_close(y_ours, y_theirs, atol=1e-4, rtol=1e-5)
     torch.testing.assert_close(ladj_ours, ladj_theirs, atol=1e-4, rtol=1e-5)
-    torch.testing.assert_close(ours.inv(y_theirs), theirs.inv(y_theirs), atol=1e-3, rtol=1e-4)
+    with torch.no_grad():
+        # measured on an AMD EPYC: ours 1.4e-6 to 3.8e-6, zuko's 1.2e-6 to 3.3e-6
+        torch.testing.assert_close(ours(ours.inv(y_ours)), y_ours, atol=2e-5, rtol=0)
+        torch.testing.assert_close(theirs(theirs.inv(y_theirs)), y_theirs, atol=2e-5, rtol=0)
     # the gradients that training follows agree too
     grads_ours = torch.autograd.grad((y_ours + ladj_ours).sum(), (widths, heights, derivatives))
     grads_theirs = torch.autograd.grad(
