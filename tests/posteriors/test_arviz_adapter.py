@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import arviz as az
 import netCDF4
 import numpy as np
 import pytest
 
 from technorhythm.inference.population import hyper_names
 from technorhythm.posteriors.arviz_adapter import (
+    HDI_CHUNK,
     ZLIB_LEVEL,
     PosteriorFileError,
+    hdi_intervals,
     hyper_array,
     load_inference_data,
     loops_array,
@@ -146,6 +149,30 @@ def test_loop_table_rows_per_loop_and_knob(rng):
     i = KNOB_NAMES.index("hat_accent")
     assert row["mean"] == pytest.approx(loops[:, 1, i].mean(), rel=1e-5)
     assert loop_table(to_inference_data(h, ["p"])).empty
+
+
+@pytest.mark.parametrize("prob", [0.5, 0.9, 0.94])
+def test_hdi_intervals_are_arviz_hdi_of_every_column(rng, prob):
+    # float32 draws as fits store them; rounded columns make ties, a NaN column goes to ArviZ
+    draws = rng.standard_normal((400, HDI_CHUNK + 37, 2)).astype(np.float32)
+    draws[:, :50] = np.round(draws[:, :50] * 2) / 2
+    draws[:, 60:90] = rng.lognormal(size=(400, 30, 2))
+    draws[5, 100, 1] = np.nan
+    got = hdi_intervals(draws, prob)
+    assert got.shape == (HDI_CHUNK + 37, 2, 2)
+    flat = draws.reshape(400, -1)
+    expected = np.stack(
+        [az.hdi(flat[:, j].astype(np.float64), hdi_prob=prob) for j in range(flat.shape[1])]
+    )
+    np.testing.assert_array_equal(got.reshape(-1, 2), expected)
+    assert np.isfinite(got[:50]).all() and (got[:50, :, 1] >= got[:50, :, 0]).all()
+    np.testing.assert_array_equal(hdi_intervals(draws[:, 3, 0], prob), expected[6])
+
+
+@pytest.mark.parametrize("prob, match", [(1.5, "interval"), (0.0, "interval"), (1.0, "Too few")])
+def test_hdi_intervals_refuse_what_arviz_refuses(prob, match):
+    with pytest.raises(ValueError, match=match):
+        hdi_intervals(np.arange(10.0).reshape(5, 2), prob)
 
 
 def test_hdi_prob_names_columns(rng):
