@@ -1,10 +1,11 @@
-"""The grid pool's hyperprior on its (location, spread) cells."""
+"""The grid pool's hyperprior on its (location, spread) cells, and its draws' search."""
 
 import numpy as np
 
 from technorhythm.inference.grid_pool import (
     LOC_GRID,
     SPREAD_GRID,
+    _sorted_search,
     cell_log_prior,
     grid_log_posterior,
 )
@@ -43,3 +44,13 @@ def test_the_prior_moves_a_posterior_that_the_loops_leave_open():
     box = grid_log_posterior(flat)
     cell = np.argmin(np.abs(_LOC - 0.5) + _SPREAD)  # location 0.5, spread 0
     assert at_rest[cell] - np.log(np.exp(at_rest).sum()) > box[cell] - np.log(np.exp(box).sum())
+
+
+def test_sorted_search_is_searchsorted(rng):
+    haystack = np.cumsum(rng.integers(0, 3, 5000)).astype(np.float64)  # repeated values
+    needles = np.concatenate([rng.uniform(-5, haystack[-1] + 5, 3000), haystack[::7]])
+    rng.shuffle(needles)
+    np.testing.assert_array_equal(
+        _sorted_search(haystack, needles),
+        np.searchsorted(haystack, needles, side="right"),
+    )

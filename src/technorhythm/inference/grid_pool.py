@@ -314,8 +314,19 @@ def _draw_from_grid(scaled, cells, which, rng) -> np.ndarray:
     cum += rows[..., None]
     cum[..., -1] = rows + 1  # each pair's CDF ends exactly where the next one starts
     pair = rows[which].astype(np.int64)  # (S, m)
-    idx = np.searchsorted(cum.ravel(), (rng.random(pair.shape) + pair).ravel(), side="right")
+    idx = _sorted_search(cum.ravel(), (rng.random(pair.shape) + pair).ravel())
     idx = np.minimum(idx.reshape(pair.shape) - pair * x, x - 1)
     step = GRID[1] - GRID[0]
     value = np.clip(GRID[idx] + (rng.random(idx.shape) - 0.5) * step, GRID[0], GRID[-1])
     return np.where((idx == 0) | (idx == x - 1), GRID[idx], value)
+
+
+def _sorted_search(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(haystack, needles, side="right")``, the needles searched in sorted
+    order: numpy starts each search from the last one's place when the needles rise, which
+    keeps the walk through a haystack of millions in cache (several times faster on the
+    draws' sizes); the indices are the same."""
+    order = np.argsort(needles, kind="stable")
+    idx = np.empty(len(needles), dtype=np.intp)
+    idx[order] = np.searchsorted(haystack, needles[order], side="right")
+    return idx
