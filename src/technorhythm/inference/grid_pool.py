@@ -324,8 +324,7 @@ def _draw_from_grid(scaled, cells, which, rng) -> np.ndarray:
 def _sorted_search(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
     """``np.searchsorted(haystack, needles, side="right")``, the needles searched in sorted
     order: numpy starts each search from the last one's place when the needles rise, which
-    keeps the walk through a haystack of millions in cache (several times faster on the
-    draws' sizes); the indices are the same."""
+    keeps the walk through a haystack of millions in cache; the indices are the same."""
     order = np.argsort(needles, kind="stable")
     idx = np.empty(len(needles), dtype=np.intp)
     idx[order] = np.searchsorted(haystack, needles[order], side="right")

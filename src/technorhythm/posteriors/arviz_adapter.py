@@ -490,8 +490,8 @@ def hdi_intervals(draws: np.ndarray, hdi_prob: float) -> np.ndarray:
 
     ArviZ's arithmetic (sort, the narrowest window of ``floor(hdi_prob · S)`` steps, the
     first on ties), applied to :data:`HDI_CHUNK` columns at a time instead of one
-    ``az.hdi`` call per column: the per-loop table of a corpus has a hundred thousand
-    columns, which took seconds in calls alone. Each chunk is copied as float64, as
+    ``az.hdi`` call per column (the per-loop table of a corpus has a hundred thousand
+    columns). Each chunk is copied as float64, as
     ``az.hdi`` would copy its column (never the whole array: per-loop draws of a corpus
     are hundreds of MB). Columns holding a NaN go to ``az.hdi`` itself.
     """
@@ -543,7 +543,7 @@ def summary_table(
     post = idata.posterior[names]
     with _quiet():
         hdi = az.hdi(post, hdi_prob=hdi_prob)
-    # per variable, by group position (an xarray .sel per cell took seconds for a corpus)
+    # per variable, by group position: not an xarray .sel per cell
     mean = {v: a.values for v, a in post.mean(dim=("chain", "draw")).transpose("group").items()}
     sd = {
         v: a.values for v, a in post.std(dim=("chain", "draw"), ddof=1).transpose("group").items()
